@@ -1,0 +1,11 @@
+//! outbound: outbound integrations declared in git, reconciled with AWS.
+//!
+//! The pipeline: [`manifest`] (files -> validated desired state) -> [`graph`] (dependency
+//! order) -> ... ; [`commands`] wire the stages, [`render`] prints.
+
+pub mod cli;
+pub mod commands;
+pub mod graph;
+pub mod manifest;
+pub mod render;
+pub mod resource;

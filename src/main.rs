@@ -1,0 +1,39 @@
+//! The binary's edge: arguments in, exit code out.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use outbound::cli::Cli;
+use outbound::{commands, render};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.global.no_color {
+        anstream::ColorChoice::Never.write_global();
+    }
+    init_logging(cli.global.verbose);
+    match commands::run(cli) {
+        Ok(outcome) => ExitCode::from(outcome.exit_code()),
+        Err(err) => {
+            render::error(&err);
+            ExitCode::from(commands::Outcome::Failed.exit_code())
+        }
+    }
+}
+
+/// Logs go to stderr; `-v` raises the level, `OUTBOUND_LOG` (an env-filter) overrides it.
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OUTBOUND_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("outbound={level}")));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never)
+        .init();
+}

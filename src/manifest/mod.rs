@@ -1,0 +1,275 @@
+//! Manifests in, validated desired state out: load, check every document against the schema
+//! and the rules of its kind, then check the documents against each other. Every problem of
+//! a run is reported, none after the first is dropped.
+
+pub mod diag;
+pub mod load;
+pub mod schema;
+pub mod secret;
+pub mod span;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::graph::Graph;
+use crate::resource::{Address, Kind, Manifest, Spec};
+use diag::{did_you_mean, Diagnostic, Diagnostics, Problem};
+use load::{Loaded, RawDoc};
+use secret::SecretValue;
+
+/// Where a resource was declared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub file: PathBuf,
+    pub line: usize,
+}
+
+/// One resource as the manifests want it.
+#[derive(Debug, Clone)]
+pub struct DesiredResource {
+    pub address: Address,
+    pub origin: Origin,
+    pub protect: bool,
+    pub spec: Spec,
+    /// Resolved secret values by JSON pointer into the document (`/spec/authParameters/…`).
+    pub secrets: BTreeMap<String, SecretValue>,
+}
+
+/// Everything the manifests declare, checked, with its dependency graph.
+#[derive(Debug)]
+pub struct DesiredState {
+    pub resources: BTreeMap<Address, DesiredResource>,
+    pub graph: Graph,
+    pub files: usize,
+}
+
+/// A document that passed the schema and the rules of its kind.
+struct Checked<'a> {
+    raw: &'a RawDoc,
+    address: Address,
+    protect: bool,
+    spec: Spec,
+}
+
+/// Validates the manifests under `paths`.
+pub fn validate(paths: &[PathBuf]) -> Result<DesiredState, Diagnostics> {
+    let mut diags = Diagnostics::default();
+    let loaded = load::load(paths, &mut diags);
+    let mut checked = Vec::new();
+    for raw in &loaded.docs {
+        let (address, result) = check_document(raw);
+        match result {
+            Ok((protect, spec)) => checked.push(Checked {
+                raw,
+                address: address.expect("a checked document has an address"),
+                protect,
+                spec,
+            }),
+            Err(problems) => report(&loaded, raw, address.as_ref(), problems, &mut diags),
+        }
+    }
+    let resources = check_across(&loaded, checked, &mut diags);
+    let graph = Graph::build(&resources);
+    if let Err(cycle) = graph.order() {
+        if let Some(first) = resources.get(&cycle.0[0]) {
+            diags.push(
+                Diagnostic::new(&first.origin.file, format!("reference cycle: {cycle}"))
+                    .at(first.origin.line, 1)
+                    .address(Some(first.address.clone())),
+            );
+        }
+    }
+    if diags.is_empty() {
+        Ok(DesiredState {
+            resources,
+            graph,
+            files: loaded.files.len(),
+        })
+    } else {
+        Err(diags.sorted())
+    }
+}
+
+fn report(
+    loaded: &Loaded,
+    raw: &RawDoc,
+    address: Option<&Address>,
+    problems: Vec<Problem>,
+    diags: &mut Diagnostics,
+) {
+    let file = &loaded.files[raw.file];
+    for p in problems {
+        let (line, column) = file.locate(raw.index, &p.pointer);
+        diags.push(
+            Diagnostic::new(&file.path, p.message)
+                .at(line, column)
+                .address(address.cloned())
+                .path(span::display_path(&p.pointer))
+                .hint(p.hint),
+        );
+    }
+}
+
+type DocResult = Result<(bool, Spec), Vec<Problem>>;
+
+/// Schema and per-kind rules of one document; the address when the document names one.
+fn check_document(raw: &RawDoc) -> (Option<Address>, DocResult) {
+    let Value::Object(map) = &raw.value else {
+        return (
+            None,
+            Err(vec![Problem::new("", "a document must be a mapping")
+                .hint("a manifest has apiVersion, kind, metadata and spec")]),
+        );
+    };
+    let kind = match map.get("kind") {
+        None => Err(Problem::new("", "missing required field `kind`")),
+        Some(Value::String(k)) => k.parse::<Kind>().map_err(|e| {
+            Problem::new("/kind", e).hint(
+                did_you_mean(k, Kind::ALL.iter().map(|k| k.as_str()))
+                    .unwrap_or_else(|| "kinds are Connection, ApiDestination and Connector".into()),
+            )
+        }),
+        Some(_) => Err(Problem::new("/kind", "expected a string")),
+    };
+    let kind = match kind {
+        Ok(k) => k,
+        Err(p) => {
+            return (None, Err(vec![p.hint("kinds are Connection, ApiDestination and Connector")]));
+        }
+    };
+    let name = map
+        .get("metadata")
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str);
+    let address = name.map(|n| Address::new(kind, n));
+    let mut without_kind = map.clone();
+    without_kind.remove("kind");
+    let without_kind = Value::Object(without_kind);
+    let problems = schema::check(kind, &without_kind);
+    if !problems.is_empty() {
+        return (address, Err(problems));
+    }
+    let mut tagged = raw.value.clone();
+    if let Some(Value::String(k)) = tagged.get_mut("kind") {
+        *k = kind.to_string();
+    }
+    let manifest: Manifest = match serde_json::from_value(tagged) {
+        Ok(m) => m,
+        Err(e) => return (address, Err(vec![Problem::new("", e.to_string())])),
+    };
+    let (metadata, spec) = manifest.into_parts();
+    let mut problems = Vec::new();
+    match &spec {
+        Spec::Connection(s) => s.check(&mut problems),
+        Spec::ApiDestination(s) => s.check(&mut problems),
+        Spec::Connector(s) => s.check(&mut problems),
+    }
+    if problems.is_empty() {
+        (address, Ok((metadata.protect, spec)))
+    } else {
+        (address, Err(problems))
+    }
+}
+
+/// Rules across documents: duplicates, `connection:` references, and secrets.
+fn check_across(
+    loaded: &Loaded,
+    checked: Vec<Checked<'_>>,
+    diags: &mut Diagnostics,
+) -> BTreeMap<Address, DesiredResource> {
+    let mut resources: BTreeMap<Address, DesiredResource> = BTreeMap::new();
+    let mut raws = BTreeMap::new();
+    for c in checked {
+        let file = &loaded.files[c.raw.file];
+        let origin = Origin {
+            file: file.path.clone(),
+            line: file.locate(c.raw.index, "").0,
+        };
+        if let Some(first) = resources.get(&c.address) {
+            let hint = format!(
+                "first declared at {}:{}",
+                first.origin.file.display(),
+                first.origin.line
+            );
+            report(
+                loaded,
+                c.raw,
+                Some(&c.address),
+                vec![Problem::new("/metadata/name", format!("duplicate resource {}", c.address)).hint(hint)],
+                diags,
+            );
+            continue;
+        }
+        let mut problems = Vec::new();
+        let secrets = resolve_secrets(&c.spec, file.dir(), &mut problems);
+        if !problems.is_empty() {
+            report(loaded, c.raw, Some(&c.address), problems, diags);
+        }
+        raws.insert(c.address.clone(), c.raw);
+        resources.insert(
+            c.address.clone(),
+            DesiredResource {
+                address: c.address,
+                origin,
+                protect: c.protect,
+                spec: c.spec,
+                secrets,
+            },
+        );
+    }
+    let connections: Vec<&str> = resources
+        .keys()
+        .filter(|a| a.kind == Kind::Connection)
+        .map(|a| a.name.as_str())
+        .collect();
+    for (address, r) in &resources {
+        let Spec::ApiDestination(d) = &r.spec else { continue };
+        let Some(target) = &d.connection else { continue };
+        if !connections.contains(&target.as_str()) {
+            let hint = did_you_mean(target, connections.iter().copied()).unwrap_or_else(|| {
+                "declare that Connection in the manifests, or use `connectionArn` for one managed elsewhere"
+                    .into()
+            });
+            let problem = Problem::new(
+                "/spec/connection",
+                format!("no Connection named `{target}` in the manifests"),
+            )
+            .hint(hint);
+            report(loaded, raws[address], Some(address), vec![problem], diags);
+        }
+    }
+    resources
+}
+
+/// Resolves every secret of a connection (none when it is to be deauthorized).
+fn resolve_secrets(
+    spec: &Spec,
+    dir: &std::path::Path,
+    problems: &mut Vec<Problem>,
+) -> BTreeMap<String, SecretValue> {
+    let mut out = BTreeMap::new();
+    let Spec::Connection(c) = spec else { return out };
+    if c.deauthorized {
+        return out;
+    }
+    for (pointer, reference, slot) in c.secrets() {
+        match reference.resolve(dir) {
+            Ok(value) => {
+                if let Some(why) = slot.check_value(value.expose()) {
+                    problems.push(Problem::new(&pointer, format!("the secret from {reference}: {why}")));
+                }
+                out.insert(pointer, value);
+            }
+            Err(e) => {
+                let hint = match reference {
+                    secret::SecretRef::FromEnv(_) => "set it in the environment that runs outbound",
+                    secret::SecretRef::FromFile(_) => "paths are relative to the manifest's directory",
+                };
+                problems.push(Problem::new(&pointer, e.to_string()).hint(hint));
+            }
+        }
+    }
+    out
+}

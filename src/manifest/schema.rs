@@ -1,0 +1,267 @@
+//! The JSON Schema of the manifest format, generated from the Rust types, and the per-kind
+//! validators built from it. Schema errors become [`Problem`]s that never quote a value that
+//! could be a secret.
+
+use std::sync::LazyLock;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::{ValidationError, Validator};
+use schemars::generate::SchemaSettings;
+use schemars::transform::RecursiveTransform;
+use schemars::{JsonSchema, Schema};
+use serde_json::Value;
+
+use super::diag::{did_you_mean, Problem};
+use crate::resource::{ApiDestinationSpec, ConnectionSpec, ConnectorSpec, Doc, Kind, Manifest};
+
+fn settings() -> SchemaSettings {
+    SchemaSettings::draft2020_12().with_transform(RecursiveTransform(drop_null))
+}
+
+/// An optional field is absent, never `null`: schemars gives `Option<T>` a null branch, which
+/// would also hide the errors inside `T` behind an `anyOf`; take it out.
+fn drop_null(schema: &mut Schema) {
+    let Some(obj) = schema.as_object_mut() else { return };
+    if let Some(Value::Array(types)) = obj.get_mut("type") {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let only = types.remove(0);
+            obj.insert("type".into(), only);
+        }
+    }
+    if let Some(Value::Array(branches)) = obj.get_mut("anyOf") {
+        branches.retain(|b| b.get("type").and_then(Value::as_str) != Some("null"));
+        if branches.len() == 1 {
+            let only = branches.remove(0);
+            obj.remove("anyOf");
+            if let Value::Object(inner) = only {
+                obj.extend(inner);
+            }
+        }
+    }
+}
+
+/// The schema `outbound schema` prints: every document, discriminated by `kind`.
+pub fn manifest_schema() -> Value {
+    let mut schema = settings().into_generator().into_root_schema_for::<Manifest>();
+    schema.insert(
+        "$id".into(),
+        "https://outbound.dev/schema/outbound-v1.json".into(),
+    );
+    schema.to_value()
+}
+
+/// The schema of one kind's document, without its `kind` member.
+fn doc_schema<S: JsonSchema>() -> Value {
+    settings()
+        .into_generator()
+        .into_root_schema_for::<Doc<S>>()
+        .to_value()
+}
+
+struct KindSchema {
+    schema: Value,
+    validator: Validator,
+}
+
+impl KindSchema {
+    fn new(schema: Value) -> Self {
+        // The schema is generated from our own types; failing to compile it is a bug.
+        let validator = jsonschema::validator_for(&schema)
+            .unwrap_or_else(|e| panic!("generated schema does not compile: {e}"));
+        KindSchema { schema, validator }
+    }
+}
+
+static SCHEMAS: LazyLock<[KindSchema; 3]> = LazyLock::new(|| {
+    [
+        KindSchema::new(doc_schema::<ConnectionSpec>()),
+        KindSchema::new(doc_schema::<ApiDestinationSpec>()),
+        KindSchema::new(doc_schema::<ConnectorSpec>()),
+    ]
+});
+
+fn schema_for(kind: Kind) -> &'static KindSchema {
+    &SCHEMAS[match kind {
+        Kind::Connection => 0,
+        Kind::ApiDestination => 1,
+        Kind::Connector => 2,
+    }]
+}
+
+/// Every schema problem of one document (`kind` already removed from `doc`).
+pub fn check(kind: Kind, doc: &Value) -> Vec<Problem> {
+    let ks = schema_for(kind);
+    let mut out = Vec::new();
+    for err in ks.validator.iter_errors(doc) {
+        describe(&err, &ks.schema, doc, &mut out);
+    }
+    out
+}
+
+fn describe(err: &ValidationError<'_>, root: &Value, doc: &Value, out: &mut Vec<Problem>) {
+    let pointer = err.instance_path().as_str().to_owned();
+    let here = schema_at(root, &pointer);
+    let instance = doc.pointer(&pointer);
+    let problem = match err.kind() {
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            let known: Vec<&str> = here
+                .and_then(|s| s.get("properties"))
+                .and_then(Value::as_object)
+                .map(|p| p.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            for field in unexpected {
+                let hint = did_you_mean(field, known.iter().copied())
+                    .unwrap_or_else(|| format!("expected one of: {}", known.join(", ")));
+                out.push(
+                    Problem::new(format!("{pointer}/{}", escape(field)), format!("unknown field `{field}`"))
+                        .hint(hint),
+                );
+            }
+            return;
+        }
+        ValidationErrorKind::Required { property } => {
+            let name = property.as_str().unwrap_or("?");
+            Problem::new(pointer, format!("missing required field `{name}`"))
+        }
+        ValidationErrorKind::Enum { options } => {
+            let options: Vec<&str> = options
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            match instance.and_then(Value::as_str) {
+                Some(got) => Problem::new(
+                    pointer,
+                    format!("`{got}` is not one of {}", options.join(", ")),
+                )
+                .hint(did_you_mean(got, options.iter().copied()).unwrap_or_else(|| {
+                    format!("use one of {}", options.join(", "))
+                })),
+                None => Problem::new(
+                    pointer,
+                    format!(
+                        "expected one of {}, found {}",
+                        options.join(", "),
+                        type_name(instance)
+                    ),
+                ),
+            }
+        }
+        ValidationErrorKind::Type { kind } => {
+            let expected = match kind {
+                TypeKind::Single(t) => t.to_string(),
+                TypeKind::Multiple(ts) => ts
+                    .into_iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+            };
+            Problem::new(
+                pointer,
+                format!("expected {expected}, found {}", type_name(instance)),
+            )
+        }
+        ValidationErrorKind::Pattern { pattern } => {
+            Problem::new(pointer, format!("does not match the pattern `{pattern}`"))
+        }
+        ValidationErrorKind::MinLength { limit } => {
+            Problem::new(pointer, format!("must have at least {limit} characters"))
+        }
+        ValidationErrorKind::MaxLength { limit } => {
+            Problem::new(pointer, format!("must have at most {limit} characters"))
+        }
+        ValidationErrorKind::MinItems { limit } => {
+            Problem::new(pointer, format!("must have at least {limit} items"))
+        }
+        ValidationErrorKind::MaxItems { limit } => {
+            Problem::new(pointer, format!("must have at most {limit} items"))
+        }
+        ValidationErrorKind::MaxProperties { limit } => {
+            Problem::new(pointer, format!("must have at most {limit} entries"))
+        }
+        ValidationErrorKind::Minimum { limit } => {
+            Problem::new(pointer, format!("must be at least {limit}"))
+        }
+        ValidationErrorKind::Maximum { limit } => {
+            Problem::new(pointer, format!("must be at most {limit}"))
+        }
+        ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::AnyOf { .. }
+            if is_secret(root, here) =>
+        {
+            secret_problem(pointer, instance, here.is_some_and(|h| title(root, h) != Some("SecretRef")))
+        }
+        _ => Problem::new(pointer, "is not valid here"),
+    };
+    out.push(problem);
+}
+
+fn secret_problem(pointer: String, instance: Option<&Value>, literal_allowed: bool) -> Problem {
+    let form = "`{ fromEnv: NAME }` or `{ fromFile: path }`";
+    match instance {
+        Some(Value::String(_)) if !literal_allowed => {
+            Problem::new(pointer, "a secret cannot be written as a literal value")
+                .hint(format!("write {form}, and keep the value out of git"))
+        }
+        _ if literal_allowed => Problem::new(
+            pointer,
+            format!("expected a string or a secret reference, found {}", type_name(instance)),
+        )
+        .hint(format!("write a literal string, or {form}")),
+        _ => Problem::new(pointer, "expected a secret reference")
+            .hint(format!("write {form} with exactly one of the two")),
+    }
+}
+
+fn type_name(v: Option<&Value>) -> &'static str {
+    match v {
+        None | Some(Value::Null) => "nothing",
+        Some(Value::Bool(_)) => "a boolean",
+        Some(Value::Number(_)) => "a number",
+        Some(Value::String(_)) => "a string",
+        Some(Value::Array(_)) => "a list",
+        Some(Value::Object(_)) => "a mapping",
+    }
+}
+
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+fn deref<'a>(root: &'a Value, node: &'a Value) -> &'a Value {
+    match node.get("$ref").and_then(Value::as_str) {
+        Some(r) => r
+            .strip_prefix('#')
+            .and_then(|p| root.pointer(p))
+            .map_or(node, |n| deref(root, n)),
+        None => node,
+    }
+}
+
+fn title<'a>(root: &'a Value, node: &'a Value) -> Option<&'a str> {
+    deref(root, node).get("title").and_then(Value::as_str)
+}
+
+/// The sub-schema that governs the instance at `pointer`.
+fn schema_at<'a>(root: &'a Value, pointer: &str) -> Option<&'a Value> {
+    let mut node = root;
+    for seg in pointer.split('/').skip(1) {
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        let n = deref(root, node);
+        node = n
+            .get("properties")
+            .and_then(|p| p.get(&seg))
+            .or_else(|| n.get("items"))
+            .or_else(|| n.get("additionalProperties").filter(|a| a.is_object()))?;
+    }
+    Some(deref(root, node))
+}
+
+fn is_secret(root: &Value, here: Option<&Value>) -> bool {
+    let Some(here) = here else { return false };
+    if title(root, here) == Some("SecretRef") {
+        return true;
+    }
+    here.get("anyOf")
+        .and_then(Value::as_array)
+        .is_some_and(|branches| branches.iter().any(|b| title(root, b) == Some("SecretRef")))
+}

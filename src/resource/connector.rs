@@ -1,0 +1,228 @@
+//! `Connector`: a Transfer Family connector, AS2 to a trading partner or SFTP to a remote server.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::patterns;
+
+/// `spec:` of a `Connector`: every member of `CreateConnector`, tags as a map.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConnectorSpec {
+    /// `https://…` (or `http://…`) for AS2, `sftp://…` for SFTP.
+    #[schemars(length(min = 1, max = 255))]
+    pub url: String,
+    /// The IAM role the connector acts as.
+    #[schemars(length(min = 20, max = 2048), regex(pattern = patterns::ROLE_ARN))]
+    pub access_role: String,
+    /// The IAM role that writes the connector's CloudWatch logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 20, max = 2048), regex(pattern = patterns::ROLE_ARN))]
+    pub logging_role: Option<String>,
+    /// Exactly one of `as2Config` and `sftpConfig`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as2_config: Option<As2Config>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sftp_config: Option<SftpConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 100), regex(pattern = patterns::SECURITY_POLICY))]
+    pub security_policy_name: Option<String>,
+    /// Where the connector's traffic leaves AWS (a VPC Lattice resource configuration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub egress_config: Option<EgressConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_address_type: Option<IpAddressType>,
+    /// Tags as a map; keys starting with `outbound:` or `aws:` are reserved.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = 48))]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// `As2ConnectorConfig`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct As2Config {
+    #[schemars(length(min = 19, max = 19), regex(pattern = patterns::PROFILE_ID))]
+    pub local_profile_id: String,
+    #[schemars(length(min = 19, max = 19), regex(pattern = patterns::PROFILE_ID))]
+    pub partner_profile_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 1024), regex(pattern = patterns::MESSAGE_SUBJECT))]
+    pub message_subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<Compression>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_algorithm: Option<EncryptionAlgorithm>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_algorithm: Option<SigningAlgorithm>,
+    /// `DEFAULT` uses `signingAlgorithm`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mdn_signing_algorithm: Option<MdnSigningAlgorithm>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mdn_response: Option<MdnResponse>,
+    /// A Secrets Manager secret id (not a value: AWS reads it) for AS2 basic auth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2048))]
+    pub basic_auth_secret_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preserve_content_type: Option<PreserveContentType>,
+    /// Required when `mdnResponse: ASYNC`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub async_mdn_config: Option<AsyncMdnConfig>,
+}
+
+/// `As2AsyncMdnConnectorConfig`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AsyncMdnConfig {
+    #[schemars(length(min = 1, max = 255))]
+    pub url: String,
+    #[schemars(length(min = 1, max = 10), inner(regex(pattern = patterns::SERVER_ID)))]
+    pub server_ids: Vec<String>,
+}
+
+/// `SftpConnectorConfig`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SftpConfig {
+    /// A Secrets Manager secret id holding the SFTP user's credentials (AWS reads it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 2048))]
+    pub user_secret_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10), inner(length(min = 1, max = 2048)))]
+    pub trusted_host_keys: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_concurrent_connections: Option<i32>,
+}
+
+/// `ConnectorEgressConfig`: a union with one member today.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EgressConfig {
+    pub vpc_lattice: VpcLatticeEgress,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VpcLatticeEgress {
+    #[schemars(length(min = 1, max = 2048), regex(pattern = patterns::RESOURCE_CONFIGURATION_ARN))]
+    pub resource_configuration_arn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port_number: Option<i32>,
+}
+
+macro_rules! api_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $wire:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+        pub enum $name { $(#[serde(rename = $wire)] $variant),+ }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $wire),+ }
+            }
+        }
+    };
+}
+
+api_enum!(
+    /// `CompressionEnum`.
+    Compression { Zlib = "ZLIB", Disabled = "DISABLED" }
+);
+api_enum!(
+    /// `EncryptionAlg`.
+    EncryptionAlgorithm {
+        Aes128Cbc = "AES128_CBC", Aes192Cbc = "AES192_CBC", Aes256Cbc = "AES256_CBC",
+        DesEde3Cbc = "DES_EDE3_CBC", None = "NONE",
+    }
+);
+api_enum!(
+    /// `SigningAlg`.
+    SigningAlgorithm { Sha256 = "SHA256", Sha384 = "SHA384", Sha512 = "SHA512", Sha1 = "SHA1", None = "NONE" }
+);
+api_enum!(
+    /// `MdnSigningAlg`.
+    MdnSigningAlgorithm {
+        Sha256 = "SHA256", Sha384 = "SHA384", Sha512 = "SHA512", Sha1 = "SHA1", None = "NONE",
+        Default = "DEFAULT",
+    }
+);
+api_enum!(
+    /// `MdnResponse`.
+    MdnResponse { Sync = "SYNC", None = "NONE", Async = "ASYNC" }
+);
+api_enum!(
+    /// `PreserveContentType`.
+    PreserveContentType { Enabled = "ENABLED", Disabled = "DISABLED" }
+);
+api_enum!(
+    /// `ConnectorsIpAddressType`.
+    IpAddressType { Ipv4 = "IPV4", Dualstack = "DUALSTACK" }
+);
+
+impl ConnectorSpec {
+    /// Cross-field rules the JSON Schema cannot express.
+    pub fn check(&self, out: &mut Vec<Problem>) {
+        use patterns::has_scheme;
+        match (&self.as2_config, &self.sftp_config) {
+            (Some(_), Some(_)) => out.push(
+                Problem::new("/spec/sftpConfig", "a connector has exactly one of `as2Config` and `sftpConfig`, not both")
+                    .hint("write one connector per protocol"),
+            ),
+            (None, None) => out.push(
+                Problem::new("/spec", "a connector needs exactly one of `as2Config` and `sftpConfig`")
+                    .hint("add `as2Config:` for an AS2 partner or `sftpConfig:` for an SFTP server"),
+            ),
+            _ => {}
+        }
+        if let Some(as2) = &self.as2_config {
+            if !has_scheme(&self.url, "https") && !has_scheme(&self.url, "http") {
+                out.push(Problem::new("/spec/url", "an AS2 connector's url must start with `https://` or `http://`"));
+            } else if as2.encryption_algorithm == Some(EncryptionAlgorithm::None)
+                && !has_scheme(&self.url, "https")
+            {
+                out.push(
+                    Problem::new("/spec/as2Config/encryptionAlgorithm", "`NONE` is only allowed with an `https://` url")
+                        .hint("use an https:// url, or an encryption algorithm such as AES256_CBC"),
+                );
+            }
+            match (as2.mdn_response, &as2.async_mdn_config) {
+                (Some(MdnResponse::Async), None) => out.push(
+                    Problem::new("/spec/as2Config/mdnResponse", "`ASYNC` needs `asyncMdnConfig`")
+                        .hint("add `asyncMdnConfig: { url: …, serverIds: [s-…] }`"),
+                ),
+                (r, Some(_)) if r != Some(MdnResponse::Async) => out.push(Problem::new(
+                    "/spec/as2Config/asyncMdnConfig",
+                    "`asyncMdnConfig` is only used with `mdnResponse: ASYNC`",
+                )),
+                _ => {}
+            }
+        }
+        if self.sftp_config.is_some() && !has_scheme(&self.url, "sftp") {
+            out.push(Problem::new("/spec/url", "an SFTP connector's url must start with `sftp://`"));
+        }
+        if self.egress_config.is_some() && self.sftp_config.is_none() {
+            out.push(Problem::new("/spec/egressConfig", "VPC Lattice egress is only for SFTP connectors"));
+        }
+        for (key, value) in &self.tags {
+            let pointer = format!("/spec/tags/{}", key.replace('~', "~0").replace('/', "~1"));
+            if key.starts_with("outbound:") || key.starts_with("aws:") {
+                out.push(
+                    Problem::new(pointer, format!("tag key `{key}` is reserved"))
+                        .hint("keys starting with `outbound:` are set by outbound, `aws:` by AWS"),
+                );
+            } else if key.is_empty() || key.chars().count() > 128 {
+                out.push(Problem::new(pointer, "a tag key has 1 to 128 characters"));
+            } else if value.chars().count() > 256 {
+                out.push(Problem::new(pointer, "a tag value has at most 256 characters"));
+            }
+        }
+    }
+}
+
+use crate::manifest::diag::Problem;

@@ -1,0 +1,57 @@
+//! Patterns and limits from the AWS API shapes (`shared/aws-api/`), anchored, shared by the
+//! JSON Schema (through schemars attributes) and the validator.
+
+/// Names of connections, API destinations, and (by choice, for safe addresses) connectors.
+pub const NAME: &str = r"^[.\-_A-Za-z0-9]{1,64}$";
+/// `Role`: access and logging roles of a connector.
+pub const ROLE_ARN: &str = r"^arn:.*role/\S+$";
+/// `ProfileId`.
+pub const PROFILE_ID: &str = r"^p-([0-9a-f]{17})$";
+/// `ServerId`.
+pub const SERVER_ID: &str = r"^s-([0-9a-f]{17})$";
+/// `MessageSubject`.
+pub const MESSAGE_SUBJECT: &str = r"^[\u0020-\u007E\t]+$";
+/// `ConnectorSecurityPolicyName`.
+pub const SECURITY_POLICY: &str = r"^TransferSFTPConnectorSecurityPolicy-[A-Za-z0-9-]+$";
+/// `VpcLatticeResourceConfigurationArn`.
+pub const RESOURCE_CONFIGURATION_ARN: &str =
+    r"^arn:[a-z0-9\-]+:vpc-lattice:[a-zA-Z0-9\-]+:\d{12}:resourceconfiguration/rcfg-[0-9a-z]{17}$";
+/// `AuthHeaderParameters` (usernames, client ids, API key names) and their sensitive twin.
+pub const AUTH_HEADER: &str = r"^[ \t]*[^\x00-\x1F:\x7F]+([ \t]+[^\x00-\x1F:\x7F]+)*[ \t]*$";
+/// `HttpsEndpoint` (the AWS pattern; `https://` is checked as a cross-field rule).
+pub const HTTPS_ENDPOINT: &str =
+    r"^((%[0-9A-Fa-f]{2}|[-()_.!~*';/?:@\x26=+$,A-Za-z0-9])+)([).!';/?:,])?$";
+/// `ConnectionArn`.
+pub const CONNECTION_ARN: &str = r"^arn:aws([a-z]|\-)*:events:([a-z]|\d|\-)*:([0-9]{12})?:connection/[\.\-_A-Za-z0-9]+/[\-A-Za-z0-9]+$";
+/// `HeaderKey`.
+pub const HEADER_KEY: &str = r"^[!#$%&'*+\-.^_`|~0-9a-zA-Z]+$";
+/// `HeaderValueSensitive`.
+pub const HEADER_VALUE: &str = r"^[ \t]*[\x20-\x7E]+([ \t]+[\x20-\x7E]+)*[ \t]*$";
+/// `QueryStringKey`.
+pub const QUERY_KEY: &str = r"^[^\x00-\x1F\x7F]+$";
+/// `QueryStringValueSensitive`.
+pub const QUERY_VALUE: &str = r"^[^\x00-\x09\x0B\x0C\x0E-\x1F\x7F]+$";
+/// Environment variable names behind `fromEnv`.
+pub const ENV_VAR: &str = r"^[A-Za-z_][A-Za-z0-9_]*$";
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// The patterns the validator checks itself (values the schema cannot see: HTTP parameter
+/// literals, and resolved secrets), compiled once.
+pub static HEADER_VALUE_RE: LazyLock<Regex> = LazyLock::new(|| compile(HEADER_VALUE));
+pub static QUERY_VALUE_RE: LazyLock<Regex> = LazyLock::new(|| compile(QUERY_VALUE));
+pub static AUTH_HEADER_RE: LazyLock<Regex> = LazyLock::new(|| compile(AUTH_HEADER));
+
+fn compile(pattern: &str) -> Regex {
+    // The patterns are constants of this file, covered by tests: failing here is a bug.
+    Regex::new(pattern).unwrap_or_else(|e| panic!("bad built-in pattern {pattern}: {e}"))
+}
+
+/// True when `url` starts with `scheme://` (case-insensitive) and has something after it.
+pub fn has_scheme(url: &str, scheme: &str) -> bool {
+    url.len() > scheme.len() + 3
+        && url[..scheme.len()].eq_ignore_ascii_case(scheme)
+        && url[scheme.len()..].starts_with("://")
+}
