@@ -10,7 +10,12 @@ use clap::{Args, Parser, Subcommand};
 /// Manifests are YAML files (`apiVersion: outbound/v1`) read from the paths given, by
 /// default `manifests/`; directories are read recursively for *.yaml and *.yml.
 #[derive(Debug, Parser)]
-#[command(name = "outbound", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "outbound",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

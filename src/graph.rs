@@ -141,7 +141,10 @@ impl Graph {
         let mut out = Vec::with_capacity(self.graph.node_count());
         while let Some((a, n)) = ready.pop_first() {
             out.push(a);
-            for m in self.graph.neighbors_directed(n, petgraph::Direction::Outgoing) {
+            for m in self
+                .graph
+                .neighbors_directed(n, petgraph::Direction::Outgoing)
+            {
                 let d = indegree.get_mut(&m).expect("every node has an indegree");
                 *d -= 1;
                 if *d == 0 {
@@ -195,15 +198,32 @@ mod tests {
     #[test]
     fn connections_come_before_their_destinations_and_are_deleted_after() {
         let g = Graph::from_deps([
-            (a(Kind::ApiDestination, "orders"), vec![a(Kind::Connection, "acme")]),
+            (
+                a(Kind::ApiDestination, "orders"),
+                vec![a(Kind::Connection, "acme")],
+            ),
             (a(Kind::Connection, "acme"), vec![]),
             (a(Kind::Connector, "edi"), vec![]),
         ]);
         let order: Vec<String> = g.order().unwrap().iter().map(ToString::to_string).collect();
-        assert_eq!(order, ["Connection/acme", "Connector/edi", "ApiDestination/orders"]);
-        let delete: Vec<String> = g.delete_order().unwrap().iter().map(ToString::to_string).collect();
-        assert_eq!(delete, ["ApiDestination/orders", "Connector/edi", "Connection/acme"]);
-        assert_eq!(g.dependents_of(&a(Kind::Connection, "acme")), [a(Kind::ApiDestination, "orders")]);
+        assert_eq!(
+            order,
+            ["Connection/acme", "ApiDestination/orders", "Connector/edi"]
+        );
+        let delete: Vec<String> = g
+            .delete_order()
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            delete,
+            ["Connector/edi", "ApiDestination/orders", "Connection/acme"]
+        );
+        assert_eq!(
+            g.dependents_of(&a(Kind::Connection, "acme")),
+            [a(Kind::ApiDestination, "orders")]
+        );
     }
 
     #[test]

@@ -3,9 +3,12 @@
 //! The pipeline: [`manifest`] (files -> validated desired state) -> [`graph`] (dependency
 //! order) -> ... ; [`commands`] wire the stages, [`render`] prints.
 
+pub mod aws;
 pub mod cli;
 pub mod commands;
+pub mod diff;
 pub mod graph;
 pub mod manifest;
 pub mod render;
 pub mod resource;
+pub mod state;

@@ -56,7 +56,10 @@ pub fn load(paths: &[PathBuf], diags: &mut Diagnostics) -> Loaded {
 }
 
 fn is_manifest(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    )
 }
 
 /// The files a path names: itself, or every `*.yaml`/`*.yml` below it, sorted.
@@ -133,7 +136,9 @@ fn read_file(path: PathBuf, loaded: &mut Loaded, diags: &mut Diagnostics) {
         diags.push(
             Diagnostic::new(&path, "no documents in this file")
                 .at(1, 1)
-                .hint(Some("a manifest has apiVersion, kind, metadata and spec".into())),
+                .hint(Some(
+                    "a manifest has apiVersion, kind, metadata and spec".into(),
+                )),
         );
     }
     loaded.files.push(SourceFile {

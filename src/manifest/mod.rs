@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::graph::Graph;
 use crate::resource::{Address, Kind, Manifest, Spec};
-use diag::{did_you_mean, Diagnostic, Diagnostics, Problem};
+use diag::{Diagnostic, Diagnostics, Problem, did_you_mean};
 use load::{Loaded, RawDoc};
 use secret::SecretValue;
 
@@ -119,25 +119,26 @@ fn check_document(raw: &RawDoc) -> (Option<Address>, DocResult) {
     let Value::Object(map) = &raw.value else {
         return (
             None,
-            Err(vec![Problem::new("", "a document must be a mapping")
-                .hint("a manifest has apiVersion, kind, metadata and spec")]),
+            Err(vec![
+                Problem::new("", "a document must be a mapping")
+                    .hint("a manifest has apiVersion, kind, metadata and spec"),
+            ]),
         );
     };
+    let kinds = "kinds are Connection, ApiDestination and Connector";
     let kind = match map.get("kind") {
-        None => Err(Problem::new("", "missing required field `kind`")),
+        None => Err(Problem::new("", "missing required field `kind`").hint(kinds)),
         Some(Value::String(k)) => k.parse::<Kind>().map_err(|e| {
             Problem::new("/kind", e).hint(
                 did_you_mean(k, Kind::ALL.iter().map(|k| k.as_str()))
-                    .unwrap_or_else(|| "kinds are Connection, ApiDestination and Connector".into()),
+                    .unwrap_or_else(|| kinds.into()),
             )
         }),
-        Some(_) => Err(Problem::new("/kind", "expected a string")),
+        Some(_) => Err(Problem::new("/kind", "expected a string").hint(kinds)),
     };
     let kind = match kind {
         Ok(k) => k,
-        Err(p) => {
-            return (None, Err(vec![p.hint("kinds are Connection, ApiDestination and Connector")]));
-        }
+        Err(p) => return (None, Err(vec![p])),
     };
     let name = map
         .get("metadata")
@@ -197,7 +198,13 @@ fn check_across(
                 loaded,
                 c.raw,
                 Some(&c.address),
-                vec![Problem::new("/metadata/name", format!("duplicate resource {}", c.address)).hint(hint)],
+                vec![
+                    Problem::new(
+                        "/metadata/name",
+                        format!("duplicate resource {}", c.address),
+                    )
+                    .hint(hint),
+                ],
                 diags,
             );
             continue;
@@ -225,8 +232,12 @@ fn check_across(
         .map(|a| a.name.as_str())
         .collect();
     for (address, r) in &resources {
-        let Spec::ApiDestination(d) = &r.spec else { continue };
-        let Some(target) = &d.connection else { continue };
+        let Spec::ApiDestination(d) = &r.spec else {
+            continue;
+        };
+        let Some(target) = &d.connection else {
+            continue;
+        };
         if !connections.contains(&target.as_str()) {
             let hint = did_you_mean(target, connections.iter().copied()).unwrap_or_else(|| {
                 "declare that Connection in the manifests, or use `connectionArn` for one managed elsewhere"
@@ -250,7 +261,9 @@ fn resolve_secrets(
     problems: &mut Vec<Problem>,
 ) -> BTreeMap<String, SecretValue> {
     let mut out = BTreeMap::new();
-    let Spec::Connection(c) = spec else { return out };
+    let Spec::Connection(c) = spec else {
+        return out;
+    };
     if c.deauthorized {
         return out;
     }
@@ -258,14 +271,19 @@ fn resolve_secrets(
         match reference.resolve(dir) {
             Ok(value) => {
                 if let Some(why) = slot.check_value(value.expose()) {
-                    problems.push(Problem::new(&pointer, format!("the secret from {reference}: {why}")));
+                    problems.push(Problem::new(
+                        &pointer,
+                        format!("the secret from {reference}: {why}"),
+                    ));
                 }
                 out.insert(pointer, value);
             }
             Err(e) => {
                 let hint = match reference {
                     secret::SecretRef::FromEnv(_) => "set it in the environment that runs outbound",
-                    secret::SecretRef::FromFile(_) => "paths are relative to the manifest's directory",
+                    secret::SecretRef::FromFile(_) => {
+                        "paths are relative to the manifest's directory"
+                    }
                 };
                 problems.push(Problem::new(&pointer, e.to_string()).hint(hint));
             }

@@ -11,7 +11,7 @@ use schemars::transform::RecursiveTransform;
 use schemars::{JsonSchema, Schema};
 use serde_json::Value;
 
-use super::diag::{did_you_mean, Problem};
+use super::diag::{Problem, did_you_mean};
 use crate::resource::{ApiDestinationSpec, ConnectionSpec, ConnectorSpec, Doc, Kind, Manifest};
 
 fn settings() -> SchemaSettings {
@@ -21,7 +21,9 @@ fn settings() -> SchemaSettings {
 /// An optional field is absent, never `null`: schemars gives `Option<T>` a null branch, which
 /// would also hide the errors inside `T` behind an `anyOf`; take it out.
 fn drop_null(schema: &mut Schema) {
-    let Some(obj) = schema.as_object_mut() else { return };
+    let Some(obj) = schema.as_object_mut() else {
+        return;
+    };
     if let Some(Value::Array(types)) = obj.get_mut("type") {
         types.retain(|t| t != "null");
         if types.len() == 1 {
@@ -43,11 +45,10 @@ fn drop_null(schema: &mut Schema) {
 
 /// The schema `outbound schema` prints: every document, discriminated by `kind`.
 pub fn manifest_schema() -> Value {
-    let mut schema = settings().into_generator().into_root_schema_for::<Manifest>();
-    schema.insert(
-        "$id".into(),
-        "https://outbound.dev/schema/outbound-v1.json".into(),
-    );
+    let mut schema = settings()
+        .into_generator()
+        .into_root_schema_for::<Manifest>();
+    schema.insert("$id".into(), "urn:outbound:manifest:v1".into());
     schema.to_value()
 }
 
@@ -96,6 +97,13 @@ pub fn check(kind: Kind, doc: &Value) -> Vec<Problem> {
     for err in ks.validator.iter_errors(doc) {
         describe(&err, &ks.schema, doc, &mut out);
     }
+    // A value that breaks its pattern usually breaks its length too: say it once.
+    let patterns: Vec<String> = out
+        .iter()
+        .filter(|p| p.message.starts_with("does not match the pattern"))
+        .map(|p| p.pointer.clone())
+        .collect();
+    out.retain(|p| !(p.message.contains(" characters") && patterns.contains(&p.pointer)));
     out
 }
 
@@ -114,8 +122,11 @@ fn describe(err: &ValidationError<'_>, root: &Value, doc: &Value, out: &mut Vec<
                 let hint = did_you_mean(field, known.iter().copied())
                     .unwrap_or_else(|| format!("expected one of: {}", known.join(", ")));
                 out.push(
-                    Problem::new(format!("{pointer}/{}", escape(field)), format!("unknown field `{field}`"))
-                        .hint(hint),
+                    Problem::new(
+                        format!("{pointer}/{}", escape(field)),
+                        format!("unknown field `{field}`"),
+                    )
+                    .hint(hint),
                 );
             }
             return;
@@ -134,9 +145,10 @@ fn describe(err: &ValidationError<'_>, root: &Value, doc: &Value, out: &mut Vec<
                     pointer,
                     format!("`{got}` is not one of {}", options.join(", ")),
                 )
-                .hint(did_you_mean(got, options.iter().copied()).unwrap_or_else(|| {
-                    format!("use one of {}", options.join(", "))
-                })),
+                .hint(
+                    did_you_mean(got, options.iter().copied())
+                        .unwrap_or_else(|| format!("use one of {}", options.join(", "))),
+                ),
                 None => Problem::new(
                     pointer,
                     format!(
@@ -188,7 +200,11 @@ fn describe(err: &ValidationError<'_>, root: &Value, doc: &Value, out: &mut Vec<
         ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::AnyOf { .. }
             if is_secret(root, here) =>
         {
-            secret_problem(pointer, instance, here.is_some_and(|h| title(root, h) != Some("SecretRef")))
+            secret_problem(
+                pointer,
+                instance,
+                here.is_some_and(|h| title(root, h) != Some("SecretRef")),
+            )
         }
         _ => Problem::new(pointer, "is not valid here"),
     };
@@ -204,7 +220,10 @@ fn secret_problem(pointer: String, instance: Option<&Value>, literal_allowed: bo
         }
         _ if literal_allowed => Problem::new(
             pointer,
-            format!("expected a string or a secret reference, found {}", type_name(instance)),
+            format!(
+                "expected a string or a secret reference, found {}",
+                type_name(instance)
+            ),
         )
         .hint(format!("write a literal string, or {form}")),
         _ => Problem::new(pointer, "expected a secret reference")

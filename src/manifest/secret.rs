@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::resource::patterns;
 
 /// Where a secret comes from; the reference itself is not secret and is kept in state.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(title = "SecretRef")]
 pub enum SecretRef {
@@ -103,7 +105,9 @@ impl fmt::Debug for SecretValue {
 }
 
 /// The value of an HTTP parameter: a literal (`isValueSecret: false`) or a secret reference.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(untagged)]
 pub enum ParamValue {
     Literal(String),

@@ -69,22 +69,27 @@ impl Builder {
 
     fn record(&mut self, pointer: &str, mark: Marker) {
         if let Some(doc) = self.docs.last_mut() {
-            doc.fields
-                .entry(pointer.to_owned())
-                .or_insert((mark.line(), mark.col() + 1));
+            // yaml-rust2 counts lines from 1 and columns from 0.
+            let pos = (mark.line(), mark.col() + 1);
+            if pointer.is_empty() {
+                return;
+            }
+            if doc.fields.is_empty() {
+                // The document's position is that of its first field.
+                doc.start = pos;
+            }
+            doc.fields.entry(pointer.to_owned()).or_insert(pos);
         }
     }
 }
 
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
-        // yaml-rust2 counts lines from 1 and columns from 0.
-        let pos = (mark.line(), mark.col() + 1);
         match ev {
             Event::DocumentStart => {
                 self.stack.clear();
                 self.docs.push(DocSpans {
-                    start: pos,
+                    start: (mark.line(), mark.col() + 1),
                     fields: HashMap::new(),
                 });
             }

@@ -189,7 +189,10 @@ impl ConnectionSpec {
                 ));
             }
             if let Some(h) = &o.oauth_http_parameters {
-                h.secrets("/spec/authParameters/oAuthParameters/oAuthHttpParameters", &mut out);
+                h.secrets(
+                    "/spec/authParameters/oAuthParameters/oAuthHttpParameters",
+                    &mut out,
+                );
             }
         }
         if let Some(h) = &p.invocation_http_parameters {
@@ -202,11 +205,26 @@ impl ConnectionSpec {
     pub fn check(&self, out: &mut Vec<Problem>) {
         let p = &self.auth_parameters;
         let blocks = [
-            (AuthorizationType::Basic, "basicAuthParameters", p.basic_auth_parameters.is_some()),
-            (AuthorizationType::OauthClientCredentials, "oAuthParameters", p.oauth_parameters.is_some()),
-            (AuthorizationType::ApiKey, "apiKeyAuthParameters", p.api_key_auth_parameters.is_some()),
+            (
+                AuthorizationType::Basic,
+                "basicAuthParameters",
+                p.basic_auth_parameters.is_some(),
+            ),
+            (
+                AuthorizationType::OauthClientCredentials,
+                "oAuthParameters",
+                p.oauth_parameters.is_some(),
+            ),
+            (
+                AuthorizationType::ApiKey,
+                "apiKeyAuthParameters",
+                p.api_key_auth_parameters.is_some(),
+            ),
         ];
-        let wanted = blocks.iter().find(|b| b.0 == self.authorization_type).map_or("", |b| b.1);
+        let wanted = blocks
+            .iter()
+            .find(|b| b.0 == self.authorization_type)
+            .map_or("", |b| b.1);
         for (ty, block, present) in blocks {
             if ty == self.authorization_type && !present {
                 out.push(
@@ -233,8 +251,9 @@ impl ConnectionSpec {
             let base = "/spec/authParameters/oAuthParameters";
             if o.client_parameters.is_none() {
                 out.push(
-                    Problem::new(base, "OAuth needs `clientParameters`")
-                        .hint("add `clientParameters: { clientID: …, clientSecret: { fromEnv: … } }`"),
+                    Problem::new(base, "OAuth needs `clientParameters`").hint(
+                        "add `clientParameters: { clientID: …, clientSecret: { fromEnv: … } }`",
+                    ),
                 );
             }
             if !patterns::has_scheme(&o.authorization_endpoint, "https") {
@@ -267,17 +286,26 @@ impl HttpParameters {
             (
                 "headerParameters",
                 SecretSlot::Header,
-                self.header_parameters.iter().map(|p| (p.key.as_str(), &p.value)).collect(),
+                self.header_parameters
+                    .iter()
+                    .map(|p| (p.key.as_str(), &p.value))
+                    .collect(),
             ),
             (
                 "queryStringParameters",
                 SecretSlot::QueryString,
-                self.query_string_parameters.iter().map(|p| (p.key.as_str(), &p.value)).collect(),
+                self.query_string_parameters
+                    .iter()
+                    .map(|p| (p.key.as_str(), &p.value))
+                    .collect(),
             ),
             (
                 "bodyParameters",
                 SecretSlot::Body,
-                self.body_parameters.iter().map(|p| (p.key.as_str(), &p.value)).collect(),
+                self.body_parameters
+                    .iter()
+                    .map(|p| (p.key.as_str(), &p.value))
+                    .collect(),
             ),
         ]
     }
@@ -300,7 +328,9 @@ impl HttpParameters {
                 if let Some(first) = seen.insert(key, i) {
                     out.push(
                         Problem::new(format!("{pointer}/key"), format!("duplicate key `{key}`"))
-                            .hint(format!("it is also item {first}; parameters are matched by key")),
+                            .hint(format!(
+                                "it is also item {first}; parameters are matched by key"
+                            )),
                     );
                 }
                 if let ParamValue::Literal(v) = value {
@@ -324,7 +354,9 @@ impl SecretSlot {
         };
         let len = value.chars().count();
         if len == 0 || len > max {
-            return Some(format!("the value must have 1 to {max} characters, it has {len}"));
+            return Some(format!(
+                "the value must have 1 to {max} characters, it has {len}"
+            ));
         }
         match re {
             Some(re) if !re.is_match(value) => Some(format!(

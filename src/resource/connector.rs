@@ -171,30 +171,45 @@ impl ConnectorSpec {
         use patterns::has_scheme;
         match (&self.as2_config, &self.sftp_config) {
             (Some(_), Some(_)) => out.push(
-                Problem::new("/spec/sftpConfig", "a connector has exactly one of `as2Config` and `sftpConfig`, not both")
-                    .hint("write one connector per protocol"),
+                Problem::new(
+                    "/spec/sftpConfig",
+                    "a connector has exactly one of `as2Config` and `sftpConfig`, not both",
+                )
+                .hint("write one connector per protocol"),
             ),
             (None, None) => out.push(
-                Problem::new("/spec", "a connector needs exactly one of `as2Config` and `sftpConfig`")
-                    .hint("add `as2Config:` for an AS2 partner or `sftpConfig:` for an SFTP server"),
+                Problem::new(
+                    "/spec",
+                    "a connector needs exactly one of `as2Config` and `sftpConfig`",
+                )
+                .hint("add `as2Config:` for an AS2 partner or `sftpConfig:` for an SFTP server"),
             ),
             _ => {}
         }
         if let Some(as2) = &self.as2_config {
             if !has_scheme(&self.url, "https") && !has_scheme(&self.url, "http") {
-                out.push(Problem::new("/spec/url", "an AS2 connector's url must start with `https://` or `http://`"));
+                out.push(Problem::new(
+                    "/spec/url",
+                    "an AS2 connector's url must start with `https://` or `http://`",
+                ));
             } else if as2.encryption_algorithm == Some(EncryptionAlgorithm::None)
                 && !has_scheme(&self.url, "https")
             {
                 out.push(
-                    Problem::new("/spec/as2Config/encryptionAlgorithm", "`NONE` is only allowed with an `https://` url")
-                        .hint("use an https:// url, or an encryption algorithm such as AES256_CBC"),
+                    Problem::new(
+                        "/spec/as2Config/encryptionAlgorithm",
+                        "`NONE` is only allowed with an `https://` url",
+                    )
+                    .hint("use an https:// url, or an encryption algorithm such as AES256_CBC"),
                 );
             }
             match (as2.mdn_response, &as2.async_mdn_config) {
                 (Some(MdnResponse::Async), None) => out.push(
-                    Problem::new("/spec/as2Config/mdnResponse", "`ASYNC` needs `asyncMdnConfig`")
-                        .hint("add `asyncMdnConfig: { url: …, serverIds: [s-…] }`"),
+                    Problem::new(
+                        "/spec/as2Config/mdnResponse",
+                        "`ASYNC` needs `asyncMdnConfig`",
+                    )
+                    .hint("add `asyncMdnConfig: { url: …, serverIds: [s-…] }`"),
                 ),
                 (r, Some(_)) if r != Some(MdnResponse::Async) => out.push(Problem::new(
                     "/spec/as2Config/asyncMdnConfig",
@@ -204,10 +219,16 @@ impl ConnectorSpec {
             }
         }
         if self.sftp_config.is_some() && !has_scheme(&self.url, "sftp") {
-            out.push(Problem::new("/spec/url", "an SFTP connector's url must start with `sftp://`"));
+            out.push(Problem::new(
+                "/spec/url",
+                "an SFTP connector's url must start with `sftp://`",
+            ));
         }
         if self.egress_config.is_some() && self.sftp_config.is_none() {
-            out.push(Problem::new("/spec/egressConfig", "VPC Lattice egress is only for SFTP connectors"));
+            out.push(Problem::new(
+                "/spec/egressConfig",
+                "VPC Lattice egress is only for SFTP connectors",
+            ));
         }
         for (key, value) in &self.tags {
             let pointer = format!("/spec/tags/{}", key.replace('~', "~0").replace('/', "~1"));
@@ -219,7 +240,10 @@ impl ConnectorSpec {
             } else if key.is_empty() || key.chars().count() > 128 {
                 out.push(Problem::new(pointer, "a tag key has 1 to 128 characters"));
             } else if value.chars().count() > 256 {
-                out.push(Problem::new(pointer, "a tag value has at most 256 characters"));
+                out.push(Problem::new(
+                    pointer,
+                    "a tag value has at most 256 characters",
+                ));
             }
         }
     }

@@ -1,0 +1,341 @@
+//! (desired, recorded, live) -> field changes. Pure and deterministic.
+//!
+//! Specs of every kind are compared in one canonical form, [`Flat`]: leaves by path, lists of
+//! `{key, value}` keyed by `key` (never by position), tags as a map, lists of strings as sets,
+//! empty values as absent, and secrets as [`Leaf::Sensitive`] carrying their fingerprint.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::resource::Kind;
+
+/// One leaf of a spec.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Leaf {
+    Value(Value),
+    /// A secret; its fingerprint where one is known (desired, recorded), `None` from AWS.
+    Sensitive(Option<String>),
+    /// A value only AWS can tell, after the change (a new connection's ARN).
+    KnownAfterApply,
+}
+
+impl fmt::Display for Leaf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Leaf::Value(Value::String(s)) => write!(f, "{s:?}"),
+            Leaf::Value(v) => write!(f, "{v}"),
+            Leaf::Sensitive(_) => f.write_str("(sensitive)"),
+            Leaf::KnownAfterApply => f.write_str("(known after apply)"),
+        }
+    }
+}
+
+/// A spec in canonical form: display path (`authParameters.apiKeyAuthParameters.apiKeyName`,
+/// `…headerParameters[X-Env].value`, `tags.team`) to leaf, and each path's JSON pointer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Flat {
+    pub fields: BTreeMap<String, Leaf>,
+    pub pointers: BTreeMap<String, String>,
+}
+
+impl Flat {
+    /// Flattens a manifest-shaped spec (`{"fromEnv": …}`, `{"fromFile": …}` and
+    /// `{"$sensitive": true}` are secrets).
+    pub fn of(spec: &Value) -> Flat {
+        let mut flat = Flat::default();
+        flat.walk(spec, String::new(), "/spec".to_owned());
+        flat
+    }
+
+    fn walk(&mut self, v: &Value, path: String, pointer: String) {
+        match v {
+            Value::Null => {}
+            Value::String(s) if s.is_empty() => {}
+            Value::Object(o)
+                if o.contains_key("fromEnv")
+                    || o.contains_key("fromFile")
+                    || o.contains_key("$sensitive") =>
+            {
+                self.leaf(path, pointer, Leaf::Sensitive(None));
+            }
+            Value::Object(o) => {
+                for (k, child) in o {
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    self.walk(
+                        child,
+                        p,
+                        format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    );
+                }
+            }
+            Value::Array(items)
+                if items.iter().all(|i| i.get("key").is_some()) && !items.is_empty() =>
+            {
+                for (i, item) in items.iter().enumerate() {
+                    let key = match &item["key"] {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    let mut rest = item.clone();
+                    if let Some(o) = rest.as_object_mut() {
+                        o.remove("key");
+                    }
+                    self.walk(&rest, format!("{path}[{key}]"), format!("{pointer}/{i}"));
+                }
+            }
+            Value::Array(items) if items.is_empty() => {}
+            Value::Array(items) => {
+                let mut sorted = items.clone();
+                sorted.sort_by_key(|a| a.to_string());
+                self.leaf(path, pointer, Leaf::Value(Value::Array(sorted)));
+            }
+            other => self.leaf(path, pointer, Leaf::Value(other.clone())),
+        }
+    }
+
+    fn leaf(&mut self, path: String, pointer: String, leaf: Leaf) {
+        self.pointers.insert(path.clone(), pointer);
+        self.fields.insert(path, leaf);
+    }
+
+    /// Paths of secrets with their JSON pointers.
+    pub fn sensitive(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.fields
+            .iter()
+            .filter(|(_, l)| matches!(l, Leaf::Sensitive(_)))
+            .map(|(p, _)| (p, &self.pointers[p]))
+    }
+
+    /// Sets the fingerprint of each secret from `fingerprints` (by path).
+    pub fn with_fingerprints(mut self, fingerprints: &BTreeMap<String, String>) -> Self {
+        for (path, leaf) in self.fields.iter_mut() {
+            if let Leaf::Sensitive(fp) = leaf {
+                *fp = fingerprints.get(path).cloned();
+            }
+        }
+        self
+    }
+}
+
+/// Why a field is to change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    /// The manifest changed since the last apply.
+    ManifestChange,
+    /// AWS changed outside outbound since the last apply.
+    Drift,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Reason::ManifestChange => "apply manifest change",
+            Reason::Drift => "revert drift",
+        })
+    }
+}
+
+/// One field to change: from what AWS has to what the manifest wants (`None`: absent or
+/// reset to the AWS default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange {
+    pub path: String,
+    pub before: Option<Leaf>,
+    pub after: Option<Leaf>,
+    pub reason: Reason,
+    pub forces_replacement: bool,
+}
+
+/// Values AWS reports for fields left unset; a manifest that sets them is in sync.
+fn default_of(kind: Kind, path: &str) -> Option<Value> {
+    match (kind, path) {
+        (Kind::Connector, "sftpConfig.maxConcurrentConnections") => Some(1.into()),
+        (Kind::Connector, "ipAddressType") => Some("IPV4".into()),
+        (Kind::Connector, "as2Config.mdnSigningAlgorithm") => Some("DEFAULT".into()),
+        (Kind::ApiDestination, "invocationRateLimitPerSecond") => Some(300.into()),
+        _ => None,
+    }
+}
+
+/// Field changes that make `live` match `desired`, told apart by `recorded` (the last apply):
+/// a field in the manifest is enforced; a field removed from the manifest since the last
+/// apply is reset; a field never written is left as AWS has it.
+pub fn diff(kind: Kind, desired: &Flat, recorded: Option<&Flat>, live: &Flat) -> Vec<FieldChange> {
+    let empty = Flat::default();
+    let recorded_or_empty = recorded.unwrap_or(&empty);
+    let paths: BTreeSet<&String> = desired
+        .fields
+        .keys()
+        .chain(recorded_or_empty.fields.keys())
+        .collect();
+    let replace_protocol =
+        kind == Kind::Connector && protocol(desired) != protocol(live) && protocol(live).is_some();
+    let mut out = Vec::new();
+    for path in paths {
+        let d = desired.fields.get(path);
+        let r = recorded_or_empty.fields.get(path);
+        let default = default_of(kind, path).map(Leaf::Value);
+        let l = live.fields.get(path).or(default.as_ref());
+        let change = match d {
+            Some(Leaf::Sensitive(fd)) => match (l, r) {
+                (Some(Leaf::Sensitive(_)), Some(Leaf::Sensitive(fr))) if fd == fr => None,
+                (Some(Leaf::Sensitive(_)), _) => Some(Reason::ManifestChange),
+                _ => Some(if r == d {
+                    Reason::Drift
+                } else {
+                    Reason::ManifestChange
+                }),
+            },
+            Some(Leaf::KnownAfterApply) => Some(Reason::ManifestChange),
+            Some(want) => (l != Some(want)).then(|| {
+                if r == Some(want) {
+                    Reason::Drift
+                } else {
+                    Reason::ManifestChange
+                }
+            }),
+            // Removed from the manifest since the last apply: reset unless AWS already has
+            // the default (or nothing).
+            None => (l.is_some() && l != default.as_ref()).then_some(Reason::ManifestChange),
+        };
+        if let Some(reason) = change {
+            out.push(FieldChange {
+                path: path.clone(),
+                before: l.cloned(),
+                after: d.cloned().or(default.clone()),
+                reason,
+                forces_replacement: replace_protocol
+                    && (path.starts_with("as2Config") || path.starts_with("sftpConfig")),
+            });
+        }
+    }
+    out
+}
+
+/// `as2Config` or `sftpConfig`, for connectors.
+fn protocol(flat: &Flat) -> Option<&'static str> {
+    flat.fields.keys().find_map(|p| {
+        if p.starts_with("as2Config.") {
+            Some("as2")
+        } else if p.starts_with("sftpConfig.") {
+            Some("sftp")
+        } else {
+            None
+        }
+    })
+}
+
+/// The JSON pointer to clear for a removed path: its nearest ancestor outside a keyed list.
+pub fn clear_pointer(flat: &Flat, path: &str) -> String {
+    let base = path.split('[').next().unwrap_or(path);
+    let base = if base.len() < path.len() {
+        // Inside a keyed list: the list's block is re-sent whole, name its parent.
+        base.rsplit_once('.').map_or(base, |(parent, _)| parent)
+    } else {
+        base
+    };
+    flat.pointers
+        .get(path)
+        .filter(|_| !path.contains('['))
+        .cloned()
+        .unwrap_or_else(|| format!("/spec/{}", base.replace('.', "/")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn flat(v: Value) -> Flat {
+        Flat::of(&v)
+    }
+
+    #[test]
+    fn parameters_compare_by_key_and_tags_as_maps() {
+        let a = flat(
+            json!({"p": {"headerParameters": [{"key": "A", "value": "1"}, {"key": "B", "value": "2"}]}, "tags": {"x": "1", "y": "2"}}),
+        );
+        let b = flat(
+            json!({"p": {"headerParameters": [{"key": "B", "value": "2"}, {"key": "A", "value": "1"}]}, "tags": {"y": "2", "x": "1"}}),
+        );
+        assert!(diff(Kind::Connection, &a, Some(&a), &b).is_empty());
+        assert_eq!(
+            a.fields.keys().collect::<Vec<_>>(),
+            [
+                "p.headerParameters[A].value",
+                "p.headerParameters[B].value",
+                "tags.x",
+                "tags.y"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_field_never_written_is_left_alone_and_a_removed_one_is_reset() {
+        let desired = flat(json!({"url": "https://a"}));
+        let recorded = flat(json!({"url": "https://a", "loggingRole": "arn:role/x"}));
+        let live = flat(
+            json!({"url": "https://a", "loggingRole": "arn:role/x", "securityPolicyName": "P"}),
+        );
+        let changes = diff(Kind::Connector, &desired, Some(&recorded), &live);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].path, "loggingRole");
+        assert_eq!(changes[0].after, None);
+    }
+
+    #[test]
+    fn drift_is_told_apart_from_a_manifest_change() {
+        let desired = flat(json!({"description": "a", "httpMethod": "POST"}));
+        let recorded = flat(json!({"description": "a", "httpMethod": "GET"}));
+        let live = flat(json!({"description": "changed by hand", "httpMethod": "GET"}));
+        let changes = diff(Kind::ApiDestination, &desired, Some(&recorded), &live);
+        let reasons: Vec<_> = changes
+            .iter()
+            .map(|c| (c.path.as_str(), c.reason))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                ("description", Reason::Drift),
+                ("httpMethod", Reason::ManifestChange)
+            ]
+        );
+    }
+
+    #[test]
+    fn server_defaults_are_not_a_change() {
+        let connector = flat(json!({"sftpConfig": {"maxConcurrentConnections": 1}}));
+        assert!(diff(Kind::Connector, &connector, None, &flat(json!({}))).is_empty());
+        let destination = flat(json!({"invocationRateLimitPerSecond": 300}));
+        assert!(diff(Kind::ApiDestination, &destination, None, &flat(json!({}))).is_empty());
+        let changed = flat(json!({"invocationRateLimitPerSecond": 20}));
+        assert_eq!(
+            diff(Kind::ApiDestination, &changed, None, &flat(json!({}))).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn secrets_change_by_fingerprint_only() {
+        let fp = |v: &str| BTreeMap::from([("k.v".to_owned(), v.to_owned())]);
+        let desired = flat(json!({"k": {"v": {"fromEnv": "X"}}})).with_fingerprints(&fp("one"));
+        let live = flat(json!({"k": {"v": {"$sensitive": true}}}));
+        let same = flat(json!({"k": {"v": {"fromEnv": "X"}}})).with_fingerprints(&fp("one"));
+        let other = flat(json!({"k": {"v": {"fromEnv": "X"}}})).with_fingerprints(&fp("two"));
+        assert!(diff(Kind::Connection, &desired, Some(&same), &live).is_empty());
+        let changes = diff(Kind::Connection, &desired, Some(&other), &live);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(
+            changes[0].after.as_ref().unwrap().to_string(),
+            "(sensitive)"
+        );
+    }
+}

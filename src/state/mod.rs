@@ -1,0 +1,125 @@
+//! The inventory of what outbound manages (SPEC §4): format version, lineage, serial, and per
+//! resource its AWS identity, last-applied spec, secret fingerprints (never values), protect
+//! flag and live markers. Stored by a backend; only the local file exists today.
+
+pub mod fingerprint;
+pub mod local;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::resource::Address;
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct State {
+    pub format_version: u32,
+    /// Identifies this state across its versions; connectors carry it as `outbound:lineage`.
+    pub lineage: String,
+    /// Incremented on every write.
+    pub serial: u64,
+    /// Salt of the secret fingerprints, random per lineage.
+    pub fingerprint_salt: String,
+    #[serde(default)]
+    pub resources: BTreeMap<Address, Record>,
+    /// Creations that were started but not yet recorded: found and adopted by the next run.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pending: BTreeMap<Address, Pending>,
+}
+
+/// One managed resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Record {
+    /// The name (connections, API destinations) or `c-…` id (connectors).
+    pub id: String,
+    pub arn: String,
+    /// The last-applied spec in manifest shape; secrets are references, never values.
+    pub spec: Value,
+    /// Secret fingerprints by JSON pointer (`/spec/authParameters/…`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fingerprints: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub protect: bool,
+    #[serde(default)]
+    pub live: LiveMarkers,
+}
+
+/// What AWS said right after outbound's last change, to tell drift from pending changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LiveMarkers {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Pending {
+    pub started: String,
+}
+
+impl State {
+    /// A new, empty state with a fresh lineage and salt.
+    pub fn new() -> Self {
+        State {
+            format_version: FORMAT_VERSION,
+            lineage: uuid::Uuid::new_v4().to_string(),
+            serial: 0,
+            fingerprint_salt: fingerprint::new_salt(),
+            resources: BTreeMap::new(),
+            pending: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State::new()
+    }
+}
+
+/// Why the state could not be read, written or locked.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot read state {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("state {path} is not a state file outbound can read")]
+    Parse {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(
+        "state {path} has format version {found}; this outbound reads version {FORMAT_VERSION}"
+    )]
+    Version { path: String, found: u32 },
+    #[error("cannot write state {path}")]
+    Write {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("state {path} is locked by {holder}")]
+    Locked { path: String, holder: String },
+    #[error("state location `{0}` is not supported yet: only local paths are")]
+    Unsupported(String),
+}
+
+/// Opens the backend for `location` (a path; `s3://` is not built yet).
+pub fn open(location: &str) -> Result<local::LocalState, StateError> {
+    if location.starts_with("s3://") {
+        return Err(StateError::Unsupported(location.to_owned()));
+    }
+    Ok(local::LocalState::new(location))
+}
