@@ -9,6 +9,8 @@ pub mod commands;
 pub mod diff;
 pub mod graph;
 pub mod manifest;
+pub mod observe;
+pub mod plan;
 pub mod render;
 pub mod resource;
 pub mod state;

@@ -121,7 +121,12 @@ pub fn did_you_mean<'a>(
 ) -> Option<String> {
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(got, c), c))
+        .map(|c| {
+            (
+                strsim::jaro_winkler(&got.to_lowercase(), &c.to_lowercase()),
+                c,
+            )
+        })
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| format!("did you mean `{c}`?"))
@@ -147,6 +152,11 @@ impl Problem {
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn hint_opt(mut self, hint: Option<String>) -> Self {
+        self.hint = hint;
         self
     }
 }

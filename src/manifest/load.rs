@@ -118,14 +118,22 @@ fn read_file(path: PathBuf, loaded: &mut Loaded, diags: &mut Diagnostics) {
     let file = loaded.files.len();
     let mut found = 0;
     for (index, de) in serde_yaml::Deserializer::from_str(&text).enumerate() {
-        match serde_json::Value::deserialize(de) {
-            Ok(serde_json::Value::Null) => {}
-            Ok(value) => {
+        // Through serde_yaml's own Value: it rejects duplicate keys, with their location.
+        match serde_yaml::Value::deserialize(de) {
+            Ok(serde_yaml::Value::Null) => {}
+            Ok(yaml) => {
                 found += 1;
-                loaded.docs.push(RawDoc { file, index, value });
+                match serde_json::to_value(&yaml) {
+                    Ok(value) => loaded.docs.push(RawDoc { file, index, value }),
+                    Err(e) => diags.push(
+                        Diagnostic::new(&path, format!("{e}"))
+                            .at(1, 1)
+                            .hint(Some("mapping keys are plain strings".into())),
+                    ),
+                }
             }
             Err(e) => {
-                diags.push(yaml_error(&path, &e));
+                diags.push(yaml_error(&path, &text, &e));
                 // The parser cannot be trusted past a syntax error.
                 found += 1;
                 break;
@@ -149,11 +157,19 @@ fn read_file(path: PathBuf, loaded: &mut Loaded, diags: &mut Diagnostics) {
 }
 
 /// A serde_yaml error as a diagnostic, its location split from its message.
-fn yaml_error(path: &Path, e: &serde_yaml::Error) -> Diagnostic {
+fn yaml_error(path: &Path, text: &str, e: &serde_yaml::Error) -> Diagnostic {
     let mut message = e.to_string();
     let mut d = Diagnostic::new(path, "");
     if let Some(loc) = e.location() {
         d = d.at(loc.line(), loc.column());
+        let line = text.lines().nth(loc.line().saturating_sub(1)).unwrap_or("");
+        if line.starts_with('\t') || line.trim_start_matches(' ').starts_with('\t') {
+            d = d.hint(Some(
+                "YAML does not allow tabs for indentation; use spaces".into(),
+            ));
+        } else if message.contains("duplicate entry") {
+            d = d.hint(Some("each key may appear once in a mapping".into()));
+        }
         let suffix = format!(" at line {} column {}", loc.line(), loc.column());
         if let Some(i) = message.find(&suffix) {
             message.replace_range(i..i + suffix.len(), "");

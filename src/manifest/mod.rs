@@ -285,7 +285,13 @@ fn resolve_secrets(
                         "paths are relative to the manifest's directory"
                     }
                 };
-                problems.push(Problem::new(&pointer, e.to_string()).hint(hint));
+                let mut message = e.to_string();
+                let mut cause = std::error::Error::source(&e);
+                while let Some(c) = cause {
+                    message.push_str(&format!(": {c}"));
+                    cause = c.source();
+                }
+                problems.push(Problem::new(&pointer, message).hint(hint));
             }
         }
     }

@@ -97,13 +97,13 @@ pub fn check(kind: Kind, doc: &Value) -> Vec<Problem> {
     for err in ks.validator.iter_errors(doc) {
         describe(&err, &ks.schema, doc, &mut out);
     }
-    // A value that breaks its pattern usually breaks its length too: say it once.
-    let patterns: Vec<String> = out
+    // An enum error says what a type error would, and more: say it once.
+    let enums: Vec<String> = out
         .iter()
-        .filter(|p| p.message.starts_with("does not match the pattern"))
+        .filter(|p| p.message.contains("is not one of") || p.message.starts_with("expected one of"))
         .map(|p| p.pointer.clone())
         .collect();
-    out.retain(|p| !(p.message.contains(" characters") && patterns.contains(&p.pointer)));
+    out.retain(|p| !(p.message.starts_with("expected a") && enums.contains(&p.pointer)));
     out
 }
 
@@ -113,11 +113,15 @@ fn describe(err: &ValidationError<'_>, root: &Value, doc: &Value, out: &mut Vec<
     let instance = doc.pointer(&pointer);
     let problem = match err.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
-            let known: Vec<&str> = here
+            let mut known: Vec<&str> = here
                 .and_then(|s| s.get("properties"))
                 .and_then(Value::as_object)
                 .map(|p| p.keys().map(String::as_str).collect())
                 .unwrap_or_default();
+            if pointer.is_empty() {
+                // `kind` was taken out before the schema saw the document.
+                known.insert(0, "kind");
+            }
             for field in unexpected {
                 let hint = did_you_mean(field, known.iter().copied())
                     .unwrap_or_else(|| format!("expected one of: {}", known.join(", ")));
@@ -161,10 +165,10 @@ fn describe(err: &ValidationError<'_>, root: &Value, doc: &Value, out: &mut Vec<
         }
         ValidationErrorKind::Type { kind } => {
             let expected = match kind {
-                TypeKind::Single(t) => t.to_string(),
+                TypeKind::Single(t) => json_type(&t.to_string()).to_owned(),
                 TypeKind::Multiple(ts) => ts
                     .into_iter()
-                    .map(|t| t.to_string())
+                    .map(|t| json_type(&t.to_string()).to_owned())
                     .collect::<Vec<_>>()
                     .join(" or "),
             };
@@ -226,8 +230,42 @@ fn secret_problem(pointer: String, instance: Option<&Value>, literal_allowed: bo
             ),
         )
         .hint(format!("write a literal string, or {form}")),
-        _ => Problem::new(pointer, "expected a secret reference")
-            .hint(format!("write {form} with exactly one of the two")),
+        Some(Value::Object(o)) => {
+            let keys: Vec<&str> = o.keys().map(String::as_str).collect();
+            let sources = ["fromEnv", "fromFile"];
+            match keys.iter().find(|k| !sources.contains(k)) {
+                Some(unknown) => Problem::new(
+                    format!("{pointer}/{}", escape(unknown)),
+                    format!("unknown secret source `{unknown}`"),
+                )
+                .hint(did_you_mean(unknown, sources).unwrap_or_else(|| format!("write {form}"))),
+                None if keys.len() > 1 => Problem::new(
+                    pointer,
+                    "a secret reference has exactly one of `fromEnv` and `fromFile`, found both",
+                ),
+                None => Problem::new(pointer, "expected a secret reference")
+                    .hint(format!("write {form}")),
+            }
+        }
+        _ => Problem::new(
+            pointer,
+            format!("expected a secret reference, found {}", type_name(instance)),
+        )
+        .hint(format!("write {form}")),
+    }
+}
+
+/// JSON Schema's type names in the words of YAML users.
+fn json_type(t: &str) -> &'static str {
+    match t {
+        "object" => "a mapping",
+        "array" => "a list",
+        "string" => "a string",
+        "integer" => "a whole number",
+        "number" => "a number",
+        "boolean" => "true or false",
+        "null" => "nothing",
+        _ => "another type",
     }
 }
 

@@ -40,8 +40,15 @@ pub fn index(text: &str) -> Vec<DocSpans> {
 }
 
 enum Frame {
-    Map { key: Option<String> },
-    Seq { next: usize },
+    /// `unplaced`: the mapping's own pointer, placed at its first key (yaml-rust2 marks a
+    /// block mapping at that key's colon).
+    Map {
+        key: Option<String>,
+        unplaced: Option<String>,
+    },
+    Seq {
+        next: usize,
+    },
 }
 
 #[derive(Default)]
@@ -57,7 +64,7 @@ impl Builder {
             return Some(String::new());
         };
         match frame {
-            Frame::Map { key } => key
+            Frame::Map { key, .. } => key
                 .take()
                 .map(|k| format!("{parent}/{}", k.replace('~', "~0").replace('/', "~1"))),
             Frame::Seq { next } => {
@@ -97,10 +104,14 @@ impl MarkedEventReceiver for Builder {
                 Some(p) => self.record(&p, mark),
                 None => {
                     // A mapping key: the field's position is the key's.
-                    if let Some((parent, Frame::Map { key })) = self.stack.last_mut() {
+                    if let Some((parent, Frame::Map { key, unplaced })) = self.stack.last_mut() {
                         let pointer =
                             format!("{parent}/{}", value.replace('~', "~0").replace('/', "~1"));
                         *key = Some(value);
+                        let unplaced = unplaced.take();
+                        if let Some(own) = unplaced {
+                            self.record(&own, mark);
+                        }
                         self.record(&pointer, mark);
                     }
                 }
@@ -112,10 +123,15 @@ impl MarkedEventReceiver for Builder {
             }
             Event::MappingStart(..) | Event::SequenceStart(..) => {
                 let pointer = self.next_pointer().unwrap_or_default();
-                self.record(&pointer, mark);
                 let frame = match ev {
-                    Event::MappingStart(..) => Frame::Map { key: None },
-                    _ => Frame::Seq { next: 0 },
+                    Event::MappingStart(..) => Frame::Map {
+                        key: None,
+                        unplaced: Some(pointer.clone()),
+                    },
+                    _ => {
+                        self.record(&pointer, mark);
+                        Frame::Seq { next: 0 }
+                    }
                 };
                 self.stack.push((pointer, frame));
             }

@@ -186,7 +186,7 @@ impl ConnectorSpec {
             ),
             _ => {}
         }
-        if let Some(as2) = &self.as2_config {
+        if let (Some(as2), None) = (&self.as2_config, &self.sftp_config) {
             if !has_scheme(&self.url, "https") && !has_scheme(&self.url, "http") {
                 out.push(Problem::new(
                     "/spec/url",
@@ -218,7 +218,8 @@ impl ConnectorSpec {
                 _ => {}
             }
         }
-        if self.sftp_config.is_some() && !has_scheme(&self.url, "sftp") {
+        if self.sftp_config.is_some() && self.as2_config.is_none() && !has_scheme(&self.url, "sftp")
+        {
             out.push(Problem::new(
                 "/spec/url",
                 "an SFTP connector's url must start with `sftp://`",
