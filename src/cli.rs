@@ -28,9 +28,55 @@ pub struct GlobalArgs {
     /// Never color output (also: the NO_COLOR environment variable, or a non-terminal).
     #[arg(long, global = true)]
     pub no_color: bool,
-    /// More detail on stderr: -v info, -vv debug, -vvv trace. Secrets are never logged.
+    /// More detail on stderr: -v info and AWS calls per operation, -vv debug, -vvv trace.
+    /// Secrets are never logged.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+/// Where the state lives and how to reach AWS.
+#[derive(Debug, Clone, Args)]
+pub struct AwsArgs {
+    /// The state: a local path.
+    #[arg(long, env = "OUTBOUND_STATE", default_value = ".outbound/state.json")]
+    pub state: String,
+    /// AWS region (default: the standard AWS chain, e.g. AWS_REGION or the profile).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// AWS profile from ~/.aws/config.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// One endpoint for every AWS service, e.g. a local emulator (also AWS_ENDPOINT_URL).
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
+    /// AWS calls in flight at most, when reading and when changing.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub paths: PathsArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Exit 2 when the plan has changes, 0 when it has none, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub paths: PathsArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Apply without asking; required when there is no terminal to ask on.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// How long to wait for a connection to be AUTHORIZED or a connector ACTIVE.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub wait_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Subcommand)]
@@ -38,6 +84,12 @@ pub enum Command {
     /// Check manifests without calling AWS: syntax, schema, cross-field and cross-document
     /// rules, secret references. Exit 0 when valid, 1 when not.
     Validate(PathsArgs),
+    /// Show what apply would change in AWS, and why (manifest change or drift). Reads AWS
+    /// and the state; changes nothing.
+    Plan(PlanArgs),
+    /// Make AWS match the manifests: creates and updates in dependency order, deletes in
+    /// reverse, the state saved after every change. Asks for `yes` unless --auto-approve.
+    Apply(ApplyArgs),
     /// Print the JSON Schema of the manifest format, for editors (yaml-language-server).
     Schema,
 }

@@ -5,6 +5,7 @@
 
 pub mod aws;
 pub mod cli;
+pub mod apply;
 pub mod commands;
 pub mod diff;
 pub mod graph;

@@ -184,7 +184,7 @@ pub fn build(
             continue;
         }
         let fps = fingerprints.get(address).cloned().unwrap_or_default();
-        let desired_json = d.map(|d| to_manifest_json(&d.spec, &arn_of));
+        let desired_json = d.map(|d| manifest_json(&d.spec, &arn_of));
         let desired_flat = desired_json.as_ref().map(|j| {
             let mut f = Flat::of(j).with_fingerprints(&fps);
             if matches!(&d.map(|d| &d.spec), Some(Spec::ApiDestination(s)) if s.connection.is_some())
@@ -299,7 +299,7 @@ fn creation_fields(want: &Flat) -> Vec<FieldChange> {
 
 /// The spec as AWS will hold it: `connection: name` becomes `connectionArn` (when the ARN is
 /// known), `deauthorized` is not a field of the resource.
-fn to_manifest_json(spec: &Spec, arn_of: &dyn Fn(&Address) -> Option<String>) -> Value {
+pub fn manifest_json(spec: &Spec, arn_of: &dyn Fn(&Address) -> Option<String>) -> Value {
     let mut json = match spec {
         Spec::Connection(s) => serde_json::to_value(s),
         Spec::ApiDestination(s) => serde_json::to_value(s),

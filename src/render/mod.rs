@@ -1,5 +1,7 @@
 //! All user-facing output goes through here: stdout for data, stderr for messages.
 
+pub mod text;
+
 use std::io::Write;
 
 use anstyle::{AnsiColor, Style};

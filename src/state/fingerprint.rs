@@ -37,3 +37,45 @@ pub fn fingerprint(salt: &str, address: &Address, pointer: &str, value: &SecretV
         B64.encode(out)
     )
 }
+
+/// Fingerprints of every secret of `desired`, by address and path, computed on all cores.
+pub fn all(
+    desired: &crate::manifest::DesiredState,
+    salt: &str,
+) -> std::collections::BTreeMap<Address, std::collections::BTreeMap<String, String>> {
+    let mut jobs = Vec::new();
+    for (address, r) in &desired.resources {
+        if r.secrets.is_empty() {
+            continue;
+        }
+        let flat = crate::diff::Flat::of(&crate::plan::manifest_json(&r.spec, &|_| None));
+        for (path, pointer) in flat.sensitive() {
+            if let Some(value) = r.secrets.get(pointer) {
+                jobs.push((address.clone(), path.clone(), value.clone()));
+            }
+        }
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len().max(1));
+    let chunk = jobs.len().div_ceil(threads).max(1);
+    let results: Vec<(Address, String, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|(a, path, v)| (a.clone(), path.clone(), fingerprint(salt, a, path, v)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("fingerprint threads do not panic"))
+            .collect()
+    });
+    let mut out: std::collections::BTreeMap<Address, std::collections::BTreeMap<String, String>> = Default::default();
+    for (a, path, fp) in results {
+        out.entry(a).or_default().insert(path, fp);
+    }
+    out
+}

@@ -1,0 +1,137 @@
+//! The plan and the apply report as text for people (SPEC §2).
+
+use std::fmt::Write;
+
+use anstyle::{AnsiColor, Style};
+
+use crate::apply::{Outcome, Report};
+use crate::diff::FieldChange;
+use crate::plan::{Action, Change, ChangeReason, Plan};
+
+const ADD: Style = AnsiColor::Green.on_default();
+const CHANGE: Style = AnsiColor::Yellow.on_default();
+const REMOVE: Style = AnsiColor::Red.on_default();
+const DIM: Style = Style::new().dimmed();
+
+fn symbol(action: Action) -> (&'static str, Style) {
+    match action {
+        Action::Create => ("+", ADD),
+        Action::Update => ("~", CHANGE),
+        Action::Replace => ("-/+", REMOVE),
+        Action::Delete | Action::Forget => ("-", REMOVE),
+        Action::Noop => (" ", Style::new()),
+    }
+}
+
+pub fn action_words(c: &Change) -> &'static str {
+    match c.action {
+        Action::Create => "will be created",
+        Action::Update => "will be updated in place",
+        Action::Replace => "must be replaced",
+        Action::Delete => "will be deleted",
+        Action::Forget => "will be forgotten (already gone from AWS)",
+        Action::Noop => "is unchanged",
+    }
+}
+
+pub fn reason_words(r: ChangeReason) -> &'static str {
+    match r {
+        ChangeReason::ManifestChange => "apply manifest change",
+        ChangeReason::Drift => "revert drift",
+        ChangeReason::DeletedOutside => "deleted outside outbound",
+        ChangeReason::Adopted => "adopt interrupted creation",
+    }
+}
+
+/// The whole plan, as `outbound plan` prints it.
+pub fn plan(plan: &Plan) -> String {
+    let mut out = String::new();
+    let changing: Vec<&Change> = plan.changes.iter().filter(|c| c.action != Action::Noop).collect();
+    if changing.is_empty() {
+        let _ = writeln!(
+            out,
+            "No changes. AWS matches the manifests ({}).",
+            super::count(plan.changes.len(), "resource")
+        );
+        return out;
+    }
+    out.push_str("outbound will make these changes, in this order:\n\n");
+    for c in changing {
+        change(&mut out, c);
+    }
+    let s = plan.summary();
+    let _ = writeln!(
+        out,
+        "Plan: {} to create, {} to update, {} to replace, {} to delete; {} unchanged.",
+        s.create, s.update, s.replace, s.delete, s.noop
+    );
+    out
+}
+
+fn change(out: &mut String, c: &Change) {
+    let (sym, style) = symbol(c.action);
+    let reasons: Vec<&str> = c.reasons.iter().map(|r| reason_words(*r)).collect();
+    let _ = writeln!(
+        out,
+        "  {DIM}# {} {}{}{DIM:#}",
+        c.address,
+        action_words(c),
+        if reasons.is_empty() { String::new() } else { format!(" ({})", reasons.join(", ")) }
+    );
+    if let Some(status) = &c.status {
+        if !matches!(status.as_str(), "AUTHORIZED" | "ACTIVE") {
+            let reason = c.status_reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+            let _ = writeln!(out, "  {DIM}# AWS reports it {status}{reason}{DIM:#}");
+        }
+    }
+    let _ = writeln!(out, "  {style}{sym} {}{style:#}", c.address);
+    for f in &c.fields {
+        field(out, c.action, f);
+    }
+    out.push('\n');
+}
+
+fn field(out: &mut String, action: Action, f: &FieldChange) {
+    let show = |l: &Option<crate::diff::Leaf>| l.as_ref().map_or("(unset)".to_owned(), |l| l.to_string());
+    let (sym, style) = match (&f.before, &f.after) {
+        (None, Some(_)) => ("+", ADD),
+        (Some(_), None) => ("-", REMOVE),
+        _ => ("~", CHANGE),
+    };
+    let replace = if f.forces_replacement { "  # forces replacement" } else { "" };
+    let why = if action == Action::Update && f.reason == crate::diff::Reason::Drift { "  # drift" } else { "" };
+    if action == Action::Create {
+        let _ = writeln!(out, "      {style}{sym}{style:#} {}: {}", f.path, show(&f.after));
+    } else {
+        let _ = writeln!(
+            out,
+            "      {style}{sym}{style:#} {}: {} -> {}{replace}{why}",
+            f.path,
+            show(&f.before),
+            show(&f.after)
+        );
+    }
+}
+
+/// The table that ends `outbound apply`.
+pub fn report(report: &Report) -> String {
+    let done = report.rows.iter().filter(|r| r.outcome == Outcome::Done).count();
+    let failed = report.rows.iter().filter(|r| matches!(r.outcome, Outcome::Failed(_))).count();
+    let skipped = report.rows.iter().filter(|r| matches!(r.outcome, Outcome::Skipped(_))).count();
+    let mut out = format!("Apply finished: {done} done, {failed} failed, {skipped} skipped.\n");
+    let width = report.rows.iter().map(|r| r.address.to_string().len()).max().unwrap_or(0);
+    for r in &report.rows {
+        let action = format!("{:?}", r.action).to_lowercase();
+        let (result, style, detail) = match &r.outcome {
+            Outcome::Done => ("done", ADD, String::new()),
+            Outcome::Failed(e) => ("failed", REMOVE, e.clone()),
+            Outcome::Skipped(a) => ("skipped", CHANGE, format!("not attempted: {a} did not succeed")),
+        };
+        let _ = writeln!(
+            out,
+            "  {style}{result:<8}{style:#} {action:<8} {:<width$}  {detail}",
+            r.address.to_string()
+        );
+    }
+    out
+}
