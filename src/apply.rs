@@ -92,23 +92,29 @@ pub async fn apply(
         // 1. Skip what waits on a failure; start what is ready, up to the bound.
         let mut started = Vec::new();
         for (address, change) in &todo {
-            if let Some(blocker) = change
-                .after
-                .iter()
-                .find(|a| matches!(outcomes.get(*a), Some(Outcome::Failed(_) | Outcome::Skipped(_))))
-            {
+            if let Some(blocker) = change.after.iter().find(|a| {
+                matches!(
+                    outcomes.get(*a),
+                    Some(Outcome::Failed(_) | Outcome::Skipped(_))
+                )
+            }) {
                 outcomes.insert((*address).clone(), Outcome::Skipped(blocker.clone()));
                 started.push((*address).clone());
                 continue;
             }
-            let ready = change.after.iter().all(|a| outcomes.get(a) == Some(&Outcome::Done));
+            let ready = change
+                .after
+                .iter()
+                .all(|a| outcomes.get(a) == Some(&Outcome::Done));
             if ready && in_flight.len() < options.parallelism.max(1) {
                 let job = Job::new(change, desired, state, &arns);
                 if matches!(change.action, Action::Create | Action::Replace) {
                     state.pending.insert(
                         change.address.clone(),
                         Pending {
-                            started: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+                            started:
+                                humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+                                    .to_string(),
                         },
                     );
                     save(store, state)?;
@@ -181,7 +187,9 @@ fn refresh_noops(
 ) -> Result<(), StateError> {
     let mut changed = false;
     for c in plan.changes.iter().filter(|c| c.action == Action::Noop) {
-        let (Some(id), Some(arn), Some(spec)) = (&c.id, &c.arn, &c.desired) else { continue };
+        let (Some(id), Some(arn), Some(spec)) = (&c.id, &c.arn, &c.desired) else {
+            continue;
+        };
         let record = Record {
             id: id.clone(),
             arn: arn.clone(),
@@ -207,22 +215,28 @@ fn refresh_noops(
 }
 
 /// The spec kept in state: what was sent, plus the `connection` name behind an ARN.
-fn recorded_spec(sent: &Value, desired: &DesiredState, address: &Address, _arn: &str, state: &State) -> Value {
+fn recorded_spec(
+    sent: &Value,
+    desired: &DesiredState,
+    address: &Address,
+    _arn: &str,
+    state: &State,
+) -> Value {
     let mut spec = sent.clone();
     if let (Some(r), Some(o)) = (desired.resources.get(address), spec.as_object_mut()) {
-        if let crate::resource::Spec::ApiDestination(d) = &r.spec {
-            if let Some(name) = &d.connection {
-                o.insert("connection".into(), name.clone().into());
-                let conn = Address::new(Kind::Connection, name.clone());
-                if let Some(arn) = state.resources.get(&conn).map(|c| c.arn.clone()) {
-                    o.insert("connectionArn".into(), arn.into());
-                }
+        if let crate::resource::Spec::ApiDestination(d) = &r.spec
+            && let Some(name) = &d.connection
+        {
+            o.insert("connection".into(), name.clone().into());
+            let conn = Address::new(Kind::Connection, name.clone());
+            if let Some(arn) = state.resources.get(&conn).map(|c| c.arn.clone()) {
+                o.insert("connectionArn".into(), arn.into());
             }
         }
-        if let crate::resource::Spec::Connection(c) = &r.spec {
-            if c.deauthorized {
-                o.insert("deauthorized".into(), true.into());
-            }
+        if let crate::resource::Spec::Connection(c) = &r.spec
+            && c.deauthorized
+        {
+            o.insert("deauthorized".into(), true.into());
         }
     }
     spec
@@ -239,17 +253,20 @@ struct Job {
 }
 
 impl Job {
-    fn new(change: &Change, desired: &DesiredState, state: &State, arns: &BTreeMap<Address, String>) -> Job {
+    fn new(
+        change: &Change,
+        desired: &DesiredState,
+        state: &State,
+        arns: &BTreeMap<Address, String>,
+    ) -> Job {
         let mut spec = change.desired.clone().unwrap_or(Value::Null);
         let resource = desired.resources.get(&change.address);
-        if let (Some(r), Some(o)) = (resource, spec.as_object_mut()) {
-            if let crate::resource::Spec::ApiDestination(d) = &r.spec {
-                if let Some(name) = &d.connection {
-                    if let Some(arn) = arns.get(&Address::new(Kind::Connection, name.clone())) {
-                        o.insert("connectionArn".into(), arn.clone().into());
-                    }
-                }
-            }
+        if let (Some(r), Some(o)) = (resource, spec.as_object_mut())
+            && let crate::resource::Spec::ApiDestination(d) = &r.spec
+            && let Some(name) = &d.connection
+            && let Some(arn) = arns.get(&Address::new(Kind::Connection, name.clone()))
+        {
+            o.insert("connectionArn".into(), arn.clone().into());
         }
         let mut recorded = recorded_spec(&spec, desired, &change.address, "", state);
         if let (Some(o), Some(arn)) = (recorded.as_object_mut(), spec.get("connectionArn")) {
@@ -288,19 +305,32 @@ impl Job {
                 let arn = if action == Action::Create {
                     aws.create_connection(name, &spec, &self.secrets).await?
                 } else {
-                    aws.update_connection(name, &spec, &self.secrets, &c.clear).await?;
+                    aws.update_connection(name, &spec, &self.secrets, &c.clear)
+                        .await?;
                     c.arn.clone().unwrap_or_default()
                 };
-                let live = wait_for(timeout, || aws.describe_connection(name), "AUTHORIZED", &["DEAUTHORIZED", "FAILED_CONNECTIVITY"]).await?;
-                Ok(Effect::Record(self.record(name.to_owned(), live.as_ref().map_or(arn, |l| l.arn.clone()), live.as_ref())))
+                let live = wait_for(
+                    timeout,
+                    || aws.describe_connection(name),
+                    "AUTHORIZED",
+                    &["DEAUTHORIZED", "FAILED_CONNECTIVITY"],
+                )
+                .await?;
+                Ok(Effect::Record(self.record(
+                    name.to_owned(),
+                    live.as_ref().map_or(arn, |l| l.arn.clone()),
+                    live.as_ref(),
+                )))
             }
             (Kind::ApiDestination, action) => {
                 let spec: ApiDestinationSpec = typed(&self.spec)?;
                 let connection_arn = spec.connection_arn.clone().unwrap_or_default();
                 let arn = if action == Action::Create {
-                    aws.create_api_destination(name, &spec, &connection_arn).await?
+                    aws.create_api_destination(name, &spec, &connection_arn)
+                        .await?
                 } else {
-                    aws.update_api_destination(name, &spec, &connection_arn, &c.clear).await?;
+                    aws.update_api_destination(name, &spec, &connection_arn, &c.clear)
+                        .await?;
                     c.arn.clone().unwrap_or_default()
                 };
                 Ok(Effect::Record(self.record(name.to_owned(), arn, None)))
@@ -312,14 +342,20 @@ impl Job {
                     (TAG_LINEAGE.to_owned(), self.lineage.clone()),
                 ]);
                 let (new_id, arn) = aws.create_connector(&spec, &tags).await?;
-                let live = wait_for(timeout, || aws.describe_connector(&new_id), "ACTIVE", &["ERRORED"]).await?;
-                if c.action == Action::Replace {
-                    if let Some(old) = &c.id {
-                        match aws.delete_connector(old).await {
-                            Ok(()) => {}
-                            Err(e) if e.class == ErrorClass::NotFound => {}
-                            Err(e) => return Err(e),
-                        }
+                let live = wait_for(
+                    timeout,
+                    || aws.describe_connector(&new_id),
+                    "ACTIVE",
+                    &["ERRORED"],
+                )
+                .await?;
+                if c.action == Action::Replace
+                    && let Some(old) = &c.id
+                {
+                    match aws.delete_connector(old).await {
+                        Ok(()) => {}
+                        Err(e) if e.class == ErrorClass::NotFound => {}
+                        Err(e) => return Err(e),
                     }
                 }
                 Ok(Effect::Record(self.record(new_id, arn, live.as_ref())))
@@ -327,15 +363,26 @@ impl Job {
             (Kind::Connector, Action::Update) => {
                 let spec: ConnectorSpec = typed(&self.spec)?;
                 let arn = c.arn.clone().unwrap_or_default();
-                let (tag_changes, other): (Vec<_>, Vec<_>) = c.fields.iter().partition(|f| f.path.starts_with("tags."));
+                let (tag_changes, other): (Vec<_>, Vec<_>) =
+                    c.fields.iter().partition(|f| f.path.starts_with("tags."));
                 if !other.is_empty() {
-                    let clear: Vec<String> = c.clear.iter().filter(|p| !p.starts_with("/spec/tags")).cloned().collect();
+                    let clear: Vec<String> = c
+                        .clear
+                        .iter()
+                        .filter(|p| !p.starts_with("/spec/tags"))
+                        .cloned()
+                        .collect();
                     aws.update_connector(&id, &spec, &clear).await?;
                 }
                 let set: BTreeMap<String, String> = tag_changes
                     .iter()
                     .filter(|f| f.after.is_some())
-                    .filter_map(|f| Some((f.path.strip_prefix("tags.")?.to_owned(), spec.tags.get(f.path.strip_prefix("tags.")?)?.clone())))
+                    .filter_map(|f| {
+                        Some((
+                            f.path.strip_prefix("tags.")?.to_owned(),
+                            spec.tags.get(f.path.strip_prefix("tags.")?)?.clone(),
+                        ))
+                    })
                     .collect();
                 let unset: Vec<String> = tag_changes
                     .iter()
@@ -344,7 +391,13 @@ impl Job {
                     .collect();
                 aws.tag_connector(&arn, &set).await?;
                 aws.untag_connector(&arn, &unset).await?;
-                let live = wait_for(timeout, || aws.describe_connector(&id), "ACTIVE", &["ERRORED"]).await?;
+                let live = wait_for(
+                    timeout,
+                    || aws.describe_connector(&id),
+                    "ACTIVE",
+                    &["ERRORED"],
+                )
+                .await?;
                 Ok(Effect::Record(self.record(id.clone(), arn, live.as_ref())))
             }
         }
@@ -395,12 +448,22 @@ where
             None => return Ok(live),
             Some(s) if s == good => return Ok(live),
             Some(s) if bad.contains(&s) => {
-                let reason = live.as_ref().and_then(|l| l.status_reason.clone()).unwrap_or_default();
+                let reason = live
+                    .as_ref()
+                    .and_then(|l| l.status_reason.clone())
+                    .unwrap_or_default();
                 return Err(AwsError {
                     operation: "wait",
                     class: ErrorClass::Other,
                     code: Some(s.to_owned()),
-                    message: format!("the resource is {s}{}", if reason.is_empty() { String::new() } else { format!(": {reason}") }),
+                    message: format!(
+                        "the resource is {s}{}",
+                        if reason.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {reason}")
+                        }
+                    ),
                 });
             }
             Some(s) => {
@@ -409,7 +472,10 @@ where
                         operation: "wait",
                         class: ErrorClass::Other,
                         code: None,
-                        message: format!("still {s} after {}, expected {good}", humantime::format_duration(timeout)),
+                        message: format!(
+                            "still {s} after {}, expected {good}",
+                            humantime::format_duration(timeout)
+                        ),
                     });
                 }
                 tokio::time::sleep(delay).await;

@@ -196,7 +196,7 @@ pub fn build(
         });
         let recorded_flat = r.map(|r| Flat::of(&strip(&r.spec)).with_fingerprints(&r.fingerprints));
         let live_flat = live.map(|l| Flat::of(&l.spec));
-        let protect = d.map_or(false, |d| d.protect) || r.is_some_and(|r| r.protect);
+        let protect = d.is_some_and(|d| d.protect) || r.is_some_and(|r| r.protect);
         let mut reasons = BTreeSet::new();
         if o.adopted {
             reasons.insert(ChangeReason::Adopted);
@@ -306,12 +306,12 @@ pub fn manifest_json(spec: &Spec, arn_of: &dyn Fn(&Address) -> Option<String>) -
         Spec::Connector(s) => serde_json::to_value(s),
     }
     .expect("specs serialize");
-    if let (Spec::ApiDestination(s), Some(o)) = (spec, json.as_object_mut()) {
-        if let Some(name) = &s.connection {
-            o.remove("connection");
-            if let Some(arn) = arn_of(&Address::new(Kind::Connection, name.clone())) {
-                o.insert("connectionArn".into(), arn.into());
-            }
+    if let (Spec::ApiDestination(s), Some(o)) = (spec, json.as_object_mut())
+        && let Some(name) = &s.connection
+    {
+        o.remove("connection");
+        if let Some(arn) = arn_of(&Address::new(Kind::Connection, name.clone())) {
+            o.insert("connectionArn".into(), arn.into());
         }
     }
     strip(&json)

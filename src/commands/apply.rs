@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, IsTerminal};
 
-use super::{prepare, runtime, Outcome};
+use super::{Outcome, prepare, runtime};
 use crate::apply::{self, ApplyOptions};
 use crate::cli::ApplyArgs;
 use crate::{render, state};
@@ -25,7 +25,15 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
             wait_timeout: args.wait_timeout,
         };
         let before = p.aws.calls.total();
-        let report = apply::apply(&p.aws, &p.plan, &p.desired, &p.store, &mut p.state, &options).await?;
+        let report = apply::apply(
+            &p.aws,
+            &p.plan,
+            &p.desired,
+            &p.store,
+            &mut p.state,
+            &options,
+        )
+        .await?;
         if verbose > 0 {
             render::message(&format!(
                 "apply: {} (of which {} to apply)\n",
@@ -36,14 +44,20 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
         if !report.rows.is_empty() {
             render::out(&render::text::report(&report));
         }
-        Ok(if report.failed() { Outcome::Failed } else { Outcome::Success })
+        Ok(if report.failed() {
+            Outcome::Failed
+        } else {
+            Outcome::Success
+        })
     })
 }
 
 /// Asks for `yes` on the terminal; refuses when there is none.
 fn confirm() -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
-        anyhow::bail!("refusing to apply without a terminal to confirm on; review the plan and pass --auto-approve");
+        anyhow::bail!(
+            "refusing to apply without a terminal to confirm on; review the plan and pass --auto-approve"
+        );
     }
     render::message("Apply these changes? Only 'yes' is accepted: ");
     let mut answer = String::new();

@@ -58,7 +58,9 @@ pub enum NotPrepared {
 
 /// A runtime for the AWS calls; the stages themselves are sync.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 /// Validates, reads the state, observes AWS and plans. Problems are printed here.

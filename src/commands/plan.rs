@@ -1,6 +1,6 @@
 //! `outbound plan`: validate -> state -> observe -> diff -> plan -> render. Changes nothing.
 
-use super::{prepare, runtime, Outcome};
+use super::{Outcome, prepare, runtime};
 use crate::cli::PlanArgs;
 use crate::render;
 

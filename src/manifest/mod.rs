@@ -72,14 +72,14 @@ pub fn validate(paths: &[PathBuf]) -> Result<DesiredState, Diagnostics> {
     }
     let resources = check_across(&loaded, checked, &mut diags);
     let graph = Graph::build(&resources);
-    if let Err(cycle) = graph.order() {
-        if let Some(first) = resources.get(&cycle.0[0]) {
-            diags.push(
-                Diagnostic::new(&first.origin.file, format!("reference cycle: {cycle}"))
-                    .at(first.origin.line, 1)
-                    .address(Some(first.address.clone())),
-            );
-        }
+    if let Err(cycle) = graph.order()
+        && let Some(first) = resources.get(&cycle.0[0])
+    {
+        diags.push(
+            Diagnostic::new(&first.origin.file, format!("reference cycle: {cycle}"))
+                .at(first.origin.line, 1)
+                .address(Some(first.address.clone())),
+        );
     }
     if diags.is_empty() {
         Ok(DesiredState {

@@ -46,7 +46,11 @@ pub fn reason_words(r: ChangeReason) -> &'static str {
 /// The whole plan, as `outbound plan` prints it.
 pub fn plan(plan: &Plan) -> String {
     let mut out = String::new();
-    let changing: Vec<&Change> = plan.changes.iter().filter(|c| c.action != Action::Noop).collect();
+    let changing: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::Noop)
+        .collect();
     if changing.is_empty() {
         let _ = writeln!(
             out,
@@ -76,13 +80,21 @@ fn change(out: &mut String, c: &Change) {
         "  {DIM}# {} {}{}{DIM:#}",
         c.address,
         action_words(c),
-        if reasons.is_empty() { String::new() } else { format!(" ({})", reasons.join(", ")) }
-    );
-    if let Some(status) = &c.status {
-        if !matches!(status.as_str(), "AUTHORIZED" | "ACTIVE") {
-            let reason = c.status_reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
-            let _ = writeln!(out, "  {DIM}# AWS reports it {status}{reason}{DIM:#}");
+        if reasons.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", reasons.join(", "))
         }
+    );
+    if let Some(status) = &c.status
+        && !matches!(status.as_str(), "AUTHORIZED" | "ACTIVE")
+    {
+        let reason = c
+            .status_reason
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  {DIM}# AWS reports it {status}{reason}{DIM:#}");
     }
     let _ = writeln!(out, "  {style}{sym} {}{style:#}", c.address);
     for f in &c.fields {
@@ -92,16 +104,30 @@ fn change(out: &mut String, c: &Change) {
 }
 
 fn field(out: &mut String, action: Action, f: &FieldChange) {
-    let show = |l: &Option<crate::diff::Leaf>| l.as_ref().map_or("(unset)".to_owned(), |l| l.to_string());
+    let show =
+        |l: &Option<crate::diff::Leaf>| l.as_ref().map_or("(unset)".to_owned(), |l| l.to_string());
     let (sym, style) = match (&f.before, &f.after) {
         (None, Some(_)) => ("+", ADD),
         (Some(_), None) => ("-", REMOVE),
         _ => ("~", CHANGE),
     };
-    let replace = if f.forces_replacement { "  # forces replacement" } else { "" };
-    let why = if action == Action::Update && f.reason == crate::diff::Reason::Drift { "  # drift" } else { "" };
+    let replace = if f.forces_replacement {
+        "  # forces replacement"
+    } else {
+        ""
+    };
+    let why = if action == Action::Update && f.reason == crate::diff::Reason::Drift {
+        "  # drift"
+    } else {
+        ""
+    };
     if action == Action::Create {
-        let _ = writeln!(out, "      {style}{sym}{style:#} {}: {}", f.path, show(&f.after));
+        let _ = writeln!(
+            out,
+            "      {style}{sym}{style:#} {}: {}",
+            f.path,
+            show(&f.after)
+        );
     } else {
         let _ = writeln!(
             out,
@@ -115,17 +141,38 @@ fn field(out: &mut String, action: Action, f: &FieldChange) {
 
 /// The table that ends `outbound apply`.
 pub fn report(report: &Report) -> String {
-    let done = report.rows.iter().filter(|r| r.outcome == Outcome::Done).count();
-    let failed = report.rows.iter().filter(|r| matches!(r.outcome, Outcome::Failed(_))).count();
-    let skipped = report.rows.iter().filter(|r| matches!(r.outcome, Outcome::Skipped(_))).count();
+    let done = report
+        .rows
+        .iter()
+        .filter(|r| r.outcome == Outcome::Done)
+        .count();
+    let failed = report
+        .rows
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Failed(_)))
+        .count();
+    let skipped = report
+        .rows
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Skipped(_)))
+        .count();
     let mut out = format!("Apply finished: {done} done, {failed} failed, {skipped} skipped.\n");
-    let width = report.rows.iter().map(|r| r.address.to_string().len()).max().unwrap_or(0);
+    let width = report
+        .rows
+        .iter()
+        .map(|r| r.address.to_string().len())
+        .max()
+        .unwrap_or(0);
     for r in &report.rows {
         let action = format!("{:?}", r.action).to_lowercase();
         let (result, style, detail) = match &r.outcome {
             Outcome::Done => ("done", ADD, String::new()),
             Outcome::Failed(e) => ("failed", REMOVE, e.clone()),
-            Outcome::Skipped(a) => ("skipped", CHANGE, format!("not attempted: {a} did not succeed")),
+            Outcome::Skipped(a) => (
+                "skipped",
+                CHANGE,
+                format!("not attempted: {a} did not succeed"),
+            ),
         };
         let _ = writeln!(
             out,

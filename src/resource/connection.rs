@@ -280,8 +280,11 @@ fn auth_type_str(t: AuthorizationType) -> &'static str {
     }
 }
 
+/// One list of HTTP parameters: its field name, the slot its values fill, and its items.
+type ParamList<'a> = (&'static str, SecretSlot, Vec<(&'a str, &'a ParamValue)>);
+
 impl HttpParameters {
-    fn lists(&self) -> [(&'static str, SecretSlot, Vec<(&str, &ParamValue)>); 3] {
+    fn lists(&self) -> [ParamList<'_>; 3] {
         [
             (
                 "headerParameters",
@@ -333,10 +336,10 @@ impl HttpParameters {
                             )),
                     );
                 }
-                if let ParamValue::Literal(v) = value {
-                    if let Some(why) = slot.check_value(v) {
-                        out.push(Problem::new(format!("{pointer}/value"), why));
-                    }
+                if let ParamValue::Literal(v) = value
+                    && let Some(why) = slot.check_value(v)
+                {
+                    out.push(Problem::new(format!("{pointer}/value"), why));
                 }
             }
         }

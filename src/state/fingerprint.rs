@@ -55,7 +55,9 @@ pub fn all(
             }
         }
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len().max(1));
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(jobs.len().max(1));
     let chunk = jobs.len().div_ceil(threads).max(1);
     let results: Vec<(Address, String, String)> = std::thread::scope(|s| {
         let handles: Vec<_> = jobs
@@ -63,7 +65,9 @@ pub fn all(
             .map(|part| {
                 s.spawn(move || {
                     part.iter()
-                        .map(|(a, path, v)| (a.clone(), path.clone(), fingerprint(salt, a, path, v)))
+                        .map(|(a, path, v)| {
+                            (a.clone(), path.clone(), fingerprint(salt, a, path, v))
+                        })
                         .collect::<Vec<_>>()
                 })
             })
@@ -73,7 +77,8 @@ pub fn all(
             .flat_map(|h| h.join().expect("fingerprint threads do not panic"))
             .collect()
     });
-    let mut out: std::collections::BTreeMap<Address, std::collections::BTreeMap<String, String>> = Default::default();
+    let mut out: std::collections::BTreeMap<Address, std::collections::BTreeMap<String, String>> =
+        Default::default();
     for (a, path, fp) in results {
         out.entry(a).or_default().insert(path, fp);
     }
