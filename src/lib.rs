@@ -3,9 +3,9 @@
 //! The pipeline: [`manifest`] (files -> validated desired state) -> [`graph`] (dependency
 //! order) -> ... ; [`commands`] wire the stages, [`render`] prints.
 
+pub mod apply;
 pub mod aws;
 pub mod cli;
-pub mod apply;
 pub mod commands;
 pub mod diff;
 pub mod graph;

@@ -11,6 +11,7 @@ pub mod span;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::graph::Graph;
@@ -19,11 +20,12 @@ use diag::{Diagnostic, Diagnostics, Problem, did_you_mean};
 use load::{Loaded, RawDoc};
 use secret::SecretValue;
 
-/// Where a resource was declared.
+/// Where a resource was declared: its file and the document's index in it (its line is
+/// computed only when a diagnostic needs it, so valid input is parsed once).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
     pub file: PathBuf,
-    pub line: usize,
+    pub document: usize,
 }
 
 /// One resource as the manifests want it.
@@ -70,16 +72,13 @@ pub fn validate(paths: &[PathBuf]) -> Result<DesiredState, Diagnostics> {
             Err(problems) => report(&loaded, raw, address.as_ref(), problems, &mut diags),
         }
     }
-    let resources = check_across(&loaded, checked, &mut diags);
+    let (resources, raws) = check_across(&loaded, checked, &mut diags);
     let graph = Graph::build(&resources);
     if let Err(cycle) = graph.order()
-        && let Some(first) = resources.get(&cycle.0[0])
+        && let Some(raw) = cycle.0.first().and_then(|a| raws.get(a))
     {
-        diags.push(
-            Diagnostic::new(&first.origin.file, format!("reference cycle: {cycle}"))
-                .at(first.origin.line, 1)
-                .address(Some(first.address.clone())),
-        );
+        let problem = Problem::new("", format!("reference cycle: {cycle}"));
+        report(&loaded, raw, cycle.0.first(), vec![problem], &mut diags);
     }
     if diags.is_empty() {
         Ok(DesiredState {
@@ -145,18 +144,11 @@ fn check_document(raw: &RawDoc) -> (Option<Address>, DocResult) {
         .and_then(|m| m.get("name"))
         .and_then(Value::as_str);
     let address = name.map(|n| Address::new(kind, n));
-    let mut without_kind = map.clone();
-    without_kind.remove("kind");
-    let without_kind = Value::Object(without_kind);
-    let problems = schema::check(kind, &without_kind);
+    let problems = schema::check(kind, &raw.value);
     if !problems.is_empty() {
         return (address, Err(problems));
     }
-    let mut tagged = raw.value.clone();
-    if let Some(Value::String(k)) = tagged.get_mut("kind") {
-        *k = kind.to_string();
-    }
-    let manifest: Manifest = match serde_json::from_value(tagged) {
+    let manifest = match Manifest::deserialize(&raw.value) {
         Ok(m) => m,
         Err(e) => return (address, Err(vec![Problem::new("", e.to_string())])),
     };
@@ -175,24 +167,25 @@ fn check_document(raw: &RawDoc) -> (Option<Address>, DocResult) {
 }
 
 /// Rules across documents: duplicates, `connection:` references, and secrets.
-fn check_across(
+fn check_across<'a>(
     loaded: &Loaded,
-    checked: Vec<Checked<'_>>,
+    checked: Vec<Checked<'a>>,
     diags: &mut Diagnostics,
-) -> BTreeMap<Address, DesiredResource> {
+) -> (BTreeMap<Address, DesiredResource>, BTreeMap<Address, &'a RawDoc>) {
     let mut resources: BTreeMap<Address, DesiredResource> = BTreeMap::new();
-    let mut raws = BTreeMap::new();
+    let mut raws: BTreeMap<Address, &RawDoc> = BTreeMap::new();
     for c in checked {
         let file = &loaded.files[c.raw.file];
         let origin = Origin {
             file: file.path.clone(),
-            line: file.locate(c.raw.index, "").0,
+            document: c.raw.index,
         };
-        if let Some(first) = resources.get(&c.address) {
+        if let Some(first) = raws.get(&c.address) {
+            let first_file = &loaded.files[first.file];
             let hint = format!(
                 "first declared at {}:{}",
-                first.origin.file.display(),
-                first.origin.line
+                first_file.path.display(),
+                first_file.locate(first.index, "").0
             );
             report(
                 loaded,
@@ -251,7 +244,7 @@ fn check_across(
             report(loaded, raws[address], Some(address), vec![problem], diags);
         }
     }
-    resources
+    (resources, raws)
 }
 
 /// Resolves every secret of a connection (none when it is to be deauthorized).

@@ -52,12 +52,14 @@ pub fn manifest_schema() -> Value {
     schema.to_value()
 }
 
-/// The schema of one kind's document, without its `kind` member.
-fn doc_schema<S: JsonSchema>() -> Value {
-    settings()
+/// The schema of one kind's document (`kind` is checked before, and allowed here).
+fn doc_schema<S: JsonSchema>(kind: Kind) -> Value {
+    let mut schema = settings()
         .into_generator()
         .into_root_schema_for::<Doc<S>>()
-        .to_value()
+        .to_value();
+    schema["properties"]["kind"] = serde_json::json!({ "const": kind.as_str() });
+    schema
 }
 
 struct KindSchema {
@@ -76,9 +78,9 @@ impl KindSchema {
 
 static SCHEMAS: LazyLock<[KindSchema; 3]> = LazyLock::new(|| {
     [
-        KindSchema::new(doc_schema::<ConnectionSpec>()),
-        KindSchema::new(doc_schema::<ApiDestinationSpec>()),
-        KindSchema::new(doc_schema::<ConnectorSpec>()),
+        KindSchema::new(doc_schema::<ConnectionSpec>(Kind::Connection)),
+        KindSchema::new(doc_schema::<ApiDestinationSpec>(Kind::ApiDestination)),
+        KindSchema::new(doc_schema::<ConnectorSpec>(Kind::Connector)),
     ]
 });
 
@@ -90,7 +92,7 @@ fn schema_for(kind: Kind) -> &'static KindSchema {
     }]
 }
 
-/// Every schema problem of one document (`kind` already removed from `doc`).
+/// Every schema problem of one document of `kind`.
 pub fn check(kind: Kind, doc: &Value) -> Vec<Problem> {
     let ks = schema_for(kind);
     let mut out = Vec::new();
@@ -118,10 +120,7 @@ fn describe(err: &ValidationError<'_>, root: &Value, doc: &Value, out: &mut Vec<
                 .and_then(Value::as_object)
                 .map(|p| p.keys().map(String::as_str).collect())
                 .unwrap_or_default();
-            if pointer.is_empty() {
-                // `kind` was taken out before the schema saw the document.
-                known.insert(0, "kind");
-            }
+
             for field in unexpected {
                 let hint = did_you_mean(field, known.iter().copied())
                     .unwrap_or_else(|| format!("expected one of: {}", known.join(", ")));
