@@ -1,0 +1,350 @@
+//! `outbound plan` and `apply` against moto, through the real binary and the real SDK: every
+//! kind's lifecycle, dependency order, partial failure, no calls when nothing changes,
+//! secrets, and the lock. The proxy's call log is the witness of what reached "AWS".
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::{json, Value};
+
+const CANARY: &str = "CANARY-SECRET-5f3a91";
+
+/// A throwaway project: manifests, a state file, and a region of its own in moto.
+struct Project {
+    dir: tempfile::TempDir,
+    region: String,
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Project {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("manifests")).unwrap();
+        Project { dir, region: support::region() }
+    }
+
+    fn write(&self, file: &str, yaml: &str) -> &Self {
+        std::fs::write(self.dir.path().join("manifests").join(file), yaml).unwrap();
+        self
+    }
+
+    fn remove(&self, file: &str) {
+        std::fs::remove_file(self.dir.path().join("manifests").join(file)).unwrap();
+    }
+
+    fn state_path(&self) -> PathBuf {
+        self.dir.path().join("state.json")
+    }
+
+    fn state(&self) -> Value {
+        serde_json::from_str(&std::fs::read_to_string(self.state_path()).unwrap()).unwrap()
+    }
+
+    fn managed(&self) -> Vec<String> {
+        self.state()["resources"].as_object().unwrap().keys().cloned().collect()
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_outbound"));
+        cmd.current_dir(self.dir.path()).args(args);
+        for k in support::ENV_REMOVE {
+            cmd.env_remove(k);
+        }
+        cmd.envs(support::cli_env(&self.region))
+            .env("OUTBOUND_STATE", self.state_path())
+            .env("NO_COLOR", "1")
+            .env("ACME_API_KEY", CANARY)
+            .env("BASIC_PASSWORD", "basic-password-value");
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let out: Output = self.command(args).output().unwrap();
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        assert!(!run.stderr.contains("panicked"), "outbound panicked:\n{}", run.stderr);
+        run
+    }
+
+    fn apply(&self) -> Run {
+        let run = self.run(&["apply", "--auto-approve"]);
+        assert_eq!(run.code, 0, "apply failed:\n{}\n{}", run.stdout, run.stderr);
+        run
+    }
+
+    fn plan(&self) -> Run {
+        self.run(&["plan", "--detailed-exitcode"])
+    }
+
+    fn assert_no_changes(&self) {
+        let plan = self.plan();
+        assert_eq!(plan.code, 0, "expected an empty plan:\n{}\n{}", plan.stdout, plan.stderr);
+        assert!(plan.stdout.starts_with("No changes."), "{}", plan.stdout);
+    }
+
+    fn operations(&self) -> Vec<String> {
+        support::moto().operations(&self.region)
+    }
+
+    fn mutations(&self) -> Vec<String> {
+        self.operations()
+            .into_iter()
+            .filter(|o| !o.starts_with("Describe") && !o.starts_with("List"))
+            .collect()
+    }
+}
+
+fn connection(name: &str, description: &str) -> String {
+    format!(
+        "apiVersion: outbound/v1
+kind: Connection
+metadata: {{ name: {name} }}
+spec:
+  description: {description}
+  authorizationType: API_KEY
+  authParameters:
+    apiKeyAuthParameters:
+      apiKeyName: x-api-key
+      apiKeyValue: {{ fromEnv: ACME_API_KEY }}
+    invocationHttpParameters:
+      headerParameters:
+        - {{ key: X-Env, value: prod }}
+        - {{ key: X-Signature, value: {{ fromEnv: ACME_API_KEY }} }}
+"
+    )
+}
+
+fn destination(name: &str, connection: &str, rate: u32) -> String {
+    format!(
+        "apiVersion: outbound/v1
+kind: ApiDestination
+metadata: {{ name: {name} }}
+spec:
+  description: Orders for {connection}
+  connection: {connection}
+  invocationEndpoint: https://api.example.com/{name}
+  httpMethod: POST
+  invocationRateLimitPerSecond: {rate}
+"
+    )
+}
+
+fn connector(name: &str, subject: &str) -> String {
+    format!(
+        "apiVersion: outbound/v1
+kind: Connector
+metadata: {{ name: {name} }}
+spec:
+  url: https://as2.partner.example/as2
+  accessRole: arn:aws:iam::111122223333:role/TransferConnector
+  as2Config:
+    localProfileId: p-0123456789abcdef0
+    partnerProfileId: p-0fedcba9876543210
+    messageSubject: {subject}
+    compression: ZLIB
+    encryptionAlgorithm: AES256_CBC
+    signingAlgorithm: SHA256
+    mdnSigningAlgorithm: DEFAULT
+    mdnResponse: SYNC
+  tags: {{ team: edi }}
+"
+    )
+}
+
+/// create -> empty plan -> change one field -> plan shows exactly it -> update in place ->
+/// remove the manifest -> deleted. `anchor` stays, so the manifests are never empty.
+fn lifecycle(anchor: &str, file: &str, before: &str, after: &str, field: &str, ops: [&str; 3]) {
+    let [create, update, delete] = ops;
+    let p = Project::new();
+    p.write("anchor.yaml", &format!("{}---\n{anchor}", connector("anchor", "Anchor")));
+    p.write(file, before);
+    p.apply();
+    assert_eq!(support::moto().count(&p.region, create), 1 + usize::from(create == "CreateConnector"), "{:?}", p.operations());
+    p.assert_no_changes();
+
+    p.write(file, after);
+    let plan = p.plan();
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    let changed: Vec<&str> = plan
+        .stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("~ ") && l.contains(": "))
+        .collect();
+    assert_eq!(changed.len(), 1, "exactly one field changes:\n{}", plan.stdout);
+    assert!(changed[0].contains(field), "{field} changes:\n{}", plan.stdout);
+    assert!(plan.stdout.contains("will be updated in place (apply manifest change)"), "{}", plan.stdout);
+
+    support::moto().forget_calls(&p.region);
+    p.apply();
+    assert_eq!(p.mutations(), [update], "updated in place, nothing else");
+    p.assert_no_changes();
+
+    p.remove(file);
+    let plan = p.plan();
+    assert!(plan.stdout.contains("will be deleted"), "{}", plan.stdout);
+    support::moto().forget_calls(&p.region);
+    p.apply();
+    assert_eq!(p.mutations(), [delete]);
+    assert!(!p.managed().iter().any(|a| a.ends_with(&format!("/{}", file_resource(before)))));
+    p.assert_no_changes();
+}
+
+fn file_resource(yaml: &str) -> String {
+    let doc: Value = serde_yaml::from_str(yaml).unwrap();
+    doc["metadata"]["name"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn connection_is_created_updated_in_place_and_deleted() {
+    lifecycle(
+        "",
+        "c.yaml",
+        &connection("acme", "Orders API"),
+        &connection("acme", "Orders API v2"),
+        "description",
+        ["CreateConnection", "UpdateConnection", "DeleteConnection"],
+    );
+}
+
+#[test]
+fn api_destination_is_created_updated_in_place_and_deleted() {
+    lifecycle(
+        &connection("acme", "Orders API"),
+        "d.yaml",
+        &destination("orders", "acme", 10),
+        &destination("orders", "acme", 20),
+        "invocationRateLimitPerSecond",
+        ["CreateApiDestination", "UpdateApiDestination", "DeleteApiDestination"],
+    );
+}
+
+#[test]
+fn connector_is_created_updated_in_place_and_deleted() {
+    lifecycle(
+        "",
+        "x.yaml",
+        &connector("acme-as2", "Invoices"),
+        &connector("acme-as2", "Invoices and credit notes"),
+        "messageSubject",
+        ["CreateConnector", "UpdateConnector", "DeleteConnector"],
+    );
+}
+
+#[test]
+fn connections_are_created_before_their_destinations_and_deleted_after() {
+    let p = Project::new();
+    p.write("anchor.yaml", &connector("anchor", "Anchor"));
+    p.write("c.yaml", &connection("acme", "Orders API"));
+    p.write("d.yaml", &format!("{}---\n{}", destination("orders", "acme", 10), destination("cancellations", "acme", 5)));
+    p.apply();
+    let ops = p.mutations();
+    let pos = |op: &str| ops.iter().position(|o| o == op).unwrap_or_else(|| panic!("{op} in {ops:?}"));
+    let last_dest = ops.iter().rposition(|o| o == "CreateApiDestination").unwrap();
+    assert!(pos("CreateConnection") < pos("CreateApiDestination"), "{ops:?}");
+    assert!(pos("CreateConnection") < last_dest);
+
+    p.remove("c.yaml");
+    p.remove("d.yaml");
+    support::moto().forget_calls(&p.region);
+    p.apply();
+    let ops = p.mutations();
+    let first_conn = ops.iter().position(|o| o == "DeleteConnection").unwrap();
+    let last_dest = ops.iter().rposition(|o| o == "DeleteApiDestination").unwrap();
+    assert_eq!(ops.iter().filter(|o| *o == "DeleteApiDestination").count(), 2, "{ops:?}");
+    assert!(last_dest < first_conn, "destinations are deleted before their connection: {ops:?}");
+    p.assert_no_changes();
+}
+
+#[test]
+fn a_failed_action_skips_its_dependents_and_the_next_apply_converges() {
+    let p = Project::new();
+    p.write("c.yaml", &format!("{}---\n{}", connection("acme", "Orders API"), destination("orders", "acme", 10)));
+    p.write("x.yaml", &connector("acme-as2", "Invoices"));
+    support::moto().fault(&p.region, json!({"operation": "CreateConnection", "fault": "access_denied", "count": -1}));
+    let run = p.run(&["apply", "--auto-approve"]);
+    support::moto().clear_faults(&p.region);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("Apply finished: 1 done, 1 failed, 1 skipped."), "{}", run.stdout);
+    let report = &run.stdout[run.stdout.find("Apply finished").unwrap()..];
+    let row = |addr: &str| report.lines().find(|l| l.contains(addr)).unwrap_or_default().to_owned();
+    assert!(row("Connection/acme").trim_start().starts_with("failed"), "{}", run.stdout);
+    assert!(row("ApiDestination/orders").trim_start().starts_with("skipped"), "{}", run.stdout);
+    assert!(row("Connector/acme-as2").trim_start().starts_with("done"), "{}", run.stdout);
+    // The state holds exactly what AWS holds: the connector, nothing else.
+    assert_eq!(p.managed(), ["Connector/acme-as2"]);
+    assert!(!p.operations().contains(&"CreateApiDestination".to_owned()));
+    assert_eq!(support::moto().count(&p.region, "CreateConnector"), 1);
+
+    let plan = p.plan();
+    assert!(plan.stdout.contains("Plan: 2 to create, 0 to update, 0 to replace, 0 to delete; 1 unchanged."), "{}", plan.stdout);
+    p.apply();
+    p.assert_no_changes();
+    assert_eq!(p.managed(), ["ApiDestination/orders", "Connection/acme", "Connector/acme-as2"]);
+}
+
+#[test]
+fn no_changes_means_no_mutating_calls_and_one_describe_per_resource() {
+    let p = Project::new();
+    p.write("c.yaml", &format!("{}---\n{}", connection("acme", "Orders API"), destination("orders", "acme", 10)));
+    p.write("x.yaml", &connector("acme-as2", "Invoices"));
+    p.apply();
+    support::moto().forget_calls(&p.region);
+    let run = p.run(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.starts_with("No changes."), "{}", run.stdout);
+    assert!(p.mutations().is_empty(), "{:?}", p.operations());
+    let mut ops = p.operations();
+    ops.sort();
+    assert_eq!(ops, ["DescribeApiDestination", "DescribeConnection", "DescribeConnector"]);
+}
+
+#[test]
+fn a_canary_secret_never_appears_in_output_logs_or_state() {
+    let p = Project::new();
+    p.write("c.yaml", &connection("acme", "Orders API"));
+    let mut seen = String::new();
+    for args in [&["plan", "-vvv"][..], &["apply", "--auto-approve", "-vvv"], &["plan", "-vvv"]] {
+        let run = p.run(args);
+        seen.push_str(&run.stdout);
+        seen.push_str(&run.stderr);
+    }
+    let state = std::fs::read_to_string(p.state_path()).unwrap();
+    assert!(state.contains("argon2id$"), "fingerprints are recorded");
+    assert!(!seen.contains(CANARY), "the secret leaked into output:\n{seen}");
+    assert!(!state.contains(CANARY), "the secret leaked into the state");
+    assert!(seen.contains("TRACE") || seen.contains("DEBUG"), "-vvv logs were produced");
+}
+
+#[test]
+fn a_second_concurrent_apply_fails_fast_naming_the_lock_holder() {
+    let p = Project::new();
+    p.write("c.yaml", &connection("acme", "Orders API"));
+    support::moto().fault(&p.region, json!({"operation": "CreateConnection", "fault": "delay", "delay_ms": 4000}));
+    let mut first = p.command(&["apply", "--auto-approve"]).spawn().unwrap();
+    let lock = p.dir.path().join("state.json.lock");
+    let started = std::time::Instant::now();
+    while !lock.exists() && started.elapsed().as_secs() < 30 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(lock.exists(), "the first apply took the lock");
+    let t = std::time::Instant::now();
+    let second = p.run(&["apply", "--auto-approve"]);
+    assert!(t.elapsed().as_secs() < 3, "fails fast");
+    assert_eq!(second.code, 1);
+    assert!(second.stderr.contains("is locked by"), "{}", second.stderr);
+    assert!(second.stderr.contains(&format!("pid {}", first.id())), "{}", second.stderr);
+    assert!(first.wait().unwrap().success());
+    assert!(!lock.exists(), "the lock is released");
+    p.assert_no_changes();
+}
+
