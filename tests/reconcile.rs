@@ -7,7 +7,7 @@ mod support;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const CANARY: &str = "CANARY-SECRET-5f3a91";
 
@@ -27,7 +27,10 @@ impl Project {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("manifests")).unwrap();
-        Project { dir, region: support::region() }
+        Project {
+            dir,
+            region: support::region(),
+        }
     }
 
     fn write(&self, file: &str, yaml: &str) -> &Self {
@@ -48,7 +51,12 @@ impl Project {
     }
 
     fn managed(&self) -> Vec<String> {
-        self.state()["resources"].as_object().unwrap().keys().cloned().collect()
+        self.state()["resources"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
     }
 
     fn command(&self, args: &[&str]) -> Command {
@@ -72,7 +80,11 @@ impl Project {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         };
-        assert!(!run.stderr.contains("panicked"), "outbound panicked:\n{}", run.stderr);
+        assert!(
+            !run.stderr.contains("panicked"),
+            "outbound panicked:\n{}",
+            run.stderr
+        );
         run
     }
 
@@ -88,7 +100,11 @@ impl Project {
 
     fn assert_no_changes(&self) {
         let plan = self.plan();
-        assert_eq!(plan.code, 0, "expected an empty plan:\n{}\n{}", plan.stdout, plan.stderr);
+        assert_eq!(
+            plan.code, 0,
+            "expected an empty plan:\n{}\n{}",
+            plan.stdout, plan.stderr
+        );
         assert!(plan.stdout.starts_with("No changes."), "{}", plan.stdout);
     }
 
@@ -166,10 +182,18 @@ spec:
 fn lifecycle(anchor: &str, file: &str, before: &str, after: &str, field: &str, ops: [&str; 3]) {
     let [create, update, delete] = ops;
     let p = Project::new();
-    p.write("anchor.yaml", &format!("{}---\n{anchor}", connector("anchor", "Anchor")));
+    p.write(
+        "anchor.yaml",
+        &format!("{}---\n{anchor}", connector("anchor", "Anchor")),
+    );
     p.write(file, before);
     p.apply();
-    assert_eq!(support::moto().count(&p.region, create), 1 + usize::from(create == "CreateConnector"), "{:?}", p.operations());
+    assert_eq!(
+        support::moto().count(&p.region, create),
+        1 + usize::from(create == "CreateConnector"),
+        "{:?}",
+        p.operations()
+    );
     p.assert_no_changes();
 
     p.write(file, after);
@@ -180,9 +204,23 @@ fn lifecycle(anchor: &str, file: &str, before: &str, after: &str, field: &str, o
         .lines()
         .filter(|l| l.trim_start().starts_with("~ ") && l.contains(": "))
         .collect();
-    assert_eq!(changed.len(), 1, "exactly one field changes:\n{}", plan.stdout);
-    assert!(changed[0].contains(field), "{field} changes:\n{}", plan.stdout);
-    assert!(plan.stdout.contains("will be updated in place (apply manifest change)"), "{}", plan.stdout);
+    assert_eq!(
+        changed.len(),
+        1,
+        "exactly one field changes:\n{}",
+        plan.stdout
+    );
+    assert!(
+        changed[0].contains(field),
+        "{field} changes:\n{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("will be updated in place (apply manifest change)"),
+        "{}",
+        plan.stdout
+    );
 
     support::moto().forget_calls(&p.region);
     p.apply();
@@ -195,7 +233,11 @@ fn lifecycle(anchor: &str, file: &str, before: &str, after: &str, field: &str, o
     support::moto().forget_calls(&p.region);
     p.apply();
     assert_eq!(p.mutations(), [delete]);
-    assert!(!p.managed().iter().any(|a| a.ends_with(&format!("/{}", file_resource(before)))));
+    assert!(
+        !p.managed()
+            .iter()
+            .any(|a| a.ends_with(&format!("/{}", file_resource(before))))
+    );
     p.assert_no_changes();
 }
 
@@ -224,7 +266,11 @@ fn api_destination_is_created_updated_in_place_and_deleted() {
         &destination("orders", "acme", 10),
         &destination("orders", "acme", 20),
         "invocationRateLimitPerSecond",
-        ["CreateApiDestination", "UpdateApiDestination", "DeleteApiDestination"],
+        [
+            "CreateApiDestination",
+            "UpdateApiDestination",
+            "DeleteApiDestination",
+        ],
     );
 }
 
@@ -245,12 +291,29 @@ fn connections_are_created_before_their_destinations_and_deleted_after() {
     let p = Project::new();
     p.write("anchor.yaml", &connector("anchor", "Anchor"));
     p.write("c.yaml", &connection("acme", "Orders API"));
-    p.write("d.yaml", &format!("{}---\n{}", destination("orders", "acme", 10), destination("cancellations", "acme", 5)));
+    p.write(
+        "d.yaml",
+        &format!(
+            "{}---\n{}",
+            destination("orders", "acme", 10),
+            destination("cancellations", "acme", 5)
+        ),
+    );
     p.apply();
     let ops = p.mutations();
-    let pos = |op: &str| ops.iter().position(|o| o == op).unwrap_or_else(|| panic!("{op} in {ops:?}"));
-    let last_dest = ops.iter().rposition(|o| o == "CreateApiDestination").unwrap();
-    assert!(pos("CreateConnection") < pos("CreateApiDestination"), "{ops:?}");
+    let pos = |op: &str| {
+        ops.iter()
+            .position(|o| o == op)
+            .unwrap_or_else(|| panic!("{op} in {ops:?}"))
+    };
+    let last_dest = ops
+        .iter()
+        .rposition(|o| o == "CreateApiDestination")
+        .unwrap();
+    assert!(
+        pos("CreateConnection") < pos("CreateApiDestination"),
+        "{ops:?}"
+    );
     assert!(pos("CreateConnection") < last_dest);
 
     p.remove("c.yaml");
@@ -259,43 +322,107 @@ fn connections_are_created_before_their_destinations_and_deleted_after() {
     p.apply();
     let ops = p.mutations();
     let first_conn = ops.iter().position(|o| o == "DeleteConnection").unwrap();
-    let last_dest = ops.iter().rposition(|o| o == "DeleteApiDestination").unwrap();
-    assert_eq!(ops.iter().filter(|o| *o == "DeleteApiDestination").count(), 2, "{ops:?}");
-    assert!(last_dest < first_conn, "destinations are deleted before their connection: {ops:?}");
+    let last_dest = ops
+        .iter()
+        .rposition(|o| o == "DeleteApiDestination")
+        .unwrap();
+    assert_eq!(
+        ops.iter().filter(|o| *o == "DeleteApiDestination").count(),
+        2,
+        "{ops:?}"
+    );
+    assert!(
+        last_dest < first_conn,
+        "destinations are deleted before their connection: {ops:?}"
+    );
     p.assert_no_changes();
 }
 
 #[test]
 fn a_failed_action_skips_its_dependents_and_the_next_apply_converges() {
     let p = Project::new();
-    p.write("c.yaml", &format!("{}---\n{}", connection("acme", "Orders API"), destination("orders", "acme", 10)));
+    p.write(
+        "c.yaml",
+        &format!(
+            "{}---\n{}",
+            connection("acme", "Orders API"),
+            destination("orders", "acme", 10)
+        ),
+    );
     p.write("x.yaml", &connector("acme-as2", "Invoices"));
-    support::moto().fault(&p.region, json!({"operation": "CreateConnection", "fault": "access_denied", "count": -1}));
+    support::moto().fault(
+        &p.region,
+        json!({"operation": "CreateConnection", "fault": "access_denied", "count": -1}),
+    );
     let run = p.run(&["apply", "--auto-approve"]);
     support::moto().clear_faults(&p.region);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("Apply finished: 1 done, 1 failed, 1 skipped."), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("Apply finished: 1 done, 1 failed, 1 skipped."),
+        "{}",
+        run.stdout
+    );
     let report = &run.stdout[run.stdout.find("Apply finished").unwrap()..];
-    let row = |addr: &str| report.lines().find(|l| l.contains(addr)).unwrap_or_default().to_owned();
-    assert!(row("Connection/acme").trim_start().starts_with("failed"), "{}", run.stdout);
-    assert!(row("ApiDestination/orders").trim_start().starts_with("skipped"), "{}", run.stdout);
-    assert!(row("Connector/acme-as2").trim_start().starts_with("done"), "{}", run.stdout);
+    let row = |addr: &str| {
+        report
+            .lines()
+            .find(|l| l.contains(addr))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        row("Connection/acme").trim_start().starts_with("failed"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        row("ApiDestination/orders")
+            .trim_start()
+            .starts_with("skipped"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        row("Connector/acme-as2").trim_start().starts_with("done"),
+        "{}",
+        run.stdout
+    );
     // The state holds exactly what AWS holds: the connector, nothing else.
     assert_eq!(p.managed(), ["Connector/acme-as2"]);
     assert!(!p.operations().contains(&"CreateApiDestination".to_owned()));
     assert_eq!(support::moto().count(&p.region, "CreateConnector"), 1);
 
     let plan = p.plan();
-    assert!(plan.stdout.contains("Plan: 2 to create, 0 to update, 0 to replace, 0 to delete; 1 unchanged."), "{}", plan.stdout);
+    assert!(
+        plan.stdout
+            .contains("Plan: 2 to create, 0 to update, 0 to replace, 0 to delete; 1 unchanged."),
+        "{}",
+        plan.stdout
+    );
     p.apply();
     p.assert_no_changes();
-    assert_eq!(p.managed(), ["ApiDestination/orders", "Connection/acme", "Connector/acme-as2"]);
+    assert_eq!(
+        p.managed(),
+        [
+            "ApiDestination/orders",
+            "Connection/acme",
+            "Connector/acme-as2"
+        ]
+    );
 }
 
 #[test]
 fn no_changes_means_no_mutating_calls_and_one_describe_per_resource() {
     let p = Project::new();
-    p.write("c.yaml", &format!("{}---\n{}", connection("acme", "Orders API"), destination("orders", "acme", 10)));
+    p.write(
+        "c.yaml",
+        &format!(
+            "{}---\n{}",
+            connection("acme", "Orders API"),
+            destination("orders", "acme", 10)
+        ),
+    );
     p.write("x.yaml", &connector("acme-as2", "Invoices"));
     p.apply();
     support::moto().forget_calls(&p.region);
@@ -305,7 +432,14 @@ fn no_changes_means_no_mutating_calls_and_one_describe_per_resource() {
     assert!(p.mutations().is_empty(), "{:?}", p.operations());
     let mut ops = p.operations();
     ops.sort();
-    assert_eq!(ops, ["DescribeApiDestination", "DescribeConnection", "DescribeConnector"]);
+    assert_eq!(
+        ops,
+        [
+            "DescribeApiDestination",
+            "DescribeConnection",
+            "DescribeConnector"
+        ]
+    );
 }
 
 #[test]
@@ -313,23 +447,36 @@ fn a_canary_secret_never_appears_in_output_logs_or_state() {
     let p = Project::new();
     p.write("c.yaml", &connection("acme", "Orders API"));
     let mut seen = String::new();
-    for args in [&["plan", "-vvv"][..], &["apply", "--auto-approve", "-vvv"], &["plan", "-vvv"]] {
+    for args in [
+        &["plan", "-vvv"][..],
+        &["apply", "--auto-approve", "-vvv"],
+        &["plan", "-vvv"],
+    ] {
         let run = p.run(args);
         seen.push_str(&run.stdout);
         seen.push_str(&run.stderr);
     }
     let state = std::fs::read_to_string(p.state_path()).unwrap();
     assert!(state.contains("argon2id$"), "fingerprints are recorded");
-    assert!(!seen.contains(CANARY), "the secret leaked into output:\n{seen}");
+    assert!(
+        !seen.contains(CANARY),
+        "the secret leaked into output:\n{seen}"
+    );
     assert!(!state.contains(CANARY), "the secret leaked into the state");
-    assert!(seen.contains("TRACE") || seen.contains("DEBUG"), "-vvv logs were produced");
+    assert!(
+        seen.contains("TRACE") || seen.contains("DEBUG"),
+        "-vvv logs were produced"
+    );
 }
 
 #[test]
 fn a_second_concurrent_apply_fails_fast_naming_the_lock_holder() {
     let p = Project::new();
     p.write("c.yaml", &connection("acme", "Orders API"));
-    support::moto().fault(&p.region, json!({"operation": "CreateConnection", "fault": "delay", "delay_ms": 4000}));
+    support::moto().fault(
+        &p.region,
+        json!({"operation": "CreateConnection", "fault": "delay", "delay_ms": 4000}),
+    );
     let mut first = p.command(&["apply", "--auto-approve"]).spawn().unwrap();
     let lock = p.dir.path().join("state.json.lock");
     let started = std::time::Instant::now();
@@ -342,9 +489,12 @@ fn a_second_concurrent_apply_fails_fast_naming_the_lock_holder() {
     assert!(t.elapsed().as_secs() < 3, "fails fast");
     assert_eq!(second.code, 1);
     assert!(second.stderr.contains("is locked by"), "{}", second.stderr);
-    assert!(second.stderr.contains(&format!("pid {}", first.id())), "{}", second.stderr);
+    assert!(
+        second.stderr.contains(&format!("pid {}", first.id())),
+        "{}",
+        second.stderr
+    );
     assert!(first.wait().unwrap().success());
     assert!(!lock.exists(), "the lock is released");
     p.assert_no_changes();
 }
-

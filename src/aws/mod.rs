@@ -4,8 +4,11 @@
 //! Resources come back as [`Live`]: plain data in the manifest's own shape, so the diff
 //! compares like with like and never sees an SDK type.
 
+mod error;
 pub mod events;
 pub mod transfer;
+
+pub(crate) use error::classify;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -17,12 +20,8 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_transfer::config::Credentials;
-use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction};
 use aws_smithy_types::date_time::{DateTime, Format as DateFormat};
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::Value;
 
@@ -176,8 +175,10 @@ impl Aws {
         Aws::build(options, Some(credentials), secrets).await
     }
 
-    /// 1. the shared config: chain, overrides, retry and timeouts; 2. a region or an error;
-    /// 3. one client per service, quota errors made final.
+    /// Builds the clients:
+    /// 1. the shared config: the chain, the overrides, retry and timeouts;
+    /// 2. a region, or an error;
+    /// 3. one client per service, with quota errors made final.
     async fn build(
         options: &AwsOptions,
         credentials: Option<Credentials>,
@@ -200,20 +201,16 @@ impl Aws {
         }
         let config = loader.load().await;
         if config.region().is_none() {
-            return Err(AwsError {
-                operation: "Configure",
-                class: ErrorClass::Invalid,
-                code: None,
-                message:
-                    "no AWS region: pass --region, set AWS_REGION, or set `region` in the profile"
-                        .to_owned(),
-            });
+            return Err(invalid(
+                "Configure",
+                "no AWS region: pass --region, set AWS_REGION, or set `region` in the profile",
+            ));
         }
         let transfer = aws_sdk_transfer::config::Builder::from(&config)
-            .retry_classifier(QuotaIsFinal)
+            .retry_classifier(error::QuotaIsFinal)
             .build();
         let events = aws_sdk_cloudwatchevents::config::Builder::from(&config)
-            .retry_classifier(QuotaIsFinal)
+            .retry_classifier(error::QuotaIsFinal)
             .build();
         Ok(Aws {
             transfer: aws_sdk_transfer::Client::from_conf(transfer),
@@ -320,240 +317,5 @@ pub(crate) fn put(map: &mut serde_json::Map<String, Value>, key: &str, value: Va
     };
     if !empty {
         map.insert(key.to_owned(), value);
-    }
-}
-
-/// Turns any SDK error into an [`AwsError`] of the right class, its message scrubbed of
-/// `redact`.
-pub(crate) fn classify<E, R>(
-    operation: &'static str,
-    err: aws_smithy_runtime_api::client::result::SdkError<E, R>,
-    redact: &[String],
-) -> AwsError
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-    R: fmt::Debug,
-{
-    let code = err.code().map(bare_code).filter(|c| !c.is_empty());
-    let (class, message) = match &err {
-        SdkError::ServiceError(_) => {
-            let class = code.as_deref().map_or(ErrorClass::Other, class_of);
-            let message = match (code.as_deref(), err.message()) {
-                (Some(code), Some(message)) => format!("{code}: {message}"),
-                (Some(code), None) => code.to_owned(),
-                (None, _) => DisplayErrorContext(&err).to_string(),
-            };
-            (class, message)
-        }
-        SdkError::TimeoutError(_) => (
-            ErrorClass::Other,
-            format!("no answer in time ({})", DisplayErrorContext(&err)),
-        ),
-        _ => (ErrorClass::Other, DisplayErrorContext(&err).to_string()),
-    };
-    AwsError {
-        operation,
-        class,
-        code,
-        message: scrub(message, redact),
-    }
-}
-
-/// `Code` from `namespace#Code` or `Code:http://…`, the forms AWS error types come in.
-fn bare_code(code: &str) -> String {
-    let code = code.rsplit('#').next().unwrap_or(code);
-    code.split(':').next().unwrap_or(code).trim().to_owned()
-}
-
-/// The class of an AWS error code.
-fn class_of(code: &str) -> ErrorClass {
-    match code {
-        "ResourceNotFoundException" => ErrorClass::NotFound,
-        "ThrottlingException"
-        | "Throttling"
-        | "TooManyRequestsException"
-        | "RequestLimitExceeded" => ErrorClass::Throttled,
-        "LimitExceededException" | "ServiceQuotaExceededException" => ErrorClass::Quota,
-        "AccessDeniedException" | "UnauthorizedOperation" | "AccessDenied" => {
-            ErrorClass::AccessDenied
-        }
-        "ConcurrentModificationException"
-        | "ResourceAlreadyExistsException"
-        | "ResourceExistsException"
-        | "ConflictException"
-        | "InvalidStateException" => ErrorClass::Conflict,
-        "ValidationException" | "InvalidRequestException" => ErrorClass::Invalid,
-        c if c.starts_with("InvalidParameter") => ErrorClass::Invalid,
-        _ => ErrorClass::Other,
-    }
-}
-
-/// `message` with every secret in `redact` replaced by `(sensitive)`, longest first so that a
-/// secret containing another is not left half shown.
-fn scrub(mut message: String, redact: &[String]) -> String {
-    let mut secrets: Vec<&String> = redact.iter().filter(|s| !s.is_empty()).collect();
-    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    for secret in secrets {
-        if message.contains(secret.as_str()) {
-            message = message.replace(secret.as_str(), "(sensitive)");
-        }
-    }
-    message
-}
-
-/// Quota errors fail at once: the SDK's own classifier retries `LimitExceededException` as
-/// throttling, which only delays the inevitable (SPEC 3.4).
-#[derive(Debug)]
-struct QuotaIsFinal;
-
-impl ClassifyRetry for QuotaIsFinal {
-    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
-        if !matches!(ctx.output_or_error(), Some(Err(_))) {
-            return RetryAction::NoActionIndicated;
-        }
-        match ctx.response().and_then(response_error_code) {
-            Some(code) if class_of(&code) == ErrorClass::Quota => RetryAction::RetryForbidden,
-            _ => RetryAction::NoActionIndicated,
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        "outbound: quota errors are final"
-    }
-}
-
-/// The error code of an AWS JSON response: the `x-amzn-ErrorType` header, or `__type`/`code`
-/// in the body.
-fn response_error_code(response: &HttpResponse) -> Option<String> {
-    if let Some(header) = response.headers().get("x-amzn-ErrorType") {
-        return Some(bare_code(header));
-    }
-    let body: Value = serde_json::from_slice(response.body().bytes()?).ok()?;
-    let code = body.get("__type").or_else(|| body.get("code"))?.as_str()?;
-    Some(bare_code(code))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use aws_sdk_transfer::operation::describe_connector::DescribeConnectorError;
-    use aws_smithy_runtime_api::client::result::ConnectorError;
-    use aws_smithy_runtime_api::http::StatusCode;
-    use aws_smithy_types::body::SdkBody;
-    use aws_smithy_types::error::ErrorMetadata;
-
-    type Error = SdkError<DescribeConnectorError, HttpResponse>;
-
-    fn service_error(code: &str, message: &str) -> Error {
-        let meta = ErrorMetadata::builder().code(code).message(message).build();
-        let status = StatusCode::try_from(400).unwrap();
-        SdkError::service_error(
-            DescribeConnectorError::generic(meta),
-            HttpResponse::new(status, SdkBody::empty()),
-        )
-    }
-
-    #[test]
-    fn codes_map_to_classes() {
-        let cases = [
-            ("ResourceNotFoundException", ErrorClass::NotFound),
-            ("ThrottlingException", ErrorClass::Throttled),
-            ("Throttling", ErrorClass::Throttled),
-            ("TooManyRequestsException", ErrorClass::Throttled),
-            ("RequestLimitExceeded", ErrorClass::Throttled),
-            ("LimitExceededException", ErrorClass::Quota),
-            ("ServiceQuotaExceededException", ErrorClass::Quota),
-            ("AccessDeniedException", ErrorClass::AccessDenied),
-            ("UnauthorizedOperation", ErrorClass::AccessDenied),
-            ("AccessDenied", ErrorClass::AccessDenied),
-            ("ConcurrentModificationException", ErrorClass::Conflict),
-            ("ResourceAlreadyExistsException", ErrorClass::Conflict),
-            ("ResourceExistsException", ErrorClass::Conflict),
-            ("ConflictException", ErrorClass::Conflict),
-            ("InvalidStateException", ErrorClass::Conflict),
-            ("ValidationException", ErrorClass::Invalid),
-            ("InvalidRequestException", ErrorClass::Invalid),
-            ("InvalidParameterValue", ErrorClass::Invalid),
-            ("InternalServiceError", ErrorClass::Other),
-        ];
-        for (code, class) in cases {
-            let err = classify("DescribeConnector", service_error(code, "m"), &[]);
-            assert_eq!(err.class, class, "{code}");
-            assert_eq!(err.code.as_deref(), Some(code));
-            assert_eq!(
-                err.to_string(),
-                format!("DescribeConnector failed: {code}: m")
-            );
-        }
-        assert_eq!(
-            bare_code("com.amazonaws.transfer#ThrottlingException"),
-            "ThrottlingException"
-        );
-        assert_eq!(
-            bare_code("ValidationException:http://internal.amazon.com/"),
-            "ValidationException"
-        );
-    }
-
-    #[test]
-    fn secrets_are_scrubbed_from_messages() {
-        let redact = vec![
-            "s3cr3t".to_owned(),
-            "s3cr3t-longer".to_owned(),
-            String::new(),
-        ];
-        let err = classify(
-            "UpdateConnection",
-            service_error(
-                "ValidationException",
-                "value s3cr3t-longer and s3cr3t rejected",
-            ),
-            &redact,
-        );
-        assert_eq!(
-            err.message,
-            "ValidationException: value (sensitive) and (sensitive) rejected"
-        );
-    }
-
-    #[test]
-    fn transport_failures_are_other_with_a_readable_message() {
-        let refused = std::io::Error::new(
-            std::io::ErrorKind::ConnectionRefused,
-            "connection refused by s3cr3t",
-        );
-        let err: Error = SdkError::dispatch_failure(ConnectorError::io(refused.into()));
-        let err = classify("ListConnectors", err, &["s3cr3t".to_owned()]);
-        assert_eq!((err.class, err.code.as_deref()), (ErrorClass::Other, None));
-        assert!(
-            err.message.contains("connection refused by (sensitive)"),
-            "{}",
-            err.message
-        );
-
-        let err: Error = SdkError::timeout_error("operation timed out after 30s");
-        let err = classify("ListConnectors", err, &[]);
-        assert_eq!(err.class, ErrorClass::Other);
-        assert!(err.message.contains("no answer in time"), "{}", err.message);
-    }
-
-    #[test]
-    fn quota_codes_are_read_from_the_response() {
-        let status = StatusCode::try_from(400).unwrap();
-        let mut response = HttpResponse::new(
-            status,
-            SdkBody::from(r#"{"__type":"com.amazonaws#LimitExceededException"}"#),
-        );
-        assert_eq!(
-            response_error_code(&response).as_deref(),
-            Some("LimitExceededException")
-        );
-        response
-            .headers_mut()
-            .insert("x-amzn-ErrorType", "ServiceQuotaExceededException:http://x");
-        assert_eq!(
-            response_error_code(&response).as_deref(),
-            Some("ServiceQuotaExceededException")
-        );
     }
 }

@@ -27,19 +27,21 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_transfer::types::{
-    As2AsyncMdnConnectorConfig, As2ConnectorConfig, CompressionEnum, ConnectorEgressConfig,
-    ConnectorVpcLatticeEgressConfig, ConnectorsIpAddressType, DescribedConnector, EncryptionAlg,
-    MdnResponse, MdnSigningAlg, PreserveContentType, SftpConnectorConfig, SigningAlg, Tag,
-    UpdateConnectorEgressConfig, UpdateConnectorVpcLatticeEgressConfig,
+    ConnectorEgressConfig, ConnectorVpcLatticeEgressConfig, Tag, UpdateConnectorEgressConfig,
+    UpdateConnectorVpcLatticeEgressConfig,
 };
-use serde_json::{Map, Value};
 
-use super::{
-    Aws, AwsError, ListedConnector, Live, absent_as_none, built, cannot_clear, invalid, put,
-    put_str, under,
-};
+use super::{Aws, AwsError, ListedConnector, Live, absent_as_none, built, invalid};
 use crate::resource::ConnectorSpec;
-use crate::resource::connector::{As2Config, IpAddressType, SftpConfig};
+use crate::resource::connector::IpAddressType;
+
+mod live;
+mod request;
+
+use live::live;
+use request::{
+    ConnectorClears, as2_config, connector_clears, drop_member, ip_address_type, sftp_config,
+};
 
 /// Tag keys that are not part of a spec: AWS's own and outbound's.
 const RESERVED_TAG_PREFIXES: [&str; 2] = ["aws:", "outbound:"];
@@ -170,6 +172,13 @@ impl Aws {
                     .build(),
             )
         });
+        // The SDK writes `MaxConcurrentConnections` (its default, 1) into every `SftpConfig`: a
+        // value the manifest does not manage must not be reset by it.
+        let unmanaged_max = !clears.max_concurrent_connections
+            && spec
+                .sftp_config
+                .as_ref()
+                .is_some_and(|s| s.max_concurrent_connections.is_none());
         let ip = spec
             .ip_address_type
             .or(clears.ip_address_type.then_some(IpAddressType::Ipv4));
@@ -185,6 +194,12 @@ impl Aws {
             .set_security_policy_name(spec.security_policy_name.clone())
             .set_egress_config(egress)
             .set_ip_address_type(ip.map(ip_address_type))
+            .customize()
+            .mutate_request(move |request| {
+                if unmanaged_max {
+                    drop_member(request, "SftpConfig", "MaxConcurrentConnections");
+                }
+            })
             .send();
         self.call(OP, request).await.map(drop)
     }
@@ -230,298 +245,5 @@ impl Aws {
     pub async fn delete_connector(&self, id: &str) -> Result<(), AwsError> {
         let request = self.transfer.delete_connector().connector_id(id).send();
         self.call("DeleteConnector", request).await.map(drop)
-    }
-}
-
-// ---- clears ---------------------------------------------------------------------------
-
-/// Which removed fields an `UpdateConnector` resets, and to what (module documentation).
-#[derive(Debug, Default)]
-struct ConnectorClears {
-    basic_auth_secret_id: bool,
-    mdn_signing_algorithm: bool,
-    preserve_content_type: bool,
-    trusted_host_keys: bool,
-    max_concurrent_connections: bool,
-    port_number: bool,
-    ip_address_type: bool,
-}
-
-/// 1. tags are not this call's; 2. a field still in the spec is sent as it is; 3. a field
-/// with a clear encoding gets it; 4. anything else cannot be cleared in place.
-fn connector_clears(spec: &ConnectorSpec, clear: &[String]) -> Result<ConnectorClears, AwsError> {
-    const OP: &str = "UpdateConnector";
-    let shape = serde_json::to_value(spec)
-        .map_err(|e| invalid(OP, format!("could not read the spec: {e}")))?;
-    let (as2, sftp) = (spec.as2_config.is_some(), spec.sftp_config.is_some());
-    let mut out = ConnectorClears::default();
-    for pointer in clear {
-        let p = pointer.as_str();
-        if under(p, "/spec/tags").is_some() {
-            continue;
-        }
-        let in_spec = p
-            .strip_prefix("/spec")
-            .and_then(|inner| shape.pointer(inner))
-            .is_some_and(|v| !v.is_null());
-        if in_spec {
-            continue;
-        }
-        match p {
-            "/spec/as2Config/basicAuthSecretId" if as2 => out.basic_auth_secret_id = true,
-            "/spec/as2Config/mdnSigningAlgorithm" if as2 => out.mdn_signing_algorithm = true,
-            "/spec/as2Config/preserveContentType" if as2 => out.preserve_content_type = true,
-            "/spec/sftpConfig/trustedHostKeys" if sftp => out.trusted_host_keys = true,
-            "/spec/sftpConfig/maxConcurrentConnections" if sftp => {
-                out.max_concurrent_connections = true
-            }
-            "/spec/egressConfig/vpcLattice/portNumber" if spec.egress_config.is_some() => {
-                out.port_number = true
-            }
-            "/spec/ipAddressType" => out.ip_address_type = true,
-            other => return Err(cannot_clear(OP, other, why_not(other))),
-        }
-    }
-    Ok(out)
-}
-
-/// Why a connector field has no clear encoding.
-fn why_not(pointer: &str) -> &'static str {
-    match pointer {
-        "/spec/loggingRole" => {
-            "UpdateConnector's LoggingRole must be a role ARN (20 to 2048 characters), so no value removes it"
-        }
-        "/spec/as2Config/messageSubject" => {
-            "MessageSubject must have 1 to 1024 characters, and As2Config members that are not sent are kept"
-        }
-        "/spec/sftpConfig/userSecretId" => {
-            "UserSecretId must have 1 to 2048 characters, and SftpConfig members that are not sent are kept"
-        }
-        "/spec/securityPolicyName" => {
-            "SecurityPolicyName must name a TransferSFTPConnectorSecurityPolicy-…, so no value removes it"
-        }
-        "/spec/egressConfig" | "/spec/egressConfig/vpcLattice" => {
-            "UpdateConnector can change a VPC Lattice egress but not remove it"
-        }
-        p if under(p, "/spec/as2Config").is_some() || under(p, "/spec/sftpConfig").is_some() => {
-            "AWS documents no default for it, or the connector's protocol would change"
-        }
-        _ => "the API has no value that removes it",
-    }
-}
-
-// ---- requests -------------------------------------------------------------------------
-
-fn as2_config(a: &As2Config, clears: &ConnectorClears) -> As2ConnectorConfig {
-    let basic_auth = a
-        .basic_auth_secret_id
-        .clone()
-        .or(clears.basic_auth_secret_id.then(String::new));
-    let mdn_signing = a
-        .mdn_signing_algorithm
-        .map(|m| MdnSigningAlg::from(m.as_str()))
-        .or(clears
-            .mdn_signing_algorithm
-            .then_some(MdnSigningAlg::Default));
-    let preserve = a
-        .preserve_content_type
-        .map(|p| PreserveContentType::from(p.as_str()))
-        .or(clears
-            .preserve_content_type
-            .then_some(PreserveContentType::Disabled));
-    let async_mdn = a.async_mdn_config.as_ref().map(|m| {
-        As2AsyncMdnConnectorConfig::builder()
-            .url(&m.url)
-            .set_server_ids(Some(m.server_ids.clone()))
-            .build()
-    });
-    As2ConnectorConfig::builder()
-        .local_profile_id(&a.local_profile_id)
-        .partner_profile_id(&a.partner_profile_id)
-        .set_message_subject(a.message_subject.clone())
-        .set_compression(a.compression.map(|c| CompressionEnum::from(c.as_str())))
-        .set_encryption_algorithm(
-            a.encryption_algorithm
-                .map(|e| EncryptionAlg::from(e.as_str())),
-        )
-        .set_signing_algorithm(a.signing_algorithm.map(|s| SigningAlg::from(s.as_str())))
-        .set_mdn_signing_algorithm(mdn_signing)
-        .set_mdn_response(a.mdn_response.map(|m| MdnResponse::from(m.as_str())))
-        .set_basic_auth_secret_id(basic_auth)
-        .set_preserve_content_type(preserve)
-        .set_async_mdn_config(async_mdn)
-        .build()
-}
-
-/// Note: the SDK always sends `MaxConcurrentConnections` with an `SftpConfig` (its model
-/// default, 1, when unset), so an update without it resets the value to 1.
-fn sftp_config(s: &SftpConfig, clears: &ConnectorClears) -> SftpConnectorConfig {
-    let keys = (!s.trusted_host_keys.is_empty() || clears.trusted_host_keys)
-        .then(|| s.trusted_host_keys.clone());
-    let max = s.max_concurrent_connections.or(clears
-        .max_concurrent_connections
-        .then_some(DEFAULT_MAX_CONCURRENT_CONNECTIONS));
-    SftpConnectorConfig::builder()
-        .set_user_secret_id(s.user_secret_id.clone())
-        .set_trusted_host_keys(keys)
-        .set_max_concurrent_connections(max)
-        .build()
-}
-
-fn ip_address_type(t: IpAddressType) -> ConnectorsIpAddressType {
-    ConnectorsIpAddressType::from(t.as_str())
-}
-
-// ---- live specs -----------------------------------------------------------------------
-
-/// A described connector as plain data: spec in manifest shape (tags without reserved
-/// keys), every tag in `tags`.
-fn live(id: &str, c: &DescribedConnector) -> Live {
-    let mut spec = Map::new();
-    put_str(&mut spec, "url", c.url());
-    put_str(&mut spec, "accessRole", c.access_role());
-    put_str(&mut spec, "loggingRole", c.logging_role());
-    if let Some(a) = c.as2_config() {
-        let mut m = Map::new();
-        put_str(&mut m, "localProfileId", a.local_profile_id());
-        put_str(&mut m, "partnerProfileId", a.partner_profile_id());
-        put_str(&mut m, "messageSubject", a.message_subject());
-        put_str(&mut m, "compression", a.compression().map(|v| v.as_str()));
-        put_str(
-            &mut m,
-            "encryptionAlgorithm",
-            a.encryption_algorithm().map(|v| v.as_str()),
-        );
-        put_str(
-            &mut m,
-            "signingAlgorithm",
-            a.signing_algorithm().map(|v| v.as_str()),
-        );
-        put_str(
-            &mut m,
-            "mdnSigningAlgorithm",
-            a.mdn_signing_algorithm().map(|v| v.as_str()),
-        );
-        put_str(&mut m, "mdnResponse", a.mdn_response().map(|v| v.as_str()));
-        put_str(&mut m, "basicAuthSecretId", a.basic_auth_secret_id());
-        put_str(
-            &mut m,
-            "preserveContentType",
-            a.preserve_content_type().map(|v| v.as_str()),
-        );
-        if let Some(mdn) = a.async_mdn_config() {
-            let mut async_mdn = Map::new();
-            put_str(&mut async_mdn, "url", mdn.url());
-            put(&mut async_mdn, "serverIds", mdn.server_ids().into());
-            put(&mut m, "asyncMdnConfig", Value::Object(async_mdn));
-        }
-        spec.insert("as2Config".into(), Value::Object(m));
-    }
-    if let Some(s) = c.sftp_config() {
-        let mut m = Map::new();
-        put_str(&mut m, "userSecretId", s.user_secret_id());
-        put(&mut m, "trustedHostKeys", s.trusted_host_keys().into());
-        m.insert(
-            "maxConcurrentConnections".into(),
-            s.max_concurrent_connections().into(),
-        );
-        spec.insert("sftpConfig".into(), Value::Object(m));
-    }
-    put_str(&mut spec, "securityPolicyName", c.security_policy_name());
-    if let Some(lattice) = c.egress_config().and_then(|e| e.as_vpc_lattice().ok()) {
-        let mut m = Map::new();
-        put_str(
-            &mut m,
-            "resourceConfigurationArn",
-            Some(lattice.resource_configuration_arn()),
-        );
-        if let Some(port) = lattice.port_number() {
-            m.insert("portNumber".into(), port.into());
-        }
-        spec.insert(
-            "egressConfig".into(),
-            serde_json::json!({ "vpcLattice": m }),
-        );
-    }
-    put_str(
-        &mut spec,
-        "ipAddressType",
-        c.ip_address_type().map(|v| v.as_str()),
-    );
-    let tags: BTreeMap<String, String> = c
-        .tags()
-        .iter()
-        .map(|t| (t.key().to_owned(), t.value().to_owned()))
-        .collect();
-    let own: Map<String, Value> = tags
-        .iter()
-        .filter(|(k, _)| !RESERVED_TAG_PREFIXES.iter().any(|p| k.starts_with(p)))
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
-    put(&mut spec, "tags", Value::Object(own));
-    Live {
-        id: c.connector_id().unwrap_or(id).to_owned(),
-        arn: c.arn().to_owned(),
-        spec: Value::Object(spec),
-        status: Some(c.status().as_str().to_owned()),
-        status_reason: c
-            .error_message()
-            .filter(|m| !m.is_empty())
-            .map(str::to_owned),
-        last_modified: None,
-        tags,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::aws::ErrorClass;
-    use serde_json::json;
-
-    fn sftp() -> ConnectorSpec {
-        serde_json::from_value(json!({
-            "url": "sftp://example.com",
-            "accessRole": "arn:aws:iam::111122223333:role/R",
-            "sftpConfig": {"userSecretId": "s", "trustedHostKeys": ["k"]},
-            "tags": {"team": "edi"}
-        }))
-        .unwrap()
-    }
-
-    #[test]
-    fn clears_with_an_encoding_are_marked_and_fields_still_in_the_spec_are_sent() {
-        let clears = connector_clears(
-            &sftp(),
-            &[
-                "/spec/sftpConfig/maxConcurrentConnections".into(),
-                "/spec/sftpConfig/trustedHostKeys".into(),
-                "/spec/ipAddressType".into(),
-                "/spec/tags/old".into(),
-            ],
-        )
-        .unwrap();
-        assert!(clears.max_concurrent_connections && clears.ip_address_type);
-        assert!(
-            !clears.trusted_host_keys,
-            "the spec still has trustedHostKeys"
-        );
-    }
-
-    #[test]
-    fn fields_without_an_encoding_cannot_be_cleared() {
-        for pointer in [
-            "/spec/loggingRole",
-            "/spec/as2Config/basicAuthSecretId",
-            "/spec/securityPolicyName",
-        ] {
-            let err = connector_clears(&sftp(), &[pointer.to_owned()]).unwrap_err();
-            assert_eq!(err.class, ErrorClass::Invalid, "{pointer}");
-            assert!(
-                err.message.contains("cannot be cleared in place"),
-                "{}",
-                err.message
-            );
-        }
     }
 }

@@ -171,7 +171,10 @@ fn check_across<'a>(
     loaded: &Loaded,
     checked: Vec<Checked<'a>>,
     diags: &mut Diagnostics,
-) -> (BTreeMap<Address, DesiredResource>, BTreeMap<Address, &'a RawDoc>) {
+) -> (
+    BTreeMap<Address, DesiredResource>,
+    BTreeMap<Address, &'a RawDoc>,
+) {
     let mut resources: BTreeMap<Address, DesiredResource> = BTreeMap::new();
     let mut raws: BTreeMap<Address, &RawDoc> = BTreeMap::new();
     for c in checked {

@@ -115,7 +115,7 @@ fn describe(err: &ValidationError<'_>, root: &Value, doc: &Value, out: &mut Vec<
     let instance = doc.pointer(&pointer);
     let problem = match err.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
-            let mut known: Vec<&str> = here
+            let known: Vec<&str> = here
                 .and_then(|s| s.get("properties"))
                 .and_then(Value::as_object)
                 .map(|p| p.keys().map(String::as_str).collect())

@@ -22,20 +22,57 @@ pub fn new_salt() -> String {
     B64.encode([a.as_bytes().as_slice(), b.as_bytes().as_slice()].concat())
 }
 
-/// `argon2id$m=…,t=…,p=…$<hash>` of `value` at `address` / `pointer`.
-pub fn fingerprint(salt: &str, address: &Address, pointer: &str, value: &SecretValue) -> String {
-    let params =
-        Params::new(M_COST, T_COST, P_COST, Some(32)).expect("constant parameters are valid");
-    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-    let salted = format!("{salt}|{address}|{pointer}");
-    let mut out = [0u8; 32];
-    argon
-        .hash_password_into(value.expose().as_bytes(), salted.as_bytes(), &mut out)
-        .expect("salt and output lengths are valid");
-    format!(
-        "argon2id$m={M_COST},t={T_COST},p={P_COST}${}",
-        B64.encode(out)
-    )
+/// `argon2id$m=…,t=…,p=…$<hash>` of `value` at `address` / `path`.
+pub fn fingerprint(salt: &str, address: &Address, path: &str, value: &SecretValue) -> String {
+    Fingerprinter::new().fingerprint(salt, address, path, value)
+}
+
+/// Takes fingerprints with one working memory, allocated once: a fresh 8 MiB per hash is
+/// what the allocator would otherwise keep around.
+pub struct Fingerprinter {
+    argon: Argon2<'static>,
+    memory: Vec<argon2::Block>,
+}
+
+impl Fingerprinter {
+    pub fn new() -> Self {
+        let params =
+            Params::new(M_COST, T_COST, P_COST, Some(32)).expect("constant parameters are valid");
+        let memory = vec![argon2::Block::default(); params.block_count()];
+        Fingerprinter {
+            argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
+            memory,
+        }
+    }
+
+    pub fn fingerprint(
+        &mut self,
+        salt: &str,
+        address: &Address,
+        path: &str,
+        value: &SecretValue,
+    ) -> String {
+        let salted = format!("{salt}|{address}|{path}");
+        let mut out = [0u8; 32];
+        self.argon
+            .hash_password_into_with_memory(
+                value.expose().as_bytes(),
+                salted.as_bytes(),
+                &mut out,
+                &mut self.memory,
+            )
+            .expect("salt and output lengths are valid");
+        format!(
+            "argon2id$m={M_COST},t={T_COST},p={P_COST}${}",
+            B64.encode(out)
+        )
+    }
+}
+
+impl Default for Fingerprinter {
+    fn default() -> Self {
+        Fingerprinter::new()
+    }
 }
 
 /// Fingerprints of every secret of `desired`, by address and path, computed on all cores.
@@ -64,9 +101,10 @@ pub fn all(
             .chunks(chunk)
             .map(|part| {
                 s.spawn(move || {
+                    let mut f = Fingerprinter::new();
                     part.iter()
                         .map(|(a, path, v)| {
-                            (a.clone(), path.clone(), fingerprint(salt, a, path, v))
+                            (a.clone(), path.clone(), f.fingerprint(salt, a, path, v))
                         })
                         .collect::<Vec<_>>()
                 })

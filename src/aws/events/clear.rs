@@ -1,0 +1,150 @@
+//! Which removed connection fields an `UpdateConnection` resets (the encodings are in the
+//! parent module's documentation).
+
+use super::request::block_name;
+use super::{AUTH, INVOCATION, NO_ENCODING, OAUTH_HTTP};
+use crate::aws::{AwsError, cannot_clear, under};
+use crate::resource::ConnectionSpec;
+
+/// Which of the three HTTP parameter lists of a block to send even when the spec has none.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Lists {
+    pub(super) header: bool,
+    pub(super) query: bool,
+    pub(super) body: bool,
+}
+
+impl Lists {
+    /// Marks the list `rest` (what follows the block's pointer) names, or all three for the
+    /// block itself; `false` for a pointer that names no list.
+    fn mark(&mut self, rest: &str) -> bool {
+        match rest
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or_default()
+        {
+            "" => {
+                *self = Lists {
+                    header: true,
+                    query: true,
+                    body: true,
+                }
+            }
+            "headerParameters" => self.header = true,
+            "queryStringParameters" => self.query = true,
+            "bodyParameters" => self.body = true,
+            _ => return false,
+        }
+        true
+    }
+}
+
+/// What `clear` asks of an `UpdateConnection`.
+#[derive(Debug, Default)]
+pub(super) struct ConnectionClears {
+    pub(super) description: bool,
+    pub(super) invocation: Lists,
+    pub(super) oauth: Lists,
+}
+
+/// Reads `clear`: description, HTTP lists, blocks of another authorization type (dropped by
+/// the type change anyway); any other pointer cannot be cleared in place.
+pub(super) fn connection_clears(
+    spec: &ConnectionSpec,
+    clear: &[String],
+) -> Result<ConnectionClears, AwsError> {
+    const OP: &str = "UpdateConnection";
+    let current = block_name(spec.authorization_type);
+    let mut out = ConnectionClears::default();
+    for pointer in clear {
+        let p = pointer.as_str();
+        let marked = if p == "/spec/description" {
+            out.description = true;
+            true
+        } else if p == "/spec/deauthorized" {
+            true // the auth parameters are re-sent anyway
+        } else if let Some(rest) = under(p, INVOCATION) {
+            out.invocation.mark(rest)
+        } else if let Some(rest) = under(p, OAUTH_HTTP).filter(|_| current == "oAuthParameters") {
+            out.oauth.mark(rest)
+        } else {
+            // A block of another authorization type: changing the type drops it.
+            [
+                "basicAuthParameters",
+                "oAuthParameters",
+                "apiKeyAuthParameters",
+            ]
+            .into_iter()
+            .any(|block| block != current && under(p, &format!("{AUTH}/{block}")).is_some())
+        };
+        if !marked {
+            return Err(cannot_clear(OP, p, NO_ENCODING));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::ErrorClass;
+    use serde_json::{Value, json};
+
+    fn spec(v: Value) -> ConnectionSpec {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn api_key() -> ConnectionSpec {
+        spec(json!({
+            "authorizationType": "API_KEY",
+            "authParameters": {"apiKeyAuthParameters": {"apiKeyName": "k", "apiKeyValue": {"fromEnv": "K"}}}
+        }))
+    }
+
+    #[test]
+    fn clears_of_http_lists_mark_the_lists_named() {
+        let pointers = [
+            format!("{INVOCATION}/queryStringParameters"),
+            "/spec/description".to_owned(),
+            "/spec/authParameters/basicAuthParameters/username".to_owned(),
+        ];
+        let clears = connection_clears(&api_key(), &pointers).unwrap();
+        assert!(clears.description);
+        assert_eq!(
+            clears.invocation,
+            Lists {
+                header: false,
+                query: true,
+                body: false
+            }
+        );
+        let all = connection_clears(&api_key(), &[INVOCATION.to_owned()]).unwrap();
+        assert_eq!(
+            all.invocation,
+            Lists {
+                header: true,
+                query: true,
+                body: true
+            }
+        );
+    }
+
+    #[test]
+    fn required_fields_cannot_be_cleared() {
+        let err = connection_clears(
+            &api_key(),
+            &["/spec/authParameters/apiKeyAuthParameters/apiKeyName".to_owned()],
+        )
+        .unwrap_err();
+        assert_eq!(err.class, ErrorClass::Invalid);
+        assert!(
+            err.message.contains("cannot be cleared in place"),
+            "{}",
+            err.message
+        );
+        // OAuth HTTP parameters of a connection that is not OAuth are not ours to clear.
+        assert!(connection_clears(&api_key(), &[OAUTH_HTTP.to_owned()]).is_ok());
+        assert!(under("/spec/descriptionX", "/spec/description").is_none());
+    }
+}
