@@ -141,7 +141,11 @@ pub async fn apply(
         };
         let (address, result) = joined.expect("apply tasks do not panic");
         in_flight.remove(&address);
-        state.pending.remove(&address);
+        // A failed creation stays pending: its answer may have been lost after AWS acted,
+        // and the next run adopts what it finds.
+        if result.is_ok() {
+            state.pending.remove(&address);
+        }
         match result {
             Ok(Effect::Record(record)) => {
                 arns.insert(address.clone(), record.arn.clone());

@@ -25,12 +25,14 @@ struct Run {
 
 impl Project {
     fn new() -> Self {
+        Project::in_region(support::region())
+    }
+
+    /// A project (its own state) in `region`, which another project may share.
+    fn in_region(region: String) -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("manifests")).unwrap();
-        Project {
-            dir,
-            region: support::region(),
-        }
+        Project { dir, region }
     }
 
     fn write(&self, file: &str, yaml: &str) -> &Self {
@@ -497,4 +499,80 @@ fn a_second_concurrent_apply_fails_fast_naming_the_lock_holder() {
     assert!(first.wait().unwrap().success());
     assert!(!lock.exists(), "the lock is released");
     p.assert_no_changes();
+}
+
+/// A create whose response is lost is not repeated by the SDK; the next run adopts what it
+/// created, through the pending record and the connector's tags.
+fn interrupted_creation_is_adopted(file: &str, yaml: &str, create: &str, address: &str) {
+    let p = Project::new();
+    p.write(file, yaml);
+    support::moto().fault(&p.region, json!({"operation": create, "fault": "drop"}));
+    let run = p.run(&["apply", "--auto-approve"]);
+    assert_eq!(
+        run.code, 1,
+        "the lost answer is a failure:\n{}\n{}",
+        run.stdout, run.stderr
+    );
+    assert_eq!(support::moto().count(&p.region, create), 1, "not retried");
+    assert!(p.state()["pending"].get(address).is_some(), "{}", p.state());
+
+    let plan = p.plan();
+    assert!(!plan.stdout.contains("will be created"), "{}", plan.stdout);
+    p.apply();
+    assert_eq!(
+        support::moto().count(&p.region, create),
+        1,
+        "never created twice"
+    );
+    assert_eq!(p.managed(), [address]);
+    assert!(p.state().get("pending").is_none());
+    p.assert_no_changes();
+}
+
+#[test]
+fn an_interrupted_connector_creation_is_adopted_not_duplicated() {
+    interrupted_creation_is_adopted(
+        "x.yaml",
+        &connector("acme-as2", "Invoices"),
+        "CreateConnector",
+        "Connector/acme-as2",
+    );
+}
+
+#[test]
+fn an_interrupted_connection_creation_is_adopted() {
+    interrupted_creation_is_adopted(
+        "c.yaml",
+        &connection("acme", "Orders API"),
+        "CreateConnection",
+        "Connection/acme",
+    );
+}
+
+#[test]
+fn resources_outbound_did_not_create_are_never_taken_over() {
+    let first = Project::new();
+    first.write("c.yaml", &connection("acme", "Orders API"));
+    first.write("x.yaml", &connector("acme-as2", "Invoices"));
+    first.apply();
+    // The same manifests with another state: the names are taken in AWS.
+    let second = Project::in_region(first.region.clone());
+    second.write("c.yaml", &connection("acme", "Orders API"));
+    second.write("x.yaml", &connector("acme-as2", "Invoices"));
+    support::moto().forget_calls(&first.region);
+    let plan = second.plan();
+    assert_eq!(plan.code, 1, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stderr.contains("2 already exist in AWS but not in outbound's state: Connection/acme, Connector/acme-as2"),
+        "{}",
+        plan.stderr
+    );
+    assert!(plan.stderr.contains("outbound import"), "{}", plan.stderr);
+    let apply = second.run(&["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 1);
+    assert!(
+        second.mutations().is_empty(),
+        "nothing was changed: {:?}",
+        second.operations()
+    );
 }

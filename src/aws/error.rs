@@ -115,6 +115,31 @@ fn scrub(mut message: String, redact: &[String]) -> String {
     message
 }
 
+/// A create whose answer was lost (connection dropped, timed out, unreadable response) may
+/// have happened in AWS. Repeating it could create a second connector (CreateConnector has
+/// no idempotency token) or fail with "already exists", so it is not retried: the run
+/// reports the failure, and the next one adopts what the lost call created (the address is
+/// pending in state; connectors carry `outbound:name` and `outbound:lineage`).
+#[derive(Debug)]
+pub(super) struct LostCreatesAreNotRepeated;
+
+impl ClassifyRetry for LostCreatesAreNotRepeated {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        match ctx.output_or_error() {
+            Some(Err(e))
+                if e.is_connector_error() || e.is_timeout_error() || e.is_response_error() =>
+            {
+                RetryAction::RetryForbidden
+            }
+            _ => RetryAction::NoActionIndicated,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "outbound: a lost create is not repeated"
+    }
+}
+
 /// Quota errors fail at once: the SDK's own classifier retries `LimitExceededException` as
 /// throttling, which only delays the inevitable (SPEC 3.4).
 #[derive(Debug)]

@@ -87,6 +87,11 @@ impl Aws {
             .set_description(spec.description.clone())
             .authorization_type(auth_type(spec.authorization_type))
             .auth_parameters(auth)
+            .customize()
+            .config_override(
+                aws_sdk_cloudwatchevents::Config::builder()
+                    .retry_classifier(super::error::LostCreatesAreNotRepeated),
+            )
             .send();
         let out = self.call(OP, request).await?;
         arn_of(OP, out.connection_arn())
@@ -204,6 +209,11 @@ impl Aws {
                 wire(&spec.http_method).as_str(),
             ))
             .set_invocation_rate_limit_per_second(spec.invocation_rate_limit_per_second)
+            .customize()
+            .config_override(
+                aws_sdk_cloudwatchevents::Config::builder()
+                    .retry_classifier(super::error::LostCreatesAreNotRepeated),
+            )
             .send();
         let out = self.call(OP, request).await?;
         arn_of(OP, out.api_destination_arn())

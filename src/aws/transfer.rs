@@ -123,6 +123,11 @@ impl Aws {
             .set_egress_config(egress)
             .set_ip_address_type(spec.ip_address_type.map(ip_address_type))
             .set_tags((!tags.is_empty()).then_some(tags))
+            .customize()
+            .config_override(
+                aws_sdk_transfer::Config::builder()
+                    .retry_classifier(super::error::LostCreatesAreNotRepeated),
+            )
             .send();
         let id = self.call(OP, request).await?.connector_id().to_owned();
 
