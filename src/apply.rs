@@ -292,6 +292,26 @@ impl Job {
         match (c.address.kind, c.action) {
             (_, Action::Noop) => unreachable!("no-ops are not run"),
             (_, Action::Forget) => Ok(Effect::Remove),
+            (_, Action::Deauthorize) => {
+                aws.deauthorize_connection(name).await?;
+                let live = wait_for(
+                    timeout,
+                    || aws.describe_connection(name),
+                    "DEAUTHORIZED",
+                    &[],
+                )
+                .await?;
+                let arn = live
+                    .as_ref()
+                    .map(|l| l.arn.clone())
+                    .or(c.arn.clone())
+                    .unwrap_or_default();
+                Ok(Effect::Record(self.record(
+                    name.to_owned(),
+                    arn,
+                    live.as_ref(),
+                )))
+            }
             (kind, Action::Delete) => {
                 let deleted = match kind {
                     Kind::Connection => aws.delete_connection(&id).await,

@@ -63,6 +63,24 @@ pub struct PlanArgs {
     /// Exit 2 when the plan has changes, 0 when it has none, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Also save the plan (JSON) for `outbound apply --plan FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Plan only these resources (and what they need first); repeatable.
+    #[arg(long = "target", value_name = "KIND/NAME")]
+    pub targets: Vec<String>,
+}
+
+/// How `plan` (and `drift`) print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    /// For pull-request comments; under 60,000 characters.
+    Markdown,
 }
 
 #[derive(Debug, Args)]
@@ -77,6 +95,29 @@ pub struct ApplyArgs {
     /// How long to wait for a connection to be AUTHORIZED or a connector ACTIVE.
     #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
     pub wait_timeout: std::time::Duration,
+    /// Apply exactly this saved plan (`plan --out`); refused if the state, a resource in AWS
+    /// or a secret changed since. The manifests are still read, for the secret values.
+    #[arg(long, value_name = "FILE", conflicts_with = "targets")]
+    pub plan: Option<PathBuf>,
+    /// Apply only these resources (and what they need first); repeatable.
+    #[arg(long = "target", value_name = "KIND/NAME")]
+    pub targets: Vec<String>,
+}
+
+/// `outbound drift`: report, change nothing, take no lock.
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    #[command(flatten)]
+    pub paths: PathsArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Also list resources in the account and region that neither the manifests nor the
+    /// state name (one List call per kind); they count as drift.
+    #[arg(long)]
+    pub include_unmanaged: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,6 +131,10 @@ pub enum Command {
     /// Make AWS match the manifests: creates and updates in dependency order, deletes in
     /// reverse, the state saved after every change. Asks for `yes` unless --auto-approve.
     Apply(ApplyArgs),
+    /// Report what changed in AWS outside outbound since the last apply: modified, deleted,
+    /// unhealthy, not checked; pending manifest changes listed apart. Changes nothing, takes
+    /// no lock. Exit 0 in sync, 2 drift found, 3 some resources could not be checked.
+    Drift(DriftArgs),
     /// Print the JSON Schema of the manifest format, for editors (yaml-language-server).
     Schema,
 }

@@ -161,7 +161,36 @@ fn default_of(kind: Kind, path: &str) -> Option<Value> {
         (Kind::Connector, "ipAddressType") => Some("IPV4".into()),
         (Kind::Connector, "as2Config.mdnSigningAlgorithm") => Some("DEFAULT".into()),
         (Kind::ApiDestination, "invocationRateLimitPerSecond") => Some(300.into()),
+        (Kind::Connector, "as2Config.preserveContentType") => Some("DISABLED".into()),
+        (Kind::Connector, "egressConfig.vpcLattice.portNumber") => Some(22.into()),
         _ => None,
+    }
+}
+
+/// Whether AWS can reset `path` in place when it is removed from the manifest (the clear
+/// encodings of `aws::*`); a field it cannot reset forces a replacement.
+pub fn clearable(kind: Kind, path: &str) -> bool {
+    let base = path.split('[').next().unwrap_or(path);
+    match kind {
+        Kind::Connection => {
+            base == "description"
+                || base.starts_with("authParameters.invocationHttpParameters")
+                || base.starts_with("authParameters.oAuthParameters.oAuthHttpParameters")
+        }
+        Kind::ApiDestination => matches!(base, "description" | "invocationRateLimitPerSecond"),
+        Kind::Connector => {
+            base.starts_with("tags.")
+                || matches!(
+                    base,
+                    "as2Config.basicAuthSecretId"
+                        | "as2Config.mdnSigningAlgorithm"
+                        | "as2Config.preserveContentType"
+                        | "sftpConfig.trustedHostKeys"
+                        | "sftpConfig.maxConcurrentConnections"
+                        | "egressConfig.vpcLattice.portNumber"
+                        | "ipAddressType"
+                )
+        }
     }
 }
 
@@ -207,13 +236,15 @@ pub fn diff(kind: Kind, desired: &Flat, recorded: Option<&Flat>, live: &Flat) ->
             None => (l.is_some() && l != default.as_ref()).then_some(Reason::ManifestChange),
         };
         if let Some(reason) = change {
+            let protocol_switch = replace_protocol
+                && (path.starts_with("as2Config") || path.starts_with("sftpConfig"));
+            let cannot_clear = d.is_none() && !clearable(kind, path);
             out.push(FieldChange {
                 path: path.clone(),
                 before: l.cloned(),
                 after: d.cloned().or(default.clone()),
                 reason,
-                forces_replacement: replace_protocol
-                    && (path.starts_with("as2Config") || path.starts_with("sftpConfig")),
+                forces_replacement: protocol_switch || cannot_clear,
             });
         }
     }

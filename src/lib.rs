@@ -8,6 +8,7 @@ pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod diff;
+pub mod drift;
 pub mod graph;
 pub mod manifest;
 pub mod observe;

@@ -22,6 +22,8 @@ pub enum Action {
     /// Delete and create again: a change AWS cannot make in place.
     Replace,
     Delete,
+    /// `DeauthorizeConnection` (`deauthorized: true`).
+    Deauthorize,
     /// Only drop the record: the resource is gone from AWS and from the manifests.
     Forget,
     Noop,
@@ -89,6 +91,23 @@ pub struct Plan {
     pub state_serial: u64,
     /// Every managed resource, in execution order; `Noop` ones included.
     pub changes: Vec<Change>,
+    /// A hash of what AWS held for each address (see [`live_fingerprint`]).
+    pub live_fingerprints: BTreeMap<Address, String>,
+}
+
+/// A hash of a resource as AWS holds it (spec, status, last modification), to tell whether
+/// it changed between plan and apply; `absent` when AWS has no such resource.
+pub fn live_fingerprint(live: Option<&Live>) -> String {
+    use sha2::{Digest, Sha256};
+    let Some(l) = live else {
+        return "absent".to_owned();
+    };
+    let canonical = serde_json::json!({
+        "id": l.id, "arn": l.arn, "spec": l.spec, "status": l.status,
+        "lastModified": l.last_modified, "tags": l.tags,
+    });
+    let digest = Sha256::digest(canonical.to_string().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Why no plan can be made.
@@ -100,6 +119,8 @@ pub enum PlanError {
     Protected(Vec<Address>),
     #[error("reference cycle: {0}")]
     Cycle(graph::Cycle),
+    #[error("--target {0}: {1}")]
+    UnknownTarget(String, String),
 }
 
 fn list(a: &[Address]) -> String {
@@ -119,6 +140,9 @@ impl PlanError {
                 "remove `protect: true` from the manifest and apply, then delete; or restore the manifest".into(),
             ),
             PlanError::Cycle(_) => None,
+            PlanError::UnknownTarget(..) => {
+                Some("a target is an address KIND/NAME of the manifests or the state".into())
+            }
         }
     }
 }
@@ -140,6 +164,7 @@ impl Plan {
                 Action::Update => s.update += 1,
                 Action::Replace => s.replace += 1,
                 Action::Delete | Action::Forget => s.delete += 1,
+                Action::Deauthorize => s.deauthorize += 1,
                 Action::Noop => s.noop += 1,
             }
         }
@@ -148,6 +173,120 @@ impl Plan {
 
     pub fn has_changes(&self) -> bool {
         self.changes.iter().any(|c| c.action != Action::Noop)
+    }
+}
+
+impl Plan {
+    /// Keeps only the changes of `targets` and of what they wait for, transitively.
+    pub fn target(&mut self, targets: &[String]) -> Result<(), PlanError> {
+        if targets.is_empty() {
+            return Ok(());
+        }
+        let known: Vec<String> = self.changes.iter().map(|c| c.address.to_string()).collect();
+        let mut keep = BTreeSet::new();
+        for t in targets {
+            let address: Address = t
+                .parse()
+                .map_err(|e: String| PlanError::UnknownTarget(t.clone(), e))?;
+            if !known.contains(&address.to_string()) {
+                let hint = crate::manifest::diag::did_you_mean(t, known.iter().map(String::as_str))
+                    .unwrap_or_else(|| "no such resource in the manifests or the state".into());
+                return Err(PlanError::UnknownTarget(t.clone(), hint));
+            }
+            keep.insert(address);
+        }
+        loop {
+            let more: BTreeSet<Address> = self
+                .changes
+                .iter()
+                .filter(|c| keep.contains(&c.address))
+                .flat_map(|c| c.after.iter().cloned())
+                .filter(|a| !keep.contains(a))
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            keep.extend(more);
+        }
+        self.changes.retain(|c| keep.contains(&c.address));
+        self.live_fingerprints.retain(|a, _| keep.contains(a));
+        Ok(())
+    }
+}
+
+/// Why a saved plan can no longer be applied as it was reviewed.
+#[derive(Debug, thiserror::Error)]
+#[error("the saved plan is stale: {}; make a new plan", .0.join("; "))]
+pub struct Stale(pub Vec<String>);
+
+/// Checks that nothing a saved plan relied on changed: the state (lineage and serial), each
+/// planned resource in AWS, and the secrets it will send.
+pub fn check_fresh(
+    plan: &Plan,
+    state: &State,
+    observed: &BTreeMap<Address, Observed>,
+    fingerprints: &BTreeMap<Address, BTreeMap<String, String>>,
+) -> Result<(), Stale> {
+    let mut why = Vec::new();
+    if plan.state_lineage != state.lineage || plan.state_serial != state.serial {
+        why.push(format!(
+            "the state changed since the plan (serial {} -> {})",
+            plan.state_serial, state.serial
+        ));
+    }
+    for c in &plan.changes {
+        let live = observed.get(&c.address).and_then(|o| o.live.as_ref());
+        let then = plan.live_fingerprints.get(&c.address).map(String::as_str);
+        if then.is_some_and(|t| t != live_fingerprint(live)) {
+            why.push(stale_fields(c, live));
+        }
+        let now = fingerprints.get(&c.address).cloned().unwrap_or_default();
+        if matches!(c.action, Action::Create | Action::Update | Action::Replace)
+            && now != c.fingerprints
+        {
+            let paths: BTreeSet<&String> = now.keys().chain(c.fingerprints.keys()).collect();
+            for p in paths
+                .into_iter()
+                .filter(|p| now.get(*p) != c.fingerprints.get(*p))
+            {
+                why.push(format!("{}: the secret at {p} changed", c.address));
+            }
+        }
+    }
+    if why.is_empty() {
+        Ok(())
+    } else {
+        Err(Stale(why))
+    }
+}
+
+/// What changed in AWS for one planned resource, by field where the plan knew the value.
+fn stale_fields(c: &Change, live: Option<&Live>) -> String {
+    let Some(live) = live else {
+        return format!("{} was deleted in AWS", c.address);
+    };
+    let now = Flat::of(&live.spec);
+    let fields: Vec<String> = c
+        .fields
+        .iter()
+        .filter(|f| !matches!(f.before, Some(Leaf::Sensitive(_))))
+        .filter(|f| f.path != "connectionState" && now.fields.get(&f.path) != f.before.as_ref())
+        .map(|f| {
+            let was = f
+                .before
+                .as_ref()
+                .map_or("(unset)".to_owned(), ToString::to_string);
+            let is = now
+                .fields
+                .get(&f.path)
+                .map_or("(unset)".to_owned(), ToString::to_string);
+            format!("{} was {was}, is {is}", f.path)
+        })
+        .collect();
+    if fields.is_empty() {
+        format!("{} changed in AWS (outside the planned fields)", c.address)
+    } else {
+        format!("{} changed in AWS: {}", c.address, fields.join(", "))
     }
 }
 
@@ -194,7 +333,20 @@ pub fn build(
             }
             f
         });
-        let recorded_flat = r.map(|r| Flat::of(&strip(&r.spec)).with_fingerprints(&r.fingerprints));
+        let mut recorded_flat =
+            r.map(|r| Flat::of(&strip(&r.spec)).with_fingerprints(&r.fingerprints));
+        let wants_deauthorized =
+            matches!(d.map(|d| &d.spec), Some(Spec::Connection(c)) if c.deauthorized);
+        let mut desired_flat = desired_flat;
+        if wants_deauthorized {
+            // Secrets of a connection to deauthorize need not resolve: not compared.
+            for f in [&mut desired_flat, &mut recorded_flat]
+                .into_iter()
+                .flatten()
+            {
+                f.fields.retain(|_, l| !matches!(l, Leaf::Sensitive(_)));
+            }
+        }
         let live_flat = live.map(|l| Flat::of(&l.spec));
         let protect = d.is_some_and(|d| d.protect) || r.is_some_and(|r| r.protect);
         let mut reasons = BTreeSet::new();
@@ -231,14 +383,23 @@ pub fn build(
                 (Action::Forget, Vec::new())
             }
         };
+        let (action, fields) = match (address.kind, live, r) {
+            (Kind::Connection, Some(l), _) if matches!(action, Action::Noop | Action::Update) => {
+                connection_state(action, fields, l, r, wants_deauthorized, &mut reasons)
+            }
+            _ => (action, fields),
+        };
         if protect && matches!(action, Action::Delete | Action::Replace) {
             protected.push(address.clone());
         }
-        let clear = match (&desired_flat, action) {
-            (Some(want), Action::Update) => fields
+        // Fields to reset: in the last-applied spec, gone from the manifest.
+        let clear = match (&desired_flat, &recorded_flat, action) {
+            (Some(want), Some(recorded), Action::Update) => fields
                 .iter()
-                .filter(|f| f.after.is_none() || !want.fields.contains_key(&f.path))
-                .map(|f| diff::clear_pointer(recorded_flat.as_ref().unwrap_or(want), &f.path))
+                .filter(|f| {
+                    !want.fields.contains_key(&f.path) && recorded.fields.contains_key(&f.path)
+                })
+                .map(|f| diff::clear_pointer(recorded, &f.path))
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect(),
@@ -276,11 +437,86 @@ pub fn build(
         return Err(PlanError::Protected(protected));
     }
     order(&mut changes, desired, state)?;
+    let live_fingerprints = changes
+        .iter()
+        .map(|c| {
+            let live = observed.get(&c.address).and_then(|o| o.live.as_ref());
+            (c.address.clone(), live_fingerprint(live))
+        })
+        .collect();
     Ok(Plan {
         state_lineage: state.lineage.clone(),
         state_serial: state.serial,
         changes,
+        live_fingerprints,
     })
+}
+
+/// The authorization of an existing connection: deauthorize it when asked; re-authorize it
+/// (re-sending the secrets) when it was deauthorized but should not be, or when it was
+/// modified outside outbound (its `LastModifiedTime` moved), since a changed secret cannot be
+/// read back.
+fn connection_state(
+    action: Action,
+    mut fields: Vec<FieldChange>,
+    live: &Live,
+    recorded: Option<&crate::state::Record>,
+    wants_deauthorized: bool,
+    reasons: &mut BTreeSet<ChangeReason>,
+) -> (Action, Vec<FieldChange>) {
+    let status = live.status.as_deref().unwrap_or("UNKNOWN");
+    let was_deauthorized =
+        recorded.is_some_and(|r| r.spec.get("deauthorized") == Some(&Value::Bool(true)));
+    let state_change = |after: &str, reason: Reason| FieldChange {
+        path: "connectionState".into(),
+        before: Some(Leaf::Value(status.into())),
+        after: Some(Leaf::Value(after.into())),
+        reason,
+        forces_replacement: false,
+    };
+    if wants_deauthorized {
+        if status == "DEAUTHORIZED" {
+            // Left as it is: updating it would need the secrets it is meant to do without.
+            reasons.clear();
+            return (Action::Noop, Vec::new());
+        }
+        let reason = if was_deauthorized {
+            Reason::Drift
+        } else {
+            Reason::ManifestChange
+        };
+        reasons.clear();
+        reasons.insert(reason.into());
+        return (
+            Action::Deauthorize,
+            vec![state_change("DEAUTHORIZED", reason)],
+        );
+    }
+    if status == "DEAUTHORIZED" {
+        let reason = if was_deauthorized {
+            Reason::ManifestChange
+        } else {
+            Reason::Drift
+        };
+        reasons.insert(reason.into());
+        fields.push(state_change("AUTHORIZED", reason));
+        return (Action::Update, fields);
+    }
+    let recorded_mark = recorded.and_then(|r| r.live.last_modified.as_deref());
+    if let (Some(then), Some(now)) = (recorded_mark, live.last_modified.as_deref())
+        && then != now
+    {
+        reasons.insert(ChangeReason::Drift);
+        fields.push(FieldChange {
+            path: "authParameters (secrets, modified outside outbound)".into(),
+            before: Some(Leaf::Sensitive(None)),
+            after: Some(Leaf::Sensitive(None)),
+            reason: Reason::Drift,
+            forces_replacement: false,
+        });
+        return (Action::Update, fields);
+    }
+    (action, fields)
 }
 
 /// Every field of a new resource, as `after` values.
@@ -366,7 +602,7 @@ fn order(changes: &mut [Change], desired: &DesiredState, state: &State) -> Resul
     let changing = |a: &Address| actions.get(a).is_some_and(|x| *x != Action::Noop);
     for c in changes.iter_mut() {
         c.after = match c.action {
-            Action::Create | Action::Update | Action::Replace => desired
+            Action::Create | Action::Update | Action::Replace | Action::Deauthorize => desired
                 .resources
                 .get(&c.address)
                 .map(|r| graph::dependencies(&r.spec))

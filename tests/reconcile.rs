@@ -576,3 +576,455 @@ fn resources_outbound_did_not_create_are_never_taken_over() {
         second.operations()
     );
 }
+
+// ---- Semantics users trust (issue 4) ---------------------------------------------------
+
+/// Changes AWS the way a person in the console would: straight to moto, unlogged.
+fn outside<T>(region: &str, f: impl AsyncFnOnce(&outbound::aws::Aws) -> T) -> T {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let aws = outbound::aws::Aws::connect_with_credentials(
+            &support::direct_options(region),
+            support::ACCESS_KEY_ID,
+            support::SECRET_ACCESS_KEY,
+            vec![],
+        )
+        .await
+        .unwrap();
+        f(&aws).await
+    })
+}
+
+fn plan_lines(run: &Run) -> Vec<String> {
+    run.stdout.lines().map(|l| l.trim().to_owned()).collect()
+}
+
+#[test]
+fn a_field_removed_from_the_manifest_is_reset_and_one_never_written_is_left_alone() {
+    let p = Project::new();
+    p.write(
+        "d.yaml",
+        &format!(
+            "{}---\n{}",
+            connection("acme", "Orders API"),
+            destination("orders", "acme", 10)
+        ),
+    );
+    p.apply();
+    // Removed from the manifest: description (cleared) and the rate (reset to AWS's 300).
+    let bare = destination("orders", "acme", 10)
+        .replace("  description: Orders for acme\n", "")
+        .replace("  invocationRateLimitPerSecond: 10\n", "");
+    p.write(
+        "d.yaml",
+        &format!("{}---\n{bare}", connection("acme", "Orders API")),
+    );
+    let plan = p.plan();
+    let lines = plan_lines(&plan);
+    assert!(
+        lines.contains(&r#"- description: "Orders for acme" -> (unset)"#.to_owned()),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        lines.contains(&"~ invocationRateLimitPerSecond: 10 -> 300".to_owned()),
+        "{}",
+        plan.stdout
+    );
+    support::moto().forget_calls(&p.region);
+    p.apply();
+    assert_eq!(p.mutations(), ["UpdateApiDestination"]);
+    let live = outside(&p.region, async |aws| {
+        aws.describe_api_destination("orders")
+            .await
+            .unwrap()
+            .unwrap()
+    });
+    assert!(
+        live.spec.get("description").is_none(),
+        "cleared: {}",
+        live.spec
+    );
+    assert_eq!(live.spec["invocationRateLimitPerSecond"], 300);
+    p.assert_no_changes();
+}
+
+#[test]
+fn a_field_aws_cannot_clear_is_planned_as_a_replacement() {
+    let p = Project::new();
+    p.write("x.yaml", &connector("acme-as2", "Invoices"));
+    p.apply();
+    let old_id = p.state()["resources"]["Connector/acme-as2"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    p.write(
+        "x.yaml",
+        &connector("acme-as2", "Invoices").replace("    messageSubject: Invoices\n", ""),
+    );
+    let plan = p.plan();
+    assert!(
+        plan.stdout
+            .contains("# Connector/acme-as2 must be replaced"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains(r#"- as2Config.messageSubject: "Invoices" -> (unset)  # forces replacement"#),
+        "{}",
+        plan.stdout
+    );
+    support::moto().forget_calls(&p.region);
+    p.apply();
+    let ops = p.mutations();
+    assert_eq!(
+        ops,
+        ["CreateConnector", "DeleteConnector"],
+        "created before the old one is deleted"
+    );
+    assert_ne!(
+        p.state()["resources"]["Connector/acme-as2"]["id"],
+        old_id.as_str()
+    );
+    p.assert_no_changes();
+}
+
+#[test]
+fn drift_is_reverted_and_labelled_as_drift() {
+    let p = Project::new();
+    p.write(
+        "d.yaml",
+        &format!(
+            "{}---\n{}",
+            connection("acme", "Orders API"),
+            destination("orders", "acme", 10)
+        ),
+    );
+    p.apply();
+    outside(&p.region, async |aws| {
+        let mut spec: outbound::resource::ApiDestinationSpec = serde_yaml::from_value(
+            serde_yaml::from_str::<serde_yaml::Value>(&destination("orders", "acme", 99)).unwrap()
+                ["spec"]
+                .clone(),
+        )
+        .unwrap();
+        let live = aws
+            .describe_api_destination("orders")
+            .await
+            .unwrap()
+            .unwrap();
+        let arn = live.spec["connectionArn"].as_str().unwrap().to_owned();
+        spec.connection = None;
+        aws.update_api_destination("orders", &spec, &arn, &[])
+            .await
+            .unwrap();
+    });
+    let plan = p.plan();
+    assert!(
+        plan.stdout
+            .contains("ApiDestination/orders will be updated in place (revert drift)"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan_lines(&plan).contains(&"~ invocationRateLimitPerSecond: 99 -> 10  # drift".to_owned()),
+        "{}",
+        plan.stdout
+    );
+    p.apply();
+    p.assert_no_changes();
+}
+
+#[test]
+fn a_resource_deleted_outside_is_planned_for_recreation_as_such() {
+    let p = Project::new();
+    p.write("x.yaml", &connector("acme-as2", "Invoices"));
+    p.apply();
+    let id = p.state()["resources"]["Connector/acme-as2"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    outside(&p.region, async |aws| {
+        aws.delete_connector(&id).await.unwrap()
+    });
+    let plan = p.plan();
+    assert!(
+        plan.stdout
+            .contains("Connector/acme-as2 will be created (deleted outside outbound)"),
+        "{}",
+        plan.stdout
+    );
+    p.apply();
+    p.assert_no_changes();
+}
+
+#[test]
+fn deauthorize_and_authorize_again() {
+    let p = Project::new();
+    let c = connection("acme", "Orders API");
+    p.write("c.yaml", &c);
+    p.apply();
+    p.write("c.yaml", &format!("{c}  deauthorized: true\n"));
+    let plan = p.plan();
+    assert!(
+        plan.stdout
+            .contains("Connection/acme will be deauthorized (apply manifest change)"),
+        "{}",
+        plan.stdout
+    );
+    support::moto().forget_calls(&p.region);
+    p.apply();
+    assert_eq!(p.mutations(), ["DeauthorizeConnection"]);
+    p.assert_no_changes();
+    // Back: the auth parameters (secrets) are sent again.
+    p.write("c.yaml", &c);
+    let plan = p.plan();
+    assert!(
+        plan_lines(&plan)
+            .contains(&r#"~ connectionState: "DEAUTHORIZED" -> "AUTHORIZED""#.to_owned()),
+        "{}",
+        plan.stdout
+    );
+    support::moto().forget_calls(&p.region);
+    p.apply();
+    assert_eq!(p.mutations(), ["UpdateConnection"]);
+    p.assert_no_changes();
+}
+
+#[test]
+fn a_connection_deauthorized_or_modified_outside_gets_its_secrets_again() {
+    let p = Project::new();
+    p.write("c.yaml", &connection("acme", "Orders API"));
+    p.apply();
+    support::moto().set_state(&p.region, json!({"connection": "acme", "state": "DEAUTHORIZED", "stateReason": "Received 401 from the endpoint", "touch": true}));
+    let plan = p.plan();
+    assert!(
+        plan.stdout
+            .contains("AWS reports it DEAUTHORIZED: Received 401 from the endpoint"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("Connection/acme will be updated in place (revert drift)"),
+        "{}",
+        plan.stdout
+    );
+    p.apply();
+    p.assert_no_changes();
+    // A change outside outbound that only moves LastModifiedTime (a secret rotated by hand).
+    support::moto().set_state(
+        &p.region,
+        json!({"connection": "acme", "state": "AUTHORIZED", "touch": true}),
+    );
+    let plan = p.plan();
+    assert!(plan.stdout.contains("authParameters (secrets, modified outside outbound): (sensitive) -> (sensitive)  # drift"), "{}", plan.stdout);
+    support::moto().forget_calls(&p.region);
+    p.apply();
+    assert_eq!(p.mutations(), ["UpdateConnection"]);
+    p.assert_no_changes();
+}
+
+#[test]
+fn a_secret_changed_in_the_environment_is_found_by_its_fingerprint() {
+    let p = Project::new();
+    p.write("c.yaml", &connection("acme", "Orders API"));
+    p.apply();
+    let run = |args: &[&str]| -> Run {
+        let out = p
+            .command(args)
+            .env("ACME_API_KEY", "a-rotated-key-value")
+            .output()
+            .unwrap();
+        Run {
+            code: out.status.code().unwrap(),
+            stdout: String::from_utf8_lossy(&out.stdout).into(),
+            stderr: String::from_utf8_lossy(&out.stderr).into(),
+        }
+    };
+    let plan = run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}{}", plan.stdout, plan.stderr);
+    let lines = plan_lines(&plan);
+    assert!(
+        lines.contains(
+            &"~ authParameters.apiKeyAuthParameters.apiKeyValue: (sensitive) -> (sensitive)"
+                .to_owned()
+        ),
+        "{}",
+        plan.stdout
+    );
+    assert!(lines.contains(&"~ authParameters.invocationHttpParameters.headerParameters[X-Signature].value: (sensitive) -> (sensitive)".to_owned()), "{}", plan.stdout);
+    assert!(!plan.stdout.contains("a-rotated-key-value"));
+    assert_eq!(run(&["apply", "--auto-approve"]).code, 0);
+    assert_eq!(run(&["plan", "--detailed-exitcode"]).code, 0);
+}
+
+#[test]
+fn a_renamed_connection_is_created_destinations_repointed_then_the_old_deleted() {
+    let p = Project::new();
+    p.write(
+        "c.yaml",
+        &format!(
+            "{}---\n{}",
+            connection("acme", "Orders API"),
+            destination("orders", "acme", 10)
+        ),
+    );
+    p.apply();
+    p.write(
+        "c.yaml",
+        &format!(
+            "{}---\n{}",
+            connection("acme-v2", "Orders API"),
+            destination("orders", "acme-v2", 10)
+        ),
+    );
+    let plan = p.plan();
+    assert!(
+        plan_lines(&plan)
+            .iter()
+            .any(|l| l.starts_with("~ connectionArn: \"arn:")
+                && l.ends_with("-> (known after apply)")),
+        "{}",
+        plan.stdout
+    );
+    support::moto().forget_calls(&p.region);
+    p.apply();
+    assert_eq!(
+        p.mutations(),
+        [
+            "CreateConnection",
+            "UpdateApiDestination",
+            "DeleteConnection"
+        ]
+    );
+    p.assert_no_changes();
+}
+
+#[test]
+fn a_protected_resource_is_never_deleted_even_after_its_manifest_is_removed() {
+    let p = Project::new();
+    p.write("anchor.yaml", &connection("anchor", "Anchor"));
+    p.write(
+        "x.yaml",
+        &connector("acme-as2", "Invoices").replace(
+            "metadata: { name: acme-as2 }",
+            "metadata: { name: acme-as2, protect: true }",
+        ),
+    );
+    p.apply();
+    p.remove("x.yaml");
+    for args in [&["plan"][..], &["apply", "--auto-approve"]] {
+        let run = p.run(args);
+        assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains(
+                "the plan would delete or replace protected resources: Connector/acme-as2"
+            ),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(support::moto().count(&p.region, "DeleteConnector"), 0);
+}
+
+#[test]
+fn target_limits_the_plan_to_a_resource_and_what_it_needs() {
+    let p = Project::new();
+    p.write(
+        "c.yaml",
+        &format!(
+            "{}---\n{}",
+            connection("acme", "Orders API"),
+            destination("orders", "acme", 10)
+        ),
+    );
+    p.write("x.yaml", &connector("acme-as2", "Invoices"));
+    let plan = p.run(&["plan", "--target", "ApiDestination/orders"]);
+    assert!(plan.stdout.contains("Plan: 2 to create"), "{}", plan.stdout);
+    assert!(
+        !plan.stdout.contains("Connector/acme-as2"),
+        "{}",
+        plan.stdout
+    );
+    let bad = p.run(&["plan", "--target", "ApiDestination/order"]);
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr
+            .contains("--target ApiDestination/order: did you mean `ApiDestination/orders`?"),
+        "{}",
+        bad.stderr
+    );
+    let run = p.run(&["apply", "--auto-approve", "--target", "Connector/acme-as2"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(p.managed(), ["Connector/acme-as2"]);
+}
+
+#[test]
+fn a_saved_plan_applies_exactly_what_it_showed_and_a_stale_one_is_refused() {
+    let p = Project::new();
+    p.write(
+        "d.yaml",
+        &format!(
+            "{}---\n{}",
+            connection("acme", "Orders API"),
+            destination("orders", "acme", 10)
+        ),
+    );
+    p.apply();
+    p.write(
+        "d.yaml",
+        &format!(
+            "{}---\n{}",
+            connection("acme", "Orders API"),
+            destination("orders", "acme", 20)
+        ),
+    );
+    let saved = p.dir.path().join("plan.json");
+    let saved = saved.to_str().unwrap();
+    assert_eq!(p.run(&["plan", "--out", saved]).code, 0);
+    // Someone changes the destination by hand after the review.
+    outside(&p.region, async |aws| {
+        let live = aws
+            .describe_api_destination("orders")
+            .await
+            .unwrap()
+            .unwrap();
+        let mut spec: outbound::resource::ApiDestinationSpec =
+            serde_json::from_value(live.spec.clone()).unwrap();
+        spec.description = Some("changed by hand".into());
+        aws.update_api_destination(
+            "orders",
+            &spec,
+            spec.connection_arn.clone().unwrap().as_str(),
+            &[],
+        )
+        .await
+        .unwrap();
+    });
+    support::moto().forget_calls(&p.region);
+    let stale = p.run(&["apply", "--plan", saved]);
+    assert_eq!(stale.code, 1, "{}{}", stale.stdout, stale.stderr);
+    assert!(
+        stale
+            .stderr
+            .contains("ApiDestination/orders changed in AWS"),
+        "{}",
+        stale.stderr
+    );
+    assert!(
+        p.mutations().is_empty(),
+        "nothing applied: {:?}",
+        p.operations()
+    );
+    // A fresh plan applies exactly what it showed: the rate and the description.
+    assert_eq!(p.run(&["plan", "--out", saved]).code, 0);
+    let shown: Value = serde_json::from_str(&std::fs::read_to_string(saved).unwrap()).unwrap();
+    assert_eq!(shown["summary"]["update"], 1);
+    support::moto().forget_calls(&p.region);
+    let run = p.run(&["apply", "--plan", saved]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(p.mutations(), ["UpdateApiDestination"]);
+    p.assert_no_changes();
+}

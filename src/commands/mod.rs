@@ -1,6 +1,7 @@
 //! One file per subcommand, each wiring the stages it needs; [`Outcome`] decides exit codes.
 
 pub mod apply;
+pub mod drift;
 pub mod plan;
 pub mod schema;
 pub mod validate;
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Validate(args) => validate::run(&args.paths),
         Command::Plan(args) => plan::run(&args, cli.global.verbose),
         Command::Apply(args) => apply::run(&args, cli.global.verbose),
+        Command::Drift(args) => drift::run(&args, cli.global.verbose),
         Command::Schema => schema::run(),
     }
 }
@@ -48,6 +50,13 @@ pub struct Prepared {
     pub state: crate::state::State,
     pub aws: std::sync::Arc<crate::aws::Aws>,
     pub plan: crate::plan::Plan,
+    /// What AWS held, and the fingerprints of this run's secrets (a saved plan is checked
+    /// against both).
+    pub observed: std::collections::BTreeMap<crate::resource::Address, crate::plan::Observed>,
+    pub fingerprints: std::collections::BTreeMap<
+        crate::resource::Address,
+        std::collections::BTreeMap<String, String>,
+    >,
 }
 
 /// Why a plan could not be made; `Outcome` says how to exit.
@@ -63,13 +72,79 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// What a plan is made from: manifests validated, state read, AWS observed.
+pub struct Gathered {
+    pub desired: crate::manifest::DesiredState,
+    pub store: crate::state::local::LocalState,
+    pub state: crate::state::State,
+    pub aws: std::sync::Arc<crate::aws::Aws>,
+    /// What AWS holds for every address it could be asked about.
+    pub observed: std::collections::BTreeMap<crate::resource::Address, crate::plan::Observed>,
+    /// Addresses AWS could not be read for (throttled, access denied, ...), with the error:
+    /// neither present nor absent, so never to be reported as in sync.
+    pub unreadable: std::collections::BTreeMap<crate::resource::Address, crate::aws::AwsError>,
+    /// Secret fingerprints of the manifests, by address and path.
+    pub fingerprints: std::collections::BTreeMap<
+        crate::resource::Address,
+        std::collections::BTreeMap<String, String>,
+    >,
+}
+
 /// Validates, reads the state, observes AWS and plans. Problems are printed here.
 pub async fn prepare(
     paths: &[std::path::PathBuf],
     args: &crate::cli::AwsArgs,
     verbose: u8,
 ) -> anyhow::Result<Result<Prepared, NotPrepared>> {
-    use crate::{aws, manifest, observe, plan, render, state};
+    use crate::{plan, render};
+    let g = match gather(paths, args, verbose).await? {
+        Ok(g) => g,
+        Err(n) => return Ok(Err(n)),
+    };
+    // A plan needs every resource read: an unreadable one is neither present nor absent.
+    if !g.unreadable.is_empty() {
+        let lines: Vec<String> = g
+            .unreadable
+            .iter()
+            .map(|(address, e)| format!("  {address}: {e}"))
+            .collect();
+        render::message(&format!(
+            "error: {} could not be read from AWS, so no plan was made:\n{}\n",
+            render::count(lines.len(), "resource"),
+            lines.join("\n")
+        ));
+        return Ok(Err(NotPrepared::Incomplete));
+    }
+    match plan::build(&g.desired, &g.state, &g.observed, &g.fingerprints) {
+        Ok(plan) => Ok(Ok(Prepared {
+            desired: g.desired,
+            store: g.store,
+            state: g.state,
+            aws: g.aws,
+            plan,
+            observed: g.observed,
+            fingerprints: g.fingerprints,
+        })),
+        Err(e) => {
+            let hint = e.hint();
+            render::error(&anyhow::Error::new(e));
+            if let Some(h) = hint {
+                render::message(&format!("  hint: {h}\n"));
+            }
+            Ok(Err(NotPrepared::Failed))
+        }
+    }
+}
+
+/// Validates, reads the state (without a lock) and observes AWS; what AWS could not be read
+/// for is returned in [`Gathered::unreadable`], not printed. Invalid manifests are printed
+/// here.
+pub async fn gather(
+    paths: &[std::path::PathBuf],
+    args: &crate::cli::AwsArgs,
+    verbose: u8,
+) -> anyhow::Result<Result<Gathered, NotPrepared>> {
+    use crate::{aws, manifest, observe, render, state};
     // 1. Manifests: nothing reaches AWS unless they are valid.
     let desired = match manifest::validate(paths) {
         Ok(d) => d,
@@ -111,41 +186,26 @@ pub async fn prepare(
         render::message(&format!("observe: {}\n", aws.calls));
     }
     let mut observed = std::collections::BTreeMap::new();
-    let mut unreadable = Vec::new();
+    let mut unreadable = std::collections::BTreeMap::new();
     for (address, result) in observation {
         match result {
             Ok(o) => {
                 observed.insert(address, o);
             }
-            Err(e) => unreadable.push(format!("  {address}: {e}")),
-        }
-    }
-    if !unreadable.is_empty() {
-        render::message(&format!(
-            "error: {} could not be read from AWS, so no plan was made:\n{}\n",
-            render::count(unreadable.len(), "resource"),
-            unreadable.join("\n")
-        ));
-        return Ok(Err(NotPrepared::Incomplete));
-    }
-    // 5. Plan.
-    match plan::build(&desired, &state, &observed, &fingerprints) {
-        Ok(plan) => Ok(Ok(Prepared {
-            desired,
-            store,
-            state,
-            aws,
-            plan,
-        })),
-        Err(e) => {
-            let hint = e.hint();
-            render::error(&anyhow::Error::new(e));
-            if let Some(h) = hint {
-                render::message(&format!("  hint: {h}\n"));
+            Err(e) => {
+                unreadable.insert(address, e);
             }
-            Ok(Err(NotPrepared::Failed))
         }
     }
+    Ok(Ok(Gathered {
+        desired,
+        store,
+        state,
+        aws,
+        observed,
+        unreadable,
+        fingerprints,
+    }))
 }
 
 impl From<NotPrepared> for Outcome {

@@ -1,17 +1,39 @@
 //! `outbound plan`: validate -> state -> observe -> diff -> plan -> render. Changes nothing.
 
 use super::{Outcome, prepare, runtime};
-use crate::cli::PlanArgs;
+use crate::cli::{Format, PlanArgs};
 use crate::render;
 
 pub fn run(args: &PlanArgs, verbose: u8) -> anyhow::Result<Outcome> {
     runtime()?.block_on(async {
-        let prepared = match prepare(&args.paths.paths, &args.aws, verbose).await? {
+        let mut prepared = match prepare(&args.paths.paths, &args.aws, verbose).await? {
             Ok(p) => p,
             Err(n) => return Ok(n.into()),
         };
-        render::out(&render::text::plan(&prepared.plan));
-        if args.detailed_exitcode && prepared.plan.has_changes() {
+        if let Err(e) = prepared.plan.target(&args.targets) {
+            let hint = e.hint();
+            render::error(&anyhow::Error::new(e));
+            if let Some(h) = hint {
+                render::message(&format!("  hint: {h}\n"));
+            }
+            return Ok(Outcome::Failed);
+        }
+        let plan = &prepared.plan;
+        if let Some(file) = &args.out {
+            std::fs::write(file, render::json::plan(plan))
+                .map_err(|e| anyhow::anyhow!("cannot write the plan to {}: {e}", file.display()))?;
+            render::message(&format!(
+                "Saved the plan to {}; apply exactly it with `outbound apply --plan {}`.\n",
+                file.display(),
+                file.display()
+            ));
+        }
+        render::out(&match args.format {
+            Format::Text => render::text::plan(plan),
+            Format::Json => render::json::plan(plan),
+            Format::Markdown => render::markdown::plan(plan),
+        });
+        if args.detailed_exitcode && plan.has_changes() {
             Ok(Outcome::Changes)
         } else {
             Ok(Outcome::Success)

@@ -1,5 +1,8 @@
 //! All user-facing output goes through here: stdout for data, stderr for messages.
 
+pub mod drift;
+pub mod json;
+pub mod markdown;
 pub mod text;
 
 use std::io::Write;

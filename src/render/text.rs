@@ -19,6 +19,7 @@ fn symbol(action: Action) -> (&'static str, Style) {
         Action::Update => ("~", CHANGE),
         Action::Replace => ("-/+", REMOVE),
         Action::Delete | Action::Forget => ("-", REMOVE),
+        Action::Deauthorize => ("!", CHANGE),
         Action::Noop => (" ", Style::new()),
     }
 }
@@ -30,6 +31,7 @@ pub fn action_words(c: &Change) -> &'static str {
         Action::Replace => "must be replaced",
         Action::Delete => "will be deleted",
         Action::Forget => "will be forgotten (already gone from AWS)",
+        Action::Deauthorize => "will be deauthorized",
         Action::Noop => "is unchanged",
     }
 }
@@ -66,8 +68,17 @@ pub fn plan(plan: &Plan) -> String {
     let s = plan.summary();
     let _ = writeln!(
         out,
-        "Plan: {} to create, {} to update, {} to replace, {} to delete; {} unchanged.",
-        s.create, s.update, s.replace, s.delete, s.noop
+        "Plan: {} to create, {} to update, {} to replace, {} to delete{}; {} unchanged.",
+        s.create,
+        s.update,
+        s.replace,
+        s.delete,
+        if s.deauthorize > 0 {
+            format!(", {} to deauthorize", s.deauthorize)
+        } else {
+            String::new()
+        },
+        s.noop
     );
     out
 }

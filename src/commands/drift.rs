@@ -1,0 +1,111 @@
+//! `outbound drift`: validate -> state -> observe -> diff -> plan -> drift report -> render.
+//! Run from cron beside applies: it changes nothing, saves nothing and takes no lock.
+
+use super::{Gathered, Outcome, gather, runtime};
+use crate::aws::Aws;
+use crate::cli::{DriftArgs, Format};
+use crate::drift::{self, Verdict};
+use crate::plan::{self, Plan, PlanError};
+use crate::render;
+
+pub fn run(args: &DriftArgs, verbose: u8) -> anyhow::Result<Outcome> {
+    runtime()?.block_on(async {
+        // 1. Manifests, state and AWS; what AWS could not be read for is kept, not fatal.
+        let mut g = match gather(&args.paths.paths, &args.aws, verbose).await? {
+            Ok(g) => g,
+            Err(n) => return Ok(n.into()),
+        };
+        let mut not_checked: std::collections::BTreeMap<_, _> = g
+            .unreadable
+            .iter()
+            .map(|(a, e)| (a.clone(), drift::unreadable_reason(e)))
+            .collect();
+        // 2. The plan of what could be read.
+        let plan = match plan_readable(&mut g, &mut not_checked) {
+            Ok(p) => p,
+            Err(e) => {
+                let hint = e.hint();
+                render::error(&anyhow::Error::new(e));
+                if let Some(h) = hint {
+                    render::message(&format!("  hint: {h}\n"));
+                }
+                return Ok(Outcome::Failed);
+            }
+        };
+        // 3. Resources nobody names, when asked.
+        let unmanaged = if args.include_unmanaged {
+            let listed = list(&g.aws).await;
+            Some(drift::unmanaged(listed, &g.desired, &g.state, &g.observed))
+        } else {
+            None
+        };
+        if verbose > 0 {
+            render::message(&format!("drift: {}\n", g.aws.calls));
+        }
+        // 4. The report.
+        let asked = drift::deauthorize_asked(&g.desired, &g.state);
+        let report = drift::report(drift::Inputs {
+            plan: &plan,
+            not_checked: &not_checked,
+            state: &g.state,
+            deauthorize_asked: &asked,
+            unmanaged,
+        });
+        render::out(&match args.format {
+            Format::Text => render::drift::text(&report),
+            Format::Json => render::drift::json(&report),
+            Format::Markdown => render::drift::markdown(&report),
+        });
+        Ok(match report.verdict() {
+            Verdict::InSync => Outcome::Success,
+            Verdict::Drift => Outcome::Changes,
+            Verdict::Incomplete => Outcome::Incomplete,
+        })
+    })
+}
+
+/// The plan of every resource that could be read. What stops `plan` does not stop a report:
+/// protection guards deletes, and drift deletes nothing; a name the manifests want that AWS
+/// has but the state does not is not outbound's to compare, so it is not checked.
+fn plan_readable(
+    g: &mut Gathered,
+    not_checked: &mut std::collections::BTreeMap<crate::resource::Address, String>,
+) -> Result<Plan, PlanError> {
+    for r in g.desired.resources.values_mut() {
+        r.protect = false;
+    }
+    let mut state = g.state.clone();
+    for r in state.resources.values_mut() {
+        r.protect = false;
+    }
+    loop {
+        match plan::build(&g.desired, &state, &g.observed, &g.fingerprints) {
+            Err(PlanError::Unmanaged(taken)) => {
+                for address in taken {
+                    g.observed.remove(&address);
+                    not_checked.insert(
+                        address,
+                        "it exists in AWS but not in outbound's state; adopt it with \
+                         `outbound import`, or rename it in the manifest"
+                            .to_owned(),
+                    );
+                }
+            }
+            result => return result,
+        }
+    }
+}
+
+/// One List call per kind (paginated), concurrently.
+async fn list(aws: &Aws) -> drift::Listed {
+    let (connections, api_destinations, connectors) = tokio::join!(
+        aws.list_connections(),
+        aws.list_api_destinations(),
+        aws.list_connectors()
+    );
+    drift::Listed {
+        connections,
+        api_destinations,
+        connectors,
+    }
+}

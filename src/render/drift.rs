@@ -1,0 +1,468 @@
+//! The drift report (SPEC §6) as text for people and cron mail, JSON for scripts, and
+//! Markdown for issues and chat (under 60,000 characters, however large the account).
+
+use std::fmt::Write;
+
+use anstyle::{AnsiColor, Style};
+
+use crate::diff::Leaf;
+use crate::drift::{DriftReport, FieldDrift, PendingChange, Summary, Verdict};
+use crate::plan::Action;
+
+const BAD: Style = AnsiColor::Red.on_default();
+const WARN: Style = AnsiColor::Yellow.on_default();
+const GOOD: Style = AnsiColor::Green.on_default();
+const DIM: Style = Style::new().dimmed();
+
+pub const JSON_FORMAT_VERSION: u32 = 1;
+/// GitHub refuses comments over 65,536 characters; SPEC §5 asks for under 60,000.
+pub const MARKDOWN_LIMIT: usize = 60_000;
+/// Room kept for the closing note once rows start being left out.
+const MARKDOWN_RESERVE: usize = 1_000;
+/// Longest value shown in a Markdown cell; JSON has them whole.
+const MARKDOWN_VALUE: usize = 200;
+
+fn show(l: &Option<Leaf>) -> String {
+    l.as_ref().map_or("(unset)".to_owned(), ToString::to_string)
+}
+
+fn action_words(action: Action) -> &'static str {
+    match action {
+        Action::Create => "will be created",
+        Action::Update => "will be updated in place",
+        Action::Replace => "must be replaced",
+        Action::Delete => "will be deleted",
+        Action::Forget => "will be forgotten",
+        Action::Deauthorize => "will be deauthorized",
+        Action::Noop => "is unchanged",
+    }
+}
+
+/// `Drift found: 1 modified outside, 1 unhealthy; 2 in sync.`
+fn headline(report: &DriftReport) -> String {
+    let Summary {
+        in_sync,
+        modified_outside,
+        deleted_outside,
+        unhealthy,
+        not_checked,
+        unmanaged,
+        pending_manifest_changes: _,
+    } = report.summary();
+    let mut parts = Vec::new();
+    for (n, words) in [
+        (not_checked, "not checked"),
+        (modified_outside, "modified outside"),
+        (deleted_outside, "deleted outside"),
+        (unhealthy, "unhealthy"),
+        (unmanaged.unwrap_or(0), "unmanaged"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {words}"));
+        }
+    }
+    let in_sync = format!("{in_sync} in sync");
+    match report.verdict() {
+        Verdict::InSync => format!(
+            "No drift: AWS matches the last apply ({}).",
+            super::count(report.in_sync.len(), "managed resource")
+        ),
+        Verdict::Drift => format!("Drift found: {}; {in_sync}.", parts.join(", ")),
+        Verdict::Incomplete => format!(
+            "Incomplete: some resources could not be checked. {}; {in_sync}.",
+            parts.join(", ")
+        ),
+    }
+}
+
+/// `outbound drift` (the default format).
+pub fn text(report: &DriftReport) -> String {
+    let mut out = String::new();
+    let style = match report.verdict() {
+        Verdict::InSync => GOOD,
+        Verdict::Drift => BAD,
+        Verdict::Incomplete => WARN,
+    };
+    let _ = writeln!(out, "{style}{}{style:#}", headline(report));
+    if !report.not_checked.is_empty() {
+        section(
+            &mut out,
+            "Not checked (AWS could not be read; never counted as in sync):",
+        );
+        for n in &report.not_checked {
+            let _ = writeln!(out, "  {WARN}?{WARN:#} {}: {}", n.subject, n.reason);
+        }
+    }
+    if !report.modified_outside.is_empty() {
+        section(
+            &mut out,
+            "Modified outside outbound (expected: the last apply; actual: AWS):",
+        );
+        for m in &report.modified_outside {
+            let _ = writeln!(out, "  {BAD}~{BAD:#} {}{}", m.address, id_note(&m.id));
+            for f in &m.fields {
+                let _ = writeln!(out, "      {}", drifted(f, &|s| s.to_owned()));
+            }
+        }
+    }
+    if !report.deleted_outside.is_empty() {
+        section(&mut out, "Deleted outside outbound:");
+        for d in &report.deleted_outside {
+            let note = if d.in_manifests {
+                ""
+            } else {
+                " (its manifest is gone too)"
+            };
+            let _ = writeln!(out, "  {BAD}-{BAD:#} {}{}{note}", d.address, id_note(&d.id));
+        }
+    }
+    if !report.unhealthy.is_empty() {
+        section(&mut out, "Unhealthy:");
+        for u in &report.unhealthy {
+            let reason = u
+                .reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {BAD}!{BAD:#} {}{} is {}{reason}",
+                u.address,
+                id_note(&u.id),
+                u.status
+            );
+        }
+    }
+    if let Some(unmanaged) = report.unmanaged.as_ref().filter(|u| !u.is_empty()) {
+        section(
+            &mut out,
+            "Unmanaged (in the account and region; neither the manifests nor the state name them):",
+        );
+        for u in unmanaged {
+            let url = u
+                .url
+                .as_deref()
+                .map(|u| format!(" ({u})"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "  {BAD}+{BAD:#} {} {}{url}", u.kind, u.id);
+        }
+    }
+    if !report.pending_manifest_changes.is_empty() {
+        section(
+            &mut out,
+            "Pending manifest changes (not drift; `outbound plan` shows them, `outbound apply` makes them):",
+        );
+        for p in &report.pending_manifest_changes {
+            pending(&mut out, p);
+        }
+    }
+    if report.verdict() != Verdict::InSync && !report.in_sync.is_empty() {
+        section(&mut out, "In sync:");
+        for a in &report.in_sync {
+            let _ = writeln!(out, "  {DIM}={DIM:#} {a}");
+        }
+    }
+    out
+}
+
+/// `path: expected X, actual Y`, each part through `quote`; a secret only as changed.
+fn drifted(f: &FieldDrift, quote: &dyn Fn(&str) -> String) -> String {
+    let secret = |l: &Option<Leaf>| matches!(l, Some(Leaf::Sensitive(_)));
+    if secret(&f.expected) && secret(&f.actual) {
+        format!(
+            "{}: changed (secret values cannot be read back)",
+            quote(&f.path)
+        )
+    } else {
+        format!(
+            "{}: expected {}, actual {}",
+            quote(&f.path),
+            quote(&show(&f.expected)),
+            quote(&show(&f.actual))
+        )
+    }
+}
+
+fn section(out: &mut String, title: &str) {
+    let _ = writeln!(out, "\n{title}");
+}
+
+fn id_note(id: &Option<String>) -> String {
+    // Connectors are known by id; the others' id is their name.
+    match id {
+        Some(id) if id.starts_with("c-") => format!(" ({id})"),
+        _ => String::new(),
+    }
+}
+
+fn pending(out: &mut String, p: &PendingChange) {
+    let _ = writeln!(
+        out,
+        "  {DIM}*{DIM:#} {} {}",
+        p.address,
+        action_words(p.action)
+    );
+    if p.action == Action::Create {
+        return;
+    }
+    for f in &p.fields {
+        let _ = writeln!(
+            out,
+            "      {}: {} -> {}",
+            f.path,
+            show(&f.before),
+            show(&f.after)
+        );
+    }
+}
+
+/// `outbound drift --format json`: the report with its verdict and counts.
+pub fn json(report: &DriftReport) -> String {
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct File<'a> {
+        format_version: u32,
+        verdict: Verdict,
+        summary: Summary,
+        #[serde(flatten)]
+        report: &'a DriftReport,
+    }
+    let file = File {
+        format_version: JSON_FORMAT_VERSION,
+        verdict: report.verdict(),
+        summary: report.summary(),
+        report,
+    };
+    let mut s = serde_json::to_string_pretty(&file).expect("reports serialize");
+    s.push('\n');
+    s
+}
+
+/// `outbound drift --format markdown`: counts first, then one row per finding, then folded
+/// sections for pending manifest changes and what is in sync. Rows that would pass
+/// [`MARKDOWN_LIMIT`] are left out and counted.
+pub fn markdown(report: &DriftReport) -> String {
+    let mut md = Markdown::default();
+    let verdict = match report.verdict() {
+        Verdict::InSync => "no drift",
+        Verdict::Drift => "drift found",
+        Verdict::Incomplete => "incomplete (some resources could not be checked)",
+    };
+    let s = report.summary();
+    md.push(&format!("### outbound drift: {verdict}\n\n"));
+    md.push("| in sync | modified outside | deleted outside | unhealthy | not checked | unmanaged | pending manifest changes |\n");
+    md.push("|---:|---:|---:|---:|---:|---:|---:|\n");
+    md.push(&format!(
+        "| {} | {} | {} | {} | {} | {} | {} |\n\n",
+        s.in_sync,
+        s.modified_outside,
+        s.deleted_outside,
+        s.unhealthy,
+        s.not_checked,
+        s.unmanaged
+            .map_or("not looked for".to_owned(), |n| n.to_string()),
+        s.pending_manifest_changes
+    ));
+    let mut rows = Vec::new();
+    for n in &report.not_checked {
+        rows.push(row(&n.subject.to_string(), "not checked", &cell(&n.reason)));
+    }
+    for m in &report.modified_outside {
+        let fields: Vec<String> = m.fields.iter().map(|f| drifted(f, &code)).collect();
+        rows.push(row(
+            &m.address.to_string(),
+            "modified outside",
+            &fields.join("<br>"),
+        ));
+    }
+    for d in &report.deleted_outside {
+        let detail = if d.in_manifests {
+            "`outbound apply` creates it again"
+        } else {
+            "its manifest is gone too"
+        };
+        rows.push(row(&d.address.to_string(), "deleted outside", detail));
+    }
+    for u in &report.unhealthy {
+        let reason = u
+            .reason
+            .as_deref()
+            .map(|r| format!(": {}", cell(r)))
+            .unwrap_or_default();
+        rows.push(row(
+            &u.address.to_string(),
+            "unhealthy",
+            &format!("{}{reason}", code(&u.status)),
+        ));
+    }
+    for u in report.unmanaged.iter().flatten() {
+        let detail = u.url.as_deref().map(cell).unwrap_or_default();
+        rows.push(row(&format!("{} {}", u.kind, u.id), "unmanaged", &detail));
+    }
+    if !rows.is_empty() {
+        md.push("| resource | finding | detail |\n|---|---|---|\n");
+        for r in rows {
+            md.row(&r);
+        }
+        md.push("\n");
+    }
+    if !report.pending_manifest_changes.is_empty() {
+        md.push(&format!(
+            "<details><summary>Pending manifest changes ({}): not drift</summary>\n\n\
+             | resource | change | fields |\n|---|---|---|\n",
+            report.pending_manifest_changes.len()
+        ));
+        for p in &report.pending_manifest_changes {
+            let fields: Vec<String> = if p.action == Action::Create {
+                Vec::new()
+            } else {
+                p.fields
+                    .iter()
+                    .map(|f| {
+                        format!(
+                            "{}: {} → {}",
+                            code(&f.path),
+                            code(&show(&f.before)),
+                            code(&show(&f.after))
+                        )
+                    })
+                    .collect()
+            };
+            md.row(&row(
+                &p.address.to_string(),
+                action_words(p.action),
+                &fields.join("<br>"),
+            ));
+        }
+        md.push("\n</details>\n\n");
+    }
+    if !report.in_sync.is_empty() {
+        md.push(&format!(
+            "<details><summary>In sync ({})</summary>\n\n",
+            report.in_sync.len()
+        ));
+        for a in &report.in_sync {
+            md.row(&format!("- {}\n", code(&a.to_string())));
+        }
+        md.push("\n</details>\n");
+    }
+    md.finish()
+}
+
+/// Markdown with a size budget: rows past it are counted instead of written.
+#[derive(Default)]
+struct Markdown {
+    out: String,
+    left_out: usize,
+}
+
+impl Markdown {
+    fn push(&mut self, s: &str) {
+        if self.left_out == 0 || s.len() < MARKDOWN_RESERVE / 4 {
+            self.out.push_str(s);
+        }
+    }
+
+    fn row(&mut self, r: &str) {
+        if self.left_out == 0 && self.out.len() + r.len() + MARKDOWN_RESERVE <= MARKDOWN_LIMIT {
+            self.out.push_str(r);
+        } else {
+            self.left_out += 1;
+        }
+    }
+
+    fn finish(mut self) -> String {
+        if self.left_out > 0 {
+            let _ = write!(
+                self.out,
+                "\n_{} left out to keep this under {MARKDOWN_LIMIT} characters; \
+                 `outbound drift --format json` has them all._\n",
+                super::count(self.left_out, "more line")
+            );
+        }
+        self.out
+    }
+}
+
+fn row(subject: &str, finding: &str, detail: &str) -> String {
+    format!("| {} | {finding} | {detail} |\n", code(subject))
+}
+
+/// Text in a table cell: no pipes, no line breaks, no HTML.
+fn cell(s: &str) -> String {
+    shorten(s)
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// A code span in a table cell, whatever backticks the value holds.
+fn code(s: &str) -> String {
+    let s = shorten(s).replace('|', "\\|").replace(['\n', '\r'], " ");
+    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    if longest > 0 {
+        format!("{fence} {s} {fence}")
+    } else {
+        format!("{fence}{s}{fence}")
+    }
+}
+
+fn shorten(s: &str) -> String {
+    if s.chars().count() <= MARKDOWN_VALUE {
+        return s.to_owned();
+    }
+    let mut short: String = s.chars().take(MARKDOWN_VALUE - 1).collect();
+    short.push('…');
+    short
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drift::{Deleted, Modified};
+    use crate::resource::{Address, Kind};
+
+    #[test]
+    fn markdown_stays_under_the_limit_for_a_large_account() {
+        let long = "x".repeat(5_000);
+        let report = DriftReport {
+            modified_outside: (0..3_000)
+                .map(|i| Modified {
+                    address: Address::new(Kind::ApiDestination, format!("destination-{i}")),
+                    id: None,
+                    fields: vec![FieldDrift {
+                        path: "description".into(),
+                        expected: Some(Leaf::Value(long.clone().into())),
+                        actual: Some(Leaf::Value("changed | by hand\n<b>".into())),
+                    }],
+                })
+                .collect(),
+            deleted_outside: vec![Deleted {
+                address: Address::new(Kind::Connection, "gone"),
+                id: None,
+                in_manifests: true,
+            }],
+            in_sync: (0..3_000)
+                .map(|i| Address::new(Kind::Connection, format!("c-{i}")))
+                .collect(),
+            ..DriftReport::default()
+        };
+        let md = markdown(&report);
+        assert!(md.len() < MARKDOWN_LIMIT, "{}", md.len());
+        assert!(md.contains("more lines left out"), "{md}");
+        assert!(md.contains("changed \\| by hand"), "pipes are escaped");
+        assert_eq!(
+            cell("a <b>|\nc"),
+            "a &lt;b&gt;\\| c",
+            "no HTML, pipes or breaks"
+        );
+    }
+
+    #[test]
+    fn code_spans_hold_backticks() {
+        assert_eq!(code("a`b"), "`` a`b ``");
+        assert_eq!(code("plain"), "`plain`");
+    }
+}

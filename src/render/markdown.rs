@@ -1,0 +1,255 @@
+//! The plan as a GitHub pull-request comment (SPEC §5), kept under 60,000 characters.
+//!
+//! Values go into code spans, where `<`, `>`, `*`, `@` and the like are inert; a backtick in
+//! a value gets a longer fence, `|` is escaped in table cells, and the `<summary>` (HTML,
+//! not Markdown) gets HTML entities.
+
+use std::fmt::Write;
+
+use crate::diff::{FieldChange, Leaf, Reason};
+use crate::plan::{Action, Change, ChangeReason, Plan};
+
+use super::text::reason_words;
+
+/// Fewer bytes than this (so fewer characters too): GitHub refuses comments over 65,536
+/// characters, and a bot may add its own lines.
+pub const LIMIT: usize = 60_000;
+/// Room kept for the notice that ends a cut comment.
+const NOTICE_ROOM: usize = 400;
+const HEADING: &str = "### outbound plan\n\n";
+const TABLE_HEAD: &str = "| Action | Resource | Why |\n|---|---|---|\n";
+
+/// `plan --format markdown`.
+pub fn plan(plan: &Plan) -> String {
+    let changing = table_order(plan);
+    if changing.is_empty() {
+        return format!(
+            "{HEADING}No changes. AWS matches the manifests ({}).\n",
+            super::count(plan.changes.len(), "resource")
+        );
+    }
+    let head = format!("{HEADING}{}\n{TABLE_HEAD}", counts(plan));
+    let rows: Vec<String> = changing.iter().map(|c| row(c)).collect();
+    let sections: Vec<String> = changing.iter().map(|c| section(c)).collect();
+    fit(head, &rows, &sections)
+}
+
+/// The changes to show, destructive ones first (deletes, then replacements), otherwise in
+/// execution order.
+fn table_order(plan: &Plan) -> Vec<&Change> {
+    let mut changing: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::Noop)
+        .collect();
+    changing.sort_by_key(|c| match c.action {
+        Action::Delete | Action::Forget => 0,
+        Action::Replace => 1,
+        _ => 2,
+    });
+    changing
+}
+
+/// The counts line, and how many changes revert drift.
+fn counts(plan: &Plan) -> String {
+    let s = plan.summary();
+    let deauthorize = if s.deauthorize > 0 {
+        format!(", {} to deauthorize", s.deauthorize)
+    } else {
+        String::new()
+    };
+    let drift = plan
+        .changes
+        .iter()
+        .filter(|c| c.reasons.contains(&ChangeReason::Drift))
+        .count();
+    let drift = match drift {
+        0 => "none".to_owned(),
+        n => super::count(n, "change"),
+    };
+    format!(
+        "**Plan:** {} to create, {} to update, {} to replace, {} to delete{deauthorize}; {} unchanged.\n\n\
+         **Reverting drift** (changes made outside outbound): {drift}.\n",
+        s.create, s.update, s.replace, s.delete, s.noop,
+    )
+}
+
+/// The whole comment if it fits; otherwise as many rows, then folded sections, as fit,
+/// and a notice.
+fn fit(head: String, rows: &[String], sections: &[String]) -> String {
+    let mut full = head.clone();
+    full.extend(rows.iter().map(String::as_str));
+    full.push('\n');
+    full.push_str(&sections.join("\n"));
+    if full.len() < LIMIT {
+        return full;
+    }
+    let budget = LIMIT - NOTICE_ROOM;
+    let mut out = head;
+    let shown_rows = take(&mut out, rows, "", budget);
+    out.push('\n');
+    let shown_sections = if shown_rows == rows.len() {
+        take(&mut out, sections, "\n", budget)
+    } else {
+        0
+    };
+    out.push_str(&notice(rows.len(), shown_rows, shown_sections));
+    out
+}
+
+/// Appends the leading `parts`, each followed by `sep`, that keep `out` within `budget`;
+/// returns how many.
+fn take(out: &mut String, parts: &[String], sep: &str, budget: usize) -> usize {
+    let mut n = 0;
+    for part in parts {
+        if out.len() + part.len() + sep.len() > budget {
+            break;
+        }
+        out.push_str(part);
+        out.push_str(sep);
+        n += 1;
+    }
+    n
+}
+
+fn notice(total: usize, rows: usize, sections: usize) -> String {
+    let left_out = if rows < total {
+        format!(
+            "{} of {total} changed resources are left out of the table, and no field changes are shown",
+            total - rows
+        )
+    } else {
+        format!(
+            "the field changes of {} of {total} changed resources are left out",
+            total - sections
+        )
+    };
+    format!(
+        "> [!NOTE]\n> Cut to stay under {},{:03} characters: {left_out}. \
+         Run `outbound plan` for the full plan.\n",
+        LIMIT / 1000,
+        LIMIT % 1000
+    )
+}
+
+/// The symbol and word of an action, as in the text plan.
+fn action(a: Action) -> (&'static str, &'static str) {
+    match a {
+        Action::Create => ("+", "create"),
+        Action::Update => ("~", "update"),
+        Action::Replace => ("-/+", "replace"),
+        Action::Delete => ("-", "delete"),
+        Action::Forget => ("-", "forget"),
+        Action::Deauthorize => ("!", "deauthorize"),
+        Action::Noop => (" ", "unchanged"),
+    }
+}
+
+fn row(c: &Change) -> String {
+    let mut why: Vec<String> = c.reasons.iter().map(|r| reason_words(*r).into()).collect();
+    if c.protect && matches!(c.action, Action::Delete | Action::Replace) {
+        why.push("**protected**".into());
+    }
+    if let Some(status) = unhealthy(c) {
+        why.push(format!("AWS reports {}", code(status)));
+    }
+    let (symbol, word) = action(c.action);
+    format!(
+        "| `{symbol}` {word} | {} | {} |\n",
+        cell(&code(&c.address.to_string())),
+        cell(&why.join(", "))
+    )
+}
+
+/// A folded section with the field changes of one resource.
+fn section(c: &Change) -> String {
+    let (_, word) = action(c.action);
+    let mut s = format!(
+        "<details><summary><code>{}</code> ({word})</summary>\n\n",
+        html(&c.address.to_string())
+    );
+    if let Some(status) = unhealthy(c) {
+        let reason = c.status_reason.as_deref().map(code).unwrap_or_default();
+        let sep = if reason.is_empty() { "" } else { ": " };
+        let _ = write!(
+            s,
+            "> [!WARNING]\n> AWS reports {}{sep}{reason}\n\n",
+            code(status)
+        );
+    }
+    if c.fields.is_empty() {
+        s.push_str(&no_fields(c));
+    }
+    for f in &c.fields {
+        s.push_str(&field(c.action, f));
+    }
+    s.push_str("\n</details>\n");
+    s
+}
+
+/// What a section says when there are no field changes to list.
+fn no_fields(c: &Change) -> String {
+    match (c.action, &c.id) {
+        (Action::Delete, Some(id)) => format!("_Deletes {} with all its fields._\n", code(id)),
+        (Action::Delete, None) => "_Deleted with all its fields._\n".into(),
+        (Action::Forget, _) => "_Already gone from AWS: only its record is dropped._\n".into(),
+        _ => "_No field changes._\n".into(),
+    }
+}
+
+fn field(a: Action, f: &FieldChange) -> String {
+    let mut line = format!("- {}: ", code(&f.path));
+    if a != Action::Create {
+        let _ = write!(line, "{} → ", leaf(f.before.as_ref()));
+    }
+    line.push_str(&leaf(f.after.as_ref()));
+    if f.forces_replacement {
+        line.push_str(" — **forces replacement**");
+    }
+    if f.reason == Reason::Drift {
+        line.push_str(" — _revert drift_");
+    }
+    line.push('\n');
+    line
+}
+
+fn leaf(l: Option<&Leaf>) -> String {
+    match l {
+        None => "_(unset)_".into(),
+        Some(Leaf::Sensitive(_)) => "_(sensitive)_".into(),
+        Some(Leaf::KnownAfterApply) => "_(known after apply)_".into(),
+        Some(v @ Leaf::Value(_)) => code(&v.to_string()),
+    }
+}
+
+/// The status AWS reports when it is not a healthy one.
+fn unhealthy(c: &Change) -> Option<&str> {
+    c.status
+        .as_deref()
+        .filter(|s| !matches!(*s, "AUTHORIZED" | "ACTIVE"))
+}
+
+/// `s` as an inline code span: the fence is longer than any run of backticks in `s`, and
+/// line breaks are shown as `\n` so that they cannot end a list item or a table row.
+fn code(s: &str) -> String {
+    let s = s.replace('\r', "\\r").replace('\n', "\\n");
+    let longest = s.split(|ch| ch != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = s.starts_with(['`', ' ']) || s.ends_with(['`', ' ']);
+    let pad = if pad { " " } else { "" };
+    format!("{fence}{pad}{s}{pad}{fence}")
+}
+
+/// Text for a table cell: `|` would end the cell, even inside a code span.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|")
+}
+
+/// Text for HTML (the `<summary>` line is not Markdown).
+fn html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace(['\n', '\r'], " ")
+}

@@ -1,0 +1,563 @@
+//! The plan as people and scripts read it: text, JSON and Markdown snapshots of one plan that
+//! has every kind of change, the JSON round trip, the Markdown size limit, and canaries for
+//! secrets (fingerprints and real secret values) in every rendering.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use insta::assert_snapshot;
+use serde_json::{Value, json};
+
+use outbound::diff::{FieldChange, Leaf, Reason};
+use outbound::plan::{Action, Change, ChangeReason, Plan};
+use outbound::render::json::PlanFile;
+use outbound::render::{self, markdown};
+use outbound::resource::{Address, Kind};
+
+/// Stands for a secret's fingerprint: it may be in the plan file (apply compares it), never
+/// in what people read.
+const FINGERPRINT_CANARY: &str = "CANARY-FINGERPRINT-5e8a";
+/// A secret's value, behind a `fromFile` reference: never in any rendering.
+const SECRET_CANARY: &str = "CANARY-RENDER-0c1d";
+const API_KEY_PATH: &str = "authParameters.apiKeyAuthParameters.apiKeyValue";
+const SIGNATURE_PATH: &str =
+    "authParameters.invocationHttpParameters.headerParameters[X-Signature].value";
+
+fn value(v: Value) -> Option<Leaf> {
+    Some(Leaf::Value(v))
+}
+
+fn field(path: &str, before: Option<Leaf>, after: Option<Leaf>, reason: Reason) -> FieldChange {
+    FieldChange {
+        path: path.into(),
+        before,
+        after,
+        reason,
+        forces_replacement: false,
+    }
+}
+
+fn created(path: &str, after: Option<Leaf>) -> FieldChange {
+    field(path, None, after, Reason::ManifestChange)
+}
+
+fn change(kind: Kind, name: &str, action: Action, reasons: &[ChangeReason]) -> Change {
+    Change {
+        address: Address::new(kind, name),
+        action,
+        reasons: reasons.iter().copied().collect(),
+        fields: Vec::new(),
+        order: 0,
+        id: None,
+        arn: None,
+        desired: None,
+        fingerprints: BTreeMap::new(),
+        protect: false,
+        clear: Vec::new(),
+        after: Vec::new(),
+        status: None,
+        status_reason: None,
+    }
+}
+
+fn existing(mut c: Change, id: &str, arn: &str, status: Option<&str>) -> Change {
+    c.id = Some(id.into());
+    c.arn = Some(arn.into());
+    c.status = status.map(Into::into);
+    c
+}
+
+/// A new connection with a secret API key; its description holds every character Markdown
+/// must escape.
+fn create_connection() -> Change {
+    let mut c = change(
+        Kind::Connection,
+        "acme-orders-api",
+        Action::Create,
+        &[ChangeReason::ManifestChange],
+    );
+    c.fields = vec![
+        created(
+            "authParameters.apiKeyAuthParameters.apiKeyName",
+            value(json!("x-api-key")),
+        ),
+        created(
+            API_KEY_PATH,
+            Some(Leaf::Sensitive(Some(FINGERPRINT_CANARY.into()))),
+        ),
+        created("authorizationType", value(json!("API_KEY"))),
+        created(
+            "description",
+            value(json!("Orders | <b>Acme</b> `prod` ``v2``\nsecond line")),
+        ),
+    ];
+    c.desired = Some(json!({
+        "authorizationType": "API_KEY",
+        "description": "Orders | <b>Acme</b> `prod` ``v2``\nsecond line",
+        "authParameters": {"apiKeyAuthParameters": {
+            "apiKeyName": "x-api-key", "apiKeyValue": {"fromEnv": "ACME_API_KEY"}}},
+    }));
+    c.fingerprints = BTreeMap::from([(API_KEY_PATH.into(), FINGERPRINT_CANARY.into())]);
+    c
+}
+
+/// A new API destination on the new connection: its connection ARN is known after apply.
+fn create_destination() -> Change {
+    let mut c = change(
+        Kind::ApiDestination,
+        "acme-orders",
+        Action::Create,
+        &[ChangeReason::ManifestChange],
+    );
+    c.fields = vec![
+        created("connectionArn", Some(Leaf::KnownAfterApply)),
+        created("httpMethod", value(json!("POST"))),
+        created(
+            "invocationEndpoint",
+            value(json!("https://api.acme.example/v2/orders?a=1|2")),
+        ),
+        created("invocationRateLimitPerSecond", value(json!(50))),
+    ];
+    c.after = vec![Address::new(Kind::Connection, "acme-orders-api")];
+    c
+}
+
+/// An update that reverts a description changed by hand, and applies a manifest change.
+fn update_with_drift() -> Change {
+    let c = change(
+        Kind::ApiDestination,
+        "billing",
+        Action::Update,
+        &[ChangeReason::ManifestChange, ChangeReason::Drift],
+    );
+    let mut c = existing(
+        c,
+        "billing",
+        "arn:aws:events:eu-west-1:111122223333:api-destination/billing/6f1c",
+        Some("ACTIVE"),
+    );
+    c.fields = vec![
+        field(
+            "description",
+            value(json!("changed by hand")),
+            value(json!("Billing events")),
+            Reason::Drift,
+        ),
+        field(
+            "invocationRateLimitPerSecond",
+            value(json!(20)),
+            value(json!(50)),
+            Reason::ManifestChange,
+        ),
+    ];
+    c
+}
+
+/// A connection AWS deauthorized on its own (as `plan::build` plans it: re-authorize), whose
+/// header value also becomes a secret.
+fn deauthorized_connection() -> Change {
+    let c = change(
+        Kind::Connection,
+        "partner-sig",
+        Action::Update,
+        &[ChangeReason::ManifestChange, ChangeReason::Drift],
+    );
+    let mut c = existing(
+        c,
+        "partner-sig",
+        "arn:aws:events:eu-west-1:111122223333:connection/partner-sig/1a2b",
+        Some("DEAUTHORIZED"),
+    );
+    c.status_reason = Some("Authorization failed: 401 | <html>Unauthorized</html>".into());
+    c.fields = vec![
+        field(
+            SIGNATURE_PATH,
+            value(json!("static")),
+            Some(Leaf::Sensitive(Some(FINGERPRINT_CANARY.into()))),
+            Reason::ManifestChange,
+        ),
+        field(
+            "connectionState",
+            value(json!("DEAUTHORIZED")),
+            value(json!("AUTHORIZED")),
+            Reason::Drift,
+        ),
+    ];
+    c.fingerprints = BTreeMap::from([(SIGNATURE_PATH.into(), FINGERPRINT_CANARY.into())]);
+    c
+}
+
+/// A connector switched from AS2 to SFTP: AWS cannot do that in place.
+fn replace_connector() -> Change {
+    let c = change(
+        Kind::Connector,
+        "acme-edi",
+        Action::Replace,
+        &[ChangeReason::ManifestChange],
+    );
+    let mut c = existing(
+        c,
+        "c-0123456789abcdef0",
+        "arn:aws:transfer:eu-west-1:111122223333:connector/c-0123456789abcdef0",
+        Some("ACTIVE"),
+    );
+    let forcing = |path: &str, before, after| FieldChange {
+        forces_replacement: true,
+        ..field(path, before, after, Reason::ManifestChange)
+    };
+    c.fields = vec![
+        forcing("as2Config.compression", value(json!("ZLIB")), None),
+        forcing(
+            "sftpConfig.trustedHostKeys",
+            None,
+            value(json!(["ssh-ed25519 AAAAC3Nza acme"])),
+        ),
+        forcing(
+            "sftpConfig.userSecretId",
+            None,
+            value(json!(
+                "arn:aws:secretsmanager:eu-west-1:111122223333:secret:acme-sftp"
+            )),
+        ),
+        field(
+            "url",
+            value(json!("https://as2.acme.example/as2")),
+            value(json!("sftp://sftp.acme.example")),
+            Reason::ManifestChange,
+        ),
+    ];
+    c
+}
+
+/// A protected connector whose manifest was removed (`plan::build` refuses to plan this; a
+/// renderer must still show it plainly).
+fn delete_protected() -> Change {
+    let c = change(
+        Kind::Connector,
+        "old-partner",
+        Action::Delete,
+        &[ChangeReason::ManifestChange],
+    );
+    let mut c = existing(
+        c,
+        "c-0fedcba9876543210",
+        "arn:aws:transfer:eu-west-1:111122223333:connector/c-0fedcba9876543210",
+        Some("ACTIVE"),
+    );
+    c.protect = true;
+    c
+}
+
+fn forget() -> Change {
+    change(
+        Kind::ApiDestination,
+        "gone",
+        Action::Forget,
+        &[ChangeReason::DeletedOutside],
+    )
+}
+
+fn unchanged() -> Change {
+    let c = change(Kind::ApiDestination, "steady", Action::Noop, &[]);
+    existing(
+        c,
+        "steady",
+        "arn:aws:events:eu-west-1:111122223333:api-destination/steady/9d9d",
+        Some("ACTIVE"),
+    )
+}
+
+fn numbered(changes: Vec<Change>) -> Plan {
+    let changes: Vec<Change> = changes
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| Change { order: i + 1, ..c })
+        .collect();
+    let live_fingerprints = changes
+        .iter()
+        .map(|c| {
+            let fp = if c.arn.is_some() { "3f7a…" } else { "absent" };
+            (c.address.clone(), fp.to_owned())
+        })
+        .collect();
+    Plan {
+        state_lineage: "00000000-0000-4000-8000-000000000001".into(),
+        state_serial: 7,
+        changes,
+        live_fingerprints,
+    }
+}
+
+/// Every kind of change, in execution order.
+fn fixture() -> Plan {
+    numbered(vec![
+        create_connection(),
+        deauthorized_connection(),
+        create_destination(),
+        update_with_drift(),
+        unchanged(),
+        replace_connector(),
+        delete_protected(),
+        forget(),
+    ])
+}
+
+fn text(plan: &Plan) -> String {
+    anstream::adapter::strip_str(&render::text::plan(plan)).to_string()
+}
+
+#[test]
+fn plan_text() {
+    assert_snapshot!(text(&fixture()));
+}
+
+#[test]
+fn plan_json() {
+    assert_snapshot!(render::json::plan(&fixture()));
+}
+
+#[test]
+fn plan_markdown() {
+    assert_snapshot!(markdown::plan(&fixture()));
+}
+
+#[test]
+fn plan_markdown_no_changes() {
+    assert_snapshot!(markdown::plan(&numbered(vec![unchanged()])));
+}
+
+/// Markdown values are code spans: what Markdown or HTML would read is inert or escaped.
+#[test]
+fn markdown_escapes_values_and_names() {
+    let mut c = create_destination();
+    c.address = Address::new(Kind::ApiDestination, "a|b<i>");
+    let md = markdown::plan(&numbered(vec![c]));
+    assert!(
+        md.contains("| `+` create | `ApiDestination/a\\|b<i>` |"),
+        "{md}"
+    );
+    assert!(md.contains("<summary><code>ApiDestination/a|b&lt;i&gt;</code> (create)</summary>"));
+    let description = markdown::plan(&numbered(vec![create_connection()]));
+    assert!(
+        description.contains(
+            r#"- `description`: ```"Orders | <b>Acme</b> `prod` ``v2``\nsecond line"```"#
+        ),
+        "{description}"
+    );
+}
+
+/// Loading a saved plan keeps everything apply needs. Fields lose what the file does not
+/// hold: a fingerprint inside a sensitive leaf (it is kept per path in `fingerprints`), and
+/// any value beside a secret (a field flagged sensitive reads back sensitive on both sides).
+#[test]
+fn plan_file_round_trip() {
+    let plan = fixture();
+    let back = PlanFile::from_plan(&plan).into_plan();
+    let file: PlanFile = serde_json::from_str(&render::json::plan(&plan)).unwrap();
+    assert_eq!(file.into_plan(), back, "the file is what from_plan gives");
+    let mut expected = plan.clone();
+    let mut lost = Vec::new();
+    for c in &mut expected.changes {
+        for f in &mut c.fields {
+            let sensitive = [&f.before, &f.after]
+                .iter()
+                .any(|l| matches!(l, Some(Leaf::Sensitive(_))));
+            for side in [&mut f.before, &mut f.after] {
+                if sensitive && side.is_some() && *side != Some(Leaf::Sensitive(None)) {
+                    lost.push(format!("{} {}: {side:?}", c.address, f.path));
+                    *side = Some(Leaf::Sensitive(None));
+                }
+            }
+        }
+    }
+    assert_eq!(back, expected);
+    assert_eq!(
+        lost,
+        [
+            format!(
+                "Connection/acme-orders-api {API_KEY_PATH}: Some(Sensitive(Some(\"{FINGERPRINT_CANARY}\")))"
+            ),
+            format!("Connection/partner-sig {SIGNATURE_PATH}: Some(Value(String(\"static\")))"),
+            format!(
+                "Connection/partner-sig {SIGNATURE_PATH}: Some(Sensitive(Some(\"{FINGERPRINT_CANARY}\")))"
+            ),
+        ]
+    );
+}
+
+/// Two thousand changes: rows and folded sections are cut, destructive rows come first, and
+/// the comment says what it left out.
+#[test]
+fn markdown_stays_under_the_limit() {
+    let mut changes: Vec<Change> = (0..1990)
+        .map(|i| {
+            let mut c = create_destination();
+            c.address = Address::new(Kind::ApiDestination, format!("destination-{i:04}"));
+            c
+        })
+        .collect();
+    changes.extend((0..10).map(|i| {
+        let mut c = delete_protected();
+        c.address = Address::new(Kind::Connector, format!("old-{i}"));
+        c
+    }));
+    let md = markdown::plan(&numbered(changes));
+    assert!(md.len() < markdown::LIMIT, "{} characters", md.len());
+    let first_row = md.lines().find(|l| l.starts_with("| `")).unwrap();
+    assert!(
+        first_row.starts_with("| `-` delete | `Connector/old-0`"),
+        "{first_row}"
+    );
+    let notice = md.lines().rev().take(2).collect::<Vec<_>>();
+    assert_eq!(notice[1], "> [!NOTE]");
+    assert!(
+        notice[0].ends_with("Run `outbound plan` for the full plan."),
+        "{}",
+        notice[0]
+    );
+    let rows = md.lines().filter(|l| l.starts_with("| `")).count();
+    let left_out = format!(
+        "> Cut to stay under 60,000 characters: {} of 2000 changed resources are left out of the table",
+        2000 - rows
+    );
+    assert!(notice[0].starts_with(&left_out), "{}", notice[0]);
+    assert!(!md.contains("<details>"));
+    assert!(!md.contains("|\n\n|"), "one table, no blank line in it");
+    assert!(notice[0].ends_with(
+        "left out of the table, and no field changes are shown. Run `outbound plan` for the full plan."
+    ));
+}
+
+/// A plan that only just needs cutting keeps every row and drops folded sections.
+#[test]
+fn markdown_cuts_sections_before_rows() {
+    let changes: Vec<Change> = (0..200)
+        .map(|i| {
+            let mut c = create_connection();
+            c.address = Address::new(Kind::Connection, format!("connection-{i:03}"));
+            c
+        })
+        .collect();
+    let md = markdown::plan(&numbered(changes));
+    assert!(md.len() < markdown::LIMIT);
+    let rows = md.lines().filter(|l| l.starts_with("| `")).count();
+    let sections = md.matches("<details>").count();
+    assert_eq!(rows, 200);
+    assert!(!md.contains("|\n\n|"), "one table, no blank line in it");
+    assert!(sections > 0 && sections < 200, "{sections} sections");
+    assert!(md.ends_with(&format!(
+        "the field changes of {} of 200 changed resources are left out. Run `outbound plan` for the full plan.\n",
+        200 - sections
+    )));
+    assert_eq!(
+        md.matches("</details>").count(),
+        sections,
+        "no section is cut in half"
+    );
+}
+
+/// Fingerprints are for `apply --plan` to compare: in the plan file under
+/// `secretFingerprints` only, nowhere people read; secret references stay references.
+#[test]
+fn fingerprints_stay_in_the_plan_file() {
+    let plan = fixture();
+    assert!(!text(&plan).contains(FINGERPRINT_CANARY));
+    assert!(!markdown::plan(&plan).contains(FINGERPRINT_CANARY));
+    let json: Value = serde_json::from_str(&render::json::plan(&plan)).unwrap();
+    let mut found = Vec::new();
+    find(&json, "", FINGERPRINT_CANARY, &mut found);
+    assert_eq!(
+        found,
+        [
+            format!("/changes/0/secretFingerprints/{API_KEY_PATH}"),
+            format!("/changes/1/secretFingerprints/{SIGNATURE_PATH}"),
+        ]
+    );
+    let mut references = Vec::new();
+    find(&json, "", "ACME_API_KEY", &mut references);
+    assert_eq!(
+        references,
+        ["/changes/0/spec/authParameters/apiKeyAuthParameters/apiKeyValue/fromEnv"]
+    );
+}
+
+/// Pointers (unescaped, for reading) to every string in `v` that contains `needle`.
+fn find(v: &Value, at: &str, needle: &str, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) if s.contains(needle) => out.push(at.to_owned()),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                find(item, &format!("{at}/{i}"), needle, out);
+            }
+        }
+        Value::Object(o) => {
+            for (k, item) in o {
+                if k.contains(needle) {
+                    out.push(format!("{at}/{k} (key)"));
+                }
+                find(item, &format!("{at}/{k}"), needle, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+const MANIFEST: &str = "\
+apiVersion: outbound/v1
+kind: Connection
+metadata: { name: acme-orders-api }
+spec:
+  authorizationType: API_KEY
+  authParameters:
+    apiKeyAuthParameters:
+      apiKeyName: x-api-key
+      apiKeyValue: { fromFile: secret.txt }
+    invocationHttpParameters:
+      headerParameters:
+        - { key: X-Signature, value: { fromFile: secret.txt } }
+---
+apiVersion: outbound/v1
+kind: ApiDestination
+metadata: { name: acme-orders }
+spec:
+  connection: acme-orders-api
+  invocationEndpoint: https://api.acme.example/v2/orders
+  httpMethod: POST
+";
+
+/// A plan built from real manifests whose secrets resolve to a canary: the value is in no
+/// rendering, the reference is.
+#[test]
+fn secret_values_are_in_no_rendering() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secret.txt"), SECRET_CANARY).unwrap();
+    std::fs::write(dir.path().join("acme.yaml"), MANIFEST).unwrap();
+    let desired = outbound::manifest::validate(&[PathBuf::from(dir.path())])
+        .unwrap_or_else(|d| panic!("{d:?}"));
+    let fingerprints = outbound::state::fingerprint::all(&desired, "salt");
+    let plan = outbound::plan::build(
+        &desired,
+        &outbound::state::State::new(),
+        &BTreeMap::new(),
+        &fingerprints,
+    )
+    .unwrap();
+    let actions: BTreeSet<Action> = plan.changes.iter().map(|c| c.action).collect();
+    assert_eq!(actions, BTreeSet::from([Action::Create]));
+    let renderings = [
+        ("text", text(&plan)),
+        ("json", render::json::plan(&plan)),
+        ("markdown", markdown::plan(&plan)),
+    ];
+    for (name, out) in &renderings {
+        assert!(
+            !out.contains(SECRET_CANARY),
+            "{name} holds the secret:\n{out}"
+        );
+        assert!(
+            out.contains("(sensitive)"),
+            "{name} shows no secret at all:\n{out}"
+        );
+    }
+    assert!(renderings[1].1.contains(r#""fromFile": "secret.txt""#));
+}
