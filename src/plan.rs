@@ -134,7 +134,7 @@ impl PlanError {
     pub fn hint(&self) -> Option<String> {
         match self {
             PlanError::Unmanaged(_) => Some(
-                "outbound never takes over what it did not create: import them with `outbound import KIND/NAME`, or pick other names".into(),
+                "outbound never takes over what it did not create, and adopting it (`outbound import`) is not built yet: pick other names in the manifests, or delete or rename them in AWS".into(),
             ),
             PlanError::Protected(_) => Some(
                 "remove `protect: true` from the manifest and apply, then delete; or restore the manifest".into(),
