@@ -40,4 +40,4 @@ step outbound apply manifests --auto-approve
 step outbound plan manifests --detailed-exitcode
 "$outbound" plan manifests --detailed-exitcode
 echo
-echo "demo: AWS (moto at $endpoint) matches manifests/; the state was $OUTBOUND_STATE"
+echo "demo: AWS (moto at $endpoint) matches manifests/; moto and the demo state are removed on exit"
