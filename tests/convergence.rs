@@ -3,61 +3,45 @@
 
 mod support;
 
-use std::process::Command;
+use support::project::{Project, outside};
 
-struct Project {
-    dir: tempfile::TempDir,
-    region: String,
+/// A project with the OAuth client secret that [`OAUTH_FULL`] reads from `../oauth.secret`.
+fn project() -> Project {
+    let p = Project::new();
+    std::fs::write(
+        p.dir.path().join("oauth.secret"),
+        "client-secret-from-file\n",
+    )
+    .unwrap();
+    p
 }
 
-impl Project {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("manifests")).unwrap();
-        std::fs::write(dir.path().join("oauth.secret"), "client-secret-from-file\n").unwrap();
-        Project {
-            dir,
-            region: support::region(),
-        }
-    }
+/// Writes `yaml` as the only manifest; the plan must show changes; after the apply, the next
+/// plan must be empty.
+fn converge(p: &Project, step: &str, yaml: &str) {
+    p.write("m.yaml", yaml);
+    let plan = p.plan();
+    assert_eq!(
+        plan.code, 2,
+        "{step}: the plan shows no change:\n{}{}",
+        plan.stdout, plan.stderr
+    );
+    let apply = p.run(&["apply", "--auto-approve"]);
+    assert_eq!(
+        apply.code, 0,
+        "{step}: apply failed:\n{}{}",
+        apply.stdout, apply.stderr
+    );
+    assert_empty(p, step);
+}
 
-    fn run(&self, args: &[&str]) -> (i32, String) {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_outbound"));
-        for k in support::ENV_REMOVE {
-            cmd.env_remove(k);
-        }
-        let out = cmd
-            .current_dir(self.dir.path())
-            .args(args)
-            .envs(support::cli_env(&self.region))
-            .env("OUTBOUND_STATE", self.dir.path().join("state.json"))
-            .env("NO_COLOR", "1")
-            .env("CONV_SECRET", "conv-secret-value")
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.code().unwrap_or(-1), text)
-    }
-
-    /// Writes `yaml` as the only manifest; the plan must show changes; after the apply, the
-    /// next plan must be empty.
-    fn converge(&self, step: &str, yaml: &str) {
-        std::fs::write(self.dir.path().join("manifests/m.yaml"), yaml).unwrap();
-        let (code, out) = self.run(&["plan", "--detailed-exitcode"]);
-        assert_eq!(code, 2, "{step}: the plan shows no change:\n{out}");
-        let (code, out) = self.run(&["apply", "--auto-approve"]);
-        assert_eq!(code, 0, "{step}: apply failed:\n{out}");
-        self.assert_empty(step);
-    }
-
-    fn assert_empty(&self, step: &str) {
-        let (code, out) = self.run(&["plan", "--detailed-exitcode"]);
-        assert_eq!(code, 0, "{step}: the plan after apply is not empty:\n{out}");
-    }
+fn assert_empty(p: &Project, step: &str) {
+    let plan = p.plan();
+    assert_eq!(
+        plan.code, 0,
+        "{step}: the plan after apply is not empty:\n{}{}",
+        plan.stdout, plan.stderr
+    );
 }
 
 const AS2_FULL: &str = "apiVersion: outbound/v1
@@ -87,8 +71,8 @@ spec:
 
 #[test]
 fn as2_connector_every_field_set_changed_removed_and_tags_added_outside() {
-    let p = Project::new();
-    p.converge("set", AS2_FULL);
+    let p = project();
+    converge(&p, "set", AS2_FULL);
     let changed = AS2_FULL
         .replace("Invoices", "Invoices v2")
         .replace("ZLIB", "DISABLED")
@@ -102,41 +86,30 @@ fn as2_connector_every_field_set_changed_removed_and_tags_added_outside() {
             "[s-0fedcba9876543210, s-0123456789abcdef0]",
         )
         .replace("partner: acme", "partner: acme-corp");
-    p.converge("changed", &changed);
+    converge(&p, "changed", &changed);
     let removed = changed
         .replace("    basicAuthSecretId: arn:aws:secretsmanager:eu-west-1:111122223333:secret:as2-basic-AbCdEf\n", "")
         .replace("    mdnSigningAlgorithm: SHA1\n", "")
         .replace("    preserveContentType: DISABLED\n", "")
         .replace("  ipAddressType: IPV4\n", "")
         .replace(", partner: acme-corp", "");
-    p.converge("removed", &removed);
+    converge(&p, "removed", &removed);
     // Tags added in the console are left alone.
-    let id = serde_json::from_str::<serde_json::Value>(
-        &std::fs::read_to_string(p.dir.path().join("state.json")).unwrap(),
-    )
-    .unwrap()["resources"]["Connector/as2"]["arn"]
+    let arn = p.state()["resources"]["Connector/as2"]["arn"]
         .as_str()
         .unwrap()
         .to_owned();
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let aws = outbound::aws::Aws::connect_with_credentials(
-            &support::direct_options(&p.region),
-            support::ACCESS_KEY_ID,
-            support::SECRET_ACCESS_KEY,
-            vec![],
-        )
-        .await
-        .unwrap();
-        aws.tag_connector(&id, &[("cost-center".to_owned(), "42".to_owned())].into())
+    outside(&p.region, async |aws| {
+        aws.tag_connector(&arn, &[("cost-center".to_owned(), "42".to_owned())].into())
             .await
             .unwrap();
     });
-    p.assert_empty("tag added outside");
+    assert_empty(&p, "tag added outside");
 }
 
 #[test]
 fn sftp_connector_every_field_set_changed_removed() {
-    let p = Project::new();
+    let p = project();
     let full = "apiVersion: outbound/v1
 kind: Connector
 metadata: { name: sftp }
@@ -149,7 +122,7 @@ spec:
     maxConcurrentConnections: 3
   securityPolicyName: TransferSFTPConnectorSecurityPolicy-2024-03
 ";
-    p.converge("set", full);
+    converge(&p, "set", full);
     let changed = full
         .replace(
             "[\"ssh-ed25519 AAAAkeyone\", \"ssh-rsa AAAAkeytwo\"]",
@@ -157,14 +130,14 @@ spec:
         )
         .replace("maxConcurrentConnections: 3", "maxConcurrentConnections: 5")
         .replace("2024-03", "2023-07");
-    p.converge("changed", &changed);
+    converge(&p, "changed", &changed);
     let removed = changed
         .replace(
             "    trustedHostKeys: [\"ssh-rsa AAAAkeytwo\", \"ssh-ed25519 AAAAkeythree\"]\n",
             "",
         )
         .replace("    maxConcurrentConnections: 5\n", "");
-    p.converge("removed", &removed);
+    converge(&p, "removed", &removed);
 }
 
 const OAUTH_FULL: &str = "apiVersion: outbound/v1
@@ -220,12 +193,12 @@ fn reorder(yaml: &str) -> String {
 
 #[test]
 fn connection_and_destination_every_field_set_reordered_changed_removed() {
-    let p = Project::new();
-    p.converge("set", OAUTH_FULL);
+    let p = project();
+    converge(&p, "set", OAUTH_FULL);
     let reordered = reorder(OAUTH_FULL);
     assert_ne!(reordered, OAUTH_FULL);
-    std::fs::write(p.dir.path().join("manifests/m.yaml"), &reordered).unwrap();
-    p.assert_empty("HTTP parameters reordered");
+    p.write("m.yaml", &reordered);
+    assert_empty(&p, "HTTP parameters reordered");
     let changed = reordered
         .replace("value: prod", "value: staging")
         .replace(
@@ -237,17 +210,17 @@ fn connection_and_destination_every_field_set_reordered_changed_removed() {
             "invocationRateLimitPerSecond: 40",
         )
         .replace("Events to the partner", "Events, v2");
-    p.converge("changed", &changed);
+    converge(&p, "changed", &changed);
     let start = changed.find("      oAuthHttpParameters:").unwrap();
     let end = changed.find("    invocationHttpParameters:").unwrap();
     let removed = format!("{}{}", &changed[..start], &changed[end..])
         .replace("  description: OAuth partner\n", "")
         .replace("  description: Events, v2\n", "")
         .replace("  invocationRateLimitPerSecond: 40\n", "");
-    p.converge("removed", &removed);
+    converge(&p, "removed", &removed);
     let basic = removed.replace(
         &removed[removed.find("  authorizationType").unwrap()..removed.find("---").unwrap()],
         "  authorizationType: BASIC\n  authParameters:\n    basicAuthParameters: { username: svc, password: { fromEnv: CONV_SECRET } }\n",
     );
-    p.converge("auth type changed to BASIC", &basic);
+    converge(&p, "auth type changed to BASIC", &basic);
 }

@@ -5,157 +5,22 @@
 
 mod support;
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
 use serde_json::{Value, json};
 
-use outbound::aws::Aws;
 use outbound::aws::events::Secrets;
 use outbound::manifest::secret::SecretRef;
 use outbound::resource::{ApiDestinationSpec, ConnectionSpec, ConnectorSpec};
+use support::project::{CANARY, Project, outside};
 
-/// The value of `ACME_API_KEY`: it must never appear in any output.
-const CANARY: &str = "CANARY-SECRET-d71e04";
-
-/// A throwaway project: manifests, a state file, and a region of its own in moto.
-struct Project {
-    dir: tempfile::TempDir,
-    region: String,
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Project {
-    fn new() -> Self {
-        Project::in_region(support::region())
-    }
-
-    /// A project (its own state) in `region`, which another project may share.
-    fn in_region(region: String) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("manifests")).unwrap();
-        Project { dir, region }
-    }
-
-    fn remove(&self, file: &str) {
-        std::fs::remove_file(self.dir.path().join("manifests").join(file)).unwrap();
-    }
-
-    fn write(&self, file: &str, yaml: &str) -> &Self {
-        std::fs::write(self.dir.path().join("manifests").join(file), yaml).unwrap();
-        self
-    }
-
-    fn state_path(&self) -> PathBuf {
-        self.dir.path().join("state.json")
-    }
-
-    fn state(&self) -> Value {
-        serde_json::from_str(&std::fs::read_to_string(self.state_path()).unwrap()).unwrap()
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_outbound"));
-        cmd.current_dir(self.dir.path()).args(args);
-        for k in support::ENV_REMOVE {
-            cmd.env_remove(k);
-        }
-        cmd.envs(support::cli_env(&self.region))
-            .env("OUTBOUND_STATE", self.state_path())
-            .env("NO_COLOR", "1")
-            .env("ACME_API_KEY", CANARY);
-        cmd
-    }
-
-    /// Runs outbound; no run may panic or print the canary secret.
-    fn run(&self, args: &[&str]) -> Run {
-        let out: Output = self.command(args).output().unwrap();
-        let run = Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        };
-        assert!(
-            !run.stderr.contains("panicked"),
-            "outbound panicked:\n{}",
-            run.stderr
-        );
-        assert!(
-            !run.stdout.contains(CANARY) && !run.stderr.contains(CANARY),
-            "the secret leaked:\n{}\n{}",
-            run.stdout,
-            run.stderr
-        );
-        run
-    }
-
-    fn apply(&self) {
-        let run = self.run(&["apply", "--auto-approve"]);
-        assert_eq!(run.code, 0, "apply failed:\n{}\n{}", run.stdout, run.stderr);
-    }
-
-    fn drift(&self, args: &[&str]) -> Run {
-        let mut all = vec!["drift"];
-        all.extend_from_slice(args);
-        self.run(&all)
-    }
-
-    /// Calls the AWS API directly (straight to moto, not through the proxy): a change made
-    /// outside outbound.
-    fn outside<T>(&self, change: impl AsyncFnOnce(&Aws) -> T) -> T {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let aws = Aws::connect_with_credentials(
-                &support::direct_options(&self.region),
-                support::ACCESS_KEY_ID,
-                support::SECRET_ACCESS_KEY,
-                vec![],
-            )
-            .await
-            .unwrap();
-            change(&aws).await
-        })
-    }
-
-    fn mutations(&self) -> Vec<String> {
-        support::moto()
-            .operations(&self.region)
-            .into_iter()
-            .filter(|o| !o.starts_with("Describe") && !o.starts_with("List"))
-            .collect()
-    }
-
-    /// The recorded `c-…` id of a connector.
-    fn connector_id(&self, name: &str) -> String {
-        self.state()["resources"][format!("Connector/{name}")]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
-    /// Snapshots `text` with ARNs, connector ids, times and the region redacted.
-    fn snapshot(&self, name: &str, text: &str) {
-        let region = regex::escape(&self.region);
-        insta::with_settings!({
-            omit_expression => true,
-            filters => vec![
-                (r"arn:aws:[^\s`|,)]+", "[arn]"),
-                (r"\bc-[0-9a-f]{17}\b", "c-[id]"),
-                (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?", "[time]"),
-                (region.as_str(), "[region]"),
-            ],
-        }, {
-            insta::assert_snapshot!(name, text);
-        });
-    }
+/// Snapshots `text` with ARNs, connector ids, times, the region and the temp dir redacted.
+fn snapshot(p: &Project, name: &str, text: &str) {
+    let redactions = p.redactions();
+    insta::with_settings!({
+        omit_expression => true,
+        filters => redactions.iter().map(|(regex, to)| (regex.as_str(), *to)),
+    }, {
+        insta::assert_snapshot!(name, text);
+    });
 }
 
 fn connection(name: &str, description: &str) -> String {
@@ -323,7 +188,7 @@ fn changes_made_outside_outbound_are_each_found_in_their_bucket() {
     let beta_as2 = p.connector_id("beta-as2");
     // In the console: another rate for the destination, the AS2 connector deleted, the beta
     // connection deauthorized; and the beta connector fails on its own.
-    p.outside(async |aws| {
+    outside(&p.region, async |aws| {
         let live = aws
             .describe_api_destination("orders")
             .await
@@ -378,12 +243,12 @@ fn changes_made_outside_outbound_are_each_found_in_their_bucket() {
         "{text}"
     );
     assert!(after("In sync").contains("Connection/acme"), "{text}");
-    p.snapshot("drift-found.txt", text);
+    snapshot(&p, "drift-found.txt", text);
 
     let md = p.drift(&["--format", "markdown"]);
     assert_eq!(md.code, 2);
     assert!(md.stdout.len() < 60_000);
-    p.snapshot("drift-found.md", &md.stdout);
+    snapshot(&p, "drift-found.md", &md.stdout);
 
     let json = p.drift(&["--format", "json"]);
     assert_eq!(json.code, 2);
@@ -404,7 +269,7 @@ fn a_secret_changed_outside_outbound_is_found_through_last_modified_time() {
     p.write("c.yaml", &connection("acme", "Orders API"));
     p.apply();
     // Another API key, everything else as it was: nothing readable differs.
-    p.outside(async |aws| {
+    outside(&p.region, async |aws| {
         let (spec, secrets) = resolved(api_key_connection("Orders API"), "rotated-by-hand");
         aws.update_connection("acme", &spec, &secrets, &[])
             .await
@@ -441,10 +306,10 @@ fn a_pending_manifest_change_is_listed_apart_and_is_not_drift() {
     let run = p.drift(&[]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.starts_with("No drift"), "{}", run.stdout);
-    p.snapshot("pending.txt", &run.stdout);
+    snapshot(&p, "pending.txt", &run.stdout);
     let md = p.drift(&["--format", "markdown"]);
     assert_eq!(md.code, 0);
-    p.snapshot("pending.md", &md.stdout);
+    snapshot(&p, "pending.md", &md.stdout);
 
     let json: Value = serde_json::from_str(&p.drift(&["--format", "json"]).stdout).unwrap();
     assert_eq!(json["verdict"], "in-sync");
@@ -470,7 +335,7 @@ fn a_field_changed_in_the_manifest_and_in_aws_is_drift_as_well_as_pending() {
             destination("orders", "acme", 20)
         ),
     );
-    p.outside(async |aws| {
+    outside(&p.region, async |aws| {
         let live = aws
             .describe_api_destination("orders")
             .await
@@ -500,7 +365,7 @@ fn a_field_changed_in_the_manifest_and_in_aws_is_drift_as_well_as_pending() {
 #[test]
 fn a_resource_aws_cannot_read_is_not_checked_and_3_wins_over_2() {
     let p = applied_project();
-    p.outside(async |aws| {
+    outside(&p.region, async |aws| {
         let acme_as2 = p.connector_id("acme-as2");
         aws.delete_connector(&acme_as2).await.unwrap();
     });
@@ -531,20 +396,20 @@ fn a_resource_aws_cannot_read_is_not_checked_and_3_wins_over_2() {
     );
     let in_sync = &run.stdout[run.stdout.find("In sync:").unwrap()..];
     assert!(!in_sync.contains("Connection/acme"), "{}", run.stdout);
-    p.snapshot("not-checked.txt", &run.stdout);
+    snapshot(&p, "not-checked.txt", &run.stdout);
 
     assert_eq!(json.code, 3);
     let json: Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(json["verdict"], "incomplete");
     assert_eq!(json["notChecked"][0]["subject"], "Connection/acme");
     assert_eq!(md.code, 3);
-    p.snapshot("not-checked.md", &md.stdout);
+    snapshot(&p, "not-checked.md", &md.stdout);
 }
 
 #[test]
 fn include_unmanaged_lists_what_nobody_manages() {
     let p = applied_project();
-    let hand_made = p.outside(async |aws| {
+    let hand_made = outside(&p.region, async |aws| {
         let (spec, secrets) = resolved(api_key_connection("Made in the console"), "hand-key");
         aws.create_connection("hand-made", &spec, &secrets)
             .await
@@ -602,7 +467,9 @@ fn include_unmanaged_lists_what_nobody_manages() {
 #[test]
 fn no_drift_output_ever_holds_the_secret() {
     let p = applied_project();
-    p.outside(async |aws| aws.deauthorize_connection("acme").await.unwrap());
+    outside(&p.region, async |aws| {
+        aws.deauthorize_connection("acme").await.unwrap()
+    });
     let mut seen = String::new();
     for format in ["text", "json", "markdown"] {
         let run = p.drift(&["--include-unmanaged", "--format", format, "-vvv"]);

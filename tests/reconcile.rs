@@ -4,123 +4,9 @@
 
 mod support;
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
 use serde_json::{Value, json};
 
-const CANARY: &str = "CANARY-SECRET-5f3a91";
-
-/// A throwaway project: manifests, a state file, and a region of its own in moto.
-struct Project {
-    dir: tempfile::TempDir,
-    region: String,
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Project {
-    fn new() -> Self {
-        Project::in_region(support::region())
-    }
-
-    /// A project (its own state) in `region`, which another project may share.
-    fn in_region(region: String) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("manifests")).unwrap();
-        Project { dir, region }
-    }
-
-    fn write(&self, file: &str, yaml: &str) -> &Self {
-        std::fs::write(self.dir.path().join("manifests").join(file), yaml).unwrap();
-        self
-    }
-
-    fn remove(&self, file: &str) {
-        std::fs::remove_file(self.dir.path().join("manifests").join(file)).unwrap();
-    }
-
-    fn state_path(&self) -> PathBuf {
-        self.dir.path().join("state.json")
-    }
-
-    fn state(&self) -> Value {
-        serde_json::from_str(&std::fs::read_to_string(self.state_path()).unwrap()).unwrap()
-    }
-
-    fn managed(&self) -> Vec<String> {
-        self.state()["resources"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .cloned()
-            .collect()
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_outbound"));
-        cmd.current_dir(self.dir.path()).args(args);
-        for k in support::ENV_REMOVE {
-            cmd.env_remove(k);
-        }
-        cmd.envs(support::cli_env(&self.region))
-            .env("OUTBOUND_STATE", self.state_path())
-            .env("NO_COLOR", "1")
-            .env("ACME_API_KEY", CANARY)
-            .env("BASIC_PASSWORD", "basic-password-value");
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        let out: Output = self.command(args).output().unwrap();
-        let run = Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        };
-        assert!(
-            !run.stderr.contains("panicked"),
-            "outbound panicked:\n{}",
-            run.stderr
-        );
-        run
-    }
-
-    fn apply(&self) -> Run {
-        let run = self.run(&["apply", "--auto-approve"]);
-        assert_eq!(run.code, 0, "apply failed:\n{}\n{}", run.stdout, run.stderr);
-        run
-    }
-
-    fn plan(&self) -> Run {
-        self.run(&["plan", "--detailed-exitcode"])
-    }
-
-    fn assert_no_changes(&self) {
-        let plan = self.plan();
-        assert_eq!(
-            plan.code, 0,
-            "expected an empty plan:\n{}\n{}",
-            plan.stdout, plan.stderr
-        );
-        assert!(plan.stdout.starts_with("No changes."), "{}", plan.stdout);
-    }
-
-    fn operations(&self) -> Vec<String> {
-        support::moto().operations(&self.region)
-    }
-
-    fn mutations(&self) -> Vec<String> {
-        self.operations()
-            .into_iter()
-            .filter(|o| !o.starts_with("Describe") && !o.starts_with("List"))
-            .collect()
-    }
-}
+use support::project::{CANARY, Project, Run, outside};
 
 fn connection(name: &str, description: &str) -> String {
     format!(
@@ -579,24 +465,20 @@ fn resources_outbound_did_not_create_are_never_taken_over() {
 
 // ---- Semantics users trust (issue 4) ---------------------------------------------------
 
-/// Changes AWS the way a person in the console would: straight to moto, unlogged.
-fn outside<T>(region: &str, f: impl AsyncFnOnce(&outbound::aws::Aws) -> T) -> T {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let aws = outbound::aws::Aws::connect_with_credentials(
-            &support::direct_options(region),
-            support::ACCESS_KEY_ID,
-            support::SECRET_ACCESS_KEY,
-            vec![],
-        )
-        .await
-        .unwrap();
-        f(&aws).await
-    })
-}
-
 fn plan_lines(run: &Run) -> Vec<String> {
     run.stdout.lines().map(|l| l.trim().to_owned()).collect()
+}
+
+/// Snapshots a plan as a reviewer reads it, with ARNs, connector ids, times, the region and
+/// the temp dir redacted.
+fn snapshot(p: &Project, name: &str, text: &str) {
+    let redactions = p.redactions();
+    insta::with_settings!({
+        omit_expression => true,
+        filters => redactions.iter().map(|(regex, to)| (regex.as_str(), *to)),
+    }, {
+        insta::assert_snapshot!(name, text);
+    });
 }
 
 #[test]
@@ -631,6 +513,7 @@ fn a_field_removed_from_the_manifest_is_reset_and_one_never_written_is_left_alon
         "{}",
         plan.stdout
     );
+    snapshot(&p, "plan-field-removed", &plan.stdout);
     support::moto().forget_calls(&p.region);
     p.apply();
     assert_eq!(p.mutations(), ["UpdateApiDestination"]);
@@ -675,6 +558,7 @@ fn a_field_aws_cannot_clear_is_planned_as_a_replacement() {
         "{}",
         plan.stdout
     );
+    snapshot(&p, "plan-field-aws-cannot-clear", &plan.stdout);
     support::moto().forget_calls(&p.region);
     p.apply();
     let ops = p.mutations();
@@ -732,6 +616,7 @@ fn drift_is_reverted_and_labelled_as_drift() {
         "{}",
         plan.stdout
     );
+    snapshot(&p, "plan-drift-reverted", &plan.stdout);
     p.apply();
     p.assert_no_changes();
 }
@@ -755,6 +640,7 @@ fn a_resource_deleted_outside_is_planned_for_recreation_as_such() {
         "{}",
         plan.stdout
     );
+    snapshot(&p, "plan-deleted-outside", &plan.stdout);
     p.apply();
     p.assert_no_changes();
 }
@@ -773,6 +659,7 @@ fn deauthorize_and_authorize_again() {
         "{}",
         plan.stdout
     );
+    snapshot(&p, "plan-deauthorize", &plan.stdout);
     support::moto().forget_calls(&p.region);
     p.apply();
     assert_eq!(p.mutations(), ["DeauthorizeConnection"]);
@@ -786,6 +673,7 @@ fn deauthorize_and_authorize_again() {
         "{}",
         plan.stdout
     );
+    snapshot(&p, "plan-authorize-again", &plan.stdout);
     support::moto().forget_calls(&p.region);
     p.apply();
     assert_eq!(p.mutations(), ["UpdateConnection"]);
@@ -811,6 +699,7 @@ fn a_connection_deauthorized_or_modified_outside_gets_its_secrets_again() {
         "{}",
         plan.stdout
     );
+    snapshot(&p, "plan-deauthorized-outside", &plan.stdout);
     p.apply();
     p.assert_no_changes();
     // A change outside outbound that only moves LastModifiedTime (a secret rotated by hand).
@@ -820,6 +709,7 @@ fn a_connection_deauthorized_or_modified_outside_gets_its_secrets_again() {
     );
     let plan = p.plan();
     assert!(plan.stdout.contains("authParameters (secrets, modified outside outbound): (sensitive) -> (sensitive)  # drift"), "{}", plan.stdout);
+    snapshot(&p, "plan-secrets-modified-outside", &plan.stdout);
     support::moto().forget_calls(&p.region);
     p.apply();
     assert_eq!(p.mutations(), ["UpdateConnection"]);
@@ -856,6 +746,7 @@ fn a_secret_changed_in_the_environment_is_found_by_its_fingerprint() {
     );
     assert!(lines.contains(&"~ authParameters.invocationHttpParameters.headerParameters[X-Signature].value: (sensitive) -> (sensitive)".to_owned()), "{}", plan.stdout);
     assert!(!plan.stdout.contains("a-rotated-key-value"));
+    snapshot(&p, "plan-secret-changed-in-env", &plan.stdout);
     assert_eq!(run(&["apply", "--auto-approve"]).code, 0);
     assert_eq!(run(&["plan", "--detailed-exitcode"]).code, 0);
 }
@@ -889,6 +780,7 @@ fn a_renamed_connection_is_created_destinations_repointed_then_the_old_deleted()
         "{}",
         plan.stdout
     );
+    snapshot(&p, "plan-connection-renamed", &plan.stdout);
     support::moto().forget_calls(&p.region);
     p.apply();
     assert_eq!(
@@ -925,6 +817,10 @@ fn a_protected_resource_is_never_deleted_even_after_its_manifest_is_removed() {
             "{}",
             run.stderr
         );
+        if args == ["plan"] {
+            // Refused before any plan is shown: what the reviewer reads is the error.
+            snapshot(&p, "plan-protected-refused", &run.stderr);
+        }
     }
     assert_eq!(support::moto().count(&p.region, "DeleteConnector"), 0);
 }
@@ -948,6 +844,7 @@ fn target_limits_the_plan_to_a_resource_and_what_it_needs() {
         "{}",
         plan.stdout
     );
+    snapshot(&p, "plan-target", &plan.stdout);
     let bad = p.run(&["plan", "--target", "ApiDestination/order"]);
     assert_eq!(bad.code, 1);
     assert!(
@@ -983,7 +880,9 @@ fn a_saved_plan_applies_exactly_what_it_showed_and_a_stale_one_is_refused() {
     );
     let saved = p.dir.path().join("plan.json");
     let saved = saved.to_str().unwrap();
-    assert_eq!(p.run(&["plan", "--out", saved]).code, 0);
+    let plan = p.run(&["plan", "--out", saved]);
+    assert_eq!(plan.code, 0);
+    snapshot(&p, "plan-saved", &plan.stdout);
     // Someone changes the destination by hand after the review.
     outside(&p.region, async |aws| {
         let live = aws
@@ -1019,7 +918,9 @@ fn a_saved_plan_applies_exactly_what_it_showed_and_a_stale_one_is_refused() {
         p.operations()
     );
     // A fresh plan applies exactly what it showed: the rate and the description.
-    assert_eq!(p.run(&["plan", "--out", saved]).code, 0);
+    let plan = p.run(&["plan", "--out", saved]);
+    assert_eq!(plan.code, 0);
+    snapshot(&p, "plan-saved-fresh", &plan.stdout);
     let shown: Value = serde_json::from_str(&std::fs::read_to_string(saved).unwrap()).unwrap();
     assert_eq!(shown["summary"]["update"], 1);
     support::moto().forget_calls(&p.region);

@@ -10,6 +10,7 @@ pub fn run(args: &PlanArgs, verbose: u8) -> anyhow::Result<Outcome> {
             Ok(p) => p,
             Err(n) => return Ok(n.into()),
         };
+        let all = prepared.plan.changes.len();
         if let Err(e) = prepared.plan.target(&args.targets) {
             let hint = e.hint();
             render::error(&anyhow::Error::new(e));
@@ -19,6 +20,13 @@ pub fn run(args: &PlanArgs, verbose: u8) -> anyhow::Result<Outcome> {
             return Ok(Outcome::Failed);
         }
         let plan = &prepared.plan;
+        if !args.targets.is_empty() {
+            render::message(&format!(
+                "note: a targeted plan: {} of {} resources left out; a full plan may show more changes\n",
+                all - plan.changes.len(),
+                all
+            ));
+        }
         if let Some(file) = &args.out {
             std::fs::write(file, render::json::plan(plan))
                 .map_err(|e| anyhow::anyhow!("cannot write the plan to {}: {e}", file.display()))?;

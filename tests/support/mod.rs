@@ -10,11 +10,15 @@
 //! assert_eq!(moto.operations(&region), ["CreateConnector", "CreateConnector"]);
 //! ```
 //!
+//! `project::Project` builds on this: a throwaway project that runs the `outbound` binary.
+//!
 //! The launcher runs with `OUTBOUND_MOTO_PYTHON`, else `<repo>/.venv/bin/python` (made by
 //! `scripts/moto-venv.sh`); without one the tests fail, they never skip. It exits when this
 //! process does (its stdin is a pipe held here). Its log is `moto-<binary>-<pid>.log` in
 //! cargo's `CARGO_TARGET_TMPDIR`. See docs/testing.md for the emulator's behaviour.
 #![allow(dead_code)] // each test binary uses a part of this
+
+pub mod project;
 
 use std::fs;
 use std::io::{Read, Write};
