@@ -197,3 +197,65 @@ pub fn outside<T>(region: &str, f: impl AsyncFnOnce(&Aws) -> T) -> T {
         f(&aws).await
     })
 }
+
+// ---- Manifests the tests write -------------------------------------------------------
+
+/// An API-key connection with a literal and a secret header.
+pub fn connection(name: &str, description: &str) -> String {
+    format!(
+        "apiVersion: outbound/v1
+kind: Connection
+metadata: {{ name: {name} }}
+spec:
+  description: {description}
+  authorizationType: API_KEY
+  authParameters:
+    apiKeyAuthParameters:
+      apiKeyName: x-api-key
+      apiKeyValue: {{ fromEnv: ACME_API_KEY }}
+    invocationHttpParameters:
+      headerParameters:
+        - {{ key: X-Env, value: prod }}
+        - {{ key: X-Signature, value: {{ fromEnv: ACME_API_KEY }} }}
+"
+    )
+}
+
+/// An API destination on `connection`.
+pub fn destination(name: &str, connection: &str, rate: u32) -> String {
+    format!(
+        "apiVersion: outbound/v1
+kind: ApiDestination
+metadata: {{ name: {name} }}
+spec:
+  description: Orders for {connection}
+  connection: {connection}
+  invocationEndpoint: https://api.example.com/{name}
+  httpMethod: POST
+  invocationRateLimitPerSecond: {rate}
+"
+    )
+}
+
+/// An AS2 connector with every algorithm set.
+pub fn connector(name: &str, subject: &str) -> String {
+    format!(
+        "apiVersion: outbound/v1
+kind: Connector
+metadata: {{ name: {name} }}
+spec:
+  url: https://as2.partner.example/as2
+  accessRole: arn:aws:iam::111122223333:role/TransferConnector
+  as2Config:
+    localProfileId: p-0123456789abcdef0
+    partnerProfileId: p-0fedcba9876543210
+    messageSubject: {subject}
+    compression: ZLIB
+    encryptionAlgorithm: AES256_CBC
+    signingAlgorithm: SHA256
+    mdnSigningAlgorithm: DEFAULT
+    mdnResponse: SYNC
+  tags: {{ team: edi }}
+"
+    )
+}
