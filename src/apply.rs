@@ -197,7 +197,7 @@ fn refresh_noops(
         let record = Record {
             id: id.clone(),
             arn: arn.clone(),
-            spec: recorded_spec(spec, desired, &c.address, arn, state),
+            spec: recorded_spec(spec, desired, &c.address),
             fingerprints: c.fingerprints.clone(),
             protect: c.protect,
             live: state
@@ -218,24 +218,15 @@ fn refresh_noops(
     Ok(())
 }
 
-/// The spec kept in state: what was sent, plus the `connection` name behind an ARN.
-fn recorded_spec(
-    sent: &Value,
-    desired: &DesiredState,
-    address: &Address,
-    _arn: &str,
-    state: &State,
-) -> Value {
+/// The spec kept in state: what was sent (its `connectionArn` included), plus the
+/// `connection` name behind that ARN and the `deauthorized` flag.
+fn recorded_spec(sent: &Value, desired: &DesiredState, address: &Address) -> Value {
     let mut spec = sent.clone();
     if let (Some(r), Some(o)) = (desired.resources.get(address), spec.as_object_mut()) {
         if let crate::resource::Spec::ApiDestination(d) = &r.spec
             && let Some(name) = &d.connection
         {
             o.insert("connection".into(), name.clone().into());
-            let conn = Address::new(Kind::Connection, name.clone());
-            if let Some(arn) = state.resources.get(&conn).map(|c| c.arn.clone()) {
-                o.insert("connectionArn".into(), arn.into());
-            }
         }
         if let crate::resource::Spec::Connection(c) = &r.spec
             && c.deauthorized
@@ -272,10 +263,7 @@ impl Job {
         {
             o.insert("connectionArn".into(), arn.clone().into());
         }
-        let mut recorded = recorded_spec(&spec, desired, &change.address, "", state);
-        if let (Some(o), Some(arn)) = (recorded.as_object_mut(), spec.get("connectionArn")) {
-            o.insert("connectionArn".into(), arn.clone());
-        }
+        let recorded = recorded_spec(&spec, desired, &change.address);
         Job {
             change: change.clone(),
             spec,

@@ -416,12 +416,7 @@ pub fn unmanaged(
     state: &State,
     observed: &BTreeMap<Address, Observed>,
 ) -> (Vec<Unmanaged>, Vec<NotChecked>) {
-    let named: BTreeSet<&Address> = desired
-        .resources
-        .keys()
-        .chain(state.resources.keys())
-        .chain(state.pending.keys())
-        .collect();
+    let named = crate::plan::addresses(desired, state);
     let by_arn: BTreeSet<&str> = desired
         .resources
         .values()

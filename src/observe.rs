@@ -27,12 +27,7 @@ pub async fn observe(
     state: &State,
     parallelism: usize,
 ) -> Observation {
-    let addresses: BTreeSet<&Address> = desired
-        .resources
-        .keys()
-        .chain(state.resources.keys())
-        .chain(state.pending.keys())
-        .collect();
+    let addresses = crate::plan::addresses(desired, state);
     let (known, unknown): (Vec<&Address>, Vec<&Address>) = addresses
         .into_iter()
         .partition(|a| a.kind != Kind::Connector || state.resources.contains_key(*a));

@@ -290,6 +290,17 @@ fn stale_fields(c: &Change, live: Option<&Live>) -> String {
     }
 }
 
+/// Every address the manifests or the state name (pending creations included): what is
+/// observed, planned and reported on.
+pub fn addresses<'a>(desired: &'a DesiredState, state: &'a State) -> BTreeSet<&'a Address> {
+    desired
+        .resources
+        .keys()
+        .chain(state.resources.keys())
+        .chain(state.pending.keys())
+        .collect()
+}
+
 /// The plan that makes AWS match `desired`.
 pub fn build(
     desired: &DesiredState,
@@ -297,12 +308,7 @@ pub fn build(
     observed: &BTreeMap<Address, Observed>,
     fingerprints: &BTreeMap<Address, BTreeMap<String, String>>,
 ) -> Result<Plan, PlanError> {
-    let addresses: BTreeSet<&Address> = desired
-        .resources
-        .keys()
-        .chain(state.resources.keys())
-        .chain(state.pending.keys())
-        .collect();
+    let addresses = addresses(desired, state);
     let arn_of = |a: &Address| {
         observed
             .get(a)

@@ -143,8 +143,7 @@ pub enum Manifest {
 }
 
 /// A validated spec of any kind.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Spec {
     Connection(ConnectionSpec),
     ApiDestination(ApiDestinationSpec),
