@@ -1,7 +1,7 @@
 //! No perpetual diffs: for every kind, every optional field set, changed and removed, HTTP
 //! parameters reordered, tags added outside outbound — after each apply, the plan is empty.
 
-mod support;
+use crate::support;
 
 use support::project::{Project, outside};
 

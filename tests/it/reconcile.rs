@@ -2,7 +2,7 @@
 //! kind's lifecycle, dependency order, partial failure, no calls when nothing changes,
 //! secrets, and the lock. The proxy's call log is the witness of what reached "AWS".
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 

@@ -3,7 +3,7 @@
 //! each change in its bucket, say nothing when there is none, tell pending manifest changes
 //! from drift, never call an unreadable resource in sync, and never print a secret.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 

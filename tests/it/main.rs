@@ -1,0 +1,13 @@
+//! The integration tests: one binary (one link of the crate and both SDKs, one moto emulator
+//! shared by every test, each test in a region of its own), one module per area.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod aws_layer;
+mod convergence;
+mod drift;
+mod reconcile;
+mod render;
+mod schema;
+mod validate;
