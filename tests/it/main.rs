@@ -5,6 +5,7 @@
 mod support;
 
 mod aws_layer;
+mod ci;
 mod cli;
 mod convergence;
 mod drift;
