@@ -197,3 +197,33 @@ fn every_workflow_assumes_a_role_whose_trust_policy_names_its_trigger() {
         assert!(s.ends_with(sub), "{trust}: {s}");
     }
 }
+
+/// The repository stands on its own: README and docs/ point at nothing outside it, and every
+/// relative link resolves.
+#[test]
+fn docs_refer_to_nothing_outside_the_repository() {
+    let link = Regex::new(r"\]\(([^)#\s]+)(#[^)]*)?\)").unwrap();
+    let mut files = vec![Path::new(ROOT).join("README.md")];
+    for entry in std::fs::read_dir(Path::new(ROOT).join("docs")).unwrap() {
+        files.push(entry.unwrap().path());
+    }
+    assert!(files.len() >= 4, "{files:?}");
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for outside in ["shared/", "SPEC.md", "../"] {
+            assert!(
+                !text.contains(outside),
+                "{} refers to `{outside}`, outside the repository",
+                file.display()
+            );
+        }
+        for c in link.captures_iter(&text) {
+            let target = &c[1];
+            if target.starts_with("http://") || target.starts_with("https://") {
+                continue;
+            }
+            let path = file.parent().unwrap().join(target);
+            assert!(path.exists(), "{}: broken link {target}", file.display());
+        }
+    }
+}
