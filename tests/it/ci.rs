@@ -1,12 +1,17 @@
-//! The CI recipes' IAM policies (`examples/ci/iam/`) against the code: every AWS operation
-//! `src/aws/` calls is allowed to the apply job, every read to the plan and drift jobs, and
-//! plan and drift may change nothing. docs/ci.md shows each policy exactly as the file is.
+//! The CI recipes (`examples/ci/`, docs/ci.md): their IAM policies against the code (every AWS
+//! operation `src/aws/` calls is allowed to the apply job, every read to the plan and drift
+//! jobs, and plan and drift may change nothing; docs/ci.md shows each policy exactly as the
+//! file is), the docs standing alone, and the workflows' commands run in order against moto.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use regex::Regex;
-use serde_json::Value;
+use serde_json::{Value, json};
+
+use crate::support;
+use outbound::resource::ApiDestinationSpec;
+use support::project::{Project, connection, destination, outside};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -226,4 +231,112 @@ fn docs_refer_to_nothing_outside_the_repository() {
             assert!(path.exists(), "{}: broken link {target}", file.display());
         }
     }
+}
+
+/// Rate-limits `orders` to `rate` outside outbound, as a person in the console would.
+fn change_rate_outside(p: &Project, rate: i64) {
+    outside(&p.region, async |aws| {
+        let live = aws
+            .describe_api_destination("ci-orders")
+            .await
+            .unwrap()
+            .unwrap();
+        let mut spec = live.spec.clone();
+        spec["invocationRateLimitPerSecond"] = json!(rate);
+        let spec: ApiDestinationSpec = serde_json::from_value(spec).unwrap();
+        let arn = live.spec["connectionArn"].as_str().unwrap();
+        aws.update_api_destination("ci-orders", &spec, arn, &[])
+            .await
+            .unwrap();
+    });
+}
+
+/// What the pull-request workflow runs: validate, then plan with the JSON plan saved and the
+/// Markdown plan on stdout (the comment body). Returns (exit code, comment body).
+fn pr_plan(p: &Project, out: &str) -> (i32, String) {
+    let run = p.run(&["validate", "manifests"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = p.run(&[
+        "plan",
+        "manifests",
+        "--out",
+        out,
+        "--format",
+        "markdown",
+        "--detailed-exitcode",
+    ]);
+    (run.code, run.stdout)
+}
+
+/// The commands of `examples/ci/github/*.yml`, in the order a team meets them, against the
+/// emulator: a pull request's plan and comment, the merge's `apply --plan` of exactly that
+/// plan, a second pull request whose plan goes stale (refused, naming the resource and the
+/// field), an out-of-band change, and the drift job's report and exit codes. The state is a
+/// local file here; the workflows use S3 (docs/ci.md).
+#[test]
+fn the_workflows_commands_in_order() {
+    let p = Project::new();
+    p.write("c.yaml", &connection("ci-api", "Orders API"));
+    p.write("d.yaml", &destination("ci-orders", "ci-api", 10));
+    // The first state is made by a plain apply (a saved plan on a project without state is
+    // refused in this version: reference.md §5).
+    p.apply();
+
+    // Pull request 1: a rate change. The comment names the resource and the new value.
+    p.write("d.yaml", &destination("ci-orders", "ci-api", 20));
+    let (code, comment) = pr_plan(&p, "pr1.json");
+    assert_eq!(code, 2, "{comment}");
+    assert!(comment.contains("ApiDestination/ci-orders"), "{comment}");
+    assert!(
+        comment.contains("invocationRateLimitPerSecond"),
+        "{comment}"
+    );
+    // Merge: exactly the reviewed plan, then nothing left to do.
+    let run = p.run(&["apply", "--plan", "pr1.json", "manifests"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    p.assert_no_changes();
+
+    // Pull request 2 is planned; before it merges, someone changes the same destination by
+    // hand. The merge's apply refuses the stale plan, naming resource and field, and changes
+    // nothing.
+    p.write("d.yaml", &destination("ci-orders", "ci-api", 30));
+    let (code, _) = pr_plan(&p, "pr2.json");
+    assert_eq!(code, 2);
+    change_rate_outside(&p, 77);
+    support::moto().forget_calls(&p.region);
+    let run = p.run(&["apply", "--plan", "pr2.json", "manifests"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("saved plan is stale"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("ApiDestination/ci-orders")
+            && run.stderr.contains("invocationRateLimitPerSecond"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        p.mutations(),
+        Vec::<String>::new(),
+        "a stale plan changed AWS"
+    );
+
+    // The drift job: the out-of-band change is drift (exit 2), its Markdown is the issue body.
+    p.write("d.yaml", &destination("ci-orders", "ci-api", 20));
+    let run = p.drift(&["manifests", "--format", "markdown"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("drift found"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("ApiDestination/ci-orders"),
+        "{}",
+        run.stdout
+    );
+    // Pull request 2 re-planned (as the job says) and applied reverts it; the next drift
+    // run is clean (exit 0: the workflow closes the issue).
+    p.write("d.yaml", &destination("ci-orders", "ci-api", 30));
+    let (code, _) = pr_plan(&p, "pr2.json");
+    assert_eq!(code, 2);
+    let run = p.run(&["apply", "--plan", "pr2.json", "manifests"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let run = p.drift(&["manifests", "--format", "markdown"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("no drift"), "{}", run.stdout);
 }
