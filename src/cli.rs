@@ -78,11 +78,21 @@ pub struct AwsArgs {
     #[arg(long, global = true)]
     pub profile: Option<String>,
     /// One endpoint for every AWS service, e.g. a local emulator (also AWS_ENDPOINT_URL).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, value_parser = endpoint_url)]
     pub endpoint_url: Option<String>,
     /// AWS calls in flight at most, when reading and when changing.
     #[arg(long, global = true, default_value_t = DEFAULT_PARALLELISM, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
+}
+
+/// An `--endpoint-url` the AWS SDK can use: an absolute http(s) URL with a host. Checked here
+/// so that a typo is a usage error, not every AWS call failing.
+fn endpoint_url(value: &str) -> Result<String, String> {
+    let url = url::Url::parse(value).map_err(|e| format!("not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err("an http:// or https:// URL with a host is needed".into());
+    }
+    Ok(value.to_owned())
 }
 
 const DEFAULT_STATE: &str = ".outbound/state.json";

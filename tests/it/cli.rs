@@ -110,6 +110,52 @@ fn global_flags_before_the_subcommand_reach_aws_and_the_state() {
     assert_eq!(code, Some(0), "{stderr}");
 }
 
+/// Configuration errors are errors (exit 1), not "some resources could not be read" (exit 3):
+/// a bad `--endpoint-url`, no credentials at all, no region.
+#[test]
+fn configuration_errors_exit_1() {
+    let p = Project::new();
+    // No secret: nothing but AWS settings can fail.
+    p.write(
+        "d.yaml",
+        "apiVersion: outbound/v1
+kind: ApiDestination
+metadata: { name: cfg }
+spec:
+  connectionArn: arn:aws:events:eu-west-1:111122223333:connection/elsewhere/0123
+  invocationEndpoint: https://api.example.com/cfg
+  httpMethod: POST
+",
+    );
+    for bad in ["notaurl", "http://[bad", "ftp://127.0.0.1:1"] {
+        let run = p.run(&["plan", "--endpoint-url", bad]);
+        assert_eq!(run.code, 1, "--endpoint-url {bad}: {}", run.stderr);
+        assert!(run.stderr.contains("--endpoint-url"), "{}", run.stderr);
+    }
+    let without = |args: &[&str], vars: &[&str]| {
+        let mut cmd = p.command(args);
+        for v in vars {
+            cmd.env_remove(v);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let no_credentials = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
+    for command in ["plan", "drift"] {
+        let (code, stderr) = without(&[command], &no_credentials);
+        assert_eq!(code, Some(1), "{command} without credentials: {stderr}");
+        assert!(stderr.contains("no AWS credentials"), "{stderr}");
+    }
+    let (code, stderr) = without(&["apply", "--auto-approve"], &no_credentials);
+    assert_eq!(code, Some(1), "{stderr}");
+    let (code, stderr) = without(&["plan"], &["AWS_REGION", "AWS_DEFAULT_REGION"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("no AWS region"), "{stderr}");
+}
+
 #[test]
 fn usage_errors_exit_1_not_2() {
     let p = Project::new();
