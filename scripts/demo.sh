@@ -11,8 +11,11 @@ export AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE || true
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
+echo "demo: preparing the emulator (.venv/; the first run installs moto)" >&2
 python="$(scripts/moto-venv.sh)"
-cargo build --quiet
+# cargo's own progress (on stderr): the first build compiles the AWS SDKs and takes minutes.
+echo "demo: building outbound" >&2
+cargo build
 outbound="$PWD/target/debug/outbound"
 
 work="$(mktemp -d)"

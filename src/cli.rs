@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(
     name = "outbound",
-    version,
+    version = VERSION,
     propagate_version = true,
     max_term_width = 100
 )]
@@ -23,8 +23,38 @@ pub struct Cli {
     pub global: GlobalArgs,
 }
 
+/// `outbound --version`: the release and the formats it reads and writes (a unit test keeps the
+/// numbers equal to `state::FORMAT_VERSION` and the plan's `FORMAT_VERSION`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (state format 1, plan format 1)"
+);
+
+impl Cli {
+    /// Parses `args` (the program name first) and hands the global AWS flags, accepted before
+    /// or after the subcommand, to the subcommand that uses them. Usage errors, `--help` and
+    /// `--version` come back as the `clap::Error`.
+    pub fn read<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let mut cli = <Cli as Parser>::try_parse_from(args)?;
+        let aws = cli.global.aws.clone();
+        match &mut cli.command {
+            Command::Plan(a) => a.aws = aws,
+            Command::Apply(a) => a.aws = aws,
+            Command::Drift(a) => a.aws = aws,
+            _ => {}
+        }
+        Ok(cli)
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
+    #[command(flatten)]
+    pub aws: AwsArgs,
     /// Never color output (also: the NO_COLOR environment variable, or a non-terminal).
     #[arg(long, global = true)]
     pub no_color: bool,
@@ -34,31 +64,59 @@ pub struct GlobalArgs {
     pub verbose: u8,
 }
 
-/// Where the state lives and how to reach AWS.
+/// Where the state lives and how to reach AWS: global flags, accepted before or after the
+/// subcommand.
 #[derive(Debug, Clone, Args)]
 pub struct AwsArgs {
     /// The state: a local path.
-    #[arg(long, env = "OUTBOUND_STATE", default_value = ".outbound/state.json")]
+    #[arg(long, global = true, env = "OUTBOUND_STATE", default_value = DEFAULT_STATE)]
     pub state: String,
     /// AWS region (default: the standard AWS chain, e.g. AWS_REGION or the profile).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub region: Option<String>,
     /// AWS profile from ~/.aws/config.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub profile: Option<String>,
     /// One endpoint for every AWS service, e.g. a local emulator (also AWS_ENDPOINT_URL).
-    #[arg(long)]
+    #[arg(long, global = true, value_parser = endpoint_url)]
     pub endpoint_url: Option<String>,
     /// AWS calls in flight at most, when reading and when changing.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, global = true, default_value_t = DEFAULT_PARALLELISM, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
+}
+
+/// An `--endpoint-url` the AWS SDK can use: an absolute http(s) URL with a host. Checked here
+/// so that a typo is a usage error, not every AWS call failing.
+fn endpoint_url(value: &str) -> Result<String, String> {
+    let url = url::Url::parse(value).map_err(|e| format!("not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err("an http:// or https:// URL with a host is needed".into());
+    }
+    Ok(value.to_owned())
+}
+
+const DEFAULT_STATE: &str = ".outbound/state.json";
+const DEFAULT_PARALLELISM: u16 = 16;
+
+/// What a subcommand sees before [`Cli::read`] hands it the global flags.
+impl Default for AwsArgs {
+    fn default() -> Self {
+        AwsArgs {
+            state: DEFAULT_STATE.to_owned(),
+            region: None,
+            profile: None,
+            endpoint_url: None,
+            parallelism: DEFAULT_PARALLELISM,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     #[command(flatten)]
     pub paths: PathsArgs,
-    #[command(flatten)]
+    /// The global AWS flags, set by [`Cli::read`].
+    #[arg(skip)]
     pub aws: AwsArgs,
     /// Exit 2 when the plan has changes, 0 when it has none, 1 on error.
     #[arg(long)]
@@ -87,7 +145,8 @@ pub enum Format {
 pub struct ApplyArgs {
     #[command(flatten)]
     pub paths: PathsArgs,
-    #[command(flatten)]
+    /// The global AWS flags, set by [`Cli::read`].
+    #[arg(skip)]
     pub aws: AwsArgs,
     /// Apply without asking; required when there is no terminal to ask on.
     #[arg(long)]
@@ -109,7 +168,8 @@ pub struct ApplyArgs {
 pub struct DriftArgs {
     #[command(flatten)]
     pub paths: PathsArgs,
-    #[command(flatten)]
+    /// The global AWS flags, set by [`Cli::read`].
+    #[arg(skip)]
     pub aws: AwsArgs,
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -137,6 +197,15 @@ pub enum Command {
     Drift(DriftArgs),
     /// Print the JSON Schema of the manifest format, for editors (yaml-language-server).
     Schema,
+    /// Print a shell completion script (bash, zsh, fish; also elvish, powershell).
+    ///
+    /// `outbound completions bash > /etc/bash_completion.d/outbound`,
+    /// `outbound completions zsh > "${fpath[1]}/_outbound"`,
+    /// `outbound completions fish > ~/.config/fish/completions/outbound.fish`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -144,4 +213,99 @@ pub struct PathsArgs {
     /// Manifest files or directories.
     #[arg(value_name = "PATH", default_value = "manifests")]
     pub paths: Vec<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The format numbers `--version` names are the ones the code reads and writes.
+    #[test]
+    fn version_names_the_format_versions_in_use() {
+        let expected = format!(
+            "{} (state format {}, plan format {})",
+            env!("CARGO_PKG_VERSION"),
+            crate::state::FORMAT_VERSION,
+            crate::render::json::FORMAT_VERSION
+        );
+        assert_eq!(VERSION, expected);
+    }
+
+    fn aws_of(args: &[&str]) -> AwsArgs {
+        let cli = Cli::read(args.iter().copied()).unwrap();
+        match cli.command {
+            Command::Plan(a) => a.aws,
+            Command::Apply(a) => a.aws,
+            Command::Drift(a) => a.aws,
+            other => panic!("not a command with AWS flags: {other:?}"),
+        }
+    }
+
+    /// Global flags reach the subcommand whether given before or after it.
+    #[test]
+    fn global_aws_flags_before_or_after_the_subcommand() {
+        for args in [
+            &[
+                "outbound",
+                "--region",
+                "eu-west-1",
+                "--state",
+                "s.json",
+                "plan",
+            ][..],
+            &[
+                "outbound",
+                "plan",
+                "--region",
+                "eu-west-1",
+                "--state",
+                "s.json",
+            ][..],
+            &[
+                "outbound",
+                "--region",
+                "eu-west-1",
+                "drift",
+                "--state",
+                "s.json",
+            ][..],
+            &[
+                "outbound",
+                "--state",
+                "s.json",
+                "apply",
+                "m/",
+                "--region",
+                "eu-west-1",
+            ][..],
+        ] {
+            let aws = aws_of(args);
+            assert_eq!(aws.region.as_deref(), Some("eu-west-1"), "{args:?}");
+            assert_eq!(aws.state, "s.json", "{args:?}");
+        }
+        let aws = aws_of(&[
+            "outbound",
+            "--parallelism",
+            "3",
+            "--endpoint-url",
+            "http://127.0.0.1:1",
+            "--profile",
+            "p",
+            "plan",
+        ]);
+        assert_eq!(
+            (
+                aws.parallelism,
+                aws.endpoint_url.as_deref(),
+                aws.profile.as_deref()
+            ),
+            (3, Some("http://127.0.0.1:1"), Some("p"))
+        );
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 }

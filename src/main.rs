@@ -2,12 +2,23 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use outbound::cli::Cli;
 use outbound::{commands, render};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Usage errors exit 1 (SPEC §2), not clap's 2, which means "changes present" here;
+    // `--help` and `--version` print to stdout and exit 0.
+    let cli = match Cli::read(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(commands::Outcome::Failed.exit_code())
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     if cli.global.no_color {
         anstream::ColorChoice::Never.write_global();
     }

@@ -196,6 +196,7 @@ impl Aws {
         if let Some(endpoint) = &options.endpoint_url {
             loader = loader.endpoint_url(endpoint);
         }
+        let from_chain = credentials.is_none();
         if let Some(credentials) = credentials {
             loader = loader.credentials_provider(credentials);
         }
@@ -205,6 +206,9 @@ impl Aws {
                 "Configure",
                 "no AWS region: pass --region, set AWS_REGION, or set `region` in the profile",
             ));
+        }
+        if from_chain {
+            credentials_found(&config).await?;
         }
         let transfer = aws_sdk_transfer::config::Builder::from(&config)
             .retry_classifier(error::QuotaIsFinal)
@@ -252,6 +256,29 @@ pub(crate) fn absent_as_none<T>(result: Result<T, AwsError>) -> Result<Option<T>
 }
 
 /// An [`ErrorClass::Invalid`] error raised before any call: the request cannot be built.
+/// No credentials anywhere in the chain is a configuration error, found before any call (not
+/// every resource "could not be read"). The chain's answer is not cached here: a provider
+/// that makes a call (SSO, web identity) makes it once more for the first request.
+async fn credentials_found(config: &aws_config::SdkConfig) -> Result<(), AwsError> {
+    use aws_sdk_transfer::config::ProvideCredentials;
+    let none = |why: String| {
+        invalid(
+            "Configure",
+            format!(
+                "no AWS credentials: {why}; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, \
+                 pass --profile, or run where a role is available"
+            ),
+        )
+    };
+    let provider = config
+        .credentials_provider()
+        .ok_or_else(|| none("no credentials provider is configured".into()))?;
+    match provider.provide_credentials().await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(none(e.to_string())),
+    }
+}
+
 pub(crate) fn invalid(operation: &'static str, message: impl Into<String>) -> AwsError {
     AwsError {
         operation,

@@ -1,6 +1,7 @@
 //! One file per subcommand, each wiring the stages it needs; [`Outcome`] decides exit codes.
 
 pub mod apply;
+pub mod completions;
 pub mod drift;
 pub mod plan;
 pub mod schema;
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Apply(args) => apply::run(&args, cli.global.verbose),
         Command::Drift(args) => drift::run(&args, cli.global.verbose),
         Command::Schema => schema::run(),
+        Command::Completions { shell } => completions::run(shell),
     }
 }
 

@@ -1,4 +1,4 @@
-//! Patterns and limits from the AWS API shapes (`shared/aws-api/`), anchored, shared by the
+//! Patterns and limits from the AWS API shapes (the service models), anchored, shared by the
 //! JSON Schema (through schemars attributes) and the validator.
 
 /// Names of connections, API destinations, and (by choice, for safe addresses) connectors.

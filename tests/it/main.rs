@@ -5,6 +5,8 @@
 mod support;
 
 mod aws_layer;
+mod ci;
+mod cli;
 mod convergence;
 mod drift;
 mod reconcile;
