@@ -1,0 +1,206 @@
+//! Asynchronous states as real AWS recorded them (docs/testing.md, "States"): an OAuth
+//! connection is `AUTHORIZING` after its creation or a re-authorizing update, and an API
+//! destination on it is `INACTIVE` until it is authorized. `apply` waits for the connection
+//! before it creates the destination; `plan` and `drift` call a resource that is still
+//! settling waiting, not drift; a connection deauthorized outside outbound stays unhealthy.
+
+use crate::support;
+
+use serde_json::{Value, json};
+
+use support::project::{Project, outside};
+
+/// An OAuth connection and an API destination on it (the client secret is `CONV_SECRET`).
+const OAUTH: &str = "apiVersion: outbound/v1
+kind: Connection
+metadata: { name: oauth }
+spec:
+  authorizationType: OAUTH_CLIENT_CREDENTIALS
+  authParameters:
+    oAuthParameters:
+      clientParameters: { clientID: outbound, clientSecret: { fromEnv: CONV_SECRET } }
+      authorizationEndpoint: https://auth.partner.example/token
+      httpMethod: POST
+---
+apiVersion: outbound/v1
+kind: ApiDestination
+metadata: { name: events }
+spec:
+  connection: oauth
+  invocationEndpoint: https://api.partner.example/events
+  httpMethod: POST
+";
+
+/// The state AWS reports for the API destination `name`, read outside outbound.
+fn destination_state(p: &Project, name: &str) -> Option<String> {
+    outside(&p.region, async |aws| {
+        aws.describe_api_destination(name)
+            .await
+            .unwrap()
+            .and_then(|l| l.status)
+    })
+}
+
+/// The block of `text` that starts with `heading`, up to the next blank line.
+fn section(text: &str, heading: &str) -> Option<String> {
+    let start = text.find(heading)?;
+    text[start..].split("\n\n").next().map(str::to_owned)
+}
+
+/// `drift` finds no drift and nothing waiting.
+fn assert_settled(p: &Project) {
+    let drift = p.drift(&[]);
+    assert_eq!(drift.code, 0, "{}\n{}", drift.stdout, drift.stderr);
+    assert!(drift.stdout.starts_with("No drift"), "{}", drift.stdout);
+    assert!(
+        section(&drift.stdout, "Waiting").is_none(),
+        "{}",
+        drift.stdout
+    );
+}
+
+/// An applied project: the OAuth connection authorized, the destination `ACTIVE`.
+fn applied() -> Project {
+    let p = Project::new();
+    p.write("m.yaml", OAUTH);
+    p.apply();
+    p
+}
+
+#[test]
+fn an_oauth_connection_and_its_destination_in_one_apply_wait_then_converge() {
+    let p = Project::new();
+    // The connection is AUTHORIZING for its first 3 Describes after the creation.
+    support::moto().configure(&p.region, json!({"oauthReads": 3}));
+    p.write("m.yaml", OAUTH);
+    p.apply();
+
+    let ops = p.operations();
+    let position = |op: &str| ops.iter().position(|o| o == op);
+    let created = position("CreateConnection").expect("the connection is created");
+    let destination = position("CreateApiDestination").expect("the destination is created");
+    let waited = ops[created..destination]
+        .iter()
+        .filter(|o| *o == "DescribeConnection")
+        .count();
+    assert_eq!(
+        waited, 4,
+        "apply describes the connection until it is AUTHORIZED (3 AUTHORIZING, then \
+         AUTHORIZED), and only then creates the destination: {ops:?}"
+    );
+    assert_eq!(p.mutations(), ["CreateConnection", "CreateApiDestination"]);
+    assert_eq!(
+        destination_state(&p, "events").as_deref(),
+        Some("ACTIVE"),
+        "created once its connection was authorized"
+    );
+
+    p.assert_no_changes();
+    assert_settled(&p);
+}
+
+#[test]
+fn a_destination_inactive_while_its_connection_authorizes_is_waiting_not_drift() {
+    let p = applied();
+    // AWS re-authorizes the connection (a token refresh); LastModifiedTime does not move.
+    support::moto().set_state(
+        &p.region,
+        json!({"connection": "oauth", "state": "AUTHORIZING", "reads": 100, "then": "AUTHORIZED"}),
+    );
+    assert_eq!(destination_state(&p, "events").as_deref(), Some("INACTIVE"));
+    support::moto().forget_calls(&p.region);
+
+    let drift = p.drift(&[]);
+    assert_eq!(drift.code, 0, "{}\n{}", drift.stdout, drift.stderr);
+    assert!(drift.stdout.starts_with("No drift"), "{}", drift.stdout);
+    let waiting = section(&drift.stdout, "Waiting")
+        .unwrap_or_else(|| panic!("no Waiting section:\n{}", drift.stdout));
+    assert!(
+        waiting.contains("Connection/oauth is AUTHORIZING"),
+        "{}",
+        drift.stdout
+    );
+    assert!(
+        waiting.contains("ApiDestination/events is INACTIVE: its connection oauth is AUTHORIZING"),
+        "{}",
+        drift.stdout
+    );
+    for bucket in ["Modified outside", "Unhealthy", "Deleted outside"] {
+        assert!(!drift.stdout.contains(bucket), "{}", drift.stdout);
+    }
+
+    let json = p.drift(&["--format", "json"]);
+    assert_eq!(json.code, 0, "{}\n{}", json.stdout, json.stderr);
+    let json: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(json["verdict"], "in-sync", "{json:#}");
+    let waiting: Vec<(&str, &str)> = json["waiting"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no waiting list: {json:#}"))
+        .iter()
+        .map(|w| {
+            (
+                w["address"].as_str().unwrap_or_default(),
+                w["status"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        waiting,
+        [
+            ("Connection/oauth", "AUTHORIZING"),
+            ("ApiDestination/events", "INACTIVE")
+        ],
+        "{json:#}"
+    );
+
+    p.assert_no_changes();
+    assert!(p.mutations().is_empty(), "{:?}", p.operations());
+
+    // Once authorized, nothing is waiting any more.
+    support::moto().set_state(
+        &p.region,
+        json!({"connection": "oauth", "state": "AUTHORIZED"}),
+    );
+    assert_eq!(destination_state(&p, "events").as_deref(), Some("ACTIVE"));
+    assert_settled(&p);
+}
+
+#[test]
+fn an_oauth_connection_deauthorized_outside_is_unhealthy_and_apply_waits_for_it_again() {
+    let p = applied();
+    support::moto().set_state(
+        &p.region,
+        json!({"connection": "oauth", "state": "DEAUTHORIZED", "stateReason": "OAuth token request failed", "touch": true}),
+    );
+    let drift = p.drift(&[]);
+    assert_eq!(drift.code, 2, "{}\n{}", drift.stdout, drift.stderr);
+    let unhealthy = section(&drift.stdout, "Unhealthy")
+        .unwrap_or_else(|| panic!("no Unhealthy section:\n{}", drift.stdout));
+    assert!(
+        unhealthy.contains("Connection/oauth is DEAUTHORIZED: OAuth token request failed"),
+        "{}",
+        drift.stdout
+    );
+    assert!(
+        section(&drift.stdout, "Waiting").is_none_or(|w| !w.contains("Connection/oauth")),
+        "a DEAUTHORIZED connection is not waiting:\n{}",
+        drift.stdout
+    );
+
+    // apply re-sends the credentials, which re-authorizes it: AUTHORIZING, then AUTHORIZED.
+    support::moto().forget_calls(&p.region);
+    p.apply();
+    let ops = p.operations();
+    assert_eq!(p.mutations(), ["UpdateConnection"], "{ops:?}");
+    let updated = ops.iter().position(|o| o == "UpdateConnection").unwrap();
+    assert_eq!(
+        ops[updated..]
+            .iter()
+            .filter(|o| *o == "DescribeConnection")
+            .count(),
+        2,
+        "apply waits through AUTHORIZING: {ops:?}"
+    );
+    p.assert_no_changes();
+    assert_settled(&p);
+}
