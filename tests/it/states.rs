@@ -204,3 +204,26 @@ fn an_oauth_connection_deauthorized_outside_is_unhealthy_and_apply_waits_for_it_
     p.assert_no_changes();
     assert_settled(&p);
 }
+
+#[test]
+fn a_saved_plan_made_while_the_connection_authorizes_applies_once_it_is_authorized() {
+    let p = applied();
+    let put = OAUTH.replace("events\n  httpMethod: POST", "events\n  httpMethod: PUT");
+    assert_ne!(put, OAUTH);
+    p.write("m.yaml", &put);
+    // The plan sees the connection AUTHORIZING (its destination INACTIVE); by the time the
+    // plan is applied, both have settled. Nothing the plan relied on changed.
+    support::moto().set_state(
+        &p.region,
+        json!({"connection": "oauth", "state": "AUTHORIZING", "reads": 1, "then": "AUTHORIZED"}),
+    );
+    let saved = p.dir.path().join("plan.json");
+    let saved = saved.to_str().unwrap();
+    let plan = p.run(&["plan", "--out", saved]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    support::moto().forget_calls(&p.region);
+    let run = p.run(&["apply", "--plan", saved]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(p.mutations(), ["UpdateApiDestination"]);
+    p.assert_no_changes();
+}
