@@ -153,6 +153,21 @@ fn a_destination_inactive_while_its_connection_authorizes_is_waiting_not_drift()
         "{json:#}"
     );
 
+    let md = p.drift(&["--format", "markdown"]);
+    assert_eq!(md.code, 0, "{}\n{}", md.stdout, md.stderr);
+    assert!(
+        md.stdout.contains("### outbound drift: no drift"),
+        "{}",
+        md.stdout
+    );
+    assert!(
+        md.stdout.contains(
+            "| `ApiDestination/events` | waiting (not drift) | `INACTIVE`: its connection oauth is AUTHORIZING |"
+        ),
+        "{}",
+        md.stdout
+    );
+
     p.assert_no_changes();
     assert!(p.mutations().is_empty(), "{:?}", p.operations());
 
@@ -226,4 +241,185 @@ fn a_saved_plan_made_while_the_connection_authorizes_applies_once_it_is_authoriz
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(p.mutations(), ["UpdateApiDestination"]);
     p.assert_no_changes();
+}
+
+/// The EventBridge client of the SDK, through the proxy in `region`.
+fn events_client(region: &str) -> aws_sdk_cloudwatchevents::Client {
+    use aws_sdk_cloudwatchevents::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_cloudwatchevents::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .endpoint_url(support::moto().proxy.clone())
+        .credentials_provider(Credentials::new(
+            support::ACCESS_KEY_ID,
+            support::SECRET_ACCESS_KEY,
+            None,
+            None,
+            "tests",
+        ))
+        .build();
+    aws_sdk_cloudwatchevents::Client::from_conf(config)
+}
+
+/// The emulator's defaults against the AWS-validated recordings (docs/testing.md, "States"),
+/// and the knobs that turn them off.
+#[tokio::test]
+async fn the_emulator_answers_as_aws_recorded() {
+    use aws_sdk_cloudwatchevents::types::{
+        ApiDestinationHttpMethod as Method, ConnectionAuthorizationType as Type,
+        CreateConnectionAuthRequestParameters as Auth, CreateConnectionBasicAuthRequestParameters,
+        CreateConnectionOAuthClientRequestParameters, CreateConnectionOAuthRequestParameters,
+        UpdateConnectionAuthRequestParameters, UpdateConnectionOAuthRequestParameters,
+    };
+    let region = support::region();
+    let events = events_client(&region);
+    let oauth = Auth::builder()
+        .o_auth_parameters(
+            CreateConnectionOAuthRequestParameters::builder()
+                .authorization_endpoint("https://example.com/oauth")
+                .http_method("POST".into())
+                .client_parameters(
+                    CreateConnectionOAuthClientRequestParameters::builder()
+                        .client_id("client_id")
+                        .client_secret("client_secret")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .build();
+    let basic = Auth::builder()
+        .basic_auth_parameters(
+            CreateConnectionBasicAuthRequestParameters::builder()
+                .username("user")
+                .password("pass")
+                .build()
+                .unwrap(),
+        )
+        .build();
+    let describe = async |name: &str| {
+        let out = events
+            .describe_connection()
+            .name(name)
+            .send()
+            .await
+            .unwrap();
+        out.connection_state().map(|s| s.as_str().to_owned())
+    };
+    let destination = async |name: &str| {
+        let out = events
+            .describe_api_destination()
+            .name(name)
+            .send()
+            .await
+            .unwrap();
+        out.api_destination_state().map(|s| s.as_str().to_owned())
+    };
+
+    // BASIC: AUTHORIZED in the answer and at the Describe right after.
+    let created = events
+        .create_connection()
+        .name("basic")
+        .authorization_type(Type::Basic)
+        .auth_parameters(basic)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.connection_state().unwrap().as_str(), "AUTHORIZED");
+    assert_eq!(describe("basic").await.as_deref(), Some("AUTHORIZED"));
+
+    // OAuth: AUTHORIZING in the answer and at the Describe right after; its destination is
+    // INACTIVE meanwhile, on create, describe, list and update.
+    let created = events
+        .create_connection()
+        .name("oauth")
+        .authorization_type(Type::OauthClientCredentials)
+        .auth_parameters(oauth.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.connection_state().unwrap().as_str(), "AUTHORIZING");
+    let arn = created.connection_arn().unwrap().to_owned();
+    let made = events
+        .create_api_destination()
+        .name("events")
+        .connection_arn(&arn)
+        .invocation_endpoint("https://example.com/api")
+        .http_method(Method::Post)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.api_destination_state().unwrap().as_str(), "INACTIVE");
+    assert_eq!(destination("events").await.as_deref(), Some("INACTIVE"));
+    let listed = events.list_api_destinations().send().await.unwrap();
+    assert_eq!(
+        listed.api_destinations()[0]
+            .api_destination_state()
+            .unwrap()
+            .as_str(),
+        "INACTIVE"
+    );
+    let updated = events
+        .update_api_destination()
+        .name("events")
+        .http_method(Method::Put)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        updated.api_destination_state().unwrap().as_str(),
+        "INACTIVE"
+    );
+    // The emulator settles it at the next Describe (`oauthReads`: 1); the destination follows.
+    assert_eq!(describe("oauth").await.as_deref(), Some("AUTHORIZING"));
+    assert_eq!(describe("oauth").await.as_deref(), Some("AUTHORIZED"));
+    assert_eq!(destination("events").await.as_deref(), Some("ACTIVE"));
+
+    // An update that sends the credentials re-authorizes it: AUTHORIZING again.
+    let again = events
+        .update_connection()
+        .name("oauth")
+        .auth_parameters(
+            UpdateConnectionAuthRequestParameters::builder()
+                .o_auth_parameters(
+                    UpdateConnectionOAuthRequestParameters::builder()
+                        .authorization_endpoint("https://example.com/oauth2")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.connection_state().unwrap().as_str(), "AUTHORIZING");
+    assert_eq!(destination("events").await.as_deref(), Some("INACTIVE"));
+    assert_eq!(describe("oauth").await.as_deref(), Some("AUTHORIZING"));
+
+    // The knobs: `oauthReads: 0` settles at the first Describe; without
+    // `destinationsFollowConnection` a destination stays ACTIVE.
+    support::moto().configure(
+        &region,
+        json!({"oauthReads": 0, "destinationsFollowConnection": false}),
+    );
+    let created = events
+        .create_connection()
+        .name("quick")
+        .authorization_type(Type::OauthClientCredentials)
+        .auth_parameters(oauth)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.connection_state().unwrap().as_str(), "AUTHORIZING");
+    let made = events
+        .create_api_destination()
+        .name("quick")
+        .connection_arn(created.connection_arn().unwrap())
+        .invocation_endpoint("https://example.com/api")
+        .http_method(Method::Post)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.api_destination_state().unwrap().as_str(), "ACTIVE");
+    assert_eq!(describe("quick").await.as_deref(), Some("AUTHORIZED"));
 }

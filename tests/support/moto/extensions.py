@@ -339,18 +339,25 @@ def _secret_value(auth: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write_secret(conn: Connection, region: str, account: str, new_version: bool) -> None:
-    """Writes the connection's auth parameters to its secret: in place at creation (moto has
-    just made it, in its own shape), as a new AWSCURRENT version on update (AWS-recorded:
-    UpdateConnection rewrites the secret, with a new VersionId)."""
+    """Writes the connection's auth parameters to its secret (AWS-recorded shape and name).
+
+    At creation the secret moto made (`events!connection/<name>/<uuid>/auth`, moto's shape)
+    is replaced by one named as AWS names it, `events!connection/<name>/<uuid>` with a uuid
+    of its own.  On update a new AWSCURRENT version is written (AWS-recorded: UpdateConnection
+    rewrites the secret, with a new VersionId)."""
     secrets = secretsmanager_backends[account][region]
     text = json.dumps(_secret_value(conn.auth_parameters))
     if new_version:
         secrets.put_secret_value(conn.secret_arn, text, None, None, ["AWSCURRENT"])
         return
-    secret = secrets.secrets[conn.secret_arn]
-    secret.secret_string = text
-    for version in secret.versions.values():
-        version["secret_string"] = text
+    secrets.delete_secret(conn.secret_arn, recovery_window_in_days=None, force_delete_without_recovery=True)
+    secret = secrets.create_managed_secret(
+        service_name="events",
+        secret_id=f"events!connection/{conn.name}/{mock_random.uuid4()}",
+        secret_string=text,
+        description=f"Auth parameters for EventBridge connection {conn.name}",
+    )
+    conn.secret_arn = secret.arn
 
 
 def _merge_http(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
