@@ -602,6 +602,31 @@ mod tests {
     }
 
     #[test]
+    fn a_resource_still_settling_is_waiting_not_drift() {
+        assert!(is_settling(Kind::Connection, "AUTHORIZING"));
+        assert!(is_settling(Kind::ApiDestination, "INACTIVE"));
+        assert!(is_settling(Kind::Connector, "PENDING"));
+        for (kind, status) in [
+            (Kind::Connection, "AUTHORIZED"),
+            (Kind::Connection, "DEAUTHORIZED"),
+            (Kind::ApiDestination, "ACTIVE"),
+            (Kind::Connector, "ERRORED"),
+        ] {
+            assert!(!is_settling(kind, status), "{kind} {status}");
+        }
+        let waiting = DriftReport {
+            waiting: vec![Unhealthy {
+                address: Address::new(Kind::ApiDestination, "orders"),
+                id: None,
+                status: "INACTIVE".into(),
+                reason: None,
+            }],
+            ..DriftReport::default()
+        };
+        assert_eq!(waiting.verdict(), Verdict::InSync);
+    }
+
+    #[test]
     fn a_value_changed_in_aws_is_drift_a_secret_cannot_tell() {
         let v = |x: i32| Leaf::Value(x.into());
         assert!(changed_since(&v(10), Some(&v(25))));
