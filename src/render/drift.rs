@@ -128,7 +128,7 @@ pub fn text(report: &DriftReport) -> String {
             "Waiting (AWS is still settling these; not drift):",
         );
         for w in &report.waiting {
-            status_line(&mut out, DIM, '…', w);
+            status_line(&mut out, DIM, '.', w);
         }
     }
     if let Some(unmanaged) = report.unmanaged.as_ref().filter(|u| !u.is_empty()) {
