@@ -423,3 +423,39 @@ async fn the_emulator_answers_as_aws_recorded() {
     assert_eq!(made.api_destination_state().unwrap().as_str(), "ACTIVE");
     assert_eq!(describe("quick").await.as_deref(), Some("AUTHORIZED"));
 }
+
+#[test]
+fn a_connection_still_authorizing_when_the_wait_ends_skips_its_destination_then_converges() {
+    let p = Project::new();
+    support::moto().configure(&p.region, json!({"oauthReads": 2}));
+    p.write("m.yaml", OAUTH);
+    // A zero wait: the first Describe (AUTHORIZING) ends it, whatever the clock says.
+    let run = p.run(&["apply", "--auto-approve", "--wait-timeout", "0s"]);
+    assert_ne!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let out = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        out.contains("still AUTHORIZING after 0s, expected AUTHORIZED"),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.contains("ApiDestination/events") && l.contains("skipped")),
+        "{out}"
+    );
+    assert_eq!(p.mutations(), ["CreateConnection"]);
+
+    // The next apply adopts the connection it created, waits for it, creates the destination.
+    p.apply();
+    assert_eq!(
+        p.mutations()
+            .iter()
+            .filter(|o| o.starts_with("Create"))
+            .collect::<Vec<_>>(),
+        ["CreateConnection", "CreateApiDestination"],
+        "nothing created twice: {:?}",
+        p.operations()
+    );
+    assert_eq!(destination_state(&p, "events").as_deref(), Some("ACTIVE"));
+    p.assert_no_changes();
+    assert_settled(&p);
+}
