@@ -30,6 +30,11 @@ pub struct DriftReport {
     pub modified_outside: Vec<Modified>,
     pub deleted_outside: Vec<Deleted>,
     pub unhealthy: Vec<Unhealthy>,
+    /// Resources AWS reports in a transitional state (a connection `AUTHORIZING`, an API
+    /// destination `INACTIVE` meanwhile, a connector `PENDING`): settling, neither drift nor
+    /// a fault.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waiting: Vec<Unhealthy>,
     pub not_checked: Vec<NotChecked>,
     /// Resources in the account and region that neither the manifests nor the state name;
     /// `None` when not looked for (`--include-unmanaged`).
@@ -71,7 +76,7 @@ pub struct Deleted {
 }
 
 /// A resource AWS reports as not working: a connection `DEAUTHORIZED` that nobody asked to
-/// deauthorize, a connector `ERRORED`.
+/// deauthorize, a connector `ERRORED`; or, in [`DriftReport::waiting`], one still settling.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Unhealthy {
@@ -177,6 +182,8 @@ impl DriftReport {
             modified_outside,
             deleted_outside,
             unhealthy,
+            // Settling is neither drift nor a fault.
+            waiting: _,
             not_checked,
             unmanaged,
             pending_manifest_changes: _,
@@ -286,6 +293,21 @@ fn classify(c: &Change, inputs: &Inputs<'_>, report: &mut DriftReport) {
         });
         drifted = true;
     }
+    if let Some(status) = c
+        .status
+        .as_deref()
+        .filter(|s| is_settling(c.address.kind, s))
+    {
+        report.waiting.push(Unhealthy {
+            address: c.address.clone(),
+            id: id.clone(),
+            status: status.to_owned(),
+            reason: c
+                .status_reason
+                .clone()
+                .or_else(|| connection_note(c, inputs)),
+        });
+    }
     let applied = record.map(|r| recorded_flat(&r.spec));
     let mut modified = Vec::new();
     let mut pending = Vec::new();
@@ -367,6 +389,39 @@ fn is_unhealthy(kind: Kind, status: &str, deauthorize_asked: bool) -> bool {
         // `INACTIVE` follows its connection, which is reported itself.
         Kind::ApiDestination => false,
     }
+}
+
+/// Transitional statuses: AWS is still working on the resource. An API destination is
+/// `INACTIVE` while its connection is not authorized (AWS-recorded while it is
+/// `AUTHORIZING`, docs/testing.md).
+fn is_settling(kind: Kind, status: &str) -> bool {
+    match kind {
+        Kind::Connection => matches!(
+            status,
+            "AUTHORIZING" | "DEAUTHORIZING" | "CREATING" | "UPDATING"
+        ),
+        Kind::Connector => status == "PENDING",
+        Kind::ApiDestination => status == "INACTIVE",
+    }
+}
+
+/// `its connection NAME is STATE` for an API destination, from the connection's part of the
+/// plan.
+fn connection_note(c: &Change, inputs: &Inputs<'_>) -> Option<String> {
+    if c.address.kind != Kind::ApiDestination {
+        return None;
+    }
+    let record = inputs.state.resources.get(&c.address)?;
+    let name = record.spec.get("connection")?.as_str()?;
+    let connection = Address::new(Kind::Connection, name.to_owned());
+    let status = inputs
+        .plan
+        .changes
+        .iter()
+        .find(|x| x.address == connection)?
+        .status
+        .as_deref()?;
+    Some(format!("its connection {name} is {status}"))
 }
 
 /// Connections that are meant to be `DEAUTHORIZED`: `deauthorized: true` in the manifest, or
@@ -544,6 +599,31 @@ mod tests {
             ..drift
         };
         assert_eq!(incomplete.verdict(), Verdict::Incomplete);
+    }
+
+    #[test]
+    fn a_resource_still_settling_is_waiting_not_drift() {
+        assert!(is_settling(Kind::Connection, "AUTHORIZING"));
+        assert!(is_settling(Kind::ApiDestination, "INACTIVE"));
+        assert!(is_settling(Kind::Connector, "PENDING"));
+        for (kind, status) in [
+            (Kind::Connection, "AUTHORIZED"),
+            (Kind::Connection, "DEAUTHORIZED"),
+            (Kind::ApiDestination, "ACTIVE"),
+            (Kind::Connector, "ERRORED"),
+        ] {
+            assert!(!is_settling(kind, status), "{kind} {status}");
+        }
+        let waiting = DriftReport {
+            waiting: vec![Unhealthy {
+                address: Address::new(Kind::ApiDestination, "orders"),
+                id: None,
+                status: "INACTIVE".into(),
+                reason: None,
+            }],
+            ..DriftReport::default()
+        };
+        assert_eq!(waiting.verdict(), Verdict::InSync);
     }
 
     #[test]

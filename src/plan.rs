@@ -103,11 +103,22 @@ pub fn live_fingerprint(live: Option<&Live>) -> String {
         return "absent".to_owned();
     };
     let canonical = serde_json::json!({
-        "id": l.id, "arn": l.arn, "spec": l.spec, "status": l.status,
+        "id": l.id, "arn": l.arn, "spec": l.spec, "status": l.status.as_deref().map(settled),
         "lastModified": l.last_modified, "tags": l.tags,
     });
     let digest = Sha256::digest(canonical.to_string().as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The status a transitional one becomes when all goes well: an OAuth connection
+/// `AUTHORIZING`, an API destination `INACTIVE` meanwhile, a connector `PENDING`. The plan
+/// treats both alike, so a saved plan is not stale for settling between plan and apply.
+fn settled(status: &str) -> &str {
+    match status {
+        "AUTHORIZING" => "AUTHORIZED",
+        "INACTIVE" | "PENDING" => "ACTIVE",
+        s => s,
+    }
 }
 
 /// Why no plan can be made.

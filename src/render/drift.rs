@@ -6,7 +6,7 @@ use std::fmt::Write;
 use anstyle::{AnsiColor, Style};
 
 use crate::diff::Leaf;
-use crate::drift::{DriftReport, FieldDrift, PendingChange, Summary, Verdict};
+use crate::drift::{DriftReport, FieldDrift, PendingChange, Summary, Unhealthy, Verdict};
 use crate::plan::Action;
 
 const BAD: Style = AnsiColor::Red.on_default();
@@ -119,18 +119,16 @@ pub fn text(report: &DriftReport) -> String {
     if !report.unhealthy.is_empty() {
         section(&mut out, "Unhealthy:");
         for u in &report.unhealthy {
-            let reason = u
-                .reason
-                .as_deref()
-                .map(|r| format!(": {r}"))
-                .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "  {BAD}!{BAD:#} {}{} is {}{reason}",
-                u.address,
-                id_note(&u.id),
-                u.status
-            );
+            status_line(&mut out, BAD, '!', u);
+        }
+    }
+    if !report.waiting.is_empty() {
+        section(
+            &mut out,
+            "Waiting (AWS is still settling these; not drift):",
+        );
+        for w in &report.waiting {
+            status_line(&mut out, DIM, '.', w);
         }
     }
     if let Some(unmanaged) = report.unmanaged.as_ref().filter(|u| !u.is_empty()) {
@@ -181,6 +179,22 @@ fn drifted(f: &FieldDrift, quote: &dyn Fn(&str) -> String) -> String {
             quote(&show(&f.actual))
         )
     }
+}
+
+/// `  ! Connection/x is DEAUTHORIZED: reason`.
+fn status_line(out: &mut String, style: Style, mark: char, u: &Unhealthy) {
+    let reason = u
+        .reason
+        .as_deref()
+        .map(|r| format!(": {r}"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "  {style}{mark}{style:#} {}{} is {}{reason}",
+        u.address,
+        id_note(&u.id),
+        u.status
+    );
 }
 
 fn section(out: &mut String, title: &str) {
@@ -283,7 +297,9 @@ pub fn markdown(report: &DriftReport) -> String {
         };
         rows.push(row(&d.address.to_string(), "deleted outside", detail));
     }
-    for u in &report.unhealthy {
+    let statuses = (report.unhealthy.iter().map(|u| ("unhealthy", u)))
+        .chain(report.waiting.iter().map(|w| ("waiting (not drift)", w)));
+    for (finding, u) in statuses {
         let reason = u
             .reason
             .as_deref()
@@ -291,7 +307,7 @@ pub fn markdown(report: &DriftReport) -> String {
             .unwrap_or_default();
         rows.push(row(
             &u.address.to_string(),
-            "unhealthy",
+            finding,
             &format!("{}{reason}", code(&u.status)),
         ));
     }

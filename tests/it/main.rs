@@ -12,4 +12,5 @@ mod drift;
 mod reconcile;
 mod render;
 mod schema;
+mod states;
 mod validate;

@@ -37,23 +37,32 @@ from moto.core.exceptions import JsonRESTError
 from moto.events.models import Connection, Destination, events_backends
 from moto.events.responses import EventsHandler
 from moto.moto_api._internal import mock_random
+from moto.secretsmanager import secretsmanager_backends
 from moto.transfer.models import transfer_backends
 from moto.transfer.responses import TransferResponse
-from moto.utilities.utils import get_partition
+from moto.utilities.utils import CamelToUnderscoresWalker, get_partition
 
 LOCK = threading.RLock()
 
 # --------------------------------------------------------------------------------------
-# Per-region knobs, set through the proxy's POST /__config (see proxy.py).
-#   settleReads: how many Describe calls see a transitional state (AUTHORIZING,
-#                DEAUTHORIZING, connector PENDING) before it settles.  0 = settle at once.
+# Per-region knobs, set through the proxy's POST /__config (see proxy.py).  The defaults
+# follow what real AWS recorded (docs/testing.md cites each source).
+#   oauthReads:  how many DescribeConnection calls still see an OAuth connection
+#                AUTHORIZING after its creation or a re-authorizing update (AWS: still
+#                AUTHORIZING at the Describe right after creation).  0 = AUTHORIZED at the
+#                first Describe.  BASIC and API_KEY connections are AUTHORIZED at once.
+#   settleReads: how many Describe calls see a connector PENDING after its creation, or a
+#                connection DEAUTHORIZING after DeauthorizeConnection.  0 = settle at once.
+#   destinationsFollowConnection: an API destination whose connection is AUTHORIZING is
+#                INACTIVE (AWS-recorded); false = always ACTIVE unless forced by /__state.
 #   pageSize:    page size of List* calls that send no Limit/MaxResults (None = AWS max).
 # --------------------------------------------------------------------------------------
 _REGION_CONFIG: dict[str, dict[str, Any]] = {}
+KNOBS = {"oauthReads": 1, "settleReads": 0, "destinationsFollowConnection": True, "pageSize": None}
 
 
 def region_config(region: str) -> dict[str, Any]:
-    return _REGION_CONFIG.setdefault(region, {"settleReads": 0, "pageSize": None})
+    return _REGION_CONFIG.setdefault(region, dict(KNOBS))
 
 
 def _now(previous: float | None = None) -> float:
@@ -258,10 +267,12 @@ AUTH_BLOCKS = {
 HTTP_LISTS = ("HeaderParameters", "QueryStringParameters", "BodyParameters")
 
 
-def _connection(handler: Any, name: str) -> Connection:
+def _connection(handler: Any, name: str, describe: bool = False) -> Connection:
     conn = handler.events_backend.connections.get(name)
     if conn is None:
-        raise ApiError("events", "ResourceNotFoundException", f"Connection '{name}' does not exist.")
+        # DescribeConnection's message is AWS-recorded; the other operations' are not.
+        prefix = "Failed to describe the connection(s). " if describe else ""
+        raise ApiError("events", "ResourceNotFoundException", f"{prefix}Connection '{name}' does not exist.")
     return conn
 
 
@@ -285,18 +296,68 @@ def _credentials_complete(conn: Connection) -> bool:
 
 
 def _authorize(conn: Connection, region: str) -> str:
-    """(Re-)authorize after create/update with auth parameters; returns the state to report."""
+    """(Re-)authorize after create/update with auth parameters; returns the state to report.
+
+    AWS-recorded: BASIC and API_KEY answer AUTHORIZED and are AUTHORIZED at the next
+    Describe; OAuth answers AUTHORIZING (AWS fetches a token asynchronously) and is still
+    AUTHORIZING at the Describe right after, so it settles after `oauthReads` Describes."""
     if not _credentials_complete(conn):
         conn.state = "DEAUTHORIZED"
         conn.ext_reason = "Authorization parameters are incomplete; send the credentials again to authorize."
         conn.ext_pending = None
         return conn.state
-    reads = region_config(region)["settleReads"]
-    _transition(conn, "state", "AUTHORIZING", "AUTHORIZED", None, reads)
-    conn.ext_last_authorized = _now()
-    # OAuth connections report AUTHORIZING: AWS fetches a token asynchronously.
     oauth = conn.authorization_type == "OAUTH_CLIENT_CREDENTIALS"
-    return "AUTHORIZING" if oauth or reads > 0 else "AUTHORIZED"
+    reads = region_config(region)["oauthReads"] if oauth else 0
+    _transition(conn, "state", "AUTHORIZING", "AUTHORIZED", None, reads)
+    # Recorded: an OAuth connection still AUTHORIZING already shows LastAuthorizedTime.
+    conn.ext_last_authorized = _now()
+    return "AUTHORIZING" if oauth else "AUTHORIZED"
+
+
+def _secret_value(auth: dict[str, Any]) -> dict[str, Any]:
+    """The connection's Secrets Manager secret, in the lower_snake shape AWS recorded:
+    BASIC {username, password}, API_KEY {api_key_name, api_key_value}, OAuth {client_id,
+    client_secret, authorization_endpoint, http_method}, plus invocation_http_parameters
+    when sent.  Only `{}` was recorded for the HTTP parameters: their inner shape (and the
+    OAuth ones') is moto's snake_case conversion, an assumption."""
+    out: dict[str, Any] = {}
+    for block, value in auth.items():
+        if block == "InvocationHttpParameters":
+            out["invocation_http_parameters"] = CamelToUnderscoresWalker.parse(value)
+        elif block == "OAuthParameters":
+            client = value.get("ClientParameters") or {}
+            out.update(_prune({"client_id": client.get("ClientID"), "client_secret": client.get("ClientSecret")}))
+            out.update(_prune({
+                "authorization_endpoint": value.get("AuthorizationEndpoint"),
+                "http_method": value.get("HttpMethod"),
+                "oauth_http_parameters": CamelToUnderscoresWalker.parse(value["OAuthHttpParameters"])
+                if "OAuthHttpParameters" in value else None,
+            }))
+        else:
+            out.update(CamelToUnderscoresWalker.parse(value))
+    return out
+
+
+def _write_secret(conn: Connection, region: str, account: str, new_version: bool) -> None:
+    """Writes the connection's auth parameters to its secret (AWS-recorded shape and name).
+
+    At creation the secret moto made (`events!connection/<name>/<uuid>/auth`, moto's shape)
+    is replaced by one named as AWS names it, `events!connection/<name>/<uuid>` with a uuid
+    of its own.  On update a new AWSCURRENT version is written (AWS-recorded: UpdateConnection
+    rewrites the secret, with a new VersionId)."""
+    secrets = secretsmanager_backends[account][region]
+    text = json.dumps(_secret_value(conn.auth_parameters))
+    if new_version:
+        secrets.put_secret_value(conn.secret_arn, text, None, None, ["AWSCURRENT"])
+        return
+    secrets.delete_secret(conn.secret_arn, recovery_window_in_days=None, force_delete_without_recovery=True)
+    secret = secrets.create_managed_secret(
+        service_name="events",
+        secret_id=f"events!connection/{conn.name}/{mock_random.uuid4()}",
+        secret_string=text,
+        description=f"Auth parameters for EventBridge connection {conn.name}",
+    )
+    conn.secret_arn = secret.arn
 
 
 def _merge_http(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
@@ -391,6 +452,7 @@ def create_connection(self: EventsHandler) -> Any:
     conn.ext_kms_key = params.get("KmsKeyIdentifier") or None
     conn.ext_reason = None
     state = _authorize(conn, self.region)
+    _write_secret(conn, self.region, self.current_account, new_version=False)
     backend.connections[name] = conn
     return _ok(_connection_summary(conn, state, authorized=False))
 
@@ -416,6 +478,7 @@ def update_connection(self: EventsHandler) -> Any:
         conn.authorization_type = new_type
         conn.auth_parameters = _merge_auth(stored, auth)
         state = _authorize(conn, self.region)
+        _write_secret(conn, self.region, self.current_account, new_version=True)
     conn.ext_last_modified = _now(conn.ext_last_modified)
     return _ok(_connection_summary(conn, state))
 
@@ -434,7 +497,7 @@ def deauthorize_connection(self: EventsHandler) -> Any:
 def describe_connection(self: EventsHandler) -> Any:
     params = _params(self)
     validate("events", "DescribeConnection", params)
-    conn = _connection(self, params["Name"])
+    conn = _connection(self, params["Name"], describe=True)
     state, reason = _observe(conn, "state")
     return _ok(_prune({
         "ConnectionArn": conn.arn,
@@ -490,11 +553,28 @@ def list_connections(self: EventsHandler) -> Any:
 # --------------------------------------------------------------------------------------
 # EventBridge API destinations
 # --------------------------------------------------------------------------------------
-def _destination(handler: Any, name: str) -> Destination:
+def _destination(handler: Any, name: str, describe: bool = False) -> Destination:
     dest = handler.events_backend.destinations.get(name)
     if dest is None:
-        raise ApiError("events", "ResourceNotFoundException", f"An api-destination '{name}' does not exist.")
+        # DescribeApiDestination's message is AWS-recorded; the other operations' are not.
+        prefix = "Failed to describe the api-destination(s). " if describe else ""
+        raise ApiError("events", "ResourceNotFoundException", f"{prefix}An api-destination '{name}' does not exist.")
     return dest
+
+
+def _destination_state(backend: Any, region: str, d: Destination, observe: bool = False) -> str:
+    """A state forced with /__state wins (a Describe, `observe`, advances its `reads`);
+    otherwise INACTIVE while the connection is AUTHORIZING (AWS-recorded on create,
+    describe, list and update), else ACTIVE.  What a DEAUTHORIZED or deleted connection
+    does to its destinations is not known (docs/testing.md): ACTIVE."""
+    forced = _observe(d, "ext_forced")[0] if observe else getattr(d, "ext_forced", None)
+    if forced:
+        return forced
+    if region_config(region)["destinationsFollowConnection"]:
+        conn = next((c for c in backend.connections.values() if c.arn == d.connection_arn), None)
+        if conn is not None and conn.state == "AUTHORIZING":
+            return "INACTIVE"
+    return "ACTIVE"
 
 
 def _check_connection_arn(handler: Any, arn: str) -> None:
@@ -508,12 +588,12 @@ def _check_https(endpoint: str) -> None:
         raise ApiError("events", "ValidationException", "Invocation endpoint must be an HTTPS URL.")
 
 
-def _destination_view(d: Destination) -> dict[str, Any]:
+def _destination_view(d: Destination, state: str) -> dict[str, Any]:
     return _prune({
         "ApiDestinationArn": d.arn,
         "Name": d.name,
         "Description": d.description or None,
-        "ApiDestinationState": d.state,
+        "ApiDestinationState": state,
         "ConnectionArn": d.connection_arn,
         "InvocationEndpoint": d.invocation_endpoint,
         "HttpMethod": d.http_method,
@@ -523,10 +603,10 @@ def _destination_view(d: Destination) -> dict[str, Any]:
     })
 
 
-def _destination_summary(d: Destination) -> dict[str, Any]:
+def _destination_summary(d: Destination, state: str) -> dict[str, Any]:
     return {
         "ApiDestinationArn": d.arn,
-        "ApiDestinationState": d.state,
+        "ApiDestinationState": state,
         "CreationTime": d.creation_time,
         "LastModifiedTime": d.ext_last_modified,
     }
@@ -552,8 +632,9 @@ def create_api_destination(self: EventsHandler) -> Any:
         http_method=params["HttpMethod"],
     )
     dest.creation_time = dest.ext_last_modified = _now()
+    dest.ext_forced = dest.ext_reason = dest.ext_pending = None
     backend.destinations[name] = dest
-    return _ok(_destination_summary(dest))
+    return _ok(_destination_summary(dest, _destination_state(backend, self.region, dest)))
 
 
 def update_api_destination(self: EventsHandler) -> Any:
@@ -573,13 +654,14 @@ def update_api_destination(self: EventsHandler) -> Any:
     if "InvocationRateLimitPerSecond" in params:
         dest.invocation_rate_limit_per_second = params["InvocationRateLimitPerSecond"]
     dest.ext_last_modified = _now(dest.ext_last_modified)
-    return _ok(_destination_summary(dest))
+    return _ok(_destination_summary(dest, _destination_state(self.events_backend, self.region, dest)))
 
 
 def describe_api_destination(self: EventsHandler) -> Any:
     params = _params(self)
     validate("events", "DescribeApiDestination", params)
-    return _ok(_destination_view(_destination(self, params["Name"])))
+    dest = _destination(self, params["Name"], describe=True)
+    return _ok(_destination_view(dest, _destination_state(self.events_backend, self.region, dest, observe=True)))
 
 
 def delete_api_destination(self: EventsHandler) -> Any:
@@ -601,7 +683,7 @@ def list_api_destinations(self: EventsHandler) -> Any:
     page, token = _paginate("events", self.region, items, lambda d: d.name, params.get("Limit"), params.get("NextToken"), 100)
     views = []
     for d in page:
-        view = _destination_view(d)
+        view = _destination_view(d, _destination_state(self.events_backend, self.region, d))
         view.pop("Description", None)  # the list shape has no Description
         views.append(view)
     return _ok(_prune({"ApiDestinations": views, "NextToken": token}))
@@ -783,9 +865,12 @@ def install() -> None:
 # Control operations for the proxy (POST /__config, POST /__state)
 # --------------------------------------------------------------------------------------
 def configure(spec: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(spec) - set(KNOBS) - {"region"}
+    if unknown:
+        raise KeyError(f"unknown knobs {sorted(unknown)}; known: {sorted(KNOBS)}")
     with LOCK:
         config = region_config(spec["region"])
-        for key in ("settleReads", "pageSize"):
+        for key in KNOBS:
             if key in spec:
                 config[key] = spec[key]
         return dict(config, region=spec["region"])
@@ -805,8 +890,9 @@ def set_state(spec: dict[str, Any]) -> dict[str, Any]:
             obj = transfer_backends[account][region].connectors.get(spec["connector"])
             attr, reason = "status", spec.get("errorMessage")
         elif "apiDestination" in spec:
+            # Forced until set again; `"state": null` goes back to following the connection.
             obj = events_backends[account][region].destinations.get(spec["apiDestination"])
-            attr, reason = "state", None
+            attr, reason = "ext_forced", None
         else:
             raise KeyError("one of connection, connector, apiDestination is required")
         if obj is None:
@@ -819,4 +905,4 @@ def set_state(spec: dict[str, Any]) -> dict[str, Any]:
             obj.ext_pending = [int(spec["reads"]), spec["then"], spec.get("thenReason")]
         if spec.get("touch") and hasattr(obj, "ext_last_modified"):
             obj.ext_last_modified = _now(obj.ext_last_modified)
-        return {"region": region, attr: new}
+        return {"region": region, "status" if attr == "status" else "state": new}
