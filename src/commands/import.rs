@@ -420,11 +420,15 @@ fn summary(dir: &Path, imported: &[Imported]) -> String {
         dir.display()
     );
     for i in imported {
+        let id = if i.record.id == i.address.name {
+            String::new()
+        } else {
+            format!("  ({})", i.record.id)
+        };
         out.push_str(&format!(
-            "  {:<width$}  {}  ({})\n",
+            "  {:<width$}  {}{id}\n",
             i.address.to_string(),
-            i.file,
-            i.record.id
+            i.file
         ));
     }
     out
@@ -457,11 +461,21 @@ fn next_steps(imported: &[Imported]) -> String {
     });
     let connections = by_kind.get(&Kind::Connection).copied().unwrap_or(0);
     let connectors = by_kind.get(&Kind::Connector).copied().unwrap_or(0);
-    if connections + connectors > 0 {
+    let owed: Vec<String> = [
+        (connections, "that send secrets, one per connection"),
+        (
+            connectors,
+            "that only add `outbound:` tags, one per connector",
+        ),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{} {what}", render::count(n, "update")))
+    .collect();
+    if !owed.is_empty() {
         out.push_str(&format!(
-            "\nThe next `outbound plan` shows {} and {}; nothing else should change.\n",
-            render::count(connections, "labelled secret send"),
-            render::count(connectors, "connector tag addition"),
+            "\nThe next `outbound plan` shows {}; nothing else should change.\n",
+            owed.join(" and ")
         ));
     }
     out

@@ -102,7 +102,16 @@ impl Project {
 
     /// Runs outbound; no run may panic or print the canary secret.
     pub fn run(&self, args: &[&str]) -> Run {
-        let out: Output = self.command(args).output().unwrap();
+        self.run_with_env(args, &[])
+    }
+
+    /// [`Self::run`] with more environment variables (more secrets, say).
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let out: Output = self
+            .command(args)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
         let run = Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
