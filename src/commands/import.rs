@@ -204,15 +204,7 @@ async fn named(
         let live = match (address.kind, id) {
             (Kind::Connection, _) => aws.describe_connection(&address.name).await?,
             (Kind::ApiDestination, _) => aws.describe_api_destination(&address.name).await?,
-            (Kind::Connector, Some(id)) => {
-                if let Some((a, _)) = managed_connector(state, id) {
-                    search
-                        .refused
-                        .push(format!("{id} is already managed by this state as {a}"));
-                    continue;
-                }
-                aws.describe_connector(id).await?
-            }
+            (Kind::Connector, Some(id)) => aws.describe_connector(id).await?,
             (Kind::Connector, None) => {
                 let mut matching = tagged
                     .iter()
@@ -237,6 +229,15 @@ async fn named(
             ));
             continue;
         };
+        if let Some((a, _)) = managed_connector(state, &live.id)
+            && address.kind == Kind::Connector
+        {
+            search.refused.push(format!(
+                "{address}: {} is already managed by this state as {a}",
+                live.id
+            ));
+            continue;
+        }
         if address.kind == Kind::Connector
             && let Some(other) = foreign_lineage(&live, state)
             && !force

