@@ -473,6 +473,47 @@ spec:
     }
 
     #[test]
+    fn what_breaks_a_rule_is_written_and_reported() {
+        let connector = found(
+            Kind::Connector,
+            "plain",
+            "arn:aws:transfer:r:1:connector/c-0123456789abcdef0",
+            json!({"url": "http://as2.example/as2",
+                   "accessRole": "arn:aws:iam::111122223333:role/TransferConnector",
+                   "as2Config": {"localProfileId": "p-0123456789abcdef0",
+                                 "partnerProfileId": "p-0fedcba9876543210",
+                                 "encryptionAlgorithm": "NONE"},
+                   "tags": {"team": "edi"}}),
+        );
+        let docs = documents(&[connector], &State::new()).unwrap();
+        let pointers: Vec<&str> = docs[0]
+            .problems
+            .iter()
+            .map(|p| p.pointer.as_str())
+            .collect();
+        assert_eq!(pointers, ["/spec/as2Config/encryptionAlgorithm"]);
+        assert!(docs[0].yaml.contains("encryptionAlgorithm: NONE"));
+        assert!(
+            docs[0].record.imported,
+            "a connector owes its outbound: tags"
+        );
+        assert!(docs[0].secrets.is_empty());
+    }
+
+    #[test]
+    fn a_spec_the_format_cannot_hold_is_an_error_naming_the_resource() {
+        let odd = found(
+            Kind::ApiDestination,
+            "odd",
+            "arn:1",
+            json!({"invocationEndpoint": "https://a.example", "httpMethod": "TRACE"}),
+        );
+        let err = documents(&[odd], &State::new()).unwrap_err();
+        assert_eq!(err.address, Address::new(Kind::ApiDestination, "odd"));
+        assert!(err.to_string().starts_with("ApiDestination/odd: "), "{err}");
+    }
+
+    #[test]
     fn equal_secret_names_get_a_suffix() {
         let spec = |key: &str| {
             json!({"authorizationType": "API_KEY", "authParameters": {

@@ -481,3 +481,52 @@ fn next_steps(imported: &[Imported]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connector(id: &str, tags: &[(&str, &str)]) -> Live {
+        Live {
+            id: id.into(),
+            arn: format!("arn:aws:transfer:r:1:connector/{id}"),
+            spec: serde_json::json!({}),
+            status: Some("ACTIVE".into()),
+            status_reason: None,
+            last_modified: None,
+            tags: tags
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_connector_is_named_by_its_tag_when_valid_and_free_else_by_its_id() {
+        let id = "c-0123456789abcdef0";
+        let taken = BTreeSet::from([Address::new(Kind::Connector, "used")]);
+        assert_eq!(
+            connector_name(&connector(id, &[(TAG_NAME, "edi")]), &taken),
+            "edi"
+        );
+        assert_eq!(connector_name(&connector(id, &[]), &taken), id);
+        assert_eq!(
+            connector_name(&connector(id, &[(TAG_NAME, "has space")]), &taken),
+            id
+        );
+        assert_eq!(
+            connector_name(&connector(id, &[(TAG_NAME, "used")]), &taken),
+            id
+        );
+    }
+
+    #[test]
+    fn only_another_lineage_is_foreign() {
+        let state = State::new();
+        let ours = connector("c-1", &[(TAG_LINEAGE, state.lineage.as_str())]);
+        let theirs = connector("c-2", &[(TAG_LINEAGE, "other")]);
+        assert_eq!(foreign_lineage(&ours, &state), None);
+        assert_eq!(foreign_lineage(&connector("c-3", &[]), &state), None);
+        assert_eq!(foreign_lineage(&theirs, &state), Some("other"));
+    }
+}
