@@ -700,6 +700,15 @@ fn unknown_resources_bad_addresses_and_existing_files_write_nothing() {
         "{}",
         run.stderr
     );
+    // A writer holds the lock: import waits for no one and reads nothing.
+    let lock = p.dir.path().join("state.json.lock");
+    std::fs::write(&lock, "{}").unwrap();
+    support::moto().forget_calls(&p.region);
+    let run = p.run(&["import", "--all"]);
+    std::fs::remove_file(&lock).unwrap();
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("is locked by"), "{}", run.stderr);
+    assert!(p.operations().is_empty(), "{:?}", p.operations());
 
     // An existing file is not overwritten without --force.
     let (ev, _, rt) = sdk(&p.region);
