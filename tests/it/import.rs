@@ -582,6 +582,21 @@ fn import_round_trip_changes_aws_only_by_the_secrets_sent_and_the_tags() {
     )
     .unwrap();
     assert!(audit.contains("  connection: elsewhere\n"), "{audit}");
+    // Deterministic: the same resource in AWS gives the same bytes, run after run.
+    for file in [
+        "connection-acme-orders-api.yaml",
+        "connection-partner-oauth.yaml",
+        "apidestination-acme-orders.yaml",
+    ] {
+        let read = |q: &Project| {
+            std::fs::read(q.dir.path().join("manifests/imported").join(file)).unwrap()
+        };
+        assert_eq!(
+            read(&p),
+            read(&second),
+            "{file} differs between two imports"
+        );
+    }
 }
 
 #[test]
