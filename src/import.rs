@@ -102,6 +102,13 @@ fn document(
     let (typed, recorded) = match address.kind {
         Kind::Connection => {
             references(&mut spec, address, "", &mut Vec::new(), envs, &mut secrets);
+            // Kept as AWS has it: a deauthorized connection is imported deauthorized (its
+            // secrets then need not be set, and the plan leaves it alone).
+            if let (Some("DEAUTHORIZED"), Some(o)) =
+                (f.live.status.as_deref(), spec.as_object_mut())
+            {
+                o.insert("deauthorized".into(), true.into());
+            }
             let s: ConnectionSpec = serde_json::from_value(spec).map_err(bad)?;
             s.check(&mut problems);
             (serde_json::to_value(&s), serde_json::to_value(&s))
@@ -470,6 +477,26 @@ spec:
         assert_eq!(docs[0].record.spec["connectionArn"], known);
         assert!(docs[1].yaml.contains(&format!("connectionArn: {other}")));
         assert!(docs[0].secrets.is_empty() && !docs[0].record.imported);
+    }
+
+    #[test]
+    fn a_deauthorized_connection_is_imported_deauthorized() {
+        let mut f = found(
+            Kind::Connection,
+            "off",
+            "arn:1",
+            json!({"authorizationType": "BASIC", "authParameters": {
+                "basicAuthParameters": {"username": "svc", "password": {"$sensitive": true}}}}),
+        );
+        f.live.status = Some("DEAUTHORIZED".into());
+        let docs = documents(&[f], &State::new()).unwrap();
+        assert!(
+            docs[0].yaml.ends_with("  deauthorized: true\n"),
+            "{}",
+            docs[0].yaml
+        );
+        assert_eq!(docs[0].record.spec["deauthorized"], true);
+        assert_eq!(docs[0].secrets[0].env, "OUTBOUND_OFF_PASSWORD");
     }
 
     #[test]

@@ -47,6 +47,30 @@ fn sdk(region: &str) -> (events::Client, transfer::Client, tokio::runtime::Runti
     )
 }
 
+/// The auth parameters of an API-key connection whose key is [`CANARY`].
+fn api_key() -> events::types::builders::CreateConnectionAuthRequestParametersBuilder {
+    CreateConnectionAuthRequestParameters::builder().api_key_auth_parameters(
+        CreateConnectionApiKeyAuthRequestParameters::builder()
+            .api_key_name("x-api-key")
+            .api_key_value(CANARY)
+            .build()
+            .unwrap(),
+    )
+}
+
+/// The auth parameters of a basic-auth connection of user `svc`.
+fn basic(password: &str) -> CreateConnectionAuthRequestParameters {
+    CreateConnectionAuthRequestParameters::builder()
+        .basic_auth_parameters(
+            CreateConnectionBasicAuthRequestParameters::builder()
+                .username("svc")
+                .password(password)
+                .build()
+                .unwrap(),
+        )
+        .build()
+}
+
 /// What was made by hand, for the comparison after the round trip.
 struct HandMade {
     /// The connection that no import names (an API destination points at it by ARN).
@@ -92,18 +116,7 @@ fn make_by_hand(region: &str) -> HandMade {
             .name("acme-orders-api")
             .description("Orders API at Acme")
             .authorization_type(ConnectionAuthorizationType::ApiKey)
-            .auth_parameters(
-                CreateConnectionAuthRequestParameters::builder()
-                    .api_key_auth_parameters(
-                        CreateConnectionApiKeyAuthRequestParameters::builder()
-                            .api_key_name("x-api-key")
-                            .api_key_value(CANARY)
-                            .build()
-                            .unwrap(),
-                    )
-                    .invocation_http_parameters(http)
-                    .build(),
-            )
+            .auth_parameters(api_key().invocation_http_parameters(http).build())
             .send()
             .await
             .unwrap();
@@ -145,17 +158,7 @@ fn make_by_hand(region: &str) -> HandMade {
             .create_connection()
             .name("elsewhere")
             .authorization_type(ConnectionAuthorizationType::Basic)
-            .auth_parameters(
-                CreateConnectionAuthRequestParameters::builder()
-                    .basic_auth_parameters(
-                        CreateConnectionBasicAuthRequestParameters::builder()
-                            .username("svc")
-                            .password("basic-password-value")
-                            .build()
-                            .unwrap(),
-                    )
-                    .build(),
-            )
+            .auth_parameters(basic("basic-password-value"))
             .send()
             .await
             .unwrap()
@@ -731,17 +734,7 @@ fn unknown_resources_bad_addresses_and_existing_files_write_nothing() {
         ev.create_connection()
             .name("acme")
             .authorization_type(ConnectionAuthorizationType::ApiKey)
-            .auth_parameters(
-                CreateConnectionAuthRequestParameters::builder()
-                    .api_key_auth_parameters(
-                        CreateConnectionApiKeyAuthRequestParameters::builder()
-                            .api_key_name("x-api-key")
-                            .api_key_value(CANARY)
-                            .build()
-                            .unwrap(),
-                    )
-                    .build(),
-            )
+            .auth_parameters(api_key().build())
             .send()
             .await
             .unwrap();
@@ -804,4 +797,37 @@ fn ownership_tags_removed_outside_outbound_are_drift_and_restored() {
     assert_eq!(p.mutations(), ["TagResource"]);
     assert_eq!(p.connector_id("acme-as2"), id);
     p.assert_no_changes();
+}
+
+#[test]
+fn a_deauthorized_connection_is_imported_as_it_is_and_left_alone() {
+    let p = Project::new();
+    let (ev, _, rt) = sdk(&p.region);
+    rt.block_on(async {
+        ev.create_connection()
+            .name("paused")
+            .authorization_type(ConnectionAuthorizationType::Basic)
+            .auth_parameters(basic(CANARY))
+            .send()
+            .await
+            .unwrap();
+        ev.deauthorize_connection()
+            .name("paused")
+            .send()
+            .await
+            .unwrap();
+    });
+    let run = p.run(&["import", "Connection/paused"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let yaml = std::fs::read_to_string(
+        p.dir
+            .path()
+            .join("manifests/imported/connection-paused.yaml"),
+    )
+    .unwrap();
+    assert!(yaml.contains("  deauthorized: true\n"), "{yaml}");
+    // Its secret need not be set: a deauthorized connection's secrets are not resolved.
+    support::moto().forget_calls(&p.region);
+    p.assert_no_changes();
+    assert!(p.mutations().is_empty());
 }
