@@ -205,6 +205,7 @@ fn refresh_noops(
                 .get(&c.address)
                 .map(|r| r.live.clone())
                 .unwrap_or_default(),
+            imported: state.resources.get(&c.address).is_some_and(|r| r.imported),
         };
         if state.resources.get(&c.address) != Some(&record) {
             state.pending.remove(&c.address);
@@ -390,10 +391,13 @@ impl Job {
                     .iter()
                     .filter(|f| f.after.is_some())
                     .filter_map(|f| {
-                        Some((
-                            f.path.strip_prefix("tags.")?.to_owned(),
-                            spec.tags.get(f.path.strip_prefix("tags.")?)?.clone(),
-                        ))
+                        let key = f.path.strip_prefix("tags.")?;
+                        // `outbound:` tags are not in the spec: the plan carries their value.
+                        let value = spec.tags.get(key).cloned().or_else(|| match &f.after {
+                            Some(crate::diff::Leaf::Value(Value::String(v))) => Some(v.clone()),
+                            _ => None,
+                        })?;
+                        Some((key.to_owned(), value))
                     })
                     .collect();
                 let unset: Vec<String> = tag_changes
@@ -426,6 +430,7 @@ impl Job {
                 last_modified: live.and_then(|l| l.last_modified.clone()),
                 status: live.and_then(|l| l.status.clone()),
             },
+            imported: false,
         }
     }
 }

@@ -45,6 +45,7 @@ impl Cli {
             Command::Plan(a) => a.aws = aws,
             Command::Apply(a) => a.aws = aws,
             Command::Drift(a) => a.aws = aws,
+            Command::Import(a) => a.aws = aws,
             _ => {}
         }
         Ok(cli)
@@ -180,6 +181,41 @@ pub struct DriftArgs {
     pub include_unmanaged: bool,
 }
 
+/// `outbound import`: adopt resources that exist in AWS but that no state owns.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// What to adopt: `Connection/NAME` and `ApiDestination/NAME` (the AWS name),
+    /// `Connector/NAME=c-…` (the connector's id; NAME becomes its `metadata.name`), or
+    /// `Connector/NAME` for a connector tagged `outbound:name=NAME`.
+    #[arg(
+        value_name = "KIND/NAME[=ID]",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    pub resources: Vec<String>,
+    /// Adopt every resource in the account and region that this state does not manage
+    /// (connectors another state's lineage tag claims are left out unless --force).
+    #[arg(long)]
+    pub all: bool,
+    /// With --all: only these kinds (Connection, ApiDestination, Connector); repeatable.
+    #[arg(long = "kind", value_name = "KIND", requires = "all", value_parser = parse_kind)]
+    pub kinds: Vec<crate::resource::Kind>,
+    /// Where to write the manifests, one file per resource (`<kind>-<name>.yaml`).
+    #[arg(long, value_name = "DIR", default_value = "manifests/imported")]
+    pub out: PathBuf,
+    /// Overwrite existing manifest files, and take over connectors tagged with another
+    /// state's lineage.
+    #[arg(long)]
+    pub force: bool,
+    /// The global AWS flags, set by [`Cli::read`].
+    #[arg(skip)]
+    pub aws: AwsArgs,
+}
+
+fn parse_kind(s: &str) -> Result<crate::resource::Kind, String> {
+    s.parse()
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check manifests without calling AWS: syntax, schema, cross-field and cross-document
@@ -195,6 +231,10 @@ pub enum Command {
     /// unhealthy, not checked; pending manifest changes listed apart. Changes nothing, takes
     /// no lock. Exit 0 in sync, 2 drift found, 3 some resources could not be checked.
     Drift(DriftArgs),
+    /// Adopt resources that exist in AWS but that no state owns: writes their manifests
+    /// (secrets as `fromEnv` references to set) and records them in state, under the lock.
+    /// Reads AWS only (List and Describe calls); the next apply sends the secrets and tags.
+    Import(ImportArgs),
     /// Print the JSON Schema of the manifest format, for editors (yaml-language-server).
     Schema,
     /// Print a shell completion script (bash, zsh, fish; also elvish, powershell).

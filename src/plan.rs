@@ -38,6 +38,11 @@ pub enum ChangeReason {
     DeletedOutside,
     /// A creation interrupted before state was saved, found in AWS and taken over.
     Adopted,
+    /// A connection adopted by `outbound import`: its secrets were never sent by outbound.
+    SecretsNeverSent,
+    /// A connector without the `outbound:name`/`outbound:lineage` tags of this state (adopted
+    /// by `outbound import`, or the tags were removed outside outbound).
+    OwnershipTags,
 }
 
 impl From<Reason> for ChangeReason {
@@ -145,7 +150,7 @@ impl PlanError {
     pub fn hint(&self) -> Option<String> {
         match self {
             PlanError::Unmanaged(_) => Some(
-                "outbound never takes over what it did not create, and adopting it (`outbound import`) is not built yet: pick other names in the manifests, or delete or rename them in AWS".into(),
+                "outbound never takes over what it did not create: adopt them with `outbound import KIND/NAME` (it writes their manifests and records them in state), or pick other names in the manifests".into(),
             ),
             PlanError::Protected(_) => Some(
                 "remove `protect: true` from the manifest and apply, then delete; or restore the manifest".into(),
@@ -406,6 +411,17 @@ pub fn build(
             }
             _ => (action, fields),
         };
+        let (action, fields) = match (address.kind, live, r) {
+            (Kind::Connection, Some(_), Some(r)) if r.imported && !wants_deauthorized => {
+                secrets_never_sent(action, fields, &mut reasons)
+            }
+            (Kind::Connector, Some(l), Some(r))
+                if d.is_some() && matches!(action, Action::Noop | Action::Update) =>
+            {
+                ownership_tags(action, fields, l, address, state, r.imported, &mut reasons)
+            }
+            _ => (action, fields),
+        };
         if protect && matches!(action, Action::Delete | Action::Replace) {
             protected.push(address.clone());
         }
@@ -534,6 +550,74 @@ fn connection_state(
         return (Action::Update, fields);
     }
     (action, fields)
+}
+
+/// An imported connection whose secrets outbound never sent: one labelled change that sends
+/// them all, instead of a change per secret (each looks changed: no fingerprint is recorded).
+fn secrets_never_sent(
+    action: Action,
+    mut fields: Vec<FieldChange>,
+    reasons: &mut BTreeSet<ChangeReason>,
+) -> (Action, Vec<FieldChange>) {
+    if !matches!(action, Action::Noop | Action::Update) {
+        return (action, fields);
+    }
+    fields.retain(|f| !matches!(f.after, Some(Leaf::Sensitive(_))));
+    reasons.retain(|r| *r == ChangeReason::Adopted);
+    reasons.extend(fields.iter().map(|f| ChangeReason::from(f.reason)));
+    reasons.insert(ChangeReason::SecretsNeverSent);
+    fields.push(FieldChange {
+        path: "authParameters (secrets, never sent by outbound)".into(),
+        before: Some(Leaf::Sensitive(None)),
+        after: Some(Leaf::Sensitive(None)),
+        reason: Reason::ManifestChange,
+        forces_replacement: false,
+    });
+    (Action::Update, fields)
+}
+
+/// A managed connector must carry `outbound:name` and `outbound:lineage` (how an interrupted
+/// creation is found again): an update that only adds them where they are missing or wrong.
+fn ownership_tags(
+    action: Action,
+    mut fields: Vec<FieldChange>,
+    live: &Live,
+    address: &Address,
+    state: &State,
+    imported: bool,
+    reasons: &mut BTreeSet<ChangeReason>,
+) -> (Action, Vec<FieldChange>) {
+    let reason = if imported {
+        Reason::ManifestChange
+    } else {
+        Reason::Drift
+    };
+    let mut missing = false;
+    for (key, want) in [
+        (crate::observe::TAG_NAME, address.name.as_str()),
+        (crate::observe::TAG_LINEAGE, state.lineage.as_str()),
+    ] {
+        let have = live.tags.get(key);
+        if have.map(String::as_str) != Some(want) {
+            missing = true;
+            fields.push(FieldChange {
+                path: format!("tags.{key}"),
+                before: have.map(|h| Leaf::Value(h.clone().into())),
+                after: Some(Leaf::Value(want.into())),
+                reason,
+                forces_replacement: false,
+            });
+        }
+    }
+    if !missing {
+        return (action, fields);
+    }
+    reasons.insert(if imported {
+        ChangeReason::OwnershipTags
+    } else {
+        ChangeReason::Drift
+    });
+    (Action::Update, fields)
 }
 
 /// Every field of a new resource, as `after` values.

@@ -86,7 +86,7 @@ fn plan_readable(
                     not_checked.insert(
                         address,
                         "it exists in AWS but not in outbound's state; adopt it with \
-                         `outbound import` (not built yet), or rename it in the manifest"
+                         `outbound import`, or rename it in the manifest"
                             .to_owned(),
                     );
                 }

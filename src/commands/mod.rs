@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod completions;
 pub mod drift;
+pub mod import;
 pub mod plan;
 pub mod schema;
 pub mod validate;
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Plan(args) => plan::run(&args, cli.global.verbose),
         Command::Apply(args) => apply::run(&args, cli.global.verbose),
         Command::Drift(args) => drift::run(&args, cli.global.verbose),
+        Command::Import(args) => import::run(&args, cli.global.verbose),
         Command::Schema => schema::run(),
         Command::Completions { shell } => completions::run(shell),
     }

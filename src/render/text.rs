@@ -42,6 +42,8 @@ pub fn reason_words(r: ChangeReason) -> &'static str {
         ChangeReason::Drift => "revert drift",
         ChangeReason::DeletedOutside => "deleted outside outbound",
         ChangeReason::Adopted => "adopt interrupted creation",
+        ChangeReason::SecretsNeverSent => "send secrets (never sent by outbound)",
+        ChangeReason::OwnershipTags => "add outbound's ownership tags",
     }
 }
 

@@ -47,6 +47,11 @@ pub struct Record {
     pub protect: bool,
     #[serde(default)]
     pub live: LiveMarkers,
+    /// Recorded by `outbound import` and not applied since: a connection's secrets were never
+    /// sent by outbound, a connector lacks the `outbound:` tags. The next plan does both
+    /// (labelled so) and that apply clears the flag.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub imported: bool,
 }
 
 /// What AWS said right after outbound's last change, to tell drift from pending changes.

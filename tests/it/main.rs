@@ -9,6 +9,7 @@ mod ci;
 mod cli;
 mod convergence;
 mod drift;
+mod import;
 mod reconcile;
 mod render;
 mod schema;

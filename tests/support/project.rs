@@ -102,7 +102,17 @@ impl Project {
 
     /// Runs outbound; no run may panic or print the canary secret.
     pub fn run(&self, args: &[&str]) -> Run {
-        let out: Output = self.command(args).output().unwrap();
+        self.run_with_env(args, &[])
+    }
+
+    /// [`Self::run`] with more secrets in the environment: none of `secrets`' values may be
+    /// printed either.
+    pub fn run_with_env(&self, args: &[&str], secrets: &[(&str, &str)]) -> Run {
+        let out: Output = self
+            .command(args)
+            .envs(secrets.iter().copied())
+            .output()
+            .unwrap();
         let run = Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -113,12 +123,14 @@ impl Project {
             "outbound panicked:\n{}",
             run.stderr
         );
-        assert!(
-            !run.stdout.contains(CANARY) && !run.stderr.contains(CANARY),
-            "the secret leaked:\n{}\n{}",
-            run.stdout,
-            run.stderr
-        );
+        for secret in secrets.iter().map(|(_, v)| *v).chain([CANARY]) {
+            assert!(
+                !run.stdout.contains(secret) && !run.stderr.contains(secret),
+                "a secret leaked:\n{}\n{}",
+                run.stdout,
+                run.stderr
+            );
+        }
         run
     }
 
