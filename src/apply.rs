@@ -11,8 +11,9 @@ use tokio::task::JoinSet;
 
 use crate::aws::{Aws, AwsError, ErrorClass, Live};
 use crate::manifest::DesiredState;
-use crate::observe::{TAG_LINEAGE, TAG_NAME};
 use crate::plan::{Action, Change, Plan};
+use crate::resource::connector::{TAG_LINEAGE, TAG_NAME};
+use crate::resource::rules::Health;
 use crate::resource::{Address, ApiDestinationSpec, ConnectionSpec, ConnectorSpec, Kind};
 use crate::state::local::LocalState;
 use crate::state::{LiveMarkers, Pending, Record, State, StateError};
@@ -285,8 +286,8 @@ impl Job {
                 let live = wait_for(
                     timeout,
                     || aws.describe_connection(name),
-                    "DEAUTHORIZED",
-                    &[],
+                    c.address.kind,
+                    Health::Off,
                 )
                 .await?;
                 let arn = live
@@ -312,6 +313,17 @@ impl Job {
                     Err(e) => Err(e),
                 }
             }
+            // A named resource cannot be created anew before the old one is gone, and its
+            // rules reset every optional field in place: a replacement is never planned.
+            (Kind::Connection | Kind::ApiDestination, Action::Replace) => Err(AwsError {
+                operation: "apply",
+                class: ErrorClass::Invalid,
+                code: None,
+                message: format!(
+                    "{} cannot be replaced: AWS names it, so the old one would have to be deleted first",
+                    c.address
+                ),
+            }),
             (Kind::Connection, action) => {
                 let spec: ConnectionSpec = typed(&self.spec)?;
                 let arn = if action == Action::Create {
@@ -324,8 +336,8 @@ impl Job {
                 let live = wait_for(
                     timeout,
                     || aws.describe_connection(name),
-                    "AUTHORIZED",
-                    &["DEAUTHORIZED", "FAILED_CONNECTIVITY"],
+                    Kind::Connection,
+                    Health::Healthy,
                 )
                 .await?;
                 Ok(Effect::Record(self.record(
@@ -357,8 +369,8 @@ impl Job {
                 let live = wait_for(
                     timeout,
                     || aws.describe_connector(&new_id),
-                    "ACTIVE",
-                    &["ERRORED"],
+                    Kind::Connector,
+                    Health::Healthy,
                 )
                 .await?;
                 if c.action == Action::Replace
@@ -406,8 +418,8 @@ impl Job {
                 let live = wait_for(
                     timeout,
                     || aws.describe_connector(&id),
-                    "ACTIVE",
-                    &["ERRORED"],
+                    Kind::Connector,
+                    Health::Healthy,
                 )
                 .await?;
                 Ok(Effect::Record(self.record(id.clone(), arn, live.as_ref())))
@@ -439,12 +451,13 @@ fn typed<T: serde::de::DeserializeOwned>(spec: &Value) -> Result<T, AwsError> {
     })
 }
 
-/// Describes until the status is `good`; fails on a `bad` status or after `timeout`.
+/// Describes until the resource's health (by its kind's rules) is `want`; fails on a
+/// failed status (or one switched off, when not wanted) or after `timeout`.
 async fn wait_for<F, Fut>(
     timeout: Duration,
     describe: F,
-    good: &str,
-    bad: &[&str],
+    kind: Kind,
+    want: Health,
 ) -> Result<Option<Live>, AwsError>
 where
     F: Fn() -> Fut,
@@ -455,44 +468,50 @@ where
     loop {
         let live = describe().await?;
         let status = live.as_ref().and_then(|l| l.status.clone());
-        match status.as_deref() {
-            // A resource whose API reports no status is ready once it can be read.
-            None => return Ok(live),
-            Some(s) if s == good => return Ok(live),
-            Some(s) if bad.contains(&s) => {
-                let reason = live
-                    .as_ref()
-                    .and_then(|l| l.status_reason.clone())
-                    .unwrap_or_default();
-                return Err(AwsError {
-                    operation: "wait",
-                    class: ErrorClass::Other,
-                    code: Some(s.to_owned()),
-                    message: format!(
-                        "the resource is {s}{}",
-                        if reason.is_empty() {
-                            String::new()
-                        } else {
-                            format!(": {reason}")
-                        }
-                    ),
-                });
-            }
-            Some(s) => {
-                if tokio::time::Instant::now() + delay > deadline {
-                    return Err(AwsError {
-                        operation: "wait",
-                        class: ErrorClass::Other,
-                        code: None,
-                        message: format!(
-                            "still {s} after {}, expected {good}",
-                            humantime::format_duration(timeout)
-                        ),
-                    });
-                }
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
-            }
+        // A resource whose API reports no status is ready once it can be read.
+        let Some(s) = status.as_deref() else {
+            return Ok(live);
+        };
+        let health = (kind.rules().health)(s);
+        if health == want {
+            return Ok(live);
         }
+        if matches!(health, Health::Failed | Health::Off) {
+            let reason = live
+                .as_ref()
+                .and_then(|l| l.status_reason.clone())
+                .unwrap_or_default();
+            return Err(AwsError {
+                operation: "wait",
+                class: ErrorClass::Other,
+                code: Some(s.to_owned()),
+                message: format!(
+                    "the resource is {s}{}",
+                    if reason.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {reason}")
+                    }
+                ),
+            });
+        }
+        if tokio::time::Instant::now() + delay > deadline {
+            return Err(AwsError {
+                operation: "wait",
+                class: ErrorClass::Other,
+                code: None,
+                message: format!(
+                    "still {s} after {}, expected it {}",
+                    humantime::format_duration(timeout),
+                    if want == Health::Off {
+                        "switched off"
+                    } else {
+                        "ready"
+                    }
+                ),
+            });
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
     }
 }

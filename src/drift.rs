@@ -14,6 +14,7 @@ use crate::aws::{AwsError, ErrorClass, ListedConnector};
 use crate::diff::{Flat, Leaf, Reason};
 use crate::manifest::DesiredState;
 use crate::plan::{Action, Change, ChangeReason, Observed, Plan};
+use crate::resource::rules::Health;
 use crate::resource::{Address, Kind, Spec};
 use crate::state::State;
 
@@ -356,16 +357,14 @@ fn recorded_flat(spec: &Value) -> Flat {
     Flat::of(&spec)
 }
 
-/// Statuses that mean the resource does not work; transitional ones (`AUTHORIZING`,
-/// `PENDING`, …) do not count.
+/// Statuses that mean the resource does not work, by its kind's rules: a failure, or
+/// switched off without being asked; transitions (`AUTHORIZING`, `PENDING`, …) do not
+/// count, nor a resource blocked by its dependency (which is reported itself).
 fn is_unhealthy(kind: Kind, status: &str, deauthorize_asked: bool) -> bool {
-    match kind {
-        Kind::Connection => {
-            (status == "DEAUTHORIZED" && !deauthorize_asked) || status == "FAILED_CONNECTIVITY"
-        }
-        Kind::Connector => status == "ERRORED",
-        // `INACTIVE` follows its connection, which is reported itself.
-        Kind::ApiDestination => false,
+    match (kind.rules().health)(status) {
+        Health::Failed => true,
+        Health::Off => !deauthorize_asked,
+        Health::Healthy | Health::Waiting | Health::Blocked => false,
     }
 }
 

@@ -9,12 +9,9 @@ use futures::stream::{self, StreamExt};
 use crate::aws::{Aws, AwsError, Live};
 use crate::manifest::DesiredState;
 use crate::plan::Observed;
+use crate::resource::connector::{TAG_LINEAGE, TAG_NAME};
 use crate::resource::{Address, Kind, Spec};
 use crate::state::State;
-
-/// Tag keys outbound sets on connectors it creates.
-pub const TAG_NAME: &str = "outbound:name";
-pub const TAG_LINEAGE: &str = "outbound:lineage";
 
 /// What AWS holds for each address the manifests or the state name; an address AWS could
 /// not be asked about carries the error.

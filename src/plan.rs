@@ -10,7 +10,8 @@ use crate::aws::Live;
 use crate::diff::{self, FieldChange, Flat, Leaf, Reason};
 use crate::graph::{self, Graph};
 use crate::manifest::DesiredState;
-use crate::resource::{Address, Kind, Spec};
+use crate::resource::rules::Health;
+use crate::resource::{Address, Kind, Spec, connection};
 use crate::state::State;
 
 /// What happens to one resource.
@@ -480,8 +481,9 @@ fn connection_state(
         reason,
         forces_replacement: false,
     };
+    let off = (Kind::Connection.rules().health)(status) == Health::Off;
     if wants_deauthorized {
-        if status == "DEAUTHORIZED" {
+        if off {
             // Left as it is: updating it would need the secrets it is meant to do without.
             reasons.clear();
             return (Action::Noop, Vec::new());
@@ -495,17 +497,17 @@ fn connection_state(
         reasons.insert(reason.into());
         return (
             Action::Deauthorize,
-            vec![state_change("DEAUTHORIZED", reason)],
+            vec![state_change(connection::STATE_DEAUTHORIZED, reason)],
         );
     }
-    if status == "DEAUTHORIZED" {
+    if off {
         let reason = if was_deauthorized {
             Reason::ManifestChange
         } else {
             Reason::Drift
         };
         reasons.insert(reason.into());
-        fields.push(state_change("AUTHORIZED", reason));
+        fields.push(state_change(connection::STATE_AUTHORIZED, reason));
         return (Action::Update, fields);
     }
     let recorded_mark = recorded.and_then(|r| r.live.last_modified.as_deref());

@@ -7,6 +7,7 @@ use anstyle::{AnsiColor, Style};
 use crate::apply::{Outcome, Report};
 use crate::diff::FieldChange;
 use crate::plan::{Action, Change, ChangeReason, Plan};
+use crate::resource::rules::Health;
 
 const ADD: Style = AnsiColor::Green.on_default();
 const CHANGE: Style = AnsiColor::Yellow.on_default();
@@ -98,7 +99,7 @@ fn change(out: &mut String, c: &Change) {
         }
     );
     if let Some(status) = &c.status
-        && !matches!(status.as_str(), "AUTHORIZED" | "ACTIVE")
+        && (c.address.kind.rules().health)(status) != Health::Healthy
     {
         let reason = c
             .status_reason

@@ -4,6 +4,7 @@ pub mod api_destination;
 pub mod connection;
 pub mod connector;
 pub mod patterns;
+pub mod rules;
 
 use std::fmt;
 use std::str::FromStr;
