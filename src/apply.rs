@@ -135,10 +135,22 @@ pub async fn apply(
         }
         // 2. Wait for one to finish and record it.
         let Some(joined) = running.join_next().await else {
-            if todo.is_empty() {
-                break;
+            if !started.is_empty() {
+                continue; // skips may have unblocked (or skipped) more
             }
-            continue;
+            // Nothing runs and nothing could start: what is left waits for changes that
+            // will never come (not in the plan, or in a cycle). End, never spin.
+            for (address, change) in std::mem::take(&mut todo) {
+                let waits: Vec<String> = change
+                    .after
+                    .iter()
+                    .filter(|a| outcomes.get(*a) != Some(&Outcome::Done))
+                    .map(ToString::to_string)
+                    .collect();
+                let why = format!("waits for {}, which can never run", waits.join(", "));
+                outcomes.insert(address.clone(), Outcome::Failed(why));
+            }
+            break;
         };
         let (address, result) = joined.expect("apply tasks do not panic");
         in_flight.remove(&address);
@@ -513,5 +525,94 @@ where
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::AwsOptions;
+    use crate::graph::Graph;
+
+    fn forget(name: &str, after: &[&str]) -> Change {
+        Change {
+            address: Address::new(Kind::Connection, name),
+            action: Action::Forget,
+            reasons: BTreeSet::new(),
+            fields: Vec::new(),
+            order: 0,
+            id: None,
+            arn: None,
+            desired: None,
+            fingerprints: BTreeMap::new(),
+            protect: false,
+            clear: Vec::new(),
+            after: after
+                .iter()
+                .map(|a| Address::new(Kind::Connection, *a))
+                .collect(),
+            status: None,
+            status_reason: None,
+        }
+    }
+
+    /// Issue 10 item 5: a change that waits for one that can never run (not in the plan,
+    /// or in a cycle) made the loop spin forever; it now ends with that change failed.
+    /// (Forget makes no AWS call: the clients point at a closed port and are never used.)
+    #[tokio::test]
+    async fn changes_that_can_never_run_fail_instead_of_spinning() {
+        let options = AwsOptions {
+            region: Some("test-1".into()),
+            profile: None,
+            endpoint_url: Some("http://127.0.0.1:9".into()),
+        };
+        let aws = Arc::new(
+            Aws::connect_with_credentials(&options, "testing", "testing", Vec::new())
+                .await
+                .unwrap(),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalState::new(dir.path().join("state.json"));
+        let mut state = State::new();
+        let plan = Plan {
+            state_lineage: state.lineage.clone(),
+            state_serial: 0,
+            changes: vec![
+                forget("free", &[]),
+                forget("a", &["b"]),
+                forget("b", &["a"]),
+                forget("orphan", &["ghost"]),
+            ],
+            live_fingerprints: BTreeMap::new(),
+        };
+        let desired = DesiredState {
+            resources: BTreeMap::new(),
+            graph: Graph::default(),
+            files: 0,
+        };
+        let options = ApplyOptions {
+            parallelism: 4,
+            wait_timeout: Duration::from_secs(1),
+        };
+        let report = apply(&aws, &plan, &desired, &store, &mut state, &options)
+            .await
+            .unwrap();
+        let outcome = |n: &str| {
+            report
+                .rows
+                .iter()
+                .find(|r| r.address.name == n)
+                .map(|r| r.outcome.clone())
+                .unwrap()
+        };
+        assert_eq!(outcome("free"), Outcome::Done);
+        for stuck in ["a", "b", "orphan"] {
+            assert!(
+                matches!(outcome(stuck), Outcome::Failed(ref why) if why.contains("can never run")),
+                "{stuck}: {:?}",
+                outcome(stuck)
+            );
+        }
+        assert_eq!(aws.calls.total(), 0);
     }
 }

@@ -215,6 +215,43 @@ impl Plan {
     }
 }
 
+/// Why a plan (a saved one: the planner never makes one) cannot run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum Inconsistent {
+    #[error("{0} waits for {1}, which is not in the plan")]
+    Missing(Address, Address),
+    #[error("the changes wait for each other in a cycle: {0}")]
+    Cycle(graph::Cycle),
+    #[error("{0} is in the plan twice")]
+    Duplicate(Address),
+}
+
+impl Plan {
+    /// Checks that the plan can run to its end: each address once, every `after` names a
+    /// change of the plan, and no change waits (through others) for itself.
+    pub fn check_consistent(&self) -> Result<(), Inconsistent> {
+        let mut seen = BTreeSet::new();
+        for c in &self.changes {
+            if !seen.insert(&c.address) {
+                return Err(Inconsistent::Duplicate(c.address.clone()));
+            }
+        }
+        for c in &self.changes {
+            if let Some(missing) = c.after.iter().find(|a| !seen.contains(a)) {
+                return Err(Inconsistent::Missing(c.address.clone(), missing.clone()));
+            }
+        }
+        let waits = self
+            .changes
+            .iter()
+            .map(|c| (c.address.clone(), c.after.clone()));
+        Graph::from_deps(waits)
+            .order()
+            .map(drop)
+            .map_err(Inconsistent::Cycle)
+    }
+}
+
 /// Why a saved plan can no longer be applied as it was reviewed.
 #[derive(Debug, thiserror::Error)]
 #[error("the saved plan is stale: {}; make a new plan", .0.join("; "))]

@@ -10,5 +10,6 @@ mod drift;
 mod kinds;
 mod reconcile;
 mod render;
+mod saved_plan;
 mod schema;
 mod validate;
