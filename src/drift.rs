@@ -12,8 +12,9 @@ use serde_json::Value;
 
 use crate::aws::{AwsError, ErrorClass, ListedConnector};
 use crate::diff::{Flat, Leaf, Reason};
+use crate::live::Observed;
 use crate::manifest::DesiredState;
-use crate::plan::{Action, Change, ChangeReason, Observed, Plan};
+use crate::plan::{Action, Change, ChangeReason, Plan};
 use crate::resource::rules::Health;
 use crate::resource::{Address, Kind, Spec};
 use crate::state::State;
@@ -349,12 +350,7 @@ fn changed_since(applied: &Leaf, live: Option<&Leaf>) -> bool {
 
 /// The last-applied spec in canonical form, without what is not a field of the resource.
 fn recorded_flat(spec: &Value) -> Flat {
-    let mut spec = spec.clone();
-    if let Some(o) = spec.as_object_mut() {
-        o.remove("deauthorized");
-        o.remove("connection");
-    }
-    Flat::of(&spec)
+    Flat::of(&crate::resource::strip_references(spec))
 }
 
 /// Statuses that mean the resource does not work, by its kind's rules: a failure, or
@@ -415,7 +411,7 @@ pub fn unmanaged(
     state: &State,
     observed: &BTreeMap<Address, Observed>,
 ) -> (Vec<Unmanaged>, Vec<NotChecked>) {
-    let named = crate::plan::addresses(desired, state);
+    let named = crate::live::addresses(desired, state);
     let by_arn: BTreeSet<&str> = desired
         .resources
         .values()

@@ -10,6 +10,7 @@ pub mod commands;
 pub mod diff;
 pub mod drift;
 pub mod graph;
+pub mod live;
 pub mod manifest;
 pub mod observe;
 pub mod plan;

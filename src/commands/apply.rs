@@ -80,18 +80,18 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
 fn read_plan(file: &std::path::Path) -> anyhow::Result<plan::Plan> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| anyhow::anyhow!("cannot read the plan {}: {e}", file.display()))?;
-    let saved: render::json::PlanFile = serde_json::from_str(&text).map_err(|e| {
+    let saved: plan::file::PlanFile = serde_json::from_str(&text).map_err(|e| {
         anyhow::anyhow!(
             "{} is not a plan made by `outbound plan --out`: {e}",
             file.display()
         )
     })?;
     anyhow::ensure!(
-        saved.format_version == render::json::FORMAT_VERSION,
+        saved.format_version == plan::file::FORMAT_VERSION,
         "{} has plan format {}; this outbound reads {}",
         file.display(),
         saved.format_version,
-        render::json::FORMAT_VERSION
+        plan::file::FORMAT_VERSION
     );
     let saved = saved.into_plan();
     saved.check_consistent().map_err(|e| {

@@ -46,7 +46,7 @@ pub struct ApiDestinationSpec {
     pub invocation_rate_limit_per_second: Option<i32>,
 }
 
-use crate::manifest::diag::Problem;
+use super::problem::Problem;
 
 impl ApiDestinationSpec {
     /// Cross-field rules the JSON Schema cannot express.

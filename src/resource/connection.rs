@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::patterns;
-use crate::manifest::secret::{ParamValue, SecretRef};
+use super::secret::{ParamValue, SecretRef};
 
 /// `ConnectionAuthorizationType`.
 #[derive(
@@ -149,7 +149,7 @@ pub struct BodyParameter {
     pub value: ParamValue,
 }
 
-use crate::manifest::diag::Problem;
+use super::problem::Problem;
 
 /// What AWS requires of a secret's value once resolved (its pattern), by where it sits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -250,7 +250,7 @@ impl ConnectorSpec {
     }
 }
 
-use crate::manifest::diag::Problem;
+use super::problem::Problem;
 
 /// Tag keys outbound sets on connectors it creates (connectors have no name in AWS).
 pub const TAG_NAME: &str = "outbound:name";

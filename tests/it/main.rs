@@ -8,6 +8,7 @@ mod aws_layer;
 mod convergence;
 mod drift;
 mod kinds;
+mod layers;
 mod reconcile;
 mod render;
 mod saved_plan;

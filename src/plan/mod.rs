@@ -1,14 +1,16 @@
 //! Changes + graph -> an immutable, fully specified plan: what to do to each resource, why,
 //! field by field, and what each action must wait for. Pure: no I/O, no clock.
 
+pub mod file;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::aws::Live;
 use crate::diff::{self, FieldChange, Flat, Leaf, Reason};
 use crate::graph::{self, Graph};
+use crate::live::{Live, Observed, addresses};
 use crate::manifest::DesiredState;
 use crate::resource::rules::Health;
 use crate::resource::{Address, Kind, Spec, connection};
@@ -146,14 +148,6 @@ impl PlanError {
             }
         }
     }
-}
-
-/// What `observe` found for one address.
-#[derive(Debug, Clone, Default)]
-pub struct Observed {
-    pub live: Option<Live>,
-    /// Found through an interrupted creation (pending in state, or tagged with our lineage).
-    pub adopted: bool,
 }
 
 impl Plan {
@@ -328,17 +322,6 @@ fn stale_fields(c: &Change, live: Option<&Live>) -> String {
     }
 }
 
-/// Every address the manifests or the state name (pending creations included): what is
-/// observed, planned and reported on.
-pub fn addresses<'a>(desired: &'a DesiredState, state: &'a State) -> BTreeSet<&'a Address> {
-    desired
-        .resources
-        .keys()
-        .chain(state.resources.keys())
-        .chain(state.pending.keys())
-        .collect()
-}
-
 /// The plan that makes AWS match `desired`.
 pub fn build(
     desired: &DesiredState,
@@ -367,7 +350,7 @@ pub fn build(
             continue;
         }
         let fps = fingerprints.get(address).cloned().unwrap_or_default();
-        let desired_json = d.map(|d| manifest_json(&d.spec, &arn_of));
+        let desired_json = d.map(|d| d.spec.aws_json(&arn_of));
         let desired_flat = desired_json.as_ref().map(|j| {
             let mut f = Flat::of(j).with_fingerprints(&fps);
             if matches!(&d.map(|d| &d.spec), Some(Spec::ApiDestination(s)) if s.connection.is_some())
@@ -377,8 +360,9 @@ pub fn build(
             }
             f
         });
-        let mut recorded_flat =
-            r.map(|r| Flat::of(&strip(&r.spec)).with_fingerprints(&r.fingerprints));
+        let mut recorded_flat = r.map(|r| {
+            Flat::of(&crate::resource::strip_references(&r.spec)).with_fingerprints(&r.fingerprints)
+        });
         let wants_deauthorized =
             matches!(d.map(|d| &d.spec), Some(Spec::Connection(c)) if c.deauthorized);
         let mut desired_flat = desired_flat;
@@ -576,36 +560,6 @@ fn creation_fields(want: &Flat) -> Vec<FieldChange> {
             forces_replacement: false,
         })
         .collect()
-}
-
-/// The spec as AWS will hold it: `connection: name` becomes `connectionArn` (when the ARN is
-/// known), `deauthorized` is not a field of the resource.
-pub fn manifest_json(spec: &Spec, arn_of: &dyn Fn(&Address) -> Option<String>) -> Value {
-    let mut json = match spec {
-        Spec::Connection(s) => serde_json::to_value(s),
-        Spec::ApiDestination(s) => serde_json::to_value(s),
-        Spec::Connector(s) => serde_json::to_value(s),
-    }
-    .expect("specs serialize");
-    if let (Spec::ApiDestination(s), Some(o)) = (spec, json.as_object_mut())
-        && let Some(name) = &s.connection
-    {
-        o.remove("connection");
-        if let Some(arn) = arn_of(&Address::new(Kind::Connection, name.clone())) {
-            o.insert("connectionArn".into(), arn.into());
-        }
-    }
-    strip(&json)
-}
-
-/// A recorded or desired spec without the fields that are not attributes of the resource.
-fn strip(spec: &Value) -> Value {
-    let mut spec = spec.clone();
-    if let Some(o) = spec.as_object_mut() {
-        o.remove("deauthorized");
-        o.remove("connection");
-    }
-    spec
 }
 
 /// Sets each change's `order` and `after`: creates and updates follow the dependency graph,
