@@ -109,13 +109,20 @@ pub async fn apply(
                 .all(|a| outcomes.get(a) == Some(&Outcome::Done));
             if ready && in_flight.len() < options.parallelism.max(1) {
                 let job = Job::new(change, desired, state, &arns);
-                if matches!(change.action, Action::Create | Action::Replace) {
+                // Creations and deletions are recorded as started before the call: the
+                // next run adopts what an interrupted creation made, and knows who deleted
+                // what an interrupted deletion removed.
+                if matches!(
+                    change.action,
+                    Action::Create | Action::Replace | Action::Delete
+                ) {
                     state.pending.insert(
                         change.address.clone(),
                         Pending {
                             started:
                                 humantime::format_rfc3339_seconds(std::time::SystemTime::now())
                                     .to_string(),
+                            delete: change.action == Action::Delete,
                         },
                     );
                     save(store, state)?;
@@ -154,8 +161,8 @@ pub async fn apply(
         };
         let (address, result) = joined.expect("apply tasks do not panic");
         in_flight.remove(&address);
-        // A failed creation stays pending: its answer may have been lost after AWS acted,
-        // and the next run adopts what it finds.
+        // A failed creation (or deletion) stays pending: its answer may have been lost
+        // after AWS acted, and the next run adopts (or forgets) what it finds.
         if result.is_ok() {
             state.pending.remove(&address);
         }

@@ -41,6 +41,8 @@ pub enum ChangeReason {
     DeletedOutside,
     /// A creation interrupted before state was saved, found in AWS and taken over.
     Adopted,
+    /// A deletion outbound started, whose end was not saved: AWS no longer has it.
+    InterruptedDelete,
 }
 
 impl From<Reason> for ChangeReason {
@@ -381,7 +383,15 @@ pub fn build(
         if o.adopted {
             reasons.insert(ChangeReason::Adopted);
         }
+        let interrupted_delete = state.pending.get(address).is_some_and(|p| p.delete);
         let (action, fields) = match (&desired_flat, &live_flat) {
+            (_, None) if interrupted_delete && r.is_some() => {
+                reasons.insert(ChangeReason::InterruptedDelete);
+                match &desired_flat {
+                    Some(want) => (Action::Create, creation_fields(want)),
+                    None => (Action::Forget, Vec::new()),
+                }
+            }
             (Some(want), None) => {
                 if r.is_some() {
                     reasons.insert(ChangeReason::DeletedOutside);
@@ -636,4 +646,67 @@ fn order(changes: &mut [Change], desired: &DesiredState, state: &State) -> Resul
         c.order = i + 1;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{Pending, Record};
+
+    fn empty_desired() -> DesiredState {
+        DesiredState {
+            resources: BTreeMap::new(),
+            graph: Graph::default(),
+            files: 0,
+        }
+    }
+
+    fn recorded(state: &mut State, address: &Address) {
+        state.resources.insert(
+            address.clone(),
+            Record {
+                id: address.name.clone(),
+                arn: format!("arn:aws:events:r:1:connection/{}/x", address.name),
+                spec: serde_json::json!({"authorizationType": "API_KEY"}),
+                fingerprints: BTreeMap::new(),
+                protect: false,
+                live: Default::default(),
+            },
+        );
+    }
+
+    /// Issue 10 item 8, last clause: a deletion outbound started and AWS finished, whose
+    /// end was not saved, is outbound's own work, not "deleted outside outbound".
+    #[test]
+    fn a_resource_gone_after_an_interrupted_delete_is_not_deleted_outside() {
+        let ours = Address::new(Kind::Connection, "ours");
+        let theirs = Address::new(Kind::Connection, "theirs");
+        let mut state = State::new();
+        recorded(&mut state, &ours);
+        recorded(&mut state, &theirs);
+        state.pending.insert(
+            ours.clone(),
+            Pending {
+                started: "2026-01-01T00:00:00Z".into(),
+                delete: true,
+            },
+        );
+        let observed: BTreeMap<Address, Observed> = [ours.clone(), theirs.clone()]
+            .into_iter()
+            .map(|a| (a, Observed::default()))
+            .collect();
+        let plan = build(&empty_desired(), &state, &observed, &BTreeMap::new()).unwrap();
+        let reasons = |a: &Address| {
+            let c = plan.changes.iter().find(|c| &c.address == a).unwrap();
+            (c.action, c.reasons.iter().copied().collect::<Vec<_>>())
+        };
+        assert_eq!(
+            reasons(&ours),
+            (Action::Forget, vec![ChangeReason::InterruptedDelete])
+        );
+        assert_eq!(
+            reasons(&theirs),
+            (Action::Forget, vec![ChangeReason::DeletedOutside])
+        );
+    }
 }

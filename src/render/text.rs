@@ -43,6 +43,7 @@ pub fn reason_words(r: ChangeReason) -> &'static str {
         ChangeReason::Drift => "revert drift",
         ChangeReason::DeletedOutside => "deleted outside outbound",
         ChangeReason::Adopted => "adopt interrupted creation",
+        ChangeReason::InterruptedDelete => "deleted by an interrupted apply",
     }
 }
 

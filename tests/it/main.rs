@@ -7,6 +7,7 @@ mod support;
 mod aws_layer;
 mod convergence;
 mod drift;
+mod interrupted;
 mod kinds;
 mod layers;
 mod reconcile;
