@@ -11,8 +11,9 @@ use tokio::task::JoinSet;
 
 use crate::aws::{Aws, AwsError, ErrorClass, Live};
 use crate::manifest::DesiredState;
-use crate::observe::{TAG_LINEAGE, TAG_NAME};
 use crate::plan::{Action, Change, Plan};
+use crate::resource::connector::{TAG_LINEAGE, TAG_NAME};
+use crate::resource::rules::Health;
 use crate::resource::{Address, ApiDestinationSpec, ConnectionSpec, ConnectorSpec, Kind};
 use crate::state::local::LocalState;
 use crate::state::{LiveMarkers, Pending, Record, State, StateError};
@@ -108,13 +109,20 @@ pub async fn apply(
                 .all(|a| outcomes.get(a) == Some(&Outcome::Done));
             if ready && in_flight.len() < options.parallelism.max(1) {
                 let job = Job::new(change, desired, state, &arns);
-                if matches!(change.action, Action::Create | Action::Replace) {
+                // Creations and deletions are recorded as started before the call: the
+                // next run adopts what an interrupted creation made, and knows who deleted
+                // what an interrupted deletion removed.
+                if matches!(
+                    change.action,
+                    Action::Create | Action::Replace | Action::Delete
+                ) {
                     state.pending.insert(
                         change.address.clone(),
                         Pending {
                             started:
                                 humantime::format_rfc3339_seconds(std::time::SystemTime::now())
                                     .to_string(),
+                            delete: change.action == Action::Delete,
                         },
                     );
                     save(store, state)?;
@@ -134,15 +142,27 @@ pub async fn apply(
         }
         // 2. Wait for one to finish and record it.
         let Some(joined) = running.join_next().await else {
-            if todo.is_empty() {
-                break;
+            if !started.is_empty() {
+                continue; // skips may have unblocked (or skipped) more
             }
-            continue;
+            // Nothing runs and nothing could start: what is left waits for changes that
+            // will never come (not in the plan, or in a cycle). End, never spin.
+            for (address, change) in std::mem::take(&mut todo) {
+                let waits: Vec<String> = change
+                    .after
+                    .iter()
+                    .filter(|a| outcomes.get(*a) != Some(&Outcome::Done))
+                    .map(ToString::to_string)
+                    .collect();
+                let why = format!("waits for {}, which can never run", waits.join(", "));
+                outcomes.insert(address.clone(), Outcome::Failed(why));
+            }
+            break;
         };
         let (address, result) = joined.expect("apply tasks do not panic");
         in_flight.remove(&address);
-        // A failed creation stays pending: its answer may have been lost after AWS acted,
-        // and the next run adopts what it finds.
+        // A failed creation (or deletion) stays pending: its answer may have been lost
+        // after AWS acted, and the next run adopts (or forgets) what it finds.
         if result.is_ok() {
             state.pending.remove(&address);
         }
@@ -286,8 +306,8 @@ impl Job {
                 let live = wait_for(
                     timeout,
                     || aws.describe_connection(name),
-                    "DEAUTHORIZED",
-                    &[],
+                    c.address.kind,
+                    Health::Off,
                 )
                 .await?;
                 let arn = live
@@ -313,6 +333,17 @@ impl Job {
                     Err(e) => Err(e),
                 }
             }
+            // A named resource cannot be created anew before the old one is gone, and its
+            // rules reset every optional field in place: a replacement is never planned.
+            (Kind::Connection | Kind::ApiDestination, Action::Replace) => Err(AwsError {
+                operation: "apply",
+                class: ErrorClass::Invalid,
+                code: None,
+                message: format!(
+                    "{} cannot be replaced: AWS names it, so the old one would have to be deleted first",
+                    c.address
+                ),
+            }),
             (Kind::Connection, action) => {
                 let spec: ConnectionSpec = typed(&self.spec)?;
                 let arn = if action == Action::Create {
@@ -325,8 +356,8 @@ impl Job {
                 let live = wait_for(
                     timeout,
                     || aws.describe_connection(name),
-                    "AUTHORIZED",
-                    &["DEAUTHORIZED", "FAILED_CONNECTIVITY"],
+                    Kind::Connection,
+                    Health::Healthy,
                 )
                 .await?;
                 Ok(Effect::Record(self.record(
@@ -358,8 +389,8 @@ impl Job {
                 let live = wait_for(
                     timeout,
                     || aws.describe_connector(&new_id),
-                    "ACTIVE",
-                    &["ERRORED"],
+                    Kind::Connector,
+                    Health::Healthy,
                 )
                 .await?;
                 if c.action == Action::Replace
@@ -410,8 +441,8 @@ impl Job {
                 let live = wait_for(
                     timeout,
                     || aws.describe_connector(&id),
-                    "ACTIVE",
-                    &["ERRORED"],
+                    Kind::Connector,
+                    Health::Healthy,
                 )
                 .await?;
                 Ok(Effect::Record(self.record(id.clone(), arn, live.as_ref())))
@@ -444,12 +475,13 @@ fn typed<T: serde::de::DeserializeOwned>(spec: &Value) -> Result<T, AwsError> {
     })
 }
 
-/// Describes until the status is `good`; fails on a `bad` status or after `timeout`.
+/// Describes until the resource's health (by its kind's rules) is `want`; fails on a
+/// failed status (or one switched off, when not wanted) or after `timeout`.
 async fn wait_for<F, Fut>(
     timeout: Duration,
     describe: F,
-    good: &str,
-    bad: &[&str],
+    kind: Kind,
+    want: Health,
 ) -> Result<Option<Live>, AwsError>
 where
     F: Fn() -> Fut,
@@ -460,44 +492,139 @@ where
     loop {
         let live = describe().await?;
         let status = live.as_ref().and_then(|l| l.status.clone());
-        match status.as_deref() {
-            // A resource whose API reports no status is ready once it can be read.
-            None => return Ok(live),
-            Some(s) if s == good => return Ok(live),
-            Some(s) if bad.contains(&s) => {
-                let reason = live
-                    .as_ref()
-                    .and_then(|l| l.status_reason.clone())
-                    .unwrap_or_default();
-                return Err(AwsError {
-                    operation: "wait",
-                    class: ErrorClass::Other,
-                    code: Some(s.to_owned()),
-                    message: format!(
-                        "the resource is {s}{}",
-                        if reason.is_empty() {
-                            String::new()
-                        } else {
-                            format!(": {reason}")
-                        }
-                    ),
-                });
-            }
-            Some(s) => {
-                if tokio::time::Instant::now() + delay > deadline {
-                    return Err(AwsError {
-                        operation: "wait",
-                        class: ErrorClass::Other,
-                        code: None,
-                        message: format!(
-                            "still {s} after {}, expected {good}",
-                            humantime::format_duration(timeout)
-                        ),
-                    });
-                }
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
-            }
+        // A resource whose API reports no status is ready once it can be read.
+        let Some(s) = status.as_deref() else {
+            return Ok(live);
+        };
+        let health = (kind.rules().health)(s);
+        if health == want {
+            return Ok(live);
         }
+        if matches!(health, Health::Failed | Health::Off) {
+            let reason = live
+                .as_ref()
+                .and_then(|l| l.status_reason.clone())
+                .unwrap_or_default();
+            return Err(AwsError {
+                operation: "wait",
+                class: ErrorClass::Other,
+                code: Some(s.to_owned()),
+                message: format!(
+                    "the resource is {s}{}",
+                    if reason.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {reason}")
+                    }
+                ),
+            });
+        }
+        if tokio::time::Instant::now() + delay > deadline {
+            return Err(AwsError {
+                operation: "wait",
+                class: ErrorClass::Other,
+                code: None,
+                message: format!(
+                    "still {s} after {}, expected it {}",
+                    humantime::format_duration(timeout),
+                    if want == Health::Off {
+                        "switched off"
+                    } else {
+                        "ready"
+                    }
+                ),
+            });
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::AwsOptions;
+    use crate::graph::Graph;
+
+    fn forget(name: &str, after: &[&str]) -> Change {
+        Change {
+            address: Address::new(Kind::Connection, name),
+            action: Action::Forget,
+            reasons: BTreeSet::new(),
+            fields: Vec::new(),
+            order: 0,
+            id: None,
+            arn: None,
+            desired: None,
+            fingerprints: BTreeMap::new(),
+            protect: false,
+            clear: Vec::new(),
+            after: after
+                .iter()
+                .map(|a| Address::new(Kind::Connection, *a))
+                .collect(),
+            status: None,
+            status_reason: None,
+        }
+    }
+
+    /// Issue 10 item 5: a change that waits for one that can never run (not in the plan,
+    /// or in a cycle) made the loop spin forever; it now ends with that change failed.
+    /// (Forget makes no AWS call: the clients point at a closed port and are never used.)
+    #[tokio::test]
+    async fn changes_that_can_never_run_fail_instead_of_spinning() {
+        let options = AwsOptions {
+            region: Some("test-1".into()),
+            profile: None,
+            endpoint_url: Some("http://127.0.0.1:9".into()),
+        };
+        let aws = Arc::new(
+            Aws::connect_with_credentials(&options, "testing", "testing", Vec::new())
+                .await
+                .unwrap(),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalState::new(dir.path().join("state.json"));
+        let mut state = State::new();
+        let plan = Plan {
+            state_lineage: state.lineage.clone(),
+            state_serial: 0,
+            changes: vec![
+                forget("free", &[]),
+                forget("a", &["b"]),
+                forget("b", &["a"]),
+                forget("orphan", &["ghost"]),
+            ],
+            live_fingerprints: BTreeMap::new(),
+        };
+        let desired = DesiredState {
+            resources: BTreeMap::new(),
+            graph: Graph::default(),
+            files: 0,
+        };
+        let options = ApplyOptions {
+            parallelism: 4,
+            wait_timeout: Duration::from_secs(1),
+        };
+        let report = apply(&aws, &plan, &desired, &store, &mut state, &options)
+            .await
+            .unwrap();
+        let outcome = |n: &str| {
+            report
+                .rows
+                .iter()
+                .find(|r| r.address.name == n)
+                .map(|r| r.outcome.clone())
+                .unwrap()
+        };
+        assert_eq!(outcome("free"), Outcome::Done);
+        for stuck in ["a", "b", "orphan"] {
+            assert!(
+                matches!(outcome(stuck), Outcome::Failed(ref why) if why.contains("can never run")),
+                "{stuck}: {:?}",
+                outcome(stuck)
+            );
+        }
+        assert_eq!(aws.calls.total(), 0);
     }
 }

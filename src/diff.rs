@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::resource::Kind;
+use crate::resource::rules::{SpecView, is_under};
 
 /// One leaf of a spec.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,43 +155,16 @@ pub struct FieldChange {
     pub forces_replacement: bool,
 }
 
-/// Values AWS reports for fields left unset; a manifest that sets them is in sync.
-fn default_of(kind: Kind, path: &str) -> Option<Value> {
-    match (kind, path) {
-        (Kind::Connector, "sftpConfig.maxConcurrentConnections") => Some(1.into()),
-        (Kind::Connector, "ipAddressType") => Some("IPV4".into()),
-        (Kind::Connector, "as2Config.mdnSigningAlgorithm") => Some("DEFAULT".into()),
-        (Kind::ApiDestination, "invocationRateLimitPerSecond") => Some(300.into()),
-        (Kind::Connector, "as2Config.preserveContentType") => Some("DISABLED".into()),
-        (Kind::Connector, "egressConfig.vpcLattice.portNumber") => Some(22.into()),
-        _ => None,
+impl SpecView for Flat {
+    fn value(&self, path: &str) -> Option<&Value> {
+        match self.fields.get(path) {
+            Some(Leaf::Value(v)) => Some(v),
+            _ => None,
+        }
     }
-}
 
-/// Whether AWS can reset `path` in place when it is removed from the manifest (the clear
-/// encodings of `aws::*`); a field it cannot reset forces a replacement.
-pub fn clearable(kind: Kind, path: &str) -> bool {
-    let base = path.split('[').next().unwrap_or(path);
-    match kind {
-        Kind::Connection => {
-            base == "description"
-                || base.starts_with("authParameters.invocationHttpParameters")
-                || base.starts_with("authParameters.oAuthParameters.oAuthHttpParameters")
-        }
-        Kind::ApiDestination => matches!(base, "description" | "invocationRateLimitPerSecond"),
-        Kind::Connector => {
-            base.starts_with("tags.")
-                || matches!(
-                    base,
-                    "as2Config.basicAuthSecretId"
-                        | "as2Config.mdnSigningAlgorithm"
-                        | "as2Config.preserveContentType"
-                        | "sftpConfig.trustedHostKeys"
-                        | "sftpConfig.maxConcurrentConnections"
-                        | "egressConfig.vpcLattice.portNumber"
-                        | "ipAddressType"
-                )
-        }
+    fn any_under(&self, prefix: &str) -> bool {
+        self.fields.keys().any(|p| is_under(p, prefix))
     }
 }
 
@@ -205,13 +179,12 @@ pub fn diff(kind: Kind, desired: &Flat, recorded: Option<&Flat>, live: &Flat) ->
         .keys()
         .chain(recorded_or_empty.fields.keys())
         .collect();
-    let replace_protocol =
-        kind == Kind::Connector && protocol(desired) != protocol(live) && protocol(live).is_some();
+    let rules = kind.rules();
     let mut out = Vec::new();
     for path in paths {
         let d = desired.fields.get(path);
         let r = recorded_or_empty.fields.get(path);
-        let default = default_of(kind, path).map(Leaf::Value);
+        let default = rules.default_of(path).map(Leaf::Value);
         let l = live.fields.get(path).or(default.as_ref());
         let change = match d {
             Some(Leaf::Sensitive(fd)) => match (l, r) {
@@ -236,32 +209,18 @@ pub fn diff(kind: Kind, desired: &Flat, recorded: Option<&Flat>, live: &Flat) ->
             None => (l.is_some() && l != default.as_ref()).then_some(Reason::ManifestChange),
         };
         if let Some(reason) = change {
-            let protocol_switch = replace_protocol
-                && (path.starts_with("as2Config") || path.starts_with("sftpConfig"));
-            let cannot_clear = d.is_none() && !clearable(kind, path);
+            let replaced = (rules.replaces)(path, desired, live);
+            let cannot_clear = d.is_none() && !rules.reset_of(path, desired).in_place();
             out.push(FieldChange {
                 path: path.clone(),
                 before: l.cloned(),
                 after: d.cloned().or(default.clone()),
                 reason,
-                forces_replacement: protocol_switch || cannot_clear,
+                forces_replacement: replaced || cannot_clear,
             });
         }
     }
     out
-}
-
-/// `as2Config` or `sftpConfig`, for connectors.
-fn protocol(flat: &Flat) -> Option<&'static str> {
-    flat.fields.keys().find_map(|p| {
-        if p.starts_with("as2Config.") {
-            Some("as2")
-        } else if p.starts_with("sftpConfig.") {
-            Some("sftp")
-        } else {
-            None
-        }
-    })
 }
 
 /// The JSON pointer to clear for a removed path: its nearest ancestor outside a keyed list.

@@ -12,8 +12,10 @@ use serde_json::Value;
 
 use crate::aws::{AwsError, ErrorClass, ListedConnector};
 use crate::diff::{Flat, Leaf, Reason};
+use crate::live::Observed;
 use crate::manifest::DesiredState;
-use crate::plan::{Action, Change, ChangeReason, Observed, Plan};
+use crate::plan::{Action, Change, ChangeReason, Plan};
+use crate::resource::rules::Health;
 use crate::resource::{Address, Kind, Spec};
 use crate::state::State;
 
@@ -370,24 +372,17 @@ fn changed_since(applied: &Leaf, live: Option<&Leaf>) -> bool {
 
 /// The last-applied spec in canonical form, without what is not a field of the resource.
 fn recorded_flat(spec: &Value) -> Flat {
-    let mut spec = spec.clone();
-    if let Some(o) = spec.as_object_mut() {
-        o.remove("deauthorized");
-        o.remove("connection");
-    }
-    Flat::of(&spec)
+    Flat::of(&crate::resource::strip_references(spec))
 }
 
-/// Statuses that mean the resource does not work; transitional ones (`AUTHORIZING`,
-/// `PENDING`, …) do not count.
+/// Statuses that mean the resource does not work, by its kind's rules: a failure, or
+/// switched off without being asked; transitions (`AUTHORIZING`, `PENDING`, …) do not
+/// count, nor a resource blocked by its dependency (which is reported itself).
 fn is_unhealthy(kind: Kind, status: &str, deauthorize_asked: bool) -> bool {
-    match kind {
-        Kind::Connection => {
-            (status == "DEAUTHORIZED" && !deauthorize_asked) || status == "FAILED_CONNECTIVITY"
-        }
-        Kind::Connector => status == "ERRORED",
-        // `INACTIVE` follows its connection, which is reported itself.
-        Kind::ApiDestination => false,
+    match (kind.rules().health)(status) {
+        Health::Failed => true,
+        Health::Off => !deauthorize_asked,
+        Health::Healthy | Health::Waiting | Health::Blocked => false,
     }
 }
 
@@ -471,7 +466,7 @@ pub fn unmanaged(
     state: &State,
     observed: &BTreeMap<Address, Observed>,
 ) -> (Vec<Unmanaged>, Vec<NotChecked>) {
-    let named = crate::plan::addresses(desired, state);
+    let named = crate::live::addresses(desired, state);
     let by_arn: BTreeSet<&str> = desired
         .resources
         .values()

@@ -1,13 +1,12 @@
 //! The dependency graph over resources (petgraph): an API destination depends on the
 //! connection it names. Creation follows the edges, deletion runs against them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 
 use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
 
-use crate::manifest::DesiredResource;
 use crate::resource::{Address, Kind, Spec};
 
 /// Edges point from a dependency to its dependent (connection -> API destination).
@@ -46,13 +45,13 @@ pub fn dependencies(spec: &Spec) -> Vec<Address> {
 }
 
 impl Graph {
-    /// The graph of the desired state; references to unknown addresses are left out (the
-    /// validator reports them).
-    pub fn build(resources: &BTreeMap<Address, DesiredResource>) -> Self {
+    /// The graph of resources with their specs; references to unknown addresses are left
+    /// out (the validator reports them).
+    pub fn build<'a>(resources: impl IntoIterator<Item = (&'a Address, &'a Spec)>) -> Self {
         Graph::from_deps(
             resources
-                .iter()
-                .map(|(a, r)| (a.clone(), dependencies(&r.spec))),
+                .into_iter()
+                .map(|(a, spec)| (a.clone(), dependencies(spec))),
         )
     }
 

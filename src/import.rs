@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::aws::Live;
+use crate::live::Live;
 use crate::manifest::diag::Problem;
 use crate::resource::{
     Address, ApiDestinationSpec, ApiVersion, ConnectionSpec, ConnectorSpec, Kind, Metadata,

@@ -11,6 +11,7 @@ pub mod diff;
 pub mod drift;
 pub mod graph;
 pub mod import;
+pub mod live;
 pub mod manifest;
 pub mod observe;
 pub mod plan;

@@ -7,14 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::stream::{self, StreamExt};
 
 use crate::aws::{Aws, AwsError, Live};
+use crate::live::Observed;
 use crate::manifest::DesiredState;
-use crate::plan::Observed;
+use crate::resource::connector::{TAG_LINEAGE, TAG_NAME};
 use crate::resource::{Address, Kind, Spec};
 use crate::state::State;
-
-/// Tag keys outbound sets on connectors it creates.
-pub const TAG_NAME: &str = "outbound:name";
-pub const TAG_LINEAGE: &str = "outbound:lineage";
 
 /// What AWS holds for each address the manifests or the state name; an address AWS could
 /// not be asked about carries the error.
@@ -27,7 +24,7 @@ pub async fn observe(
     state: &State,
     parallelism: usize,
 ) -> Observation {
-    let addresses = crate::plan::addresses(desired, state);
+    let addresses = crate::live::addresses(desired, state);
     let (known, unknown): (Vec<&Address>, Vec<&Address>) = addresses
         .into_iter()
         .partition(|a| a.kind != Kind::Connector || state.resources.contains_key(*a));

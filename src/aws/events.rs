@@ -20,7 +20,8 @@ use serde_json::{Map, Value};
 
 use super::{Aws, AwsError, Live, absent_as_none, cannot_clear, put, put_str, rfc3339, wire};
 use crate::manifest::secret::SecretValue;
-use crate::resource::{ApiDestinationSpec, ConnectionSpec};
+use crate::resource::rules::{Reset, path_of_pointer};
+use crate::resource::{ApiDestinationSpec, ConnectionSpec, api_destination};
 
 mod clear;
 mod live;
@@ -38,8 +39,6 @@ const INVOCATION: &str = "/spec/authParameters/invocationHttpParameters";
 const OAUTH_HTTP: &str = "/spec/authParameters/oAuthParameters/oAuthHttpParameters";
 /// Why a required member cannot be cleared.
 const NO_ENCODING: &str = "it is required, and the API has no value that removes it";
-/// What `InvocationRateLimitPerSecond` is when none was given (EventBridge documentation).
-const DEFAULT_RATE_LIMIT: i32 = 300;
 
 impl Aws {
     /// `DescribeConnection`; `None` when AWS has no connection of that name.
@@ -231,12 +230,15 @@ impl Aws {
         let mut description = spec.description.clone();
         let mut rate = spec.invocation_rate_limit_per_second;
         for pointer in clear {
-            match pointer.as_str() {
-                "/spec/description" => description = description.or(Some(String::new())),
-                "/spec/invocationRateLimitPerSecond" => rate = rate.or(Some(DEFAULT_RATE_LIMIT)),
+            let path = path_of_pointer(pointer);
+            match (path.as_str(), api_destination::reset(&path)) {
+                (_, Reset::EmptyString) => description = description.or(Some(String::new())),
+                ("invocationRateLimitPerSecond", Reset::Default) => {
+                    rate = rate.or(api_destination::RULES.default_i32(&path))
+                }
                 // The ARN a `connection:` resolves to is always sent.
-                "/spec/connection" | "/spec/connectionArn" => {}
-                other => return Err(cannot_clear(OP, other, NO_ENCODING)),
+                (_, Reset::NotSent) => {}
+                _ => return Err(cannot_clear(OP, pointer, NO_ENCODING)),
             }
         }
         let request = self

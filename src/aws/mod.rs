@@ -5,6 +5,8 @@
 //! compares like with like and never sees an SDK type.
 
 mod error;
+pub use crate::live::{ListedConnector, Live};
+
 pub mod events;
 pub mod transfer;
 
@@ -66,33 +68,6 @@ pub struct AwsError {
     pub class: ErrorClass,
     pub code: Option<String>,
     pub message: String,
-}
-
-/// A resource as AWS has it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Live {
-    /// The identity AWS knows it by: the name (connections, API destinations) or `c-…` id.
-    pub id: String,
-    pub arn: String,
-    /// The spec in manifest shape (camelCase, tags as a map without `aws:` keys); secret
-    /// values AWS does not return are `{"$sensitive": true}`.
-    pub spec: Value,
-    /// `ConnectionState`, `ApiDestinationState` or connector `Status`.
-    pub status: Option<String>,
-    /// `StateReason` of a connection, `ErrorMessage` of a connector.
-    pub status_reason: Option<String>,
-    /// RFC 3339; the drift marker of connections (and API destinations).
-    pub last_modified: Option<String>,
-    /// Connector tags including the reserved `outbound:` ones (empty for other kinds).
-    pub tags: BTreeMap<String, String>,
-}
-
-/// A connector as `ListConnectors` shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListedConnector {
-    pub id: String,
-    pub arn: String,
-    pub url: Option<String>,
 }
 
 /// Calls made, per operation, and the order of mutating ones.

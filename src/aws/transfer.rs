@@ -33,7 +33,7 @@ use aws_sdk_transfer::types::{
 
 use super::{Aws, AwsError, ListedConnector, Live, absent_as_none, built, invalid};
 use crate::resource::ConnectorSpec;
-use crate::resource::connector::IpAddressType;
+use crate::resource::connector::{self, IpAddressType};
 
 mod live;
 mod request;
@@ -45,10 +45,6 @@ use request::{
 
 /// Tag keys that are not part of a spec: AWS's own and outbound's.
 const RESERVED_TAG_PREFIXES: [&str; 2] = ["aws:", "outbound:"];
-/// `SftpPort` when none is given (Transfer Family documentation).
-const DEFAULT_SFTP_PORT: i32 = 22;
-/// `MaxConcurrentConnections` when none is given (the API model's default).
-const DEFAULT_MAX_CONCURRENT_CONNECTIONS: i32 = 1;
 
 impl Aws {
     /// `DescribeConnector` (tags included); `None` when the id is unknown.
@@ -166,10 +162,10 @@ impl Aws {
         const OP: &str = "UpdateConnector";
         let clears = connector_clears(spec, clear)?;
         let egress = spec.egress_config.as_ref().map(|e| {
-            let port = e
-                .vpc_lattice
+            let port = e.vpc_lattice.port_number.or(clears
                 .port_number
-                .or(clears.port_number.then_some(DEFAULT_SFTP_PORT));
+                .then(|| connector::RULES.default_i32("egressConfig.vpcLattice.portNumber"))
+                .flatten());
             UpdateConnectorEgressConfig::VpcLattice(
                 UpdateConnectorVpcLatticeEgressConfig::builder()
                     .resource_configuration_arn(&e.vpc_lattice.resource_configuration_arn)

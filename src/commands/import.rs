@@ -12,8 +12,8 @@ use super::{Outcome, runtime};
 use crate::aws::{self, Aws, AwsError, Live};
 use crate::cli::ImportArgs;
 use crate::import::{self, Found, Imported};
-use crate::observe::{TAG_LINEAGE, TAG_NAME};
 use crate::render;
+use crate::resource::connector::{TAG_LINEAGE, TAG_NAME};
 use crate::resource::{Address, Kind, patterns};
 use crate::state::{self, State};
 

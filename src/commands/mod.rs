@@ -56,7 +56,7 @@ pub struct Prepared {
     pub plan: crate::plan::Plan,
     /// What AWS held, and the fingerprints of this run's secrets (a saved plan is checked
     /// against both).
-    pub observed: std::collections::BTreeMap<crate::resource::Address, crate::plan::Observed>,
+    pub observed: std::collections::BTreeMap<crate::resource::Address, crate::live::Observed>,
     pub fingerprints: std::collections::BTreeMap<
         crate::resource::Address,
         std::collections::BTreeMap<String, String>,
@@ -83,7 +83,7 @@ pub struct Gathered {
     pub state: crate::state::State,
     pub aws: std::sync::Arc<crate::aws::Aws>,
     /// What AWS holds for every address it could be asked about.
-    pub observed: std::collections::BTreeMap<crate::resource::Address, crate::plan::Observed>,
+    pub observed: std::collections::BTreeMap<crate::resource::Address, crate::live::Observed>,
     /// Addresses AWS could not be read for (throttled, access denied, ...), with the error:
     /// neither present nor absent, so never to be reported as in sync.
     pub unreadable: std::collections::BTreeMap<crate::resource::Address, crate::aws::AwsError>,

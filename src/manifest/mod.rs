@@ -73,7 +73,7 @@ pub fn validate(paths: &[PathBuf]) -> Result<DesiredState, Diagnostics> {
         }
     }
     let (resources, raws) = check_across(&loaded, checked, &mut diags);
-    let graph = Graph::build(&resources);
+    let graph = Graph::build(resources.iter().map(|(a, r)| (a, &r.spec)));
     if let Err(cycle) = graph.order()
         && let Some(raw) = cycle.0.first().and_then(|a| raws.get(a))
     {

@@ -3,33 +3,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
-use crate::resource::patterns;
-
-/// Where a secret comes from; the reference itself is not secret and is kept in state.
-#[derive(
-    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schemars(title = "SecretRef")]
-pub enum SecretRef {
-    /// The name of an environment variable holding the value.
-    FromEnv(#[schemars(regex(pattern = patterns::ENV_VAR))] String),
-    /// A file holding the value, relative to the manifest's file; one trailing newline is
-    /// dropped.
-    FromFile(PathBuf),
-}
-
-impl fmt::Display for SecretRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SecretRef::FromEnv(name) => write!(f, "env {name}"),
-            SecretRef::FromFile(path) => write!(f, "file {}", path.display()),
-        }
-    }
-}
+pub use crate::resource::secret::{ParamValue, SecretRef};
 
 /// Why a secret reference could not be resolved; never carries the value.
 #[derive(Debug, thiserror::Error)]
@@ -102,14 +76,4 @@ impl fmt::Debug for SecretValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("(sensitive)")
     }
-}
-
-/// The value of an HTTP parameter: a literal (`isValueSecret: false`) or a secret reference.
-#[derive(
-    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(untagged)]
-pub enum ParamValue {
-    Literal(String),
-    Secret(SecretRef),
 }

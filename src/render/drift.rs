@@ -8,6 +8,8 @@ use anstyle::{AnsiColor, Style};
 use crate::diff::Leaf;
 use crate::drift::{DriftReport, FieldDrift, PendingChange, Summary, Unhealthy, Verdict};
 use crate::plan::Action;
+use crate::resource::Address;
+use crate::resource::rules::Identity;
 
 const BAD: Style = AnsiColor::Red.on_default();
 const WARN: Style = AnsiColor::Yellow.on_default();
@@ -99,7 +101,12 @@ pub fn text(report: &DriftReport) -> String {
             "Modified outside outbound (expected: the last apply; actual: AWS):",
         );
         for m in &report.modified_outside {
-            let _ = writeln!(out, "  {BAD}~{BAD:#} {}{}", m.address, id_note(&m.id));
+            let _ = writeln!(
+                out,
+                "  {BAD}~{BAD:#} {}{}",
+                m.address,
+                id_note(&m.address, &m.id)
+            );
             for f in &m.fields {
                 let _ = writeln!(out, "      {}", drifted(f, &|s| s.to_owned()));
             }
@@ -113,7 +120,12 @@ pub fn text(report: &DriftReport) -> String {
             } else {
                 " (its manifest is gone too)"
             };
-            let _ = writeln!(out, "  {BAD}-{BAD:#} {}{}{note}", d.address, id_note(&d.id));
+            let _ = writeln!(
+                out,
+                "  {BAD}-{BAD:#} {}{}{note}",
+                d.address,
+                id_note(&d.address, &d.id)
+            );
         }
     }
     if !report.unhealthy.is_empty() {
@@ -192,7 +204,7 @@ fn status_line(out: &mut String, style: Style, mark: char, u: &Unhealthy) {
         out,
         "  {style}{mark}{style:#} {}{} is {}{reason}",
         u.address,
-        id_note(&u.id),
+        id_note(&u.address, &u.id),
         u.status
     );
 }
@@ -201,10 +213,10 @@ fn section(out: &mut String, title: &str) {
     let _ = writeln!(out, "\n{title}");
 }
 
-fn id_note(id: &Option<String>) -> String {
-    // Connectors are known by id; the others' id is their name.
-    match id {
-        Some(id) if id.starts_with("c-") => format!(" ({id})"),
+/// The AWS id of a resource AWS knows by an id it assigned (its name says nothing there).
+fn id_note(address: &Address, id: &Option<String>) -> String {
+    match (address.kind.rules().identity, id) {
+        (Identity::Tagged { .. }, Some(id)) => format!(" ({id})"),
         _ => String::new(),
     }
 }

@@ -8,6 +8,7 @@ use std::fmt::Write;
 
 use crate::diff::{FieldChange, Leaf, Reason};
 use crate::plan::{Action, Change, ChangeReason, Plan};
+use crate::resource::rules::Health;
 
 use super::text::reason_words;
 
@@ -226,7 +227,7 @@ fn leaf(l: Option<&Leaf>) -> String {
 fn unhealthy(c: &Change) -> Option<&str> {
     c.status
         .as_deref()
-        .filter(|s| !matches!(*s, "AUTHORIZED" | "ACTIVE"))
+        .filter(|s| (c.address.kind.rules().health)(s) != Health::Healthy)
 }
 
 /// `s` as an inline code span: the fence is longer than any run of backticks in `s`, and

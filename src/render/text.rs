@@ -7,6 +7,7 @@ use anstyle::{AnsiColor, Style};
 use crate::apply::{Outcome, Report};
 use crate::diff::FieldChange;
 use crate::plan::{Action, Change, ChangeReason, Plan};
+use crate::resource::rules::Health;
 
 const ADD: Style = AnsiColor::Green.on_default();
 const CHANGE: Style = AnsiColor::Yellow.on_default();
@@ -44,6 +45,7 @@ pub fn reason_words(r: ChangeReason) -> &'static str {
         ChangeReason::Adopted => "adopt interrupted creation",
         ChangeReason::SecretsNeverSent => "send secrets (never sent by outbound)",
         ChangeReason::OwnershipTags => "add outbound's ownership tags",
+        ChangeReason::InterruptedDelete => "deleted by an interrupted apply",
     }
 }
 
@@ -100,7 +102,7 @@ fn change(out: &mut String, c: &Change) {
         }
     );
     if let Some(status) = &c.status
-        && !matches!(status.as_str(), "AUTHORIZED" | "ACTIVE")
+        && (c.address.kind.rules().health)(status) != Health::Healthy
     {
         let reason = c
             .status_reason

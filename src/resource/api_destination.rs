@@ -46,7 +46,7 @@ pub struct ApiDestinationSpec {
     pub invocation_rate_limit_per_second: Option<i32>,
 }
 
-use crate::manifest::diag::Problem;
+use super::problem::Problem;
 
 impl ApiDestinationSpec {
     /// Cross-field rules the JSON Schema cannot express.
@@ -68,5 +68,41 @@ impl ApiDestinationSpec {
                 "the invocation endpoint must start with `https://`",
             ));
         }
+    }
+}
+
+/// What generic code asks of an API destination (see [`super::rules`]).
+pub static RULES: Rules = Rules {
+    kind: super::Kind::ApiDestination,
+    // EventBridge documentation: the rate when none is given.
+    defaults: &[("invocationRateLimitPerSecond", Scalar::Int(300))],
+    reset: |path, _| reset(path),
+    replaces: |_, _, _| false,
+    health,
+    identity: Identity::Name,
+};
+
+use super::rules::{Health, Identity, Reset, Rules, Scalar};
+
+/// How a removed API destination field is reset.
+pub fn reset(path: &str) -> Reset {
+    match path {
+        "description" => Reset::EmptyString,
+        "invocationRateLimitPerSecond" => Reset::Default,
+        // The ARN a `connection:` resolves to is always sent.
+        "connection" | "connectionArn" => Reset::NotSent,
+        _ => Reset::Replace {
+            why: "it is required, and the API has no value that removes it",
+        },
+    }
+}
+
+/// `ApiDestinationState`: `INACTIVE` while its connection is not authorized (LocalStack's
+/// AWS-recorded snapshots, issue 10 item 10).
+fn health(status: &str) -> Health {
+    match status {
+        "ACTIVE" => Health::Healthy,
+        "INACTIVE" => Health::Blocked,
+        _ => Health::Waiting,
     }
 }

@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::patterns;
-use crate::manifest::secret::{ParamValue, SecretRef};
+use super::secret::{ParamValue, SecretRef};
 
 /// `ConnectionAuthorizationType`.
 #[derive(
@@ -149,7 +149,7 @@ pub struct BodyParameter {
     pub value: ParamValue,
 }
 
-use crate::manifest::diag::Problem;
+use super::problem::Problem;
 
 /// What AWS requires of a secret's value once resolved (its pattern), by where it sits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -368,5 +368,116 @@ impl SecretSlot {
             )),
             _ => None,
         }
+    }
+}
+
+/// What generic code asks of a connection (see [`super::rules`]).
+pub static RULES: Rules = Rules {
+    kind: super::Kind::Connection,
+    defaults: &[],
+    reset: |path, desired| {
+        reset(
+            path,
+            desired.value("authorizationType").and_then(Value::as_str),
+        )
+    },
+    // `UpdateConnection` changes the authorization type in place, with the new type's
+    // parameters (shared/aws-research/behaviours.md U2).
+    replaces: |_, _, _| false,
+    health,
+    identity: Identity::Name,
+};
+
+use serde_json::Value;
+
+use super::rules::{Health, Identity, Reset, Rules, is_under};
+
+/// The three auth blocks, in `authParameters`.
+const AUTH_BLOCKS: [&str; 3] = [
+    "basicAuthParameters",
+    "oAuthParameters",
+    "apiKeyAuthParameters",
+];
+
+/// How a removed connection field is reset, for a connection whose desired
+/// `authorizationType` is `auth_type` (wire form, `BASIC`…). `path` has no list keys.
+pub fn reset(path: &str, auth_type: Option<&str>) -> Reset {
+    let current = auth_type.map(|t| match t {
+        "BASIC" => "basicAuthParameters",
+        "API_KEY" => "apiKeyAuthParameters",
+        _ => "oAuthParameters",
+    });
+    let other_block = AUTH_BLOCKS
+        .into_iter()
+        .any(|b| Some(b) != current && is_under(path, &format!("authParameters.{b}")));
+    if path == "description" {
+        Reset::EmptyString
+    } else if path == "deauthorized" {
+        Reset::NotSent
+    } else if other_block {
+        Reset::DroppedWithAuthType
+    } else if is_under(path, "authParameters.invocationHttpParameters")
+        || is_under(path, "authParameters.oAuthParameters.oAuthHttpParameters")
+    {
+        Reset::EmptyList
+    } else {
+        Reset::Replace {
+            why: "it is required, and the API has no value that removes it",
+        }
+    }
+}
+
+/// The states the plan shows a connection's authorization moving between.
+pub const STATE_AUTHORIZED: &str = "AUTHORIZED";
+pub const STATE_DEAUTHORIZED: &str = "DEAUTHORIZED";
+
+/// `ConnectionState`, by its string: the SDK does not know `ACTIVE` and
+/// `FAILED_CONNECTIVITY` (newer EventBridge states), which arrive as unknown variants.
+fn health(status: &str) -> Health {
+    match status {
+        STATE_AUTHORIZED | "ACTIVE" => Health::Healthy,
+        STATE_DEAUTHORIZED => Health::Off,
+        "FAILED_CONNECTIVITY" => Health::Failed,
+        // CREATING, UPDATING, DELETING, AUTHORIZING, DEAUTHORIZING, and any new state.
+        _ => Health::Waiting,
+    }
+}
+
+#[cfg(test)]
+mod rules_tests {
+    use super::*;
+
+    #[test]
+    fn switching_the_auth_type_resets_the_old_block_in_place() {
+        let basic = Some("BASIC");
+        assert_eq!(
+            reset("authParameters.apiKeyAuthParameters.apiKeyName", basic),
+            Reset::DroppedWithAuthType
+        );
+        assert_eq!(
+            reset(
+                "authParameters.oAuthParameters.oAuthHttpParameters.headerParameters.value",
+                basic
+            ),
+            Reset::DroppedWithAuthType
+        );
+        assert_eq!(
+            reset(
+                "authParameters.oAuthParameters.oAuthHttpParameters.headerParameters.value",
+                Some("OAUTH_CLIENT_CREDENTIALS")
+            ),
+            Reset::EmptyList
+        );
+        assert_eq!(reset("description", basic), Reset::EmptyString);
+        assert!(!reset("authParameters.basicAuthParameters.username", basic).in_place());
+    }
+
+    #[test]
+    fn states_the_sdk_does_not_know_are_read_by_their_string() {
+        assert_eq!(health("ACTIVE"), Health::Healthy);
+        assert_eq!(health("FAILED_CONNECTIVITY"), Health::Failed);
+        assert_eq!(health("AUTHORIZING"), Health::Waiting);
+        assert_eq!(health("DEAUTHORIZING"), Health::Waiting);
+        assert_eq!(health("DEAUTHORIZED"), Health::Off);
     }
 }

@@ -250,4 +250,106 @@ impl ConnectorSpec {
     }
 }
 
-use crate::manifest::diag::Problem;
+use super::problem::Problem;
+
+/// Tag keys outbound sets on connectors it creates (connectors have no name in AWS).
+pub const TAG_NAME: &str = "outbound:name";
+pub const TAG_LINEAGE: &str = "outbound:lineage";
+
+/// What generic code asks of a connector (see [`super::rules`]).
+pub static RULES: Rules = Rules {
+    kind: super::Kind::Connector,
+    // What Transfer Family reports for members left unset.
+    defaults: &[
+        ("sftpConfig.maxConcurrentConnections", Scalar::Int(1)),
+        ("ipAddressType", Scalar::Str("IPV4")),
+        ("as2Config.mdnSigningAlgorithm", Scalar::Str("DEFAULT")),
+        ("as2Config.preserveContentType", Scalar::Str("DISABLED")),
+        ("egressConfig.vpcLattice.portNumber", Scalar::Int(22)),
+    ],
+    reset: |path, _| reset(path),
+    replaces: |path, desired, live| {
+        let protocol = |s: &dyn SpecView| {
+            ["as2Config", "sftpConfig"]
+                .into_iter()
+                .find(|p| s.any_under(p))
+        };
+        let switch = protocol(live).is_some() && protocol(desired) != protocol(live);
+        switch && (is_under(path, "as2Config") || is_under(path, "sftpConfig"))
+    },
+    health,
+    identity: Identity::Tagged {
+        name: TAG_NAME,
+        lineage: TAG_LINEAGE,
+    },
+};
+
+use super::rules::{Health, Identity, Reset, Rules, Scalar, SpecView, is_under};
+
+/// How a removed connector field is reset by `UpdateConnector` (or the tag calls); the
+/// others force a replacement, and say why.
+pub fn reset(path: &str) -> Reset {
+    match path {
+        p if is_under(p, "tags") => Reset::Untag,
+        "as2Config.basicAuthSecretId" => Reset::EmptyString,
+        "sftpConfig.trustedHostKeys" => Reset::EmptyList,
+        "as2Config.mdnSigningAlgorithm"
+        | "as2Config.preserveContentType"
+        | "sftpConfig.maxConcurrentConnections"
+        | "egressConfig.vpcLattice.portNumber"
+        | "ipAddressType" => Reset::Default,
+        "loggingRole" => Reset::Replace {
+            why: "UpdateConnector's LoggingRole must be a role ARN (20 to 2048 characters), so no value removes it",
+        },
+        "as2Config.messageSubject" => Reset::Replace {
+            why: "MessageSubject must have 1 to 1024 characters, and As2Config members that are not sent are kept",
+        },
+        "sftpConfig.userSecretId" => Reset::Replace {
+            why: "UserSecretId must have 1 to 2048 characters, and SftpConfig members that are not sent are kept",
+        },
+        "securityPolicyName" => Reset::Replace {
+            why: "SecurityPolicyName must name a TransferSFTPConnectorSecurityPolicy-…, so no value removes it",
+        },
+        "egressConfig" | "egressConfig.vpcLattice" => Reset::Replace {
+            why: "UpdateConnector can change a VPC Lattice egress but not remove it",
+        },
+        p if is_under(p, "as2Config") || is_under(p, "sftpConfig") => Reset::Replace {
+            why: "AWS documents no default for it, or the connector's protocol would change",
+        },
+        _ => Reset::Replace {
+            why: "the API has no value that removes it",
+        },
+    }
+}
+
+/// `ConnectorStatus`.
+fn health(status: &str) -> Health {
+    match status {
+        "ACTIVE" => Health::Healthy,
+        "ERRORED" => Health::Failed,
+        // PENDING, and any new status.
+        _ => Health::Waiting,
+    }
+}
+
+/// A connector's id as Transfer Family assigns it: `c-` and 17 hexadecimal digits.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnectorId(String);
+
+impl ConnectorId {
+    pub fn parse(s: &str) -> Option<ConnectorId> {
+        let hex = s.strip_prefix("c-")?;
+        (hex.len() == 17 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| ConnectorId(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ConnectorId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}

@@ -4,6 +4,9 @@ pub mod api_destination;
 pub mod connection;
 pub mod connector;
 pub mod patterns;
+pub mod problem;
+pub mod rules;
+pub mod secret;
 
 use std::fmt;
 use std::str::FromStr;
@@ -168,4 +171,38 @@ impl Manifest {
             Manifest::Connector(d) => (d.metadata, Spec::Connector(d.spec)),
         }
     }
+}
+
+impl Spec {
+    /// The spec as AWS will hold it: `connection: name` becomes `connectionArn` (when
+    /// `arn_of` knows the ARN), `deauthorized` is not a field of the resource.
+    pub fn aws_json(&self, arn_of: &dyn Fn(&Address) -> Option<String>) -> serde_json::Value {
+        let json = match self {
+            Spec::Connection(s) => serde_json::to_value(s),
+            Spec::ApiDestination(s) => serde_json::to_value(s),
+            Spec::Connector(s) => serde_json::to_value(s),
+        };
+        // Specs are plain structs of strings, numbers and maps: they always serialize.
+        let mut json = json.unwrap_or_default();
+        if let (Spec::ApiDestination(s), Some(o)) = (self, json.as_object_mut())
+            && let Some(name) = &s.connection
+        {
+            o.remove("connection");
+            if let Some(arn) = arn_of(&Address::new(Kind::Connection, name.clone())) {
+                o.insert("connectionArn".into(), arn.into());
+            }
+        }
+        strip_references(&json)
+    }
+}
+
+/// A recorded or desired spec without the fields that are not attributes of the resource in
+/// AWS (`deauthorized`, the `connection` name).
+pub fn strip_references(spec: &serde_json::Value) -> serde_json::Value {
+    let mut spec = spec.clone();
+    if let Some(o) = spec.as_object_mut() {
+        o.remove("deauthorized");
+        o.remove("connection");
+    }
+    spec
 }

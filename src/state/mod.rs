@@ -68,6 +68,10 @@ pub struct LiveMarkers {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Pending {
     pub started: String,
+    /// A deletion (not a creation) was started: if AWS no longer has the resource, the
+    /// interrupted apply deleted it, not someone outside outbound.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub delete: bool,
 }
 
 impl State {

@@ -433,10 +433,7 @@ fn a_connection_still_authorizing_when_the_wait_ends_skips_its_destination_then_
     let run = p.run(&["apply", "--auto-approve", "--wait-timeout", "0s"]);
     assert_ne!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let out = format!("{}{}", run.stdout, run.stderr);
-    assert!(
-        out.contains("still AUTHORIZING after 0s, expected AUTHORIZED"),
-        "{out}"
-    );
+    assert!(out.contains("still AUTHORIZING after 0s"), "{out}");
     assert!(
         out.lines()
             .any(|l| l.contains("ApiDestination/events") && l.contains("skipped")),

@@ -1,10 +1,11 @@
 //! Which removed connection fields an `UpdateConnection` resets (the encodings are in the
 //! parent module's documentation).
 
-use super::request::block_name;
-use super::{AUTH, INVOCATION, NO_ENCODING, OAUTH_HTTP};
-use crate::aws::{AwsError, cannot_clear, under};
+use super::{INVOCATION, NO_ENCODING, OAUTH_HTTP};
+use crate::aws::{AwsError, cannot_clear, under, wire};
 use crate::resource::ConnectionSpec;
+use crate::resource::connection;
+use crate::resource::rules::{Reset, path_of_pointer};
 
 /// Which of the three HTTP parameter lists of a block to send even when the spec has none.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -48,35 +49,31 @@ pub(super) struct ConnectionClears {
     pub(super) oauth: Lists,
 }
 
-/// Reads `clear`: description, HTTP lists, blocks of another authorization type (dropped by
-/// the type change anyway); any other pointer cannot be cleared in place.
+/// Reads `clear` as the connection's rules say ([`connection::reset`]): description, HTTP
+/// lists, blocks of another authorization type (dropped by the type change, which
+/// `UpdateConnection` makes in place); any other pointer cannot be cleared in place.
 pub(super) fn connection_clears(
     spec: &ConnectionSpec,
     clear: &[String],
 ) -> Result<ConnectionClears, AwsError> {
     const OP: &str = "UpdateConnection";
-    let current = block_name(spec.authorization_type);
+    let auth = wire(&spec.authorization_type);
     let mut out = ConnectionClears::default();
     for pointer in clear {
         let p = pointer.as_str();
-        let marked = if p == "/spec/description" {
-            out.description = true;
-            true
-        } else if p == "/spec/deauthorized" {
-            true // the auth parameters are re-sent anyway
-        } else if let Some(rest) = under(p, INVOCATION) {
-            out.invocation.mark(rest)
-        } else if let Some(rest) = under(p, OAUTH_HTTP).filter(|_| current == "oAuthParameters") {
-            out.oauth.mark(rest)
-        } else {
-            // A block of another authorization type: changing the type drops it.
-            [
-                "basicAuthParameters",
-                "oAuthParameters",
-                "apiKeyAuthParameters",
-            ]
-            .into_iter()
-            .any(|block| block != current && under(p, &format!("{AUTH}/{block}")).is_some())
+        let marked = match connection::reset(&path_of_pointer(p), Some(&auth)) {
+            Reset::EmptyString => {
+                out.description = true;
+                true
+            }
+            Reset::EmptyList => match (under(p, INVOCATION), under(p, OAUTH_HTTP)) {
+                (Some(rest), _) => out.invocation.mark(rest),
+                (_, Some(rest)) => out.oauth.mark(rest),
+                _ => false,
+            },
+            // The auth parameters (and the type) are always sent.
+            Reset::DroppedWithAuthType | Reset::NotSent => true,
+            Reset::Default | Reset::Untag | Reset::Replace { .. } => false,
         };
         if !marked {
             return Err(cannot_clear(OP, p, NO_ENCODING));

@@ -11,10 +11,11 @@ use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_types::body::SdkBody;
 use serde_json::Value;
 
-use super::DEFAULT_MAX_CONCURRENT_CONNECTIONS;
-use crate::aws::{AwsError, cannot_clear, invalid, under};
+use crate::aws::{AwsError, cannot_clear, invalid};
 use crate::resource::ConnectorSpec;
+use crate::resource::connector;
 use crate::resource::connector::{As2Config, IpAddressType, SftpConfig};
+use crate::resource::rules::{Reset, path_of_pointer};
 
 /// Which removed fields an `UpdateConnector` resets, and to what (module documentation).
 #[derive(Debug, Default)]
@@ -31,8 +32,8 @@ pub(super) struct ConnectorClears {
 /// Per pointer:
 /// 1. tags are not this call's;
 /// 2. a field still in the spec is sent as it is;
-/// 3. a field with a clear encoding gets it;
-/// 4. anything else cannot be cleared in place.
+/// 3. a field the connector's rules reset in place ([`connector::reset`]) gets its encoding;
+/// 4. anything else cannot be cleared in place, for the reason the rules give.
 pub(super) fn connector_clears(
     spec: &ConnectorSpec,
     clear: &[String],
@@ -44,57 +45,44 @@ pub(super) fn connector_clears(
     let mut out = ConnectorClears::default();
     for pointer in clear {
         let p = pointer.as_str();
-        if under(p, "/spec/tags").is_some() {
-            continue;
-        }
         let in_spec = p
             .strip_prefix("/spec")
             .and_then(|inner| shape.pointer(inner))
             .is_some_and(|v| !v.is_null());
-        if in_spec {
+        let reset = connector::reset(&path_of_pointer(p));
+        if reset == Reset::Untag || in_spec {
             continue;
         }
-        match p {
-            "/spec/as2Config/basicAuthSecretId" if as2 => out.basic_auth_secret_id = true,
-            "/spec/as2Config/mdnSigningAlgorithm" if as2 => out.mdn_signing_algorithm = true,
-            "/spec/as2Config/preserveContentType" if as2 => out.preserve_content_type = true,
-            "/spec/sftpConfig/trustedHostKeys" if sftp => out.trusted_host_keys = true,
+        let flag = match p {
+            "/spec/as2Config/basicAuthSecretId" if as2 => &mut out.basic_auth_secret_id,
+            "/spec/as2Config/mdnSigningAlgorithm" if as2 => &mut out.mdn_signing_algorithm,
+            "/spec/as2Config/preserveContentType" if as2 => &mut out.preserve_content_type,
+            "/spec/sftpConfig/trustedHostKeys" if sftp => &mut out.trusted_host_keys,
             "/spec/sftpConfig/maxConcurrentConnections" if sftp => {
-                out.max_concurrent_connections = true
+                &mut out.max_concurrent_connections
             }
             "/spec/egressConfig/vpcLattice/portNumber" if spec.egress_config.is_some() => {
-                out.port_number = true
+                &mut out.port_number
             }
-            "/spec/ipAddressType" => out.ip_address_type = true,
-            other => return Err(cannot_clear(OP, other, why_not(other))),
+            "/spec/ipAddressType" => &mut out.ip_address_type,
+            _ => {
+                let why = match reset {
+                    Reset::Replace { why } => why,
+                    _ => "the connector's protocol would change",
+                };
+                return Err(cannot_clear(OP, p, why));
+            }
+        };
+        if !reset.in_place() {
+            return Err(cannot_clear(
+                OP,
+                p,
+                "the connector's rules say it forces a replacement",
+            ));
         }
+        *flag = true;
     }
     Ok(out)
-}
-
-/// Why a connector field has no clear encoding.
-fn why_not(pointer: &str) -> &'static str {
-    match pointer {
-        "/spec/loggingRole" => {
-            "UpdateConnector's LoggingRole must be a role ARN (20 to 2048 characters), so no value removes it"
-        }
-        "/spec/as2Config/messageSubject" => {
-            "MessageSubject must have 1 to 1024 characters, and As2Config members that are not sent are kept"
-        }
-        "/spec/sftpConfig/userSecretId" => {
-            "UserSecretId must have 1 to 2048 characters, and SftpConfig members that are not sent are kept"
-        }
-        "/spec/securityPolicyName" => {
-            "SecurityPolicyName must name a TransferSFTPConnectorSecurityPolicy-…, so no value removes it"
-        }
-        "/spec/egressConfig" | "/spec/egressConfig/vpcLattice" => {
-            "UpdateConnector can change a VPC Lattice egress but not remove it"
-        }
-        p if under(p, "/spec/as2Config").is_some() || under(p, "/spec/sftpConfig").is_some() => {
-            "AWS documents no default for it, or the connector's protocol would change"
-        }
-        _ => "the API has no value that removes it",
-    }
 }
 
 pub(super) fn as2_config(a: &As2Config, clears: &ConnectorClears) -> As2ConnectorConfig {
@@ -145,7 +133,8 @@ pub(super) fn sftp_config(s: &SftpConfig, clears: &ConnectorClears) -> SftpConne
         .then(|| s.trusted_host_keys.clone());
     let max = s.max_concurrent_connections.or(clears
         .max_concurrent_connections
-        .then_some(DEFAULT_MAX_CONCURRENT_CONNECTIONS));
+        .then(|| connector::RULES.default_i32("sftpConfig.maxConcurrentConnections"))
+        .flatten());
     SftpConnectorConfig::builder()
         .set_user_secret_id(s.user_secret_id.clone())
         .set_trusted_host_keys(keys)

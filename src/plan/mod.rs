@@ -1,16 +1,19 @@
 //! Changes + graph -> an immutable, fully specified plan: what to do to each resource, why,
 //! field by field, and what each action must wait for. Pure: no I/O, no clock.
 
+pub mod file;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::aws::Live;
 use crate::diff::{self, FieldChange, Flat, Leaf, Reason};
 use crate::graph::{self, Graph};
+use crate::live::{Live, Observed, addresses};
 use crate::manifest::DesiredState;
-use crate::resource::{Address, Kind, Spec};
+use crate::resource::rules::Health;
+use crate::resource::{Address, Kind, Spec, connection};
 use crate::state::State;
 
 /// What happens to one resource.
@@ -43,6 +46,8 @@ pub enum ChangeReason {
     /// A connector without the `outbound:name`/`outbound:lineage` tags of this state (adopted
     /// by `outbound import`, or the tags were removed outside outbound).
     OwnershipTags,
+    /// A deletion outbound started, whose end was not saved: AWS no longer has it.
+    InterruptedDelete,
 }
 
 impl From<Reason> for ChangeReason {
@@ -163,14 +168,6 @@ impl PlanError {
     }
 }
 
-/// What `observe` found for one address.
-#[derive(Debug, Clone, Default)]
-pub struct Observed {
-    pub live: Option<Live>,
-    /// Found through an interrupted creation (pending in state, or tagged with our lineage).
-    pub adopted: bool,
-}
-
 impl Plan {
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
@@ -227,6 +224,43 @@ impl Plan {
         self.changes.retain(|c| keep.contains(&c.address));
         self.live_fingerprints.retain(|a, _| keep.contains(a));
         Ok(())
+    }
+}
+
+/// Why a plan (a saved one: the planner never makes one) cannot run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum Inconsistent {
+    #[error("{0} waits for {1}, which is not in the plan")]
+    Missing(Address, Address),
+    #[error("the changes wait for each other in a cycle: {0}")]
+    Cycle(graph::Cycle),
+    #[error("{0} is in the plan twice")]
+    Duplicate(Address),
+}
+
+impl Plan {
+    /// Checks that the plan can run to its end: each address once, every `after` names a
+    /// change of the plan, and no change waits (through others) for itself.
+    pub fn check_consistent(&self) -> Result<(), Inconsistent> {
+        let mut seen = BTreeSet::new();
+        for c in &self.changes {
+            if !seen.insert(&c.address) {
+                return Err(Inconsistent::Duplicate(c.address.clone()));
+            }
+        }
+        for c in &self.changes {
+            if let Some(missing) = c.after.iter().find(|a| !seen.contains(a)) {
+                return Err(Inconsistent::Missing(c.address.clone(), missing.clone()));
+            }
+        }
+        let waits = self
+            .changes
+            .iter()
+            .map(|c| (c.address.clone(), c.after.clone()));
+        Graph::from_deps(waits)
+            .order()
+            .map(drop)
+            .map_err(Inconsistent::Cycle)
     }
 }
 
@@ -306,17 +340,6 @@ fn stale_fields(c: &Change, live: Option<&Live>) -> String {
     }
 }
 
-/// Every address the manifests or the state name (pending creations included): what is
-/// observed, planned and reported on.
-pub fn addresses<'a>(desired: &'a DesiredState, state: &'a State) -> BTreeSet<&'a Address> {
-    desired
-        .resources
-        .keys()
-        .chain(state.resources.keys())
-        .chain(state.pending.keys())
-        .collect()
-}
-
 /// The plan that makes AWS match `desired`.
 pub fn build(
     desired: &DesiredState,
@@ -345,7 +368,7 @@ pub fn build(
             continue;
         }
         let fps = fingerprints.get(address).cloned().unwrap_or_default();
-        let desired_json = d.map(|d| manifest_json(&d.spec, &arn_of));
+        let desired_json = d.map(|d| d.spec.aws_json(&arn_of));
         let desired_flat = desired_json.as_ref().map(|j| {
             let mut f = Flat::of(j).with_fingerprints(&fps);
             if matches!(&d.map(|d| &d.spec), Some(Spec::ApiDestination(s)) if s.connection.is_some())
@@ -355,8 +378,9 @@ pub fn build(
             }
             f
         });
-        let mut recorded_flat =
-            r.map(|r| Flat::of(&strip(&r.spec)).with_fingerprints(&r.fingerprints));
+        let mut recorded_flat = r.map(|r| {
+            Flat::of(&crate::resource::strip_references(&r.spec)).with_fingerprints(&r.fingerprints)
+        });
         let wants_deauthorized =
             matches!(d.map(|d| &d.spec), Some(Spec::Connection(c)) if c.deauthorized);
         let mut desired_flat = desired_flat;
@@ -375,7 +399,15 @@ pub fn build(
         if o.adopted {
             reasons.insert(ChangeReason::Adopted);
         }
+        let interrupted_delete = state.pending.get(address).is_some_and(|p| p.delete);
         let (action, fields) = match (&desired_flat, &live_flat) {
+            (_, None) if interrupted_delete && r.is_some() => {
+                reasons.insert(ChangeReason::InterruptedDelete);
+                match &desired_flat {
+                    Some(want) => (Action::Create, creation_fields(want)),
+                    None => (Action::Forget, Vec::new()),
+                }
+            }
             (Some(want), None) => {
                 if r.is_some() {
                     reasons.insert(ChangeReason::DeletedOutside);
@@ -507,8 +539,9 @@ fn connection_state(
         reason,
         forces_replacement: false,
     };
+    let off = (Kind::Connection.rules().health)(status) == Health::Off;
     if wants_deauthorized {
-        if status == "DEAUTHORIZED" {
+        if off {
             // Left as it is: updating it would need the secrets it is meant to do without.
             reasons.clear();
             return (Action::Noop, Vec::new());
@@ -522,17 +555,17 @@ fn connection_state(
         reasons.insert(reason.into());
         return (
             Action::Deauthorize,
-            vec![state_change("DEAUTHORIZED", reason)],
+            vec![state_change(connection::STATE_DEAUTHORIZED, reason)],
         );
     }
-    if status == "DEAUTHORIZED" {
+    if off {
         let reason = if was_deauthorized {
             Reason::ManifestChange
         } else {
             Reason::Drift
         };
         reasons.insert(reason.into());
-        fields.push(state_change("AUTHORIZED", reason));
+        fields.push(state_change(connection::STATE_AUTHORIZED, reason));
         return (Action::Update, fields);
     }
     let recorded_mark = recorded.and_then(|r| r.live.last_modified.as_deref());
@@ -594,8 +627,11 @@ fn ownership_tags(
     };
     let mut missing = false;
     for (key, want) in [
-        (crate::observe::TAG_NAME, address.name.as_str()),
-        (crate::observe::TAG_LINEAGE, state.lineage.as_str()),
+        (crate::resource::connector::TAG_NAME, address.name.as_str()),
+        (
+            crate::resource::connector::TAG_LINEAGE,
+            state.lineage.as_str(),
+        ),
     ] {
         let have = live.tags.get(key);
         if have.map(String::as_str) != Some(want) {
@@ -632,36 +668,6 @@ fn creation_fields(want: &Flat) -> Vec<FieldChange> {
             forces_replacement: false,
         })
         .collect()
-}
-
-/// The spec as AWS will hold it: `connection: name` becomes `connectionArn` (when the ARN is
-/// known), `deauthorized` is not a field of the resource.
-pub fn manifest_json(spec: &Spec, arn_of: &dyn Fn(&Address) -> Option<String>) -> Value {
-    let mut json = match spec {
-        Spec::Connection(s) => serde_json::to_value(s),
-        Spec::ApiDestination(s) => serde_json::to_value(s),
-        Spec::Connector(s) => serde_json::to_value(s),
-    }
-    .expect("specs serialize");
-    if let (Spec::ApiDestination(s), Some(o)) = (spec, json.as_object_mut())
-        && let Some(name) = &s.connection
-    {
-        o.remove("connection");
-        if let Some(arn) = arn_of(&Address::new(Kind::Connection, name.clone())) {
-            o.insert("connectionArn".into(), arn.into());
-        }
-    }
-    strip(&json)
-}
-
-/// A recorded or desired spec without the fields that are not attributes of the resource.
-fn strip(spec: &Value) -> Value {
-    let mut spec = spec.clone();
-    if let Some(o) = spec.as_object_mut() {
-        o.remove("deauthorized");
-        o.remove("connection");
-    }
-    spec
 }
 
 /// Sets each change's `order` and `after`: creates and updates follow the dependency graph,
@@ -738,4 +744,68 @@ fn order(changes: &mut [Change], desired: &DesiredState, state: &State) -> Resul
         c.order = i + 1;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{Pending, Record};
+
+    fn empty_desired() -> DesiredState {
+        DesiredState {
+            resources: BTreeMap::new(),
+            graph: Graph::default(),
+            files: 0,
+        }
+    }
+
+    fn recorded(state: &mut State, address: &Address) {
+        state.resources.insert(
+            address.clone(),
+            Record {
+                id: address.name.clone(),
+                arn: format!("arn:aws:events:r:1:connection/{}/x", address.name),
+                spec: serde_json::json!({"authorizationType": "API_KEY"}),
+                fingerprints: BTreeMap::new(),
+                protect: false,
+                live: Default::default(),
+                imported: false,
+            },
+        );
+    }
+
+    /// Issue 10 item 8, last clause: a deletion outbound started and AWS finished, whose
+    /// end was not saved, is outbound's own work, not "deleted outside outbound".
+    #[test]
+    fn a_resource_gone_after_an_interrupted_delete_is_not_deleted_outside() {
+        let ours = Address::new(Kind::Connection, "ours");
+        let theirs = Address::new(Kind::Connection, "theirs");
+        let mut state = State::new();
+        recorded(&mut state, &ours);
+        recorded(&mut state, &theirs);
+        state.pending.insert(
+            ours.clone(),
+            Pending {
+                started: "2026-01-01T00:00:00Z".into(),
+                delete: true,
+            },
+        );
+        let observed: BTreeMap<Address, Observed> = [ours.clone(), theirs.clone()]
+            .into_iter()
+            .map(|a| (a, Observed::default()))
+            .collect();
+        let plan = build(&empty_desired(), &state, &observed, &BTreeMap::new()).unwrap();
+        let reasons = |a: &Address| {
+            let c = plan.changes.iter().find(|c| &c.address == a).unwrap();
+            (c.action, c.reasons.iter().copied().collect::<Vec<_>>())
+        };
+        assert_eq!(
+            reasons(&ours),
+            (Action::Forget, vec![ChangeReason::InterruptedDelete])
+        );
+        assert_eq!(
+            reasons(&theirs),
+            (Action::Forget, vec![ChangeReason::DeletedOutside])
+        );
+    }
 }

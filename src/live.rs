@@ -1,0 +1,56 @@
+//! What AWS holds, as plain data: the live view `aws` converts SDK answers into, `observe`
+//! gathers, and `plan` and `drift` consume. No I/O.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::manifest::DesiredState;
+use crate::resource::Address;
+use crate::state::State;
+
+/// A resource as AWS has it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Live {
+    /// The identity AWS knows it by: the name (connections, API destinations) or `c-…` id.
+    pub id: String,
+    pub arn: String,
+    /// The spec in manifest shape (camelCase, tags as a map without `aws:` keys); secret
+    /// values AWS does not return are `{"$sensitive": true}`.
+    pub spec: Value,
+    /// `ConnectionState`, `ApiDestinationState` or connector `Status`.
+    pub status: Option<String>,
+    /// `StateReason` of a connection, `ErrorMessage` of a connector.
+    pub status_reason: Option<String>,
+    /// RFC 3339; the drift marker of connections (and API destinations).
+    pub last_modified: Option<String>,
+    /// Connector tags including the reserved `outbound:` ones (empty for other kinds).
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A connector as `ListConnectors` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedConnector {
+    pub id: String,
+    pub arn: String,
+    pub url: Option<String>,
+}
+
+/// What `observe` found for one address.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    pub live: Option<Live>,
+    /// Found through an interrupted creation (pending in state, or tagged with our lineage).
+    pub adopted: bool,
+}
+
+/// Every address the manifests or the state name (pending creations included): what is
+/// observed, planned and reported on.
+pub fn addresses<'a>(desired: &'a DesiredState, state: &'a State) -> BTreeSet<&'a Address> {
+    desired
+        .resources
+        .keys()
+        .chain(state.resources.keys())
+        .chain(state.pending.keys())
+        .collect()
+}

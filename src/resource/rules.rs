@@ -1,0 +1,202 @@
+//! What outbound knows about a kind beyond its spec, declared once per kind (`RULES` in each
+//! kind's module) and asked by generic code (`diff`, `plan`, `apply`, `drift`, `render`,
+//! `aws`): defaults AWS reports for unset fields, how a removed field is reset (or that it
+//! forces a replacement), what the statuses AWS reports mean, and how a resource is found.
+//! Generic code never matches on a kind name for these facts.
+
+use serde_json::Value;
+
+use super::Kind;
+
+/// A value AWS reports for a field left unset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scalar {
+    Int(i64),
+    Str(&'static str),
+}
+
+impl Scalar {
+    pub fn to_value(self) -> Value {
+        match self {
+            Scalar::Int(i) => i.into(),
+            Scalar::Str(s) => s.into(),
+        }
+    }
+}
+
+/// How a field removed from the manifest since the last apply is reset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reset {
+    /// Sent as `""`; AWS then stores none.
+    EmptyString,
+    /// The list it belongs to is sent as `[]` (a list that is sent replaces the stored one).
+    EmptyList,
+    /// Sent as the default AWS reports when it is unset ([`Rules::defaults`]).
+    Default,
+    /// Removed with the kind's untag call.
+    Untag,
+    /// Dropped by the same update that changes the connection's `authorizationType`.
+    DroppedWithAuthType,
+    /// Not an attribute of the resource in AWS (a reference resolved to another field, a
+    /// flag acted on by its own call): nothing to send.
+    NotSent,
+    /// AWS cannot reset it in place: the resource must be replaced. `why` names the API
+    /// constraint.
+    Replace { why: &'static str },
+}
+
+impl Reset {
+    pub fn in_place(self) -> bool {
+        !matches!(self, Reset::Replace { .. })
+    }
+}
+
+/// What a status AWS reports means for generic code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// Working.
+    Healthy,
+    /// In transition: wait for it.
+    Waiting,
+    /// Not working; AWS gives a reason.
+    Failed,
+    /// Switched off (a deauthorized connection): healthy if the manifest asks for it, failed
+    /// otherwise.
+    Off,
+    /// Not working because a resource it depends on is not (an API destination `INACTIVE`
+    /// behind a connection that is not authorized): never reported itself, the dependency
+    /// is (waiting while it waits, unhealthy when it fails).
+    Blocked,
+}
+
+/// How a resource is known in AWS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity {
+    /// By its `metadata.name`: the AWS name.
+    Name,
+    /// By an id AWS assigns; outbound tags what it creates with `name` (its
+    /// `metadata.name`) and `lineage` (the state's lineage), finds a resource whose id was
+    /// not saved by those tags, and adopts it only if both match.
+    Tagged {
+        name: &'static str,
+        lineage: &'static str,
+    },
+}
+
+/// A read-only view of a spec in canonical form (`diff::Flat`): paths `a.b[key].c`.
+pub trait SpecView {
+    /// The plain value at `path`, if any (secrets have none).
+    fn value(&self, path: &str) -> Option<&Value>;
+    /// Whether any field lies under `prefix.`.
+    fn any_under(&self, prefix: &str) -> bool;
+}
+
+/// Everything generic code asks of a kind.
+#[derive(Debug)]
+pub struct Rules {
+    pub kind: Kind,
+    /// Values AWS reports for fields left unset, by path: a manifest that sets them is in
+    /// sync, and a removed one is reset to them.
+    pub defaults: &'static [(&'static str, Scalar)],
+    /// How a field removed from the manifest is reset, given the desired spec. `path` has
+    /// no list keys (`authParameters.invocationHttpParameters.headerParameters`).
+    pub reset: fn(path: &str, desired: &dyn SpecView) -> Reset,
+    /// Whether changing the field at `path` (present in the manifest) forces a replacement.
+    pub replaces: fn(path: &str, desired: &dyn SpecView, live: &dyn SpecView) -> bool,
+    /// What a status AWS reports means; unknown statuses are `Waiting` (a new state AWS
+    /// added is most likely a transition) unless the kind says otherwise.
+    pub health: fn(status: &str) -> Health,
+    pub identity: Identity,
+}
+
+impl Rules {
+    /// The default AWS reports for `path` when unset.
+    pub fn default_of(&self, path: &str) -> Option<Value> {
+        self.defaults
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, v)| v.to_value())
+    }
+
+    /// The integer default AWS reports for `path` when unset.
+    pub fn default_i32(&self, path: &str) -> Option<i32> {
+        self.defaults
+            .iter()
+            .find(|(p, _)| *p == path)
+            .and_then(|(_, v)| match v {
+                Scalar::Int(i) => i32::try_from(*i).ok(),
+                Scalar::Str(_) => None,
+            })
+    }
+
+    /// How the field at `path` (list keys allowed: `a.b[key].c`) is reset.
+    pub fn reset_of(&self, path: &str, desired: &dyn SpecView) -> Reset {
+        (self.reset)(&unkeyed(path), desired)
+    }
+}
+
+impl Kind {
+    /// The kind's rules: the one registration line per kind.
+    pub fn rules(self) -> &'static Rules {
+        match self {
+            Kind::Connection => &super::connection::RULES,
+            Kind::ApiDestination => &super::api_destination::RULES,
+            Kind::Connector => &super::connector::RULES,
+        }
+    }
+}
+
+/// `path` without its list keys: `a.b[k].c` -> `a.b.c`.
+pub fn unkeyed(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut depth = 0usize;
+    for ch in path.chars() {
+        match ch {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            c if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The unkeyed path of a JSON pointer into a spec: `/spec/a/b/0/c` -> `a.b.c`.
+pub fn path_of_pointer(pointer: &str) -> String {
+    pointer
+        .strip_prefix("/spec")
+        .unwrap_or(pointer)
+        .split('/')
+        .filter(|s| !s.is_empty() && !s.bytes().all(|b| b.is_ascii_digit()))
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Whether `path` is `prefix` or lies under it.
+pub fn is_under(path: &str, prefix: &str) -> bool {
+    path == prefix
+        || path
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_keys_are_dropped_and_prefixes_end_at_a_segment() {
+        assert_eq!(
+            unkeyed("authParameters.invocationHttpParameters.headerParameters[X-a.b].value"),
+            "authParameters.invocationHttpParameters.headerParameters.value"
+        );
+        assert!(is_under("tags.team", "tags"));
+        assert!(is_under("a.b[k].c", "a.b"));
+        assert!(!is_under("descriptionX", "description"));
+        assert_eq!(
+            path_of_pointer("/spec/authParameters/invocationHttpParameters/headerParameters/0"),
+            "authParameters.invocationHttpParameters.headerParameters"
+        );
+    }
+}
