@@ -435,9 +435,15 @@ fn sweep(test: &str, points: Vec<(Fault, usize)>, steps: &[String]) {
     let mut cells = cells.into_inner().unwrap();
     cells.sort_by_key(|c| (c.call, c.fault.label()));
     let mut table = format!(
-        "# {test}: {} calls per apply, {} points\n\n| call | operation | fault | outcome |\n|---|---|---|---|\n",
+        "# {test}: {} calls per apply, {} points\n\nsteps: {}\n\n| call | operation | fault | outcome |\n|---|---|---|---|\n",
         steps.len(),
-        cells.len()
+        cells.len(),
+        steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("{} {s}", i + 1))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     for c in &cells {
         let outcome = if c.problems.is_empty() {
