@@ -73,6 +73,9 @@ pub struct Change {
     /// Connection state or connector status, as AWS reported it.
     pub status: Option<String>,
     pub status_reason: Option<String>,
+    /// Connector copies an interrupted create or replacement left (`Observed::leftovers`):
+    /// the change deletes them before anything else (issue 10 item 1).
+    pub leftovers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,6 +156,9 @@ pub struct Observed {
     pub live: Option<Live>,
     /// Found through an interrupted creation (pending in state, or tagged with our lineage).
     pub adopted: bool,
+    /// Other connectors tagged with this address and our lineage: copies left by an
+    /// interrupted create or replacement, to be deleted.
+    pub leftovers: Vec<String>,
 }
 
 impl Plan {
@@ -389,6 +395,14 @@ pub fn build(
                 (Action::Forget, Vec::new())
             }
         };
+        // Leftover copies must go even when nothing else changes: the change that deletes
+        // them is an update with no fields.
+        let action = if action == Action::Noop && !o.leftovers.is_empty() {
+            reasons.insert(ChangeReason::Adopted);
+            Action::Update
+        } else {
+            action
+        };
         let (action, fields) = match (address.kind, live, r) {
             (Kind::Connection, Some(l), _) if matches!(action, Action::Noop | Action::Update) => {
                 connection_state(action, fields, l, r, wants_deauthorized, &mut reasons)
@@ -434,6 +448,7 @@ pub fn build(
             after: Vec::new(),
             status: live.and_then(|l| l.status.clone()),
             status_reason: live.and_then(|l| l.status_reason.clone()),
+            leftovers: o.leftovers.clone(),
         });
     }
     if !unmanaged.is_empty() {
