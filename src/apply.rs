@@ -391,9 +391,9 @@ impl Job {
                     (TAG_NAME.to_owned(), name.to_owned()),
                     (TAG_LINEAGE.to_owned(), self.lineage.clone()),
                 ]);
-                let (new_id, arn) = aws.create_connector(&spec, &tags).await?;
-                // The new id is in state before anything waits on it: a run that dies or
-                // fails from here on leaves a pending entry naming the copy it made.
+                let new_id = aws.start_connector(&spec, &tags).await?;
+                // The new id is in state before anything reads or waits on it: a run that
+                // dies or fails from here on leaves a pending entry naming the copy it made.
                 let (saved, is_saved) = tokio::sync::oneshot::channel();
                 let report = Created {
                     address: c.address.clone(),
@@ -410,6 +410,20 @@ impl Job {
                     &["ERRORED"],
                 )
                 .await?;
+                // The wait's Describe gives the ARN (CreateConnector answers with the id only).
+                let arn = match &live {
+                    Some(l) if !l.arn.is_empty() => l.arn.clone(),
+                    _ => {
+                        return Err(AwsError {
+                            operation: "DescribeConnector",
+                            class: ErrorClass::Other,
+                            code: None,
+                            message: format!(
+                                "connector {new_id} was created, but AWS does not describe it with an ARN"
+                            ),
+                        });
+                    }
+                };
                 if c.action == Action::Replace
                     && let Some(old) = &c.id
                 {

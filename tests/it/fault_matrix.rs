@@ -543,3 +543,52 @@ fn failing_calls() {
         .collect();
     sweep("faults", points, &steps);
 }
+
+/// Item 1: the replacement's new connector is in state, marked as replacing the old one,
+/// before apply waits on it: killed at that wait, the state already names both.
+#[test]
+fn replacement_id_is_saved_before_the_wait() {
+    let steps = calibrate();
+    let create = steps
+        .iter()
+        .position(|s| s == "CreateConnector")
+        .expect("the apply creates connectors");
+    let p = ready();
+    let old = p.connector_id("k2");
+    let moto = support::moto();
+    // The call after the first CreateConnector (k2's replacement) is its first wait.
+    moto.arm_point(&p.region, json!({"call": create + 2, "action": "hold"}));
+    let mut child = p.spawn(APPLY);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !moto
+        .points(&p.region)
+        .iter()
+        .any(|pt| pt["state"] == "held")
+    {
+        assert!(child.try_wait().unwrap().is_none(), "the apply ended first");
+        assert!(Instant::now() < deadline, "the wait was never reached");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(moto.points(&p.region)[0]["operation"], "DescribeConnector");
+    child.kill().unwrap();
+    let _ = child.wait();
+    moto.release_points(&p.region);
+    let pending = &p.state()["pending"]["Connector/k2"];
+    assert_eq!(pending["replaces"], json!(old), "{pending}");
+    let new = pending["id"].as_str().unwrap_or_default().to_owned();
+    assert!(new.starts_with("c-"), "no id saved: {pending}");
+    let tags = outside(&p.region, async |aws| {
+        aws.describe_connector(&new).await.unwrap().map(|l| l.tags)
+    });
+    assert_eq!(
+        tags.and_then(|t| t.get("outbound:name").cloned())
+            .as_deref(),
+        Some("k2"),
+        "the saved id {new:?} is not k2's new connector"
+    );
+    assert_eq!(
+        p.connector_id("k2"),
+        old,
+        "k2 is recorded before it is ready"
+    );
+}
