@@ -89,6 +89,8 @@ pub async fn apply(
         .collect();
     let mut running = JoinSet::new();
     let mut in_flight = BTreeSet::new();
+    // Jobs report each connector they create here, and wait until it is saved as pending.
+    let (created_tx, mut created_rx) = tokio::sync::mpsc::unbounded_channel::<Created>();
     loop {
         // 1. Skip what waits on a failure; start what is ready, up to the bound.
         let mut started = Vec::new();
@@ -123,15 +125,20 @@ pub async fn apply(
                                 humantime::format_rfc3339_seconds(std::time::SystemTime::now())
                                     .to_string(),
                             delete: change.action == Action::Delete,
+                            id: None,
+                            replaces: (change.action == Action::Replace)
+                                .then(|| change.id.clone())
+                                .flatten(),
                         },
                     );
                     save(store, state)?;
                 }
                 let aws = Arc::clone(aws);
                 let timeout = options.wait_timeout;
+                let created = created_tx.clone();
                 running.spawn(async move {
                     let address = job.change.address.clone();
-                    (address, job.run(&aws, timeout).await)
+                    (address, job.run(&aws, timeout, &created).await)
                 });
                 in_flight.insert((*address).clone());
                 started.push((*address).clone());
@@ -140,8 +147,20 @@ pub async fn apply(
         for a in &started {
             todo.remove(a);
         }
-        // 2. Wait for one to finish and record it.
-        let Some(joined) = running.join_next().await else {
+        // 2. Save the id of a connector just created (before its job waits on it), or wait
+        //    for a job to finish and record it.
+        let joined = tokio::select! {
+            Some(created) = created_rx.recv() => {
+                if let Some(p) = state.pending.get_mut(&created.address) {
+                    p.id = Some(created.id);
+                }
+                save(store, state)?;
+                let _ = created.saved.send(());
+                continue;
+            }
+            joined = running.join_next() => joined,
+        };
+        let Some(joined) = joined else {
             if !started.is_empty() {
                 continue; // skips may have unblocked (or skipped) more
             }
@@ -231,6 +250,9 @@ fn refresh_noops(
             state.pending.remove(&c.address);
             state.resources.insert(c.address.clone(), record);
             changed = true;
+        } else if state.pending.remove(&c.address).is_some() {
+            // An interrupted attempt that left nothing behind: the resource is as wanted.
+            changed = true;
         }
     }
     if changed {
@@ -256,6 +278,13 @@ fn recorded_spec(sent: &Value, desired: &DesiredState, address: &Address) -> Val
         }
     }
     spec
+}
+
+/// A connector a job created: the loop saves its id in `state.pending`, then answers.
+struct Created {
+    address: Address,
+    id: String,
+    saved: tokio::sync::oneshot::Sender<()>,
 }
 
 /// Everything one change needs, owned, so it can run on its own task.
@@ -294,10 +323,19 @@ impl Job {
         }
     }
 
-    async fn run(self, aws: &Aws, timeout: Duration) -> Result<Effect, AwsError> {
+    async fn run(
+        self,
+        aws: &Aws,
+        timeout: Duration,
+        created: &tokio::sync::mpsc::UnboundedSender<Created>,
+    ) -> Result<Effect, AwsError> {
         let c = &self.change;
         let name = c.address.name.as_str();
         let id = c.id.clone().unwrap_or_else(|| name.to_owned());
+        // Copies an interrupted create or replacement left go first (issue 10 item 1).
+        for leftover in &c.leftovers {
+            delete_connector(aws, leftover).await?;
+        }
         match (c.address.kind, c.action) {
             (_, Action::Noop) => unreachable!("no-ops are not run"),
             (_, Action::Forget) => Ok(Effect::Remove),
@@ -385,7 +423,18 @@ impl Job {
                     (TAG_NAME.to_owned(), name.to_owned()),
                     (TAG_LINEAGE.to_owned(), self.lineage.clone()),
                 ]);
-                let (new_id, arn) = aws.create_connector(&spec, &tags).await?;
+                let new_id = aws.start_connector(&spec, &tags).await?;
+                // The new id is in state before anything reads or waits on it: a run that
+                // dies or fails from here on leaves a pending entry naming the copy it made.
+                let (saved, is_saved) = tokio::sync::oneshot::channel();
+                let report = Created {
+                    address: c.address.clone(),
+                    id: new_id.clone(),
+                    saved,
+                };
+                if created.send(report).is_ok() {
+                    let _ = is_saved.await;
+                }
                 let live = wait_for(
                     timeout,
                     || aws.describe_connector(&new_id),
@@ -393,14 +442,24 @@ impl Job {
                     Health::Healthy,
                 )
                 .await?;
+                // The wait's Describe gives the ARN (CreateConnector answers with the id only).
+                let arn = match &live {
+                    Some(l) if !l.arn.is_empty() => l.arn.clone(),
+                    _ => {
+                        return Err(AwsError {
+                            operation: "DescribeConnector",
+                            class: ErrorClass::Other,
+                            code: None,
+                            message: format!(
+                                "connector {new_id} was created, but AWS does not describe it with an ARN"
+                            ),
+                        });
+                    }
+                };
                 if c.action == Action::Replace
                     && let Some(old) = &c.id
                 {
-                    match aws.delete_connector(old).await {
-                        Ok(()) => {}
-                        Err(e) if e.class == ErrorClass::NotFound => {}
-                        Err(e) => return Err(e),
-                    }
+                    delete_connector(aws, old).await?;
                 }
                 Ok(Effect::Record(self.record(new_id, arn, live.as_ref())))
             }
@@ -463,6 +522,14 @@ impl Job {
             },
             imported: false,
         }
+    }
+}
+
+/// `DeleteConnector`; a connector already gone counts as deleted.
+async fn delete_connector(aws: &Aws, id: &str) -> Result<(), AwsError> {
+    match aws.delete_connector(id).await {
+        Err(e) if e.class != ErrorClass::NotFound => Err(e),
+        _ => Ok(()),
     }
 }
 
@@ -563,6 +630,7 @@ mod tests {
                 .iter()
                 .map(|a| Address::new(Kind::Connection, *a))
                 .collect(),
+            leftovers: Vec::new(),
             status: None,
             status_reason: None,
         }

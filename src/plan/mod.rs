@@ -83,6 +83,9 @@ pub struct Change {
     /// Connection state or connector status, as AWS reported it.
     pub status: Option<String>,
     pub status_reason: Option<String>,
+    /// Connector copies an interrupted create or replacement left (`Observed::leftovers`):
+    /// the change deletes them before anything else (issue 10 item 1).
+    pub leftovers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -437,6 +440,14 @@ pub fn build(
                 (Action::Forget, Vec::new())
             }
         };
+        // Leftover copies must go even when nothing else changes: the change that deletes
+        // them is an update with no fields.
+        let action = if action == Action::Noop && !o.leftovers.is_empty() {
+            reasons.insert(ChangeReason::Adopted);
+            Action::Update
+        } else {
+            action
+        };
         let (action, fields) = match (address.kind, live, r) {
             (Kind::Connection, Some(l), _) if matches!(action, Action::Noop | Action::Update) => {
                 connection_state(action, fields, l, r, wants_deauthorized, &mut reasons)
@@ -493,6 +504,7 @@ pub fn build(
             after: Vec::new(),
             status: live.and_then(|l| l.status.clone()),
             status_reason: live.and_then(|l| l.status_reason.clone()),
+            leftovers: o.leftovers.clone(),
         });
     }
     if !unmanaged.is_empty() {
@@ -788,6 +800,8 @@ mod tests {
             Pending {
                 started: "2026-01-01T00:00:00Z".into(),
                 delete: true,
+                id: None,
+                replaces: None,
             },
         );
         let observed: BTreeMap<Address, Observed> = [ours.clone(), theirs.clone()]

@@ -9,6 +9,7 @@ mod ci;
 mod cli;
 mod convergence;
 mod drift;
+mod fault_matrix;
 mod import;
 mod interrupted;
 mod kinds;
