@@ -299,7 +299,7 @@ fn stale_fields(c: &Change, live: Option<&Live>) -> String {
     let Some(live) = live else {
         return format!("{} was deleted in AWS", c.address);
     };
-    let now = Flat::of(&live.spec);
+    let now = Flat::of(c.address.kind, &live.spec);
     let fields: Vec<String> = c
         .fields
         .iter()
@@ -354,7 +354,7 @@ pub fn build(
         let fps = fingerprints.get(address).cloned().unwrap_or_default();
         let desired_json = d.map(|d| d.spec.aws_json(&arn_of));
         let desired_flat = desired_json.as_ref().map(|j| {
-            let mut f = Flat::of(j).with_fingerprints(&fps);
+            let mut f = Flat::of(address.kind, j).with_fingerprints(&fps);
             if matches!(&d.map(|d| &d.spec), Some(Spec::ApiDestination(s)) if s.connection.is_some())
                 && j.get("connectionArn").is_none()
             {
@@ -363,7 +363,8 @@ pub fn build(
             f
         });
         let mut recorded_flat = r.map(|r| {
-            Flat::of(&crate::resource::strip_references(&r.spec)).with_fingerprints(&r.fingerprints)
+            Flat::of(address.kind, &crate::resource::strip_references(&r.spec))
+                .with_fingerprints(&r.fingerprints)
         });
         let wants_deauthorized =
             matches!(d.map(|d| &d.spec), Some(Spec::Connection(c)) if c.deauthorized);
@@ -377,7 +378,7 @@ pub fn build(
                 f.fields.retain(|_, l| !matches!(l, Leaf::Sensitive(_)));
             }
         }
-        let live_flat = live.map(|l| Flat::of(&l.spec));
+        let live_flat = live.map(|l| Flat::of(address.kind, &l.spec));
         let protect = d.is_some_and(|d| d.protect) || r.is_some_and(|r| r.protect);
         let mut reasons = BTreeSet::new();
         if o.adopted {

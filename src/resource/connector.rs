@@ -278,6 +278,7 @@ pub static RULES: Rules = Rules {
         switch && (is_under(path, "as2Config") || is_under(path, "sftpConfig"))
     },
     health,
+    secret_slots: &[],
     identity: Identity::Tagged {
         name: TAG_NAME,
         lineage: TAG_LINEAGE,

@@ -85,7 +85,7 @@ pub fn all(
         if r.secrets.is_empty() {
             continue;
         }
-        let flat = crate::diff::Flat::of(&r.spec.aws_json(&|_| None));
+        let flat = crate::diff::Flat::of(r.spec.kind(), &r.spec.aws_json(&|_| None));
         for (path, pointer) in flat.sensitive() {
             if let Some(value) = r.secrets.get(pointer) {
                 jobs.push((address.clone(), path.clone(), value.clone()));
