@@ -66,6 +66,10 @@ enum Effect {
 }
 
 /// Runs `plan`; `state` is updated and saved to `store` as changes succeed.
+#[allow(
+    clippy::expect_used,
+    reason = "a task that panicked is a bug; its address is lost with it"
+)]
 pub async fn apply(
     aws: &Arc<Aws>,
     plan: &Plan,
