@@ -9,7 +9,8 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::task::JoinSet;
 
-use crate::aws::{Aws, AwsError, ErrorClass, Live};
+use crate::aws::cloud::Cloud;
+use crate::aws::{AwsError, ErrorClass, Live};
 use crate::manifest::DesiredState;
 use crate::plan::{Action, Change, Plan};
 use crate::resource::connector::{TAG_LINEAGE, TAG_NAME};
@@ -70,8 +71,8 @@ enum Effect {
     clippy::expect_used,
     reason = "a task that panicked is a bug; its address is lost with it"
 )]
-pub async fn apply(
-    aws: &Arc<Aws>,
+pub async fn apply<C: Cloud>(
+    aws: &Arc<C>,
     plan: &Plan,
     desired: &DesiredState,
     store: &LocalState,
@@ -135,7 +136,7 @@ pub async fn apply(
                 let timeout = options.wait_timeout;
                 running.spawn(async move {
                     let address = job.change.address.clone();
-                    (address, job.run(&aws, timeout).await)
+                    (address, job.run(aws.as_ref(), timeout).await)
                 });
                 in_flight.insert((*address).clone());
                 started.push((*address).clone());
@@ -297,7 +298,7 @@ impl Job {
         }
     }
 
-    async fn run(self, aws: &Aws, timeout: Duration) -> Result<Effect, AwsError> {
+    async fn run<C: Cloud>(self, aws: &C, timeout: Duration) -> Result<Effect, AwsError> {
         let c = &self.change;
         let name = c.address.name.as_str();
         let id = c.id.clone().unwrap_or_else(|| name.to_owned());
@@ -542,7 +543,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::AwsOptions;
+    use crate::aws::{Aws, AwsOptions};
     use crate::graph::Graph;
 
     fn forget(name: &str, after: &[&str]) -> Change {
@@ -625,5 +626,146 @@ mod tests {
             );
         }
         assert_eq!(aws.calls.total(), 0);
+    }
+
+    // ---- The engine against the in-process double (crate::aws::fake) -------------------
+
+    use crate::aws::fake::Fake;
+    use crate::live::Observed;
+
+    const MANIFESTS: &str = "apiVersion: outbound/v1
+kind: Connection
+metadata: { name: acme }
+spec:
+  authorizationType: API_KEY
+  authParameters:
+    apiKeyAuthParameters: { apiKeyName: x-api-key, apiKeyValue: { fromFile: key.txt } }
+---
+apiVersion: outbound/v1
+kind: ApiDestination
+metadata: { name: orders }
+spec:
+  connection: acme
+  invocationEndpoint: https://api.example.com/orders
+  httpMethod: POST
+---
+apiVersion: outbound/v1
+kind: Connection
+metadata: { name: other }
+spec:
+  authorizationType: API_KEY
+  authParameters:
+    apiKeyAuthParameters: { apiKeyName: x-api-key, apiKeyValue: { fromFile: key.txt } }
+";
+
+    /// Plans `MANIFESTS` from an empty state and applies the plan to `fake`.
+    async fn apply_to(fake: Fake) -> (Arc<Fake>, Report, State) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("m.yaml"), MANIFESTS).unwrap();
+        std::fs::write(dir.path().join("key.txt"), "not-a-real-key").unwrap();
+        let desired = crate::manifest::validate(&[dir.path().join("m.yaml")]).unwrap();
+        let mut state = State::new();
+        let observed: BTreeMap<Address, Observed> = BTreeMap::new();
+        let plan = crate::plan::build(&desired, &state, &observed, &BTreeMap::new()).unwrap();
+        let store = LocalState::new(dir.path().join("state.json"));
+        let options = ApplyOptions {
+            parallelism: 1,
+            wait_timeout: Duration::from_secs(10),
+        };
+        let fake = Arc::new(fake);
+        let report = apply(&fake, &plan, &desired, &store, &mut state, &options)
+            .await
+            .unwrap();
+        (fake, report, state)
+    }
+
+    fn outcome(report: &Report, name: &str) -> Outcome {
+        report
+            .rows
+            .iter()
+            .find(|r| r.address.name == name)
+            .map(|r| r.outcome.clone())
+            .unwrap()
+    }
+
+    /// A connection is created and waited for (through `AUTHORIZING`, to `ACTIVE`, a state
+    /// the SDK does not know: issue 10 item 9) before its destination, which gets its ARN.
+    #[tokio::test]
+    async fn a_destination_is_created_after_its_connection_is_ready_with_its_arn() {
+        let fake = Fake::default();
+        fake.script("acme", &["AUTHORIZING", "ACTIVE"]);
+        let (fake, report, state) = apply_to(fake).await;
+        assert!(!report.failed(), "{:?}", report.rows);
+        let calls = fake.calls();
+        let position = |c: &str| calls.iter().position(|x| x == c).unwrap();
+        assert!(position("CreateConnection acme") < position("CreateApiDestination orders"));
+        let describes = calls
+            .iter()
+            .filter(|c| *c == "DescribeConnection acme")
+            .count();
+        assert_eq!(describes, 2, "{calls:?}");
+        let acme_arn = &state.resources[&Address::new(Kind::Connection, "acme")].arn;
+        assert_eq!(
+            fake.live("orders").unwrap().spec["connectionArn"],
+            acme_arn.as_str()
+        );
+        assert!(state.pending.is_empty());
+    }
+
+    /// `FAILED_CONNECTIVITY` (unknown to the SDK) is a failure with AWS's reason; the
+    /// destination waiting on it is skipped, the independent connection still created, and
+    /// the failed creation stays pending for the next run to adopt.
+    #[tokio::test]
+    async fn a_failed_connection_skips_its_destination_and_nothing_else() {
+        let fake = Fake::default();
+        fake.script("acme", &["FAILED_CONNECTIVITY"]);
+        let (fake, report, state) = apply_to(fake).await;
+        match outcome(&report, "acme") {
+            Outcome::Failed(why) => {
+                assert!(
+                    why.contains("FAILED_CONNECTIVITY: endpoint unreachable"),
+                    "{why}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            outcome(&report, "orders"),
+            Outcome::Skipped(Address::new(Kind::Connection, "acme"))
+        );
+        assert_eq!(outcome(&report, "other"), Outcome::Done);
+        assert!(
+            !fake
+                .calls()
+                .iter()
+                .any(|c| c.starts_with("CreateApiDestination"))
+        );
+        assert!(
+            state
+                .pending
+                .contains_key(&Address::new(Kind::Connection, "acme"))
+        );
+    }
+
+    /// A call AWS refuses fails that change only; its dependencies stay done and recorded.
+    #[tokio::test]
+    async fn a_refused_call_fails_its_change_and_keeps_what_was_done() {
+        let fake = Fake::default();
+        fake.fail("CreateApiDestination", "not allowed");
+        let (_, report, state) = apply_to(fake).await;
+        assert_eq!(outcome(&report, "acme"), Outcome::Done);
+        assert!(
+            matches!(outcome(&report, "orders"), Outcome::Failed(w) if w.contains("not allowed"))
+        );
+        assert!(
+            state
+                .resources
+                .contains_key(&Address::new(Kind::Connection, "acme"))
+        );
+        assert!(
+            !state
+                .resources
+                .contains_key(&Address::new(Kind::ApiDestination, "orders"))
+        );
     }
 }
