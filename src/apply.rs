@@ -298,45 +298,14 @@ impl Job {
         }
     }
 
+    /// Runs the change: the AWS calls of its kind and action, each in its own method.
     async fn run<C: Cloud>(self, aws: &C, timeout: Duration) -> Result<Effect, AwsError> {
         let c = &self.change;
-        let name = c.address.name.as_str();
-        let id = c.id.clone().unwrap_or_else(|| name.to_owned());
         match (c.address.kind, c.action) {
             (_, Action::Noop) => unreachable!("no-ops are not run"),
             (_, Action::Forget) => Ok(Effect::Remove),
-            (_, Action::Deauthorize) => {
-                aws.deauthorize_connection(name).await?;
-                let live = wait_for(
-                    timeout,
-                    || aws.describe_connection(name),
-                    c.address.kind,
-                    Health::Off,
-                )
-                .await?;
-                let arn = live
-                    .as_ref()
-                    .map(|l| l.arn.clone())
-                    .or(c.arn.clone())
-                    .unwrap_or_default();
-                Ok(Effect::Record(self.record(
-                    name.to_owned(),
-                    arn,
-                    live.as_ref(),
-                )))
-            }
-            (kind, Action::Delete) => {
-                let deleted = match kind {
-                    Kind::Connection => aws.delete_connection(&id).await,
-                    Kind::ApiDestination => aws.delete_api_destination(&id).await,
-                    Kind::Connector => aws.delete_connector(&id).await,
-                };
-                match deleted {
-                    Ok(()) => Ok(Effect::Remove),
-                    Err(e) if e.class == ErrorClass::NotFound => Ok(Effect::Remove),
-                    Err(e) => Err(e),
-                }
-            }
+            (_, Action::Deauthorize) => self.deauthorize(aws, timeout).await,
+            (_, Action::Delete) => self.delete(aws).await,
             // A named resource cannot be created anew before the old one is gone, and its
             // rules reset every optional field in place: a replacement is never planned.
             (Kind::Connection | Kind::ApiDestination, Action::Replace) => Err(AwsError {
@@ -348,107 +317,178 @@ impl Job {
                     c.address
                 ),
             }),
-            (Kind::Connection, action) => {
-                let spec: ConnectionSpec = typed(&self.spec)?;
-                let arn = if action == Action::Create {
-                    aws.create_connection(name, &spec, &self.secrets).await?
-                } else {
-                    aws.update_connection(name, &spec, &self.secrets, &c.clear)
-                        .await?;
-                    c.arn.clone().unwrap_or_default()
-                };
-                let live = wait_for(
-                    timeout,
-                    || aws.describe_connection(name),
-                    Kind::Connection,
-                    Health::Healthy,
-                )
-                .await?;
-                Ok(Effect::Record(self.record(
-                    name.to_owned(),
-                    live.as_ref().map_or(arn, |l| l.arn.clone()),
-                    live.as_ref(),
-                )))
-            }
-            (Kind::ApiDestination, action) => {
-                let spec: ApiDestinationSpec = typed(&self.spec)?;
-                let connection_arn = spec.connection_arn.clone().unwrap_or_default();
-                let arn = if action == Action::Create {
-                    aws.create_api_destination(name, &spec, &connection_arn)
-                        .await?
-                } else {
-                    aws.update_api_destination(name, &spec, &connection_arn, &c.clear)
-                        .await?;
-                    c.arn.clone().unwrap_or_default()
-                };
-                Ok(Effect::Record(self.record(name.to_owned(), arn, None)))
-            }
+            (Kind::Connection, _) => self.connection(aws, timeout).await,
+            (Kind::ApiDestination, _) => self.api_destination(aws).await,
             (Kind::Connector, Action::Create | Action::Replace) => {
-                let spec: ConnectorSpec = typed(&self.spec)?;
-                let tags = BTreeMap::from([
-                    (TAG_NAME.to_owned(), name.to_owned()),
-                    (TAG_LINEAGE.to_owned(), self.lineage.clone()),
-                ]);
-                let (new_id, arn) = aws.create_connector(&spec, &tags).await?;
-                let live = wait_for(
-                    timeout,
-                    || aws.describe_connector(&new_id),
-                    Kind::Connector,
-                    Health::Healthy,
-                )
-                .await?;
-                if c.action == Action::Replace
-                    && let Some(old) = &c.id
-                {
-                    match aws.delete_connector(old).await {
-                        Ok(()) => {}
-                        Err(e) if e.class == ErrorClass::NotFound => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-                Ok(Effect::Record(self.record(new_id, arn, live.as_ref())))
+                self.create_connector(aws, timeout).await
             }
-            (Kind::Connector, Action::Update) => {
-                let spec: ConnectorSpec = typed(&self.spec)?;
-                let arn = c.arn.clone().unwrap_or_default();
-                let (tag_changes, other): (Vec<_>, Vec<_>) =
-                    c.fields.iter().partition(|f| f.path.starts_with("tags."));
-                if !other.is_empty() {
-                    let clear: Vec<String> = c
-                        .clear
-                        .iter()
-                        .filter(|p| !p.starts_with("/spec/tags"))
-                        .cloned()
-                        .collect();
-                    aws.update_connector(&id, &spec, &clear).await?;
-                }
-                let set: BTreeMap<String, String> = tag_changes
-                    .iter()
-                    .filter(|f| f.after.is_some())
-                    .filter_map(|f| {
-                        Some((
-                            f.path.strip_prefix("tags.")?.to_owned(),
-                            spec.tags.get(f.path.strip_prefix("tags.")?)?.clone(),
-                        ))
-                    })
-                    .collect();
-                let unset: Vec<String> = tag_changes
-                    .iter()
-                    .filter(|f| f.after.is_none())
-                    .filter_map(|f| f.path.strip_prefix("tags.").map(str::to_owned))
-                    .collect();
-                aws.tag_connector(&arn, &set).await?;
-                aws.untag_connector(&arn, &unset).await?;
-                let live = wait_for(
-                    timeout,
-                    || aws.describe_connector(&id),
-                    Kind::Connector,
-                    Health::Healthy,
-                )
+            (Kind::Connector, Action::Update) => self.update_connector(aws, timeout).await,
+        }
+    }
+
+    /// `DeauthorizeConnection`, then wait until AWS reports it switched off.
+    async fn deauthorize<C: Cloud>(&self, aws: &C, timeout: Duration) -> Result<Effect, AwsError> {
+        let c = &self.change;
+        let name = c.address.name.as_str();
+        aws.deauthorize_connection(name).await?;
+        let live = wait_for(
+            timeout,
+            || aws.describe_connection(name),
+            c.address.kind,
+            Health::Off,
+        )
+        .await?;
+        let arn = live
+            .as_ref()
+            .map(|l| l.arn.clone())
+            .or(c.arn.clone())
+            .unwrap_or_default();
+        Ok(Effect::Record(self.record(
+            name.to_owned(),
+            arn,
+            live.as_ref(),
+        )))
+    }
+
+    /// Deletes it; already gone counts as done.
+    async fn delete<C: Cloud>(&self, aws: &C) -> Result<Effect, AwsError> {
+        let c = &self.change;
+        let id = c.id.clone().unwrap_or_else(|| c.address.name.clone());
+        let deleted = match c.address.kind {
+            Kind::Connection => aws.delete_connection(&id).await,
+            Kind::ApiDestination => aws.delete_api_destination(&id).await,
+            Kind::Connector => aws.delete_connector(&id).await,
+        };
+        match deleted {
+            Ok(()) => Ok(Effect::Remove),
+            Err(e) if e.class == ErrorClass::NotFound => Ok(Effect::Remove),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates or updates a connection, then waits until it is ready.
+    async fn connection<C: Cloud>(&self, aws: &C, timeout: Duration) -> Result<Effect, AwsError> {
+        let c = &self.change;
+        let name = c.address.name.as_str();
+        let spec: ConnectionSpec = typed(&self.spec)?;
+        let arn = if c.action == Action::Create {
+            aws.create_connection(name, &spec, &self.secrets).await?
+        } else {
+            aws.update_connection(name, &spec, &self.secrets, &c.clear)
                 .await?;
-                Ok(Effect::Record(self.record(id.clone(), arn, live.as_ref())))
+            c.arn.clone().unwrap_or_default()
+        };
+        let live = wait_for(
+            timeout,
+            || aws.describe_connection(name),
+            Kind::Connection,
+            Health::Healthy,
+        )
+        .await?;
+        Ok(Effect::Record(self.record(
+            name.to_owned(),
+            live.as_ref().map_or(arn, |l| l.arn.clone()),
+            live.as_ref(),
+        )))
+    }
+
+    /// Creates or updates an API destination (on its connection's ARN).
+    async fn api_destination<C: Cloud>(&self, aws: &C) -> Result<Effect, AwsError> {
+        let c = &self.change;
+        let name = c.address.name.as_str();
+        let spec: ApiDestinationSpec = typed(&self.spec)?;
+        let connection_arn = spec.connection_arn.clone().unwrap_or_default();
+        let arn = if c.action == Action::Create {
+            aws.create_api_destination(name, &spec, &connection_arn)
+                .await?
+        } else {
+            aws.update_api_destination(name, &spec, &connection_arn, &c.clear)
+                .await?;
+            c.arn.clone().unwrap_or_default()
+        };
+        Ok(Effect::Record(self.record(name.to_owned(), arn, None)))
+    }
+
+    /// Creates a connector tagged with its name and lineage, waits until it is ready, and
+    /// deletes the one it replaces.
+    async fn create_connector<C: Cloud>(
+        &self,
+        aws: &C,
+        timeout: Duration,
+    ) -> Result<Effect, AwsError> {
+        let c = &self.change;
+        let name = c.address.name.as_str();
+        let spec: ConnectorSpec = typed(&self.spec)?;
+        let tags = BTreeMap::from([
+            (TAG_NAME.to_owned(), name.to_owned()),
+            (TAG_LINEAGE.to_owned(), self.lineage.clone()),
+        ]);
+        let (new_id, arn) = aws.create_connector(&spec, &tags).await?;
+        let live = wait_for(
+            timeout,
+            || aws.describe_connector(&new_id),
+            Kind::Connector,
+            Health::Healthy,
+        )
+        .await?;
+        if c.action == Action::Replace
+            && let Some(old) = &c.id
+        {
+            match aws.delete_connector(old).await {
+                Ok(()) => {}
+                Err(e) if e.class == ErrorClass::NotFound => {}
+                Err(e) => return Err(e),
             }
         }
+        Ok(Effect::Record(self.record(new_id, arn, live.as_ref())))
+    }
+
+    /// Updates a connector in place: its members, then its tags; waits until it is ready.
+    async fn update_connector<C: Cloud>(
+        &self,
+        aws: &C,
+        timeout: Duration,
+    ) -> Result<Effect, AwsError> {
+        let c = &self.change;
+        let id = c.id.clone().unwrap_or_else(|| c.address.name.clone());
+        let spec: ConnectorSpec = typed(&self.spec)?;
+        let arn = c.arn.clone().unwrap_or_default();
+        let (tag_changes, other): (Vec<_>, Vec<_>) =
+            c.fields.iter().partition(|f| f.path.starts_with("tags."));
+        if !other.is_empty() {
+            let clear: Vec<String> = c
+                .clear
+                .iter()
+                .filter(|p| !p.starts_with("/spec/tags"))
+                .cloned()
+                .collect();
+            aws.update_connector(&id, &spec, &clear).await?;
+        }
+        let set: BTreeMap<String, String> = tag_changes
+            .iter()
+            .filter(|f| f.after.is_some())
+            .filter_map(|f| {
+                Some((
+                    f.path.strip_prefix("tags.")?.to_owned(),
+                    spec.tags.get(f.path.strip_prefix("tags.")?)?.clone(),
+                ))
+            })
+            .collect();
+        let unset: Vec<String> = tag_changes
+            .iter()
+            .filter(|f| f.after.is_none())
+            .filter_map(|f| f.path.strip_prefix("tags.").map(str::to_owned))
+            .collect();
+        aws.tag_connector(&arn, &set).await?;
+        aws.untag_connector(&arn, &unset).await?;
+        let live = wait_for(
+            timeout,
+            || aws.describe_connector(&id),
+            Kind::Connector,
+            Health::Healthy,
+        )
+        .await?;
+        Ok(Effect::Record(self.record(id.clone(), arn, live.as_ref())))
     }
 
     fn record(&self, id: String, arn: String, live: Option<&Live>) -> Record {
