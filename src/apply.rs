@@ -98,12 +98,7 @@ pub async fn apply<C: Cloud>(
         // 1. Skip what waits on a failure; start what is ready, up to the bound.
         let mut started = Vec::new();
         for (address, change) in &todo {
-            if let Some(blocker) = change.after.iter().find(|a| {
-                matches!(
-                    outcomes.get(*a),
-                    Some(Outcome::Failed(_) | Outcome::Skipped(_))
-                )
-            }) {
+            if let Some(blocker) = blocked_by(change, &outcomes) {
                 outcomes.insert((*address).clone(), Outcome::Skipped(blocker.clone()));
                 started.push((*address).clone());
                 continue;
@@ -114,24 +109,7 @@ pub async fn apply<C: Cloud>(
                 .all(|a| outcomes.get(a) == Some(&Outcome::Done));
             if ready && in_flight.len() < options.parallelism.max(1) {
                 let job = Job::new(change, desired, state, &arns);
-                // Creations and deletions are recorded as started before the call: the
-                // next run adopts what an interrupted creation made, and knows who deleted
-                // what an interrupted deletion removed.
-                if matches!(
-                    change.action,
-                    Action::Create | Action::Replace | Action::Delete
-                ) {
-                    state.pending.insert(
-                        change.address.clone(),
-                        Pending {
-                            started:
-                                humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-                                    .to_string(),
-                            delete: change.action == Action::Delete,
-                        },
-                    );
-                    save(store, state)?;
-                }
+                mark_started(change, store, state)?;
                 let aws = Arc::clone(aws);
                 let timeout = options.wait_timeout;
                 running.spawn(async move {
@@ -150,42 +128,14 @@ pub async fn apply<C: Cloud>(
             if !started.is_empty() {
                 continue; // skips may have unblocked (or skipped) more
             }
-            // Nothing runs and nothing could start: what is left waits for changes that
-            // will never come (not in the plan, or in a cycle). End, never spin.
-            for (address, change) in std::mem::take(&mut todo) {
-                let waits: Vec<String> = change
-                    .after
-                    .iter()
-                    .filter(|a| outcomes.get(*a) != Some(&Outcome::Done))
-                    .map(ToString::to_string)
-                    .collect();
-                let why = format!("waits for {}, which can never run", waits.join(", "));
-                outcomes.insert(address.clone(), Outcome::Failed(why));
-            }
+            // Nothing runs and nothing could start: end, never spin.
+            fail_stuck(std::mem::take(&mut todo), &mut outcomes);
             break;
         };
         let (address, result) = joined.expect("apply tasks do not panic");
         in_flight.remove(&address);
-        // A failed creation (or deletion) stays pending: its answer may have been lost
-        // after AWS acted, and the next run adopts (or forgets) what it finds.
-        if result.is_ok() {
-            state.pending.remove(&address);
-        }
-        match result {
-            Ok(Effect::Record(record)) => {
-                arns.insert(address.clone(), record.arn.clone());
-                state.resources.insert(address.clone(), record);
-                outcomes.insert(address, Outcome::Done);
-            }
-            Ok(Effect::Remove) => {
-                state.resources.remove(&address);
-                outcomes.insert(address, Outcome::Done);
-            }
-            Err(e) => {
-                tracing::warn!(%address, error = %e, "change failed");
-                outcomes.insert(address, Outcome::Failed(e.to_string()));
-            }
-        }
+        let outcome = record(&address, result, state, &mut arns);
+        outcomes.insert(address, outcome);
         save(store, state)?;
     }
     let rows = plan
@@ -199,6 +149,84 @@ pub async fn apply<C: Cloud>(
         })
         .collect();
     Ok(Report { rows })
+}
+
+/// The change `change` waits for that failed or was skipped, if any.
+fn blocked_by<'a>(
+    change: &'a Change,
+    outcomes: &BTreeMap<Address, Outcome>,
+) -> Option<&'a Address> {
+    change.after.iter().find(|a| {
+        matches!(
+            outcomes.get(*a),
+            Some(Outcome::Failed(_) | Outcome::Skipped(_))
+        )
+    })
+}
+
+/// Creations and deletions are recorded as started (and saved) before the call: the next
+/// run adopts what an interrupted creation made, and knows who deleted what an interrupted
+/// deletion removed.
+fn mark_started(change: &Change, store: &LocalState, state: &mut State) -> Result<(), StateError> {
+    if !matches!(
+        change.action,
+        Action::Create | Action::Replace | Action::Delete
+    ) {
+        return Ok(());
+    }
+    let started = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    state.pending.insert(
+        change.address.clone(),
+        Pending {
+            started,
+            delete: change.action == Action::Delete,
+        },
+    );
+    save(store, state)
+}
+
+/// What is left waits for changes that will never come (not in the plan, or in a cycle):
+/// each fails, naming them.
+fn fail_stuck(left: BTreeMap<&Address, &Change>, outcomes: &mut BTreeMap<Address, Outcome>) {
+    for (address, change) in left {
+        let waits: Vec<String> = change
+            .after
+            .iter()
+            .filter(|a| outcomes.get(*a) != Some(&Outcome::Done))
+            .map(ToString::to_string)
+            .collect();
+        let why = format!("waits for {}, which can never run", waits.join(", "));
+        outcomes.insert(address.clone(), Outcome::Failed(why));
+    }
+}
+
+/// Puts a finished change into the state. A failed creation (or deletion) stays pending:
+/// its answer may have been lost after AWS acted, and the next run adopts (or forgets) what
+/// it finds.
+fn record(
+    address: &Address,
+    result: Result<Effect, AwsError>,
+    state: &mut State,
+    arns: &mut BTreeMap<Address, String>,
+) -> Outcome {
+    if result.is_ok() {
+        state.pending.remove(address);
+    }
+    match result {
+        Ok(Effect::Record(record)) => {
+            arns.insert(address.clone(), record.arn.clone());
+            state.resources.insert(address.clone(), record);
+            Outcome::Done
+        }
+        Ok(Effect::Remove) => {
+            state.resources.remove(address);
+            Outcome::Done
+        }
+        Err(e) => {
+            tracing::warn!(%address, error = %e, "change failed");
+            Outcome::Failed(e.to_string())
+        }
+    }
 }
 
 fn save(store: &LocalState, state: &mut State) -> Result<(), StateError> {
