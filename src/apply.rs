@@ -14,15 +14,20 @@ use crate::manifest::DesiredState;
 use crate::observe::{TAG_LINEAGE, TAG_NAME};
 use crate::plan::{Action, Change, Plan};
 use crate::resource::{Address, ApiDestinationSpec, ConnectionSpec, ConnectorSpec, Kind};
-use crate::state::local::LocalState;
-use crate::state::{LiveMarkers, Pending, Record, State, StateError};
+use crate::state::{LiveMarkers, Pending, Record, State, StateError, Store};
 
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
     pub parallelism: usize,
     /// How long to wait for a connection to be `AUTHORIZED`, a connector `ACTIVE`.
     pub wait_timeout: Duration,
+    /// Once cancelled (Ctrl-C, SIGTERM), no change starts; those in flight finish.
+    pub cancel: tokio_util::sync::CancellationToken,
 }
+
+/// While changes run, the state is saved at most this often (and at the end): a change
+/// finished but not yet saved is found again by the next run (creations are pending).
+const SAVE_EVERY: Duration = Duration::from_secs(1);
 
 /// How one change ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +36,8 @@ pub enum Outcome {
     Failed(String),
     /// Not attempted because a change it waits for did not succeed.
     Skipped(Address),
+    /// Not started because the run was interrupted.
+    NotStarted,
 }
 
 #[derive(Debug, Clone)]
@@ -69,11 +76,15 @@ pub async fn apply(
     aws: &Arc<Aws>,
     plan: &Plan,
     desired: &DesiredState,
-    store: &LocalState,
+    store: &Store,
     state: &mut State,
     options: &ApplyOptions,
 ) -> Result<Report, ApplyError> {
     refresh_noops(plan, desired, store, state)?;
+    // Every creation is pending before the first starts: one write, not one per creation.
+    let creations = mark_pending(plan, store, state)?;
+    let mut last_save = tokio::time::Instant::now();
+    let mut unsaved = false;
     let mut todo: BTreeMap<&Address, &Change> = plan
         .changes
         .iter()
@@ -91,7 +102,7 @@ pub async fn apply(
     loop {
         // 1. Skip what waits on a failure; start what is ready, up to the bound.
         let mut started = Vec::new();
-        for (address, change) in &todo {
+        for (address, change) in todo.iter().filter(|_| !options.cancel.is_cancelled()) {
             if let Some(blocker) = change.after.iter().find(|a| {
                 matches!(
                     outcomes.get(*a),
@@ -108,17 +119,6 @@ pub async fn apply(
                 .all(|a| outcomes.get(a) == Some(&Outcome::Done));
             if ready && in_flight.len() < options.parallelism.max(1) {
                 let job = Job::new(change, desired, state, &arns);
-                if matches!(change.action, Action::Create | Action::Replace) {
-                    state.pending.insert(
-                        change.address.clone(),
-                        Pending {
-                            started:
-                                humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-                                    .to_string(),
-                        },
-                    );
-                    save(store, state)?;
-                }
                 let aws = Arc::clone(aws);
                 let timeout = options.wait_timeout;
                 running.spawn(async move {
@@ -134,33 +134,56 @@ pub async fn apply(
         }
         // 2. Wait for one to finish and record it.
         let Some(joined) = running.join_next().await else {
-            if todo.is_empty() {
+            if todo.is_empty() || options.cancel.is_cancelled() {
                 break;
             }
             continue;
         };
-        let (address, result) = joined.expect("apply tasks do not panic");
-        in_flight.remove(&address);
-        // A failed creation stays pending: its answer may have been lost after AWS acted,
-        // and the next run adopts what it finds.
-        if result.is_ok() {
-            state.pending.remove(&address);
+        let mut finished = vec![joined];
+        while let Some(more) = running.try_join_next() {
+            finished.push(more);
         }
-        match result {
-            Ok(Effect::Record(record)) => {
-                arns.insert(address.clone(), record.arn.clone());
-                state.resources.insert(address.clone(), record);
-                outcomes.insert(address, Outcome::Done);
+        unsaved = true;
+        for joined in finished {
+            let (address, result) = joined.expect("apply tasks do not panic");
+            in_flight.remove(&address);
+            // A failed creation stays pending: its answer may have been lost after AWS acted,
+            // and the next run adopts what it finds.
+            if result.is_ok() {
+                state.pending.remove(&address);
             }
-            Ok(Effect::Remove) => {
-                state.resources.remove(&address);
-                outcomes.insert(address, Outcome::Done);
-            }
-            Err(e) => {
-                tracing::warn!(%address, error = %e, "change failed");
-                outcomes.insert(address, Outcome::Failed(e.to_string()));
+            match result {
+                Ok(Effect::Record(record)) => {
+                    arns.insert(address.clone(), record.arn.clone());
+                    state.resources.insert(address.clone(), record);
+                    outcomes.insert(address, Outcome::Done);
+                }
+                Ok(Effect::Remove) => {
+                    state.resources.remove(&address);
+                    outcomes.insert(address, Outcome::Done);
+                }
+                Err(e) => {
+                    tracing::warn!(%address, error = %e, "change failed");
+                    outcomes.insert(address, Outcome::Failed(e.to_string()));
+                }
             }
         }
+        if last_save.elapsed() >= SAVE_EVERY {
+            save(store, state)?;
+            last_save = tokio::time::Instant::now();
+            unsaved = false;
+        }
+    }
+    // Creations that never started are not pending; then the last write.
+    for address in &creations {
+        if !matches!(
+            outcomes.get(address),
+            Some(Outcome::Done | Outcome::Failed(_))
+        ) {
+            unsaved |= state.pending.remove(address).is_some();
+        }
+    }
+    if unsaved {
         save(store, state)?;
     }
     let rows = plan
@@ -170,13 +193,36 @@ pub async fn apply(
         .map(|c| Row {
             address: c.address.clone(),
             action: c.action,
-            outcome: outcomes.remove(&c.address).unwrap_or(Outcome::Done),
+            outcome: outcomes.remove(&c.address).unwrap_or(Outcome::NotStarted),
         })
         .collect();
     Ok(Report { rows })
 }
 
-fn save(store: &LocalState, state: &mut State) -> Result<(), StateError> {
+/// Records every creation (and replacement) of `plan` as pending, in one write; returns them.
+fn mark_pending(plan: &Plan, store: &Store, state: &mut State) -> Result<Vec<Address>, StateError> {
+    let started = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let creations: Vec<Address> = plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Create | Action::Replace))
+        .map(|c| c.address.clone())
+        .collect();
+    for address in &creations {
+        state.pending.insert(
+            address.clone(),
+            Pending {
+                started: started.clone(),
+            },
+        );
+    }
+    if !creations.is_empty() {
+        save(store, state)?;
+    }
+    Ok(creations)
+}
+
+fn save(store: &Store, state: &mut State) -> Result<(), StateError> {
     state.serial += 1;
     store.save(state)
 }
@@ -186,7 +232,7 @@ fn save(store: &LocalState, state: &mut State) -> Result<(), StateError> {
 fn refresh_noops(
     plan: &Plan,
     desired: &DesiredState,
-    store: &LocalState,
+    store: &Store,
     state: &mut State,
 ) -> Result<(), StateError> {
     let mut changed = false;

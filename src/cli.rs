@@ -37,7 +37,8 @@ pub struct GlobalArgs {
 /// Where the state lives and how to reach AWS.
 #[derive(Debug, Clone, Args)]
 pub struct AwsArgs {
-    /// The state: a local path.
+    /// The state: a local path, or an S3 object `s3://BUCKET/KEY` (reached with the same AWS
+    /// configuration as the services; its lock is `KEY.lock`).
     #[arg(long, env = "OUTBOUND_STATE", default_value = ".outbound/state.json")]
     pub state: String,
     /// AWS region (default: the standard AWS chain, e.g. AWS_REGION or the profile).
@@ -137,6 +138,18 @@ pub enum Command {
     Drift(DriftArgs),
     /// Print the JSON Schema of the manifest format, for editors (yaml-language-server).
     Schema,
+    /// Remove the state's lock left by a run that is gone, only if its id is LOCK_ID (the
+    /// id a refused apply names). Never remove the lock of a run still going.
+    Unlock(UnlockArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// The id of the lock to remove.
+    #[arg(value_name = "LOCK_ID")]
+    pub id: String,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]

@@ -15,4 +15,5 @@ pub mod observe;
 pub mod plan;
 pub mod render;
 pub mod resource;
+pub mod signal;
 pub mod state;

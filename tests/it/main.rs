@@ -10,4 +10,5 @@ mod drift;
 mod reconcile;
 mod render;
 mod schema;
+mod state;
 mod validate;

@@ -25,6 +25,8 @@ pub const CANARY: &str = "CANARY-SECRET-5f3a91";
 pub struct Project {
     pub dir: tempfile::TempDir,
     pub region: String,
+    /// `OUTBOUND_STATE` when not the local `state.json` (an `s3://` URL).
+    pub state_location: Option<String>,
 }
 
 /// What one run of the binary gave.
@@ -44,7 +46,17 @@ impl Project {
     pub fn in_region(region: String) -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("manifests")).unwrap();
-        Project { dir, region }
+        Project {
+            dir,
+            region,
+            state_location: None,
+        }
+    }
+
+    /// This project with its state at `location` (`s3://bucket/key`) instead of `state.json`.
+    pub fn with_state(mut self, location: &str) -> Self {
+        self.state_location = Some(location.to_owned());
+        self
     }
 
     /// Writes (or overwrites) `manifests/<file>`.
@@ -92,7 +104,12 @@ impl Project {
             cmd.env_remove(k);
         }
         cmd.envs(super::cli_env(&self.region))
-            .env("OUTBOUND_STATE", self.state_path())
+            .env(
+                "OUTBOUND_STATE",
+                self.state_location
+                    .clone()
+                    .unwrap_or_else(|| self.state_path().display().to_string()),
+            )
             .env("NO_COLOR", "1")
             .env("ACME_API_KEY", CANARY)
             .env("BASIC_PASSWORD", "basic-password-value")
@@ -102,7 +119,13 @@ impl Project {
 
     /// Runs outbound; no run may panic or print the canary secret.
     pub fn run(&self, args: &[&str]) -> Run {
-        let out: Output = self.command(args).output().unwrap();
+        Run::checked(self.command(args).output().unwrap())
+    }
+}
+
+impl Run {
+    /// The run `out` tells of; no run may panic or print the canary secret.
+    pub fn checked(out: Output) -> Run {
         let run = Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -121,7 +144,9 @@ impl Project {
         );
         run
     }
+}
 
+impl Project {
     /// `apply --auto-approve`, which must succeed.
     pub fn apply(&self) -> Run {
         let run = self.run(&["apply", "--auto-approve"]);
