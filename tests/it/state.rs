@@ -425,6 +425,39 @@ fn sigterm_during_apply_finishes_what_is_in_flight_and_exits_143_without_a_lock(
 }
 
 #[test]
+fn a_second_ctrl_c_stops_at_once_and_still_releases_the_lock() {
+    let (p, s3, bucket) = s3_project();
+    p.write("k.yaml", &connector("edi", "Orders"));
+    let mut apply = held_apply(&p, 60_000, &["apply", "--auto-approve"]);
+    let lines = std::io::BufReader::new(apply.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(lines).map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    signal(&apply, "INT");
+    let mut stderr = Vec::new();
+    while !stderr
+        .iter()
+        .any(|l: &String| l.contains("Ctrl-C (SIGINT) received"))
+    {
+        stderr.push(rx.recv_timeout(Duration::from_secs(60)).unwrap());
+    }
+    // The change in flight is held for a minute: only the second signal ends the run now.
+    signal(&apply, "INT");
+    let status = apply.wait().unwrap();
+    stderr.extend(rx.iter());
+    let stderr = stderr.join("\n");
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("Stopped at once"), "{stderr}");
+    assert!(s3.get(&bucket, LOCK).is_none(), "the lock is released");
+    p.apply();
+    p.assert_no_changes();
+    assert_eq!(tagged_connectors(&p, "edi"), 1, "adopted, not duplicated");
+}
+
+#[test]
 fn a_question_is_asked_before_the_lock_is_taken() {
     let p = Project::new();
     p.write("k.yaml", &connector("edi", "Orders"));
