@@ -457,6 +457,79 @@ fn a_second_ctrl_c_stops_at_once_and_still_releases_the_lock() {
     assert_eq!(tagged_connectors(&p, "edi"), 1, "adopted, not duplicated");
 }
 
+/// `outbound apply` on a terminal (a pty, through util-linux's `script`), returned once it
+/// asks for confirmation, with the rest of its output.
+fn apply_at_the_prompt(p: &Project) -> (Child, std::sync::mpsc::Receiver<Vec<u8>>) {
+    let inner = p.command(&["apply"]);
+    let line = format!("{} apply", env!("CARGO_BIN_EXE_outbound"));
+    let mut cmd = Command::new("script");
+    cmd.args(["-qefc", &line, "/dev/null"])
+        .current_dir(p.dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in inner.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = std::io::Read::read(&mut out, &mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains("Only 'yes' is accepted") {
+        seen.extend(rx.recv_timeout(Duration::from_secs(60)).unwrap());
+    }
+    (child, rx)
+}
+
+fn type_in(child: &mut Child, keys: &[u8]) {
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), keys).unwrap();
+}
+
+#[test]
+fn ctrl_c_at_the_prompt_leaves_no_lock_and_changes_nothing() {
+    let p = Project::new();
+    p.write("k.yaml", &connector("edi", "Orders"));
+    let (mut child, _output) = apply_at_the_prompt(&p);
+    let lock = p.dir.path().join("state.json.lock");
+    assert!(!lock.exists(), "no lock while the question waits");
+    type_in(&mut child, b"\x03");
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "{status:?}");
+    assert!(!lock.exists(), "no lock after Ctrl-C");
+    assert!(p.mutations().is_empty(), "{:?}", p.mutations());
+}
+
+#[test]
+fn yes_to_a_plan_the_state_moved_on_from_applies_nothing() {
+    let p = Project::new();
+    p.write("k.yaml", &connector("edi", "Orders"));
+    let (mut child, output) = apply_at_the_prompt(&p);
+    p.apply(); // another apply while the question waits
+    let before = p.mutations();
+    type_in(&mut child, b"yes\n");
+    let status = child.wait().unwrap();
+    let said = String::from_utf8_lossy(&output.iter().flatten().collect::<Vec<u8>>()).into_owned();
+    assert_eq!(status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("the state changed while the plan was shown"),
+        "{said}"
+    );
+    assert_eq!(p.mutations(), before, "nothing more was applied");
+    assert!(!p.dir.path().join("state.json.lock").exists());
+    assert_eq!(tagged_connectors(&p, "edi"), 1);
+}
+
 #[test]
 fn a_question_is_asked_before_the_lock_is_taken() {
     let p = Project::new();
