@@ -16,13 +16,16 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
     runtime()?.block_on(async {
         // 1. Without a question to ask, the lock comes first, so two applies never plan from
         //    the same state. A question may wait for hours: nobody is locked out meanwhile.
+        //    Signals are handled from the moment the lock is held; before, they end the run.
         let interactive = !args.auto_approve && args.plan.is_none();
         let store = state::open(&args.aws.state, &aws_options(&args.aws)).await?;
-        let mut lock = if interactive {
+        let early = if interactive {
             None
         } else {
-            Some(store.lock("apply")?)
+            Some((Signals::listen()?, store.lock("apply")?))
         };
+        // A signal while AWS is read lets the reads finish (they block this thread), then
+        // apply starts nothing.
         let mut p = match prepare(&args.paths.paths, &args.aws, verbose).await? {
             Ok(p) => p,
             Err(n) => return Ok(n.into()),
@@ -47,8 +50,11 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
             return Ok(Outcome::Failed);
         }
         // 2. After the answer: the lock, and the state must be the one the plan was made from.
-        if lock.is_none() {
-            lock = Some(p.store.lock("apply")?);
+        let (signals, lock) = match early {
+            Some(held) => held,
+            None => (Signals::listen()?, p.store.lock("apply")?),
+        };
+        if interactive {
             let changed = match p.store.load()? {
                 Some(now) => now != p.state,
                 None => p.state.serial != 0,
@@ -61,8 +67,7 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
                 return Ok(Outcome::Failed);
             }
         }
-        // 3. Apply; from now on a first signal stops new changes, a second stops at once.
-        let signals = Signals::listen()?;
+        // 3. Apply: a first signal stops new changes, a second stops at once.
         let options = ApplyOptions {
             parallelism: usize::from(args.aws.parallelism),
             wait_timeout: args.wait_timeout,
@@ -99,9 +104,7 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
         if !report.rows.is_empty() {
             render::out(&render::text::report(&report));
         }
-        if let Some(lock) = lock {
-            lock.release()?;
-        }
+        lock.release()?;
         Ok(if let Some(signal) = signals.received() {
             Outcome::Stopped(signal)
         } else if report.failed() {

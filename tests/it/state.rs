@@ -113,16 +113,22 @@ fn until(what: &str, mut done: impl FnMut() -> bool) {
 /// `outbound ARGS` (an apply) in the background, returned once it waits on its first new
 /// connector: the proxy holds that `DescribeConnector` for `ms` milliseconds.
 fn held_apply(p: &Project, ms: u64, args: &[&str]) -> Child {
+    held(p, "DescribeConnector", ms, args)
+}
+
+/// `outbound ARGS` in the background, returned once the proxy holds its first `operation`
+/// (a read) for `ms` milliseconds.
+fn held(p: &Project, operation: &str, ms: u64, args: &[&str]) -> Child {
     support::moto().fault(
         &p.region,
-        json!({"operation": "DescribeConnector", "fault": "delay", "delay_ms": ms}),
+        json!({"operation": operation, "fault": "delay", "delay_ms": ms}),
     );
     let child = spawn(p, args);
-    until("the apply to wait on its connector", || {
+    until(operation, || {
         support::moto()
             .calls(&p.region)
             .iter()
-            .any(|c| c.operation.as_deref() == Some("DescribeConnector") && c.status.is_none())
+            .any(|c| c.operation.as_deref() == Some(operation) && c.status.is_none())
     });
     child
 }
@@ -422,6 +428,32 @@ fn sigterm_during_apply_finishes_what_is_in_flight_and_exits_143_without_a_lock(
     assert!(stored.get("pending").is_none(), "{stored}");
     p.apply();
     p.assert_no_changes();
+}
+
+#[test]
+fn sigterm_while_reading_aws_changes_nothing_and_releases_the_lock() {
+    let (p, s3, bucket) = s3_project();
+    p.write("k.yaml", &connector("edi", "Orders"));
+    let apply = held(&p, "ListConnectors", 3_000, &["apply", "--auto-approve"]);
+    assert!(
+        s3.get(&bucket, LOCK).is_some(),
+        "the lock is held while AWS is read"
+    );
+    signal(&apply, "TERM");
+    let run = Run::checked(apply.wait_with_output().unwrap());
+    assert_eq!(run.code, 143, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("Apply interrupted: 0 done, 0 failed, 0 skipped, 1 not started."),
+        "{}",
+        run.stdout
+    );
+    assert!(s3.get(&bucket, LOCK).is_none(), "the lock is released");
+    assert!(
+        p.mutations().iter().all(|o| o.ends_with("Object")),
+        "{:?}",
+        p.mutations()
+    );
 }
 
 #[test]
