@@ -21,7 +21,7 @@ for _ in 1 2 3; do
   forget; timed $outbound plan "$work/m" --detailed-exitcode --parallelism "$par"
   plan_calls=$(calls); plan_rss=$rss
   awk "BEGIN{exit !($wall < $best_plan)}" && best_plan=$wall
-  floor=$(target/release/examples/describe_floor "$OUTBOUND_STATE" "$par")
+  floor=$(target/$profile/examples/describe_floor "$OUTBOUND_STATE" "$par")
   awk "BEGIN{exit !($floor < $best_floor)}" && best_floor=$floor
 done
 grep -q '^No changes' "$work/out" || { echo "plan after apply is not empty"; cat "$work/out"; exit 1; }

@@ -1,12 +1,18 @@
 # Shared by the benchmark scripts (sourced, with `n` set): builds outbound (release), starts
 # moto behind its proxy on loopback, and writes `$work/m/bench.yaml` with n connections, n API
-# destinations and n AS2 connectors. Sets `python`, `work`, `proxy`, `outbound`.
+# destinations and n AS2 connectors. Sets `python`, `work`, `proxy`, `outbound`, `profile`.
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=eu-west-1
 export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 unset AWS_PROFILE AWS_SESSION_TOKEN || true
 python="$(scripts/moto-venv.sh)"
-cargo build --quiet --release --bin outbound --example describe_floor
-outbound=target/release/outbound
+# BENCH_PROFILE=debug measures a debug build (counts of calls and writes, not times).
+profile=${BENCH_PROFILE:-release}
+if [ "$profile" = release ]; then
+  cargo build --quiet --release --bin outbound --example describe_floor
+else
+  cargo build --quiet --bin outbound --example describe_floor
+fi
+outbound=target/$profile/outbound
 
 work=$(mktemp -d)
 exec 3> >("$python" tests/support/moto/launcher.py --ready-file "$work/moto.json" --log-file "$work/moto.log")
