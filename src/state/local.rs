@@ -100,7 +100,7 @@ impl Backend for LocalFile {
         Ok(())
     }
 
-    fn create_lock(&self, info: &LockInfo) -> Result<bool, StateError> {
+    fn create_lock(&self, info: &LockInfo) -> Result<Option<Option<String>>, StateError> {
         std::fs::create_dir_all(self.dir()).map_err(|e| self.lock_error(e))?;
         match std::fs::OpenOptions::new()
             .write(true)
@@ -111,9 +111,9 @@ impl Backend for LocalFile {
                 let json = serde_json::to_vec(info).expect("lock info serializes");
                 f.write_all(&json).map_err(|e| self.lock_error(e))?;
                 f.sync_all().map_err(|e| self.lock_error(e))?;
-                Ok(true)
+                Ok(Some(None))
             }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(None),
             Err(e) => Err(self.lock_error(e)),
         }
     }

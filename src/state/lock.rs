@@ -86,6 +86,8 @@ fn alive(pid: u32) -> bool {
 pub struct Lock {
     backend: Arc<dyn Backend>,
     info: LockInfo,
+    /// The lock's version when it was created (an ETag), to delete exactly it.
+    version: Option<String>,
     released: bool,
 }
 
@@ -97,22 +99,33 @@ impl Lock {
     /// Removes the lock if it is still this one.
     pub fn release(mut self) -> Result<(), StateError> {
         self.released = true;
-        remove_own(&self.backend, &self.info.id)
+        remove_own(&self.backend, &self.info.id, self.version.as_deref())
     }
 }
 
 impl Drop for Lock {
     fn drop(&mut self) {
         if !self.released
-            && let Err(e) = remove_own(&self.backend, &self.info.id)
+            && let Err(e) = remove_own(&self.backend, &self.info.id, self.version.as_deref())
         {
             crate::render::error(&anyhow::Error::new(e).context("the lock was not released"));
         }
     }
 }
 
-/// Deletes the lock if it holds `id`; someone else's lock (after an `unlock`) is left alone.
-fn remove_own(backend: &Arc<dyn Backend>, id: &str) -> Result<(), StateError> {
+/// Deletes the lock if it is still the one created (`version`, one conditional delete) or,
+/// without a version, if it holds `id`; someone else's lock (after an `unlock`) is left alone.
+fn remove_own(
+    backend: &Arc<dyn Backend>,
+    id: &str,
+    version: Option<&str>,
+) -> Result<(), StateError> {
+    if version.is_some() {
+        return match backend.delete_lock(version) {
+            Err(StateError::Conflict { .. }) => Ok(()),
+            other => other,
+        };
+    }
     match backend.read_lock()? {
         Some((info, version)) if info.id == id => backend.delete_lock(version.as_deref()),
         _ => Ok(()),
@@ -132,10 +145,11 @@ pub(super) fn take(backend: &Arc<dyn Backend>, operation: &str) -> Result<Lock, 
         id: held.id.clone(),
     };
     for attempt in 0..2 {
-        if backend.create_lock(&info)? {
+        if let Some(version) = backend.create_lock(&info)? {
             return Ok(Lock {
                 backend: Arc::clone(backend),
                 info,
+                version,
                 released: false,
             });
         }

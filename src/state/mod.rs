@@ -171,8 +171,9 @@ pub trait Backend: Send + Sync {
     /// Writes `bytes` only if the stored state is still what was last read or written here
     /// (nothing, if nothing was); otherwise [`StateError::Conflict`].
     fn write(&self, bytes: Vec<u8>) -> Result<(), StateError>;
-    /// Creates the lock holding `info`, unless one exists: `Ok(false)` then.
-    fn create_lock(&self, info: &LockInfo) -> Result<bool, StateError>;
+    /// Creates the lock holding `info`, unless one exists (`Ok(None)` then); returns the
+    /// version to delete exactly it, where the backend has one (an ETag).
+    fn create_lock(&self, info: &LockInfo) -> Result<Option<Option<String>>, StateError>;
     /// The lock, with the version to delete exactly it (an ETag; `None` for a file).
     fn read_lock(&self) -> Result<Option<(LockInfo, Option<String>)>, StateError>;
     /// Deletes the lock if it is still `version`.

@@ -143,12 +143,12 @@ impl Backend for S3State {
         }
     }
 
-    fn create_lock(&self, info: &LockInfo) -> Result<bool, StateError> {
+    fn create_lock(&self, info: &LockInfo) -> Result<Option<Option<String>>, StateError> {
         let body = serde_json::to_vec_pretty(info).expect("lock info serializes");
         let key = self.lock_key();
         match self.block(self.s3.put(&self.bucket, &key, body, Condition::Absent)) {
-            Ok(_) => Ok(true),
-            Err(e) if refused(&e) => Ok(false),
+            Ok(etag) => Ok(Some(etag)),
+            Err(e) if refused(&e) => Ok(None),
             Err(e) => Err(self.remote(e)),
         }
     }
