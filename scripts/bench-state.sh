@@ -25,8 +25,10 @@ writes() { grep -o 'state: [0-9]* writes\?' "$work/err" | grep -o '[0-9]*' || ec
 
 resources=$((3 * n))
 forget
+start=$(date +%s.%N)
 $outbound apply "$work/m" --auto-approve --parallelism "$par" -v > "$work/out" 2> "$work/err" || { cat "$work/err"; exit 1; }
-echo "($profile build) apply ($resources resources, create): $(writes) state writes; $(s3_calls)"
+took=$(awk "BEGIN{printf \"%.1f\", $(date +%s.%N) - $start}")
+echo "($profile build) apply ($resources resources, create, ${took}s): $(writes) state writes; $(s3_calls)"
 forget
 $outbound plan "$work/m" --detailed-exitcode --parallelism "$par" > "$work/out" 2> "$work/err" || true
 grep -q '^No changes' "$work/out" || { echo "plan after apply is not empty"; cat "$work/out" "$work/err"; exit 1; }
