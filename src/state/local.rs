@@ -149,3 +149,29 @@ impl Backend for LocalFile {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_over_a_file_changed_since_it_was_read_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let (a, b) = (LocalFile::new(&path), LocalFile::new(&path));
+        assert_eq!(a.read().unwrap(), None);
+        assert_eq!(b.read().unwrap(), None);
+        a.write(b"one".to_vec()).unwrap();
+        assert!(matches!(
+            b.write(b"two".to_vec()),
+            Err(StateError::Conflict { .. })
+        ));
+        assert_eq!(b.read().unwrap().as_deref(), Some(&b"one"[..]));
+        b.write(b"two".to_vec()).unwrap();
+        assert!(matches!(
+            a.write(b"three".to_vec()),
+            Err(StateError::Conflict { .. })
+        ));
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+    }
+}
