@@ -16,15 +16,22 @@ use crate::plan::{Action, Change, Plan};
 use crate::resource::connector::{TAG_LINEAGE, TAG_NAME};
 use crate::resource::rules::Health;
 use crate::resource::{Address, ApiDestinationSpec, ConnectionSpec, ConnectorSpec, Kind};
-use crate::state::local::LocalState;
 use crate::state::{LiveMarkers, Pending, Record, State, StateError};
+use crate::store::Store;
 
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
     pub parallelism: usize,
     /// How long to wait for a connection to be `AUTHORIZED`, a connector `ACTIVE`.
     pub wait_timeout: Duration,
+    /// Once cancelled (Ctrl-C, SIGTERM), no change starts; those in flight finish.
+    pub cancel: tokio_util::sync::CancellationToken,
 }
+
+/// While changes run, the state is saved at most this often (and at the end): a change
+/// finished but not yet saved is found again by the next run (creations and deletions are
+/// pending; a connector's new id is saved before anything waits on it).
+const SAVE_EVERY: Duration = Duration::from_secs(1);
 
 /// How one change ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +40,8 @@ pub enum Outcome {
     Failed(String),
     /// Not attempted because a change it waits for did not succeed.
     Skipped(Address),
+    /// Not started because the run was interrupted.
+    NotStarted,
 }
 
 #[derive(Debug, Clone)]
@@ -75,11 +84,16 @@ pub async fn apply<C: Cloud>(
     aws: &Arc<C>,
     plan: &Plan,
     desired: &DesiredState,
-    store: &LocalState,
+    store: &Store,
     state: &mut State,
     options: &ApplyOptions,
 ) -> Result<Report, ApplyError> {
     refresh_noops(plan, desired, store, state)?;
+    // Every creation and deletion is pending before the first starts: one write, not one
+    // per change.
+    let marked = mark_pending(plan, store, state)?;
+    let mut last_save = tokio::time::Instant::now();
+    let mut unsaved = false;
     let mut todo: BTreeMap<&Address, &Change> = plan
         .changes
         .iter()
@@ -99,7 +113,7 @@ pub async fn apply<C: Cloud>(
     loop {
         // 1. Skip what waits on a failure; start what is ready, up to the bound.
         let mut started = Vec::new();
-        for (address, change) in &todo {
+        for (address, change) in todo.iter().filter(|_| !options.cancel.is_cancelled()) {
             if let Some(blocker) = blocked_by(change, &outcomes) {
                 outcomes.insert((*address).clone(), Outcome::Skipped(blocker.clone()));
                 started.push((*address).clone());
@@ -111,7 +125,6 @@ pub async fn apply<C: Cloud>(
                 .all(|a| outcomes.get(a) == Some(&Outcome::Done));
             if ready && in_flight.len() < options.parallelism.max(1) {
                 let job = Job::new(change, desired, state, &arns);
-                mark_started(change, store, state)?;
                 let aws = Arc::clone(aws);
                 let timeout = options.wait_timeout;
                 let created = created_tx.clone();
@@ -140,6 +153,9 @@ pub async fn apply<C: Cloud>(
             joined = running.join_next() => joined,
         };
         let Some(joined) = joined else {
+            if todo.is_empty() || options.cancel.is_cancelled() {
+                break;
+            }
             if !started.is_empty() {
                 continue; // skips may have unblocked (or skipped) more
             }
@@ -147,10 +163,33 @@ pub async fn apply<C: Cloud>(
             fail_stuck(std::mem::take(&mut todo), &mut outcomes);
             break;
         };
-        let (address, result) = joined.expect("apply tasks do not panic");
-        in_flight.remove(&address);
-        let outcome = record(&address, result, state, &mut arns);
-        outcomes.insert(address, outcome);
+        let mut finished = vec![joined];
+        while let Some(more) = running.try_join_next() {
+            finished.push(more);
+        }
+        unsaved = true;
+        for joined in finished {
+            let (address, result) = joined.expect("apply tasks do not panic");
+            in_flight.remove(&address);
+            let outcome = record(&address, result, state, &mut arns);
+            outcomes.insert(address, outcome);
+        }
+        if last_save.elapsed() >= SAVE_EVERY {
+            save(store, state)?;
+            last_save = tokio::time::Instant::now();
+            unsaved = false;
+        }
+    }
+    // Changes that never started are not pending; then the last write.
+    for address in &marked {
+        if !matches!(
+            outcomes.get(address),
+            Some(Outcome::Done | Outcome::Failed(_))
+        ) {
+            unsaved |= state.pending.remove(address).is_some();
+        }
+    }
+    if unsaved {
         save(store, state)?;
     }
     let rows = plan
@@ -160,7 +199,7 @@ pub async fn apply<C: Cloud>(
         .map(|c| Row {
             address: c.address.clone(),
             action: c.action,
-            outcome: outcomes.remove(&c.address).unwrap_or(Outcome::Done),
+            outcome: outcomes.remove(&c.address).unwrap_or(Outcome::NotStarted),
         })
         .collect();
     Ok(Report { rows })
@@ -179,29 +218,33 @@ fn blocked_by<'a>(
     })
 }
 
-/// Creations and deletions are recorded as started (and saved) before the call: the next
-/// run adopts what an interrupted creation made, and knows who deleted what an interrupted
-/// deletion removed.
-fn mark_started(change: &Change, store: &LocalState, state: &mut State) -> Result<(), StateError> {
-    if !matches!(
-        change.action,
-        Action::Create | Action::Replace | Action::Delete
-    ) {
-        return Ok(());
-    }
+/// Records every creation, replacement and deletion of `plan` as pending, in one write, before
+/// any starts: the next run adopts what an interrupted creation made, and knows who deleted
+/// what an interrupted deletion removed. Returns the addresses marked.
+fn mark_pending(plan: &Plan, store: &Store, state: &mut State) -> Result<Vec<Address>, StateError> {
     let started = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    state.pending.insert(
-        change.address.clone(),
-        Pending {
-            started,
-            delete: change.action == Action::Delete,
-            id: None,
-            replaces: (change.action == Action::Replace)
-                .then(|| change.id.clone())
-                .flatten(),
-        },
-    );
-    save(store, state)
+    let marked: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Create | Action::Replace | Action::Delete))
+        .collect();
+    for change in &marked {
+        state.pending.insert(
+            change.address.clone(),
+            Pending {
+                started: started.clone(),
+                delete: change.action == Action::Delete,
+                id: None,
+                replaces: (change.action == Action::Replace)
+                    .then(|| change.id.clone())
+                    .flatten(),
+            },
+        );
+    }
+    if !marked.is_empty() {
+        save(store, state)?;
+    }
+    Ok(marked.into_iter().map(|c| c.address.clone()).collect())
 }
 
 /// What is left waits for changes that will never come (not in the plan, or in a cycle):
@@ -248,7 +291,7 @@ fn record(
     }
 }
 
-fn save(store: &LocalState, state: &mut State) -> Result<(), StateError> {
+fn save(store: &Store, state: &mut State) -> Result<(), StateError> {
     state.serial += 1;
     store.save(state)
 }
@@ -258,7 +301,7 @@ fn save(store: &LocalState, state: &mut State) -> Result<(), StateError> {
 fn refresh_noops(
     plan: &Plan,
     desired: &DesiredState,
-    store: &LocalState,
+    store: &Store,
     state: &mut State,
 ) -> Result<(), StateError> {
     let mut changed = false;
@@ -726,7 +769,9 @@ mod tests {
                 .unwrap(),
         );
         let dir = tempfile::tempdir().unwrap();
-        let store = LocalState::new(dir.path().join("state.json"));
+        let store = Store::new(Arc::new(crate::store::local::LocalFile::new(
+            dir.path().join("state.json"),
+        )));
         let mut state = State::new();
         let plan = Plan {
             state_lineage: state.lineage.clone(),
@@ -747,6 +792,7 @@ mod tests {
         let options = ApplyOptions {
             parallelism: 4,
             wait_timeout: Duration::from_secs(1),
+            cancel: Default::default(),
         };
         let report = apply(&aws, &plan, &desired, &store, &mut state, &options)
             .await
@@ -809,10 +855,13 @@ spec:
         let mut state = State::new();
         let observed: BTreeMap<Address, Observed> = BTreeMap::new();
         let plan = crate::plan::build(&desired, &state, &observed, &BTreeMap::new()).unwrap();
-        let store = LocalState::new(dir.path().join("state.json"));
+        let store = Store::new(Arc::new(crate::store::local::LocalFile::new(
+            dir.path().join("state.json"),
+        )));
         let options = ApplyOptions {
             parallelism: 1,
             wait_timeout: Duration::from_secs(10),
+            cancel: Default::default(),
         };
         let fake = Arc::new(fake);
         let report = apply(&fake, &plan, &desired, &store, &mut state, &options)

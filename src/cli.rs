@@ -46,6 +46,7 @@ impl Cli {
             Command::Apply(a) => a.aws = aws,
             Command::Drift(a) => a.aws = aws,
             Command::Import(a) => a.aws = aws,
+            Command::Unlock(a) => a.aws = aws,
             _ => {}
         }
         Ok(cli)
@@ -69,7 +70,8 @@ pub struct GlobalArgs {
 /// subcommand.
 #[derive(Debug, Clone, Args)]
 pub struct AwsArgs {
-    /// The state: a local path.
+    /// The state: a local path, or an S3 object `s3://BUCKET/KEY` (reached with the same AWS
+    /// configuration as the services; its lock is `KEY.lock`).
     #[arg(long, global = true, env = "OUTBOUND_STATE", default_value = DEFAULT_STATE)]
     pub state: String,
     /// AWS region (default: the standard AWS chain, e.g. AWS_REGION or the profile).
@@ -246,6 +248,19 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Remove the state's lock left by a run that is gone, only if its id is LOCK_ID (the
+    /// id a refused apply names). Never remove the lock of a run still going.
+    Unlock(UnlockArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// The id of the lock to remove.
+    #[arg(value_name = "LOCK_ID")]
+    pub id: String,
+    /// The global AWS flags, set by [`Cli::read`].
+    #[arg(skip)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]

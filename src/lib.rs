@@ -17,4 +17,6 @@ pub mod observe;
 pub mod plan;
 pub mod render;
 pub mod resource;
+pub mod signal;
 pub mod state;
+pub mod store;

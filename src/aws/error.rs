@@ -73,7 +73,7 @@ fn bare_code(code: &str) -> String {
 /// The class of an AWS error code.
 fn class_of(code: &str) -> ErrorClass {
     match code {
-        "ResourceNotFoundException" => ErrorClass::NotFound,
+        "ResourceNotFoundException" | "NoSuchKey" => ErrorClass::NotFound,
         "ThrottlingException"
         | "Throttling"
         | "TooManyRequestsException"
@@ -83,6 +83,8 @@ fn class_of(code: &str) -> ErrorClass {
             ErrorClass::AccessDenied
         }
         "ConcurrentModificationException"
+        | "PreconditionFailed"
+        | "ConditionalRequestConflict"
         | "ResourceAlreadyExistsException"
         | "ResourceExistsException"
         | "ConflictException"

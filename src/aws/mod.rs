@@ -11,6 +11,7 @@ pub mod cloud;
 pub mod events;
 #[cfg(test)]
 pub mod fake;
+pub mod s3;
 pub mod transfer;
 
 pub(crate) use error::classify;
@@ -143,51 +144,19 @@ impl Aws {
         secret_access_key: &str,
         secrets: Vec<String>,
     ) -> Result<Aws, AwsError> {
-        let credentials = Credentials::new(
-            access_key_id,
-            secret_access_key,
-            None,
-            None,
-            "outbound-fixed",
-        );
+        let credentials = fixed_credentials(access_key_id, secret_access_key);
         Aws::build(options, Some(credentials), secrets).await
     }
 
     /// Builds the clients:
-    /// 1. the shared config: the chain, the overrides, retry and timeouts;
-    /// 2. a region, or an error;
-    /// 3. one client per service, with quota errors made final.
+    /// 1. the shared config ([`shared_config`]);
+    /// 2. one client per service, with quota errors made final.
     async fn build(
         options: &AwsOptions,
         credentials: Option<Credentials>,
         secrets: Vec<String>,
     ) -> Result<Aws, AwsError> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::adaptive().with_max_attempts(5))
-            .timeout_config(timeouts());
-        if let Some(region) = &options.region {
-            loader = loader.region(Region::new(region.clone()));
-        }
-        if let Some(profile) = &options.profile {
-            loader = loader.profile_name(profile);
-        }
-        if let Some(endpoint) = &options.endpoint_url {
-            loader = loader.endpoint_url(endpoint);
-        }
-        let from_chain = credentials.is_none();
-        if let Some(credentials) = credentials {
-            loader = loader.credentials_provider(credentials);
-        }
-        let config = loader.load().await;
-        if config.region().is_none() {
-            return Err(invalid(
-                "Configure",
-                "no AWS region: pass --region, set AWS_REGION, or set `region` in the profile",
-            ));
-        }
-        if from_chain {
-            credentials_found(&config).await?;
-        }
+        let config = shared_config(options, credentials).await?;
         let transfer = aws_sdk_transfer::config::Builder::from(&config)
             .retry_classifier(error::QuotaIsFinal)
             .build();
@@ -217,11 +186,72 @@ impl Aws {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: fmt::Debug,
     {
-        self.calls.record(operation);
-        request
-            .await
-            .map_err(|err| classify(operation, err, &self.redact))
+        logged(&self.calls, &self.redact, operation, request).await
     }
+}
+
+/// The configuration every client shares: the standard chain (env, profiles, SSO) with
+/// `--region`, `--profile`, `--endpoint-url` and fixed `credentials` on top, adaptive retry
+/// and the timeouts; an error when no region is configured.
+pub(crate) async fn shared_config(
+    options: &AwsOptions,
+    credentials: Option<Credentials>,
+) -> Result<aws_config::SdkConfig, AwsError> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::adaptive().with_max_attempts(5))
+        .timeout_config(timeouts());
+    if let Some(region) = &options.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(profile) = &options.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(endpoint) = &options.endpoint_url {
+        loader = loader.endpoint_url(endpoint);
+    }
+    let from_chain = credentials.is_none();
+    if let Some(credentials) = credentials {
+        loader = loader.credentials_provider(credentials);
+    }
+    let config = loader.load().await;
+    if config.region().is_none() {
+        return Err(invalid(
+            "Configure",
+            "no AWS region: pass --region, set AWS_REGION, or set `region` in the profile",
+        ));
+    }
+    if from_chain {
+        credentials_found(&config).await?;
+    }
+    Ok(config)
+}
+
+/// Credentials given outright rather than found by the chain (emulators, tests).
+pub(crate) fn fixed_credentials(access_key_id: &str, secret_access_key: &str) -> Credentials {
+    Credentials::new(
+        access_key_id,
+        secret_access_key,
+        None,
+        None,
+        "outbound-fixed",
+    )
+}
+
+/// Counts the call in `calls`, awaits it, and classifies its error with `redact` scrubbed.
+pub(crate) async fn logged<T, E, R>(
+    calls: &CallLog,
+    redact: &[String],
+    operation: &'static str,
+    request: impl Future<Output = Result<T, SdkError<E, R>>>,
+) -> Result<T, AwsError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: fmt::Debug,
+{
+    calls.record(operation);
+    request
+        .await
+        .map_err(|err| classify(operation, err, redact))
 }
 
 /// `Ok(None)` for a resource AWS does not have.

@@ -1,19 +1,18 @@
-//! `outbound apply`: lock -> plan (or a saved plan, checked fresh) -> confirm -> apply ->
-//! report.
+//! `outbound apply`: plan (or a saved plan, checked fresh) -> confirm -> lock -> apply ->
+//! report. The lock is taken before the state is read when nobody is asked, and after the
+//! answer otherwise (then the state must still be the one planned from).
 
 use std::io::{BufRead, IsTerminal};
 
-use super::{Outcome, prepare, runtime};
+use super::{Outcome, aws_options, prepare, runtime};
 use crate::apply::{self, ApplyOptions};
 use crate::cli::ApplyArgs;
 use crate::plan;
 use crate::render;
-use crate::state;
+use crate::signal::Signals;
 
 pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
-    // The lock comes first, so two applies never plan from the same state.
-    let _lock = state::open(&args.aws.state)?.lock("apply")?;
-    // 1. A saved plan is read and checked before any AWS call.
+    // 0. A saved plan is read and checked before any AWS call.
     let saved = match args.plan.as_deref().map(read_plan).transpose() {
         Ok(saved) => saved,
         Err(e) => {
@@ -22,12 +21,25 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
         }
     };
     runtime()?.block_on(async {
+        // 1. Without a question to ask, the lock comes first, so two applies never plan from
+        //    the same state. A question may wait for hours: nobody is locked out meanwhile.
+        //    Signals are handled from the moment the lock is held; before, they end the run.
+        let interactive = !args.auto_approve && args.plan.is_none();
+        let store = crate::store::open(&args.aws.state, &aws_options(&args.aws)).await?;
+        let early = if interactive {
+            None
+        } else {
+            Some((Signals::listen()?, store.lock("apply")?))
+        };
+        // A signal while AWS is read lets the reads finish (they block this thread), then
+        // apply starts nothing.
         let mut p = match prepare(&args.paths.paths, &args.aws, verbose).await? {
             Ok(p) => p,
             Err(n) => return Ok(n.into()),
         };
+        let saved = saved.clone();
         if let Some(plan) = saved.clone() {
-            // 2. Nothing it relied on may have changed since it was made.
+            // Nothing it relied on may have changed since it was made.
             if let Err(e) = plan::check_fresh(&plan, &p.state, &p.observed, &p.fingerprints) {
                 render::error(&anyhow::Error::new(e));
                 return Ok(Outcome::Failed);
@@ -43,31 +55,65 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
             render::message("Apply cancelled; nothing was changed.\n");
             return Ok(Outcome::Failed);
         }
+        // 2. After the answer: the lock, and the state must be the one the plan was made from.
+        let (signals, lock) = match early {
+            Some(held) => held,
+            None => (Signals::listen()?, p.store.lock("apply")?),
+        };
+        if interactive {
+            let changed = match p.store.load()? {
+                Some(now) => now != p.state,
+                None => p.state.serial != 0,
+            };
+            if changed {
+                render::message(
+                    "error: the state changed while the plan was shown (another apply ran); \
+                     nothing was applied. Run apply again to review the new plan.\n",
+                );
+                return Ok(Outcome::Failed);
+            }
+        }
+        // 3. Apply: a first signal stops new changes, a second stops at once.
         let options = ApplyOptions {
             parallelism: usize::from(args.aws.parallelism),
             wait_timeout: args.wait_timeout,
+            cancel: signals.token(),
         };
         let before = p.aws.calls.total();
-        let report = apply::apply(
+        let applying = apply::apply(
             &p.aws,
             &p.plan,
             &p.desired,
             &p.store,
             &mut p.state,
             &options,
-        )
-        .await?;
+        );
+        let report = tokio::select! {
+            report = applying => report?,
+            () = signals.forced() => {
+                render::message(
+                    "Stopped at once: changes in flight may have happened in AWS; the next \
+                     plan finds them.\n",
+                );
+                let signal = signals.received().unwrap_or(crate::signal::Signal::Interrupt);
+                return Ok(Outcome::Stopped(signal));
+            }
+        };
         if verbose > 0 {
             render::message(&format!(
-                "apply: {} (of which {} to apply)\n",
+                "apply: {} (of which {} to apply); {}\n",
                 p.aws.calls,
-                p.aws.calls.total() - before
+                p.aws.calls.total() - before,
+                p.store.activity()
             ));
         }
         if !report.rows.is_empty() {
             render::out(&render::text::report(&report));
         }
-        Ok(if report.failed() {
+        lock.release()?;
+        Ok(if let Some(signal) = signals.received() {
+            Outcome::Stopped(signal)
+        } else if report.failed() {
             Outcome::Failed
         } else {
             Outcome::Success

@@ -8,8 +8,8 @@ use std::path::Path;
 
 use futures::stream::{self, StreamExt};
 
-use super::{Outcome, runtime};
-use crate::aws::{self, Aws, AwsError, Live};
+use super::{Outcome, aws_options, runtime};
+use crate::aws::{Aws, AwsError, Live};
 use crate::cli::ImportArgs;
 use crate::import::{self, Found, Imported};
 use crate::render;
@@ -41,17 +41,13 @@ pub fn run(args: &ImportArgs, verbose: u8) -> anyhow::Result<Outcome> {
         Ok(w) => w,
         Err(problems) => return Ok(refuse(&problems)),
     };
-    // 2. The lock, then the state it protects.
-    let store = state::open(&args.aws.state)?;
-    let _lock = store.lock("import")?;
-    let mut state = store.load()?.unwrap_or_default();
     runtime()?.block_on(async {
+        // 2. The lock, then the state it protects.
+        let options = aws_options(&args.aws);
+        let store = crate::store::open(&args.aws.state, &options).await?;
+        let lock = store.lock("import")?;
+        let mut state = store.load()?.unwrap_or_default();
         // 3. AWS, read only.
-        let options = aws::AwsOptions {
-            region: args.aws.region.clone(),
-            profile: args.aws.profile.clone(),
-            endpoint_url: args.aws.endpoint_url.clone(),
-        };
         let aws = Aws::connect(&options, Vec::new()).await?;
         let parallelism = usize::from(args.aws.parallelism);
         let search = match &wanted {
@@ -104,6 +100,7 @@ pub fn run(args: &ImportArgs, verbose: u8) -> anyhow::Result<Outcome> {
         }
         state.serial += 1;
         store.save(&state)?;
+        lock.release()?;
         render::out(&summary(&args.out, &imported));
         render::message(&next_steps(&imported));
         Ok(Outcome::Success)

@@ -6,6 +6,7 @@ pub mod drift;
 pub mod import;
 pub mod plan;
 pub mod schema;
+pub mod unlock;
 pub mod validate;
 
 use crate::cli::{Cli, Command};
@@ -21,6 +22,8 @@ pub enum Outcome {
     Changes,
     /// Some resources could not be checked; never reported as in sync.
     Incomplete,
+    /// Stopped by a signal: 128 + its number, as shells report it (130 SIGINT, 143 SIGTERM).
+    Stopped(crate::signal::Signal),
 }
 
 impl Outcome {
@@ -30,6 +33,8 @@ impl Outcome {
             Outcome::Failed => 1,
             Outcome::Changes => 2,
             Outcome::Incomplete => 3,
+            Outcome::Stopped(crate::signal::Signal::Interrupt) => 130,
+            Outcome::Stopped(crate::signal::Signal::Terminate) => 143,
         }
     }
 }
@@ -44,13 +49,14 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Import(args) => import::run(&args, cli.global.verbose),
         Command::Schema => schema::run(),
         Command::Completions { shell } => completions::run(shell),
+        Command::Unlock(args) => unlock::run(&args),
     }
 }
 
 /// Everything `plan` and `apply` share: manifests validated, state read, AWS observed.
 pub struct Prepared {
     pub desired: crate::manifest::DesiredState,
-    pub store: crate::state::local::LocalState,
+    pub store: crate::store::Store,
     pub state: crate::state::State,
     pub aws: std::sync::Arc<crate::aws::Aws>,
     pub plan: crate::plan::Plan,
@@ -69,6 +75,15 @@ pub enum NotPrepared {
     Incomplete,
 }
 
+/// Where and as whom to call AWS, for the state backend and the services alike.
+pub fn aws_options(args: &crate::cli::AwsArgs) -> crate::aws::AwsOptions {
+    crate::aws::AwsOptions {
+        region: args.region.clone(),
+        profile: args.profile.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+    }
+}
+
 /// A runtime for the AWS calls; the stages themselves are sync.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
@@ -79,7 +94,7 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// What a plan is made from: manifests validated, state read, AWS observed.
 pub struct Gathered {
     pub desired: crate::manifest::DesiredState,
-    pub store: crate::state::local::LocalState,
+    pub store: crate::store::Store,
     pub state: crate::state::State,
     pub aws: std::sync::Arc<crate::aws::Aws>,
     /// What AWS holds for every address it could be asked about.
@@ -162,7 +177,8 @@ pub async fn gather(
         }
     };
     // 2. State.
-    let store = state::open(&args.state)?;
+    let options = aws_options(args);
+    let store = crate::store::open(&args.state, &options).await?;
     let state = store.load()?.unwrap_or_default();
     // 3. AWS, with this run's secret values scrubbed from any error it reports.
     let secrets: Vec<String> = desired
@@ -170,11 +186,6 @@ pub async fn gather(
         .values()
         .flat_map(|r| r.secrets.values().map(|s| s.expose().to_owned()))
         .collect();
-    let options = aws::AwsOptions {
-        region: args.region.clone(),
-        profile: args.profile.clone(),
-        endpoint_url: args.endpoint_url.clone(),
-    };
     let aws = std::sync::Arc::new(aws::Aws::connect(&options, secrets).await?);
     // 4. Observe AWS while the secret fingerprints are computed.
     let salt = state.fingerprint_salt.clone();

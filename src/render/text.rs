@@ -171,7 +171,19 @@ pub fn report(report: &Report) -> String {
         .iter()
         .filter(|r| matches!(r.outcome, Outcome::Skipped(_)))
         .count();
-    let mut out = format!("Apply finished: {done} done, {failed} failed, {skipped} skipped.\n");
+    let not_started = report
+        .rows
+        .iter()
+        .filter(|r| r.outcome == Outcome::NotStarted)
+        .count();
+    let mut out = if not_started == 0 {
+        format!("Apply finished: {done} done, {failed} failed, {skipped} skipped.\n")
+    } else {
+        format!(
+            "Apply interrupted: {done} done, {failed} failed, {skipped} skipped, {not_started} \
+             not started.\n"
+        )
+    };
     let width = report
         .rows
         .iter()
@@ -187,6 +199,11 @@ pub fn report(report: &Report) -> String {
                 "skipped",
                 CHANGE,
                 format!("not attempted: {a} did not succeed"),
+            ),
+            Outcome::NotStarted => (
+                "stopped",
+                CHANGE,
+                "not started: the run was interrupted first".to_owned(),
             ),
         };
         let _ = writeln!(

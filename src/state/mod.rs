@@ -1,9 +1,9 @@
 //! The inventory of what outbound manages (SPEC §4): format version, lineage, serial, and per
 //! resource its AWS identity, last-applied spec, secret fingerprints (never values), protect
-//! flag and live markers. Stored by a backend; only the local file exists today.
+//! flag and live markers. Stored by a backend behind one interface ([`Store`]): the local file
+//! or an S3 object, each written only on condition and guarded by a lock beside it.
 
 pub mod fingerprint;
-pub mod local;
 
 use std::collections::BTreeMap;
 
@@ -126,16 +126,44 @@ pub enum StateError {
         #[source]
         source: std::io::Error,
     },
-    #[error("state {path} is locked by {holder}")]
-    Locked { path: String, holder: String },
-    #[error("state location `{0}` is not supported yet: only local paths are")]
-    Unsupported(String),
-}
-
-/// Opens the backend for `location` (a path; `s3://` is not built yet).
-pub fn open(location: &str) -> Result<local::LocalState, StateError> {
-    if location.starts_with("s3://") {
-        return Err(StateError::Unsupported(location.to_owned()));
-    }
-    Ok(local::LocalState::new(location))
+    /// A backend that is not a file (S3): `problem` already says what and what to do.
+    #[error("state {path}: {problem}")]
+    Remote { path: String, problem: String },
+    #[error(
+        "state {path} changed since this run read it (another writer, or its lock was removed \
+         with `outbound unlock`); nothing was overwritten. Run `outbound plan` to see the \
+         state as it is now"
+    )]
+    Conflict { path: String },
+    #[error(
+        "state {path} now belongs to lineage {found}, not {read} that this run read: it is \
+         another state, and it was not written"
+    )]
+    Lineage {
+        path: String,
+        read: String,
+        found: String,
+    },
+    #[error(
+        "state {path} is locked by {holder} (lock id {id}); if that run is over, remove the \
+         lock with `outbound unlock {id}`"
+    )]
+    Locked {
+        path: String,
+        holder: String,
+        id: String,
+    },
+    #[error("state {path} is not locked; nothing to unlock")]
+    NotLocked { path: String },
+    #[error(
+        "state {path} is locked with id {actual} by {holder}, not {given}; nothing was removed"
+    )]
+    WrongLock {
+        path: String,
+        given: String,
+        actual: String,
+        holder: String,
+    },
+    #[error("state location `{0}` is not an S3 URL of the form s3://BUCKET/KEY")]
+    BadLocation(String),
 }

@@ -723,7 +723,9 @@ fn unknown_resources_bad_addresses_and_existing_files_write_nothing() {
     );
     // A writer holds the lock: import waits for no one and reads nothing.
     let lock = p.dir.path().join("state.json.lock");
-    std::fs::write(&lock, "{}").unwrap();
+    // Held by a process of another host: never stale, never taken over.
+    let holder = r#"{"id":"held-by-another-run","holder":"ci","host":"another-host","pid":1,"operation":"apply","since":"2026-01-01T00:00:00Z"}"#;
+    std::fs::write(&lock, holder).unwrap();
     support::moto().forget_calls(&p.region);
     let run = p.run(&["import", "--all"]);
     std::fs::remove_file(&lock).unwrap();

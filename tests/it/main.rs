@@ -26,5 +26,6 @@ mod reconcile;
 mod render;
 mod saved_plan;
 mod schema;
+mod state;
 mod states;
 mod validate;

@@ -25,6 +25,8 @@ pub const CANARY: &str = "CANARY-SECRET-5f3a91";
 pub struct Project {
     pub dir: tempfile::TempDir,
     pub region: String,
+    /// `OUTBOUND_STATE` when not the local `state.json` (an `s3://` URL).
+    pub state_location: Option<String>,
 }
 
 /// What one run of the binary gave.
@@ -44,7 +46,17 @@ impl Project {
     pub fn in_region(region: String) -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("manifests")).unwrap();
-        Project { dir, region }
+        Project {
+            dir,
+            region,
+            state_location: None,
+        }
+    }
+
+    /// This project with its state at `location` (`s3://bucket/key`) instead of `state.json`.
+    pub fn with_state(mut self, location: &str) -> Self {
+        self.state_location = Some(location.to_owned());
+        self
     }
 
     /// Writes (or overwrites) `manifests/<file>`.
@@ -92,7 +104,12 @@ impl Project {
             cmd.env_remove(k);
         }
         cmd.envs(super::cli_env(&self.region))
-            .env("OUTBOUND_STATE", self.state_path())
+            .env(
+                "OUTBOUND_STATE",
+                self.state_location
+                    .clone()
+                    .unwrap_or_else(|| self.state_path().display().to_string()),
+            )
             .env("NO_COLOR", "1")
             .env("ACME_API_KEY", CANARY)
             .env("BASIC_PASSWORD", "basic-password-value")
@@ -113,6 +130,18 @@ impl Project {
             .envs(secrets.iter().copied())
             .output()
             .unwrap();
+        Run::checked_with(out, secrets)
+    }
+}
+
+impl Run {
+    /// The run `out` tells of; no run may panic or print the canary secret.
+    pub fn checked(out: Output) -> Run {
+        Run::checked_with(out, &[])
+    }
+
+    /// [`Self::checked`], and none of `secrets`' values may be printed either.
+    pub fn checked_with(out: Output, secrets: &[(&str, &str)]) -> Run {
         let run = Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -133,7 +162,9 @@ impl Project {
         }
         run
     }
+}
 
+impl Project {
     /// Starts outbound without waiting for it (stdout and stderr discarded), e.g. to kill it.
     pub fn spawn(&self, args: &[&str]) -> std::process::Child {
         self.command(args)

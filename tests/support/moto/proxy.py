@@ -66,7 +66,20 @@ class Request:
             scope = auth.split("Credential=", 1)[1].split(",", 1)[0].strip().split("/")
             if len(scope) == 5:
                 region, service = scope[2], scope[3]
+        if service == "s3" and operation is None:
+            operation = self.s3_operation()
         return service, operation, region
+
+    def s3_operation(self) -> str:
+        """The S3 REST operation of a path-style request (`/bucket/key`)."""
+        path = urlsplit(self.target).path.strip("/")
+        if "/" in path:
+            return {"GET": "GetObject", "PUT": "PutObject", "HEAD": "HeadObject",
+                    "DELETE": "DeleteObject"}.get(self.method, f"{self.method}Object")
+        if path:
+            return {"GET": "ListObjects", "PUT": "CreateBucket", "HEAD": "HeadBucket",
+                    "DELETE": "DeleteBucket"}.get(self.method, f"{self.method}Bucket")
+        return "ListBuckets"
 
 
 async def read_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Request | None:
@@ -150,6 +163,13 @@ def fault_response(service: str | None, fault: dict[str, Any], operation: str | 
         status = int(fault.get("status", 400))
         code = fault.get("code", "ValidationException")
         message = fault.get("message", f"Injected {code}")
+    if service == "s3":  # S3 answers in XML, with its own codes and statuses
+        status, code = {"throttle": (503, "SlowDown"), "server_error": (500, "InternalError"),
+                        "access_denied": (403, "AccessDenied")}.get(kind, (status, code))
+        if kind == "access_denied":
+            message = "Access Denied"
+        xml = f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+        return status, code, xml.encode()
     message_key = "Message" if service == "transfer" else "message"
     return status, code, json.dumps({"__type": code, message_key: message}).encode()
 
@@ -214,11 +234,12 @@ class Proxy:
                 status, code, body = fault_response(service, fault, operation, region)
                 call.update(status=status, error=code)
                 headers = [
-                    ("Content-Type", "application/x-amz-json-1.1"),
+                    ("Content-Type", "application/xml" if service == "s3" else "application/x-amz-json-1.1"),
                     ("x-amzn-RequestId", str(uuid.uuid4())),
                     ("x-amzn-ErrorType", code),
                 ]
-                reason = "Internal Server Error" if status >= 500 else "Bad Request"
+                reason = {403: "Forbidden", 503: "Slow Down"}.get(
+                    status, "Internal Server Error" if status >= 500 else "Bad Request")
                 writer.write(response_bytes(status, reason, headers, body, keep_alive))
                 await writer.drain()
                 return keep_alive
@@ -266,6 +287,10 @@ class Proxy:
         for k, v in headers:
             if k.lower() == "x-amzn-errortype":
                 return v.split(":", 1)[0]
+        if body.lstrip().startswith(b"<"):  # S3's XML errors
+            text = body.decode("utf-8", "replace")
+            start, end = text.find("<Code>"), text.find("</Code>")
+            return text[start + 6 : end] if 0 <= start < end else None
         try:
             return str(json.loads(body).get("__type")).split("#")[-1]
         except (ValueError, AttributeError):

@@ -1,0 +1,181 @@
+//! The local state file: atomic writes (temp file, fsync, rename) made only if the file is
+//! still what this run last read or wrote (a hash), and a lock file beside it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use sha2::{Digest, Sha256};
+
+use super::{Backend, LockInfo, StateError};
+
+pub struct LocalFile {
+    path: PathBuf,
+    /// The hash of the content last read or written; `None` when there was no file.
+    seen: Mutex<Option<Vec<u8>>>,
+}
+
+impl LocalFile {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        LocalFile {
+            path: path.into(),
+            seen: Mutex::new(None),
+        }
+    }
+
+    /// The file's content, or `None` when there is none.
+    fn content(&self) -> Result<Option<Vec<u8>>, StateError> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(StateError::Read {
+                path: self.location(),
+                source,
+            }),
+        }
+    }
+
+    fn dir(&self) -> &Path {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        }
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        let mut name = self.path.file_name().unwrap_or_default().to_owned();
+        name.push(".lock");
+        self.path.with_file_name(name)
+    }
+
+    fn lock_error(&self, source: std::io::Error) -> StateError {
+        StateError::Write {
+            path: self.lock_location(),
+            source,
+        }
+    }
+}
+
+fn hash(bytes: &[u8]) -> Vec<u8> {
+    Sha256::digest(bytes).to_vec()
+}
+
+impl Backend for LocalFile {
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn lock_location(&self) -> String {
+        self.lock_path().display().to_string()
+    }
+
+    fn read(&self) -> Result<Option<Vec<u8>>, StateError> {
+        let content = self.content()?;
+        *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = content.as_deref().map(hash);
+        Ok(content)
+    }
+
+    /// Writes atomically: a temp file beside it, fsync, rename, fsync of the directory.
+    fn write(&self, bytes: Vec<u8>) -> Result<(), StateError> {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if self.content()?.as_deref().map(hash) != *seen {
+            return Err(StateError::Conflict {
+                path: self.location(),
+            });
+        }
+        let write = |source| StateError::Write {
+            path: self.location(),
+            source,
+        };
+        let dir = self.dir();
+        std::fs::create_dir_all(dir).map_err(write)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(write)?;
+        tmp.write_all(&bytes).map_err(write)?;
+        tmp.as_file().sync_all().map_err(write)?;
+        tmp.persist(&self.path).map_err(|e| write(e.error))?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        *seen = Some(hash(&bytes));
+        Ok(())
+    }
+
+    #[allow(
+        clippy::expect_used,
+        reason = "the lock info is plain data: serializing cannot fail"
+    )]
+    fn create_lock(&self, info: &LockInfo) -> Result<Option<Option<String>>, StateError> {
+        std::fs::create_dir_all(self.dir()).map_err(|e| self.lock_error(e))?;
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(self.lock_path())
+        {
+            Ok(mut f) => {
+                let json = serde_json::to_vec(info).expect("lock info serializes");
+                f.write_all(&json).map_err(|e| self.lock_error(e))?;
+                f.sync_all().map_err(|e| self.lock_error(e))?;
+                Ok(Some(None))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(None),
+            Err(e) => Err(self.lock_error(e)),
+        }
+    }
+
+    fn read_lock(&self) -> Result<Option<(LockInfo, Option<String>)>, StateError> {
+        let text = match std::fs::read_to_string(self.lock_path()) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(StateError::Read {
+                    path: self.lock_location(),
+                    source,
+                });
+            }
+        };
+        serde_json::from_str(&text)
+            .map(|info| Some((info, None)))
+            .map_err(|source| StateError::Parse {
+                path: self.lock_location(),
+                source,
+            })
+    }
+
+    fn delete_lock(&self, _version: Option<&str>) -> Result<(), StateError> {
+        match std::fs::remove_file(self.lock_path()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(self.lock_error(e)),
+        }
+    }
+
+    fn same_host_holders(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_over_a_file_changed_since_it_was_read_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let (a, b) = (LocalFile::new(&path), LocalFile::new(&path));
+        assert_eq!(a.read().unwrap(), None);
+        assert_eq!(b.read().unwrap(), None);
+        a.write(b"one".to_vec()).unwrap();
+        assert!(matches!(
+            b.write(b"two".to_vec()),
+            Err(StateError::Conflict { .. })
+        ));
+        assert_eq!(b.read().unwrap().as_deref(), Some(&b"one"[..]));
+        b.write(b"two".to_vec()).unwrap();
+        assert!(matches!(
+            a.write(b"three".to_vec()),
+            Err(StateError::Conflict { .. })
+        ));
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+    }
+}
