@@ -13,8 +13,11 @@ use crate::state;
 pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
     // The lock comes first, so two applies never plan from the same state.
     let _lock = state::open(&args.aws.state)?.lock("apply")?;
+    let options = crate::manifest::load::Options {
+        allow_empty: args.allow_empty,
+    };
     runtime()?.block_on(async {
-        let mut p = match prepare(&args.paths.paths, &args.aws, verbose).await? {
+        let mut p = match prepare(&args.paths.paths, options, &args.aws, verbose).await? {
             Ok(p) => p,
             Err(n) => return Ok(n.into()),
         };

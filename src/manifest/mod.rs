@@ -55,10 +55,18 @@ struct Checked<'a> {
     spec: Spec,
 }
 
-/// Validates the manifests under `paths`.
+/// Validates the manifests under `paths`; an empty manifest set is an error.
 pub fn validate(paths: &[PathBuf]) -> Result<DesiredState, Diagnostics> {
+    validate_with(paths, load::Options::default())
+}
+
+/// Validates the manifests under `paths`, with `options` (e.g. whether an empty set is valid).
+pub fn validate_with(
+    paths: &[PathBuf],
+    options: load::Options,
+) -> Result<DesiredState, Diagnostics> {
     let mut diags = Diagnostics::default();
-    let loaded = load::load(paths, &mut diags);
+    let loaded = load::load(paths, options, &mut diags);
     let mut checked = Vec::new();
     for raw in &loaded.docs {
         let (address, result) = check_document(raw);
