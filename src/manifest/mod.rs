@@ -2,6 +2,7 @@
 //! and the rules of its kind, then check the documents against each other. Every problem of
 //! a run is reported, none after the first is dropped.
 
+pub mod constraints;
 pub mod diag;
 pub mod load;
 pub mod schema;
@@ -152,7 +153,13 @@ fn check_document(raw: &RawDoc) -> (Option<Address>, DocResult) {
         .and_then(|m| m.get("name"))
         .and_then(Value::as_str);
     let address = name.map(|n| Address::new(kind, n));
-    let problems = schema::check(kind, &raw.value);
+    let mut problems = schema::check(kind, &raw.value);
+    // AWS's own limits (constraints.rs), where the schema found nothing wrong already.
+    for p in constraints::check(kind, &raw.value) {
+        if !problems.iter().any(|q| q.pointer == p.pointer) {
+            problems.push(p);
+        }
+    }
     if !problems.is_empty() {
         return (address, Err(problems));
     }
@@ -271,10 +278,12 @@ fn resolve_secrets(
     if c.deauthorized {
         return out;
     }
-    for (pointer, reference, slot) in c.secrets() {
+    for (pointer, reference, _slot) in c.secrets() {
         match reference.resolve(dir) {
             Ok(value) => {
-                if let Some(why) = slot.check_value(value.expose()) {
+                if let Some(why) =
+                    constraints::check_secret(Kind::Connection, &pointer, value.expose())
+                {
                     problems.push(Problem::new(
                         &pointer,
                         format!("the secret from {reference}: {why}"),
