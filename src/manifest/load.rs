@@ -226,6 +226,15 @@ fn yaml_error(path: &Path, text: &str, e: &serde_yaml::Error) -> Diagnostic {
         if let Some(i) = message.find(&suffix) {
             message.replace_range(i..i + suffix.len(), "");
         }
+    } else {
+        // serde_yaml locates nothing for its limits (aliases that expand too far): the file
+        // is still named, at its start, so every problem has a line.
+        d = d.at(1, 1);
+        if message.contains("repetition limit") {
+            d = d.hint(Some(
+                "aliases (`*name`) here expand to too many values; write them out".into(),
+            ));
+        }
     }
     d.message = message;
     d

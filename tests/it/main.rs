@@ -7,6 +7,7 @@ mod support;
 mod aws_layer;
 mod convergence;
 mod drift;
+mod proptests;
 mod reconcile;
 mod render;
 mod schema;
