@@ -134,12 +134,17 @@ fn manifest_files(path: &Path, diags: &mut Diagnostics) -> Vec<PathBuf> {
             Ok(_) => {}
             Err(e) => {
                 let at = e.path().unwrap_or(path).to_owned();
-                let message = match e.loop_ancestor() {
-                    Some(ancestor) => format!(
+                let broken = at.symlink_metadata().is_ok() && !at.exists();
+                let message = match (e.loop_ancestor(), e.io_error()) {
+                    (Some(ancestor), _) => format!(
                         "symlink loop: this leads back to {}, which is already being read",
                         ancestor.display()
                     ),
-                    None => format!("cannot read: {e}"),
+                    (None, _) if broken => {
+                        "a symlink to nothing (its target does not exist)".into()
+                    }
+                    (None, Some(io)) => format!("cannot read: {io}"),
+                    (None, None) => format!("cannot read: {e}"),
                 };
                 diags.push(Diagnostic::new(at, message));
             }

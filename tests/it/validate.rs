@@ -362,6 +362,27 @@ fn a_symlink_loop_is_an_error_naming_the_link() {
     );
 }
 
+/// A symlink whose target is gone may have been a manifest: an error, not a silent skip
+/// (it was skipped before links were followed).
+#[test]
+#[cfg(unix)]
+fn a_dangling_symlink_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir(root.join("manifests")).unwrap();
+    std::fs::write(root.join("manifests/own.yaml"), connector_doc("own")).unwrap();
+    symlink("../moved-away.yaml", &root.join("manifests/partner.yaml"));
+    let run = validate(root, &["manifests"], &[]);
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(
+            "manifests/partner.yaml: error: a symlink to nothing (its target does not exist)"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
 /// Issue 10 item 2: the same file named twice, or reached through a link and directly, is
 /// read once (it was a "duplicate resource" error).
 #[test]
