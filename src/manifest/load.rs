@@ -182,10 +182,16 @@ fn read_file(path: PathBuf, loaded: &mut Loaded, diags: &mut Diagnostics) -> usi
     };
     let file = loaded.files.len();
     let mut found = 0;
+    let mut tagged = Vec::new();
     for (index, de) in serde_yaml::Deserializer::from_str(&text).enumerate() {
         // Through serde_yaml's own Value: it rejects duplicate keys, with their location.
         match serde_yaml::Value::deserialize(de) {
             Ok(serde_yaml::Value::Null) => {}
+            // As JSON it would be `{"!tag": …}`, reported as "missing field `kind`".
+            Ok(serde_yaml::Value::Tagged(t)) => {
+                found += 1;
+                tagged.push((index, t.tag.to_string()));
+            }
             Ok(yaml) => {
                 found += 1;
                 match serde_json::to_value(&yaml) {
@@ -205,11 +211,27 @@ fn read_file(path: PathBuf, loaded: &mut Loaded, diags: &mut Diagnostics) -> usi
             }
         }
     }
-    loaded.files.push(SourceFile {
+    let source = SourceFile {
         path,
         text,
         spans: OnceCell::new(),
-    });
+    };
+    for (index, tag) in tagged {
+        let (line, column) = source.locate(index, "");
+        diags.push(
+            Diagnostic::new(
+                &source.path,
+                format!(
+                    "a YAML tag (`{tag}`) on a whole document is not part of the manifest format"
+                ),
+            )
+            .at(line, column)
+            .hint(Some(
+                "remove the tag: `kind:` says what the document is".into(),
+            )),
+        );
+    }
+    loaded.files.push(source);
     found
 }
 
