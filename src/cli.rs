@@ -133,6 +133,10 @@ pub struct PlanArgs {
     /// Plan only these resources (and what they need first); repeatable.
     #[arg(long = "target", value_name = "KIND/NAME")]
     pub targets: Vec<String>,
+    /// Accept manifests that declare nothing (empty or comment-only files, folders without
+    /// manifests): the plan then deletes everything the state manages, protect still applies.
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 /// How `plan` (and `drift`) print.
@@ -164,6 +168,10 @@ pub struct ApplyArgs {
     /// Apply only these resources (and what they need first); repeatable.
     #[arg(long = "target", value_name = "KIND/NAME")]
     pub targets: Vec<String>,
+    /// Accept manifests that declare nothing (empty or comment-only files, folders without
+    /// manifests): apply then deletes everything the state manages, protect still applies.
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 /// `outbound drift`: report, change nothing, take no lock.

@@ -20,6 +20,9 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
             return Ok(Outcome::Failed);
         }
     };
+    let options = crate::manifest::load::Options {
+        allow_empty: args.allow_empty,
+    };
     runtime()?.block_on(async {
         // 1. Without a question to ask, the lock comes first, so two applies never plan from
         //    the same state. A question may wait for hours: nobody is locked out meanwhile.
@@ -33,7 +36,7 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
         };
         // A signal while AWS is read lets the reads finish (they block this thread), then
         // apply starts nothing.
-        let mut p = match prepare(&args.paths.paths, &args.aws, verbose).await? {
+        let mut p = match prepare(&args.paths.paths, options, &args.aws, verbose).await? {
             Ok(p) => p,
             Err(n) => return Ok(n.into()),
         };

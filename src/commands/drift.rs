@@ -11,7 +11,7 @@ use crate::render;
 pub fn run(args: &DriftArgs, verbose: u8) -> anyhow::Result<Outcome> {
     runtime()?.block_on(async {
         // 1. Manifests, state and AWS; what AWS could not be read for is kept, not fatal.
-        let mut g = match gather(&args.paths.paths, &args.aws, verbose).await? {
+        let mut g = match gather(&args.paths.paths, Default::default(), &args.aws, verbose).await? {
             Ok(g) => g,
             Err(n) => return Ok(n.into()),
         };

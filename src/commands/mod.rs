@@ -112,11 +112,12 @@ pub struct Gathered {
 /// Validates, reads the state, observes AWS and plans. Problems are printed here.
 pub async fn prepare(
     paths: &[std::path::PathBuf],
+    options: crate::manifest::load::Options,
     args: &crate::cli::AwsArgs,
     verbose: u8,
 ) -> anyhow::Result<Result<Prepared, NotPrepared>> {
     use crate::{plan, render};
-    let g = match gather(paths, args, verbose).await? {
+    let g = match gather(paths, options, args, verbose).await? {
         Ok(g) => g,
         Err(n) => return Ok(Err(n)),
     };
@@ -164,12 +165,13 @@ pub async fn prepare(
 )]
 pub async fn gather(
     paths: &[std::path::PathBuf],
+    options: crate::manifest::load::Options,
     args: &crate::cli::AwsArgs,
     verbose: u8,
 ) -> anyhow::Result<Result<Gathered, NotPrepared>> {
     use crate::{aws, manifest, observe, render, state};
     // 1. Manifests: nothing reaches AWS unless they are valid.
-    let desired = match manifest::validate(paths) {
+    let desired = match manifest::validate_with(paths, options) {
         Ok(d) => d,
         Err(diags) => {
             render::diagnostics(&diags);

@@ -5,8 +5,11 @@ use crate::cli::{Format, PlanArgs};
 use crate::render;
 
 pub fn run(args: &PlanArgs, verbose: u8) -> anyhow::Result<Outcome> {
+    let options = crate::manifest::load::Options {
+        allow_empty: args.allow_empty,
+    };
     runtime()?.block_on(async {
-        let mut prepared = match prepare(&args.paths.paths, &args.aws, verbose).await? {
+        let mut prepared = match prepare(&args.paths.paths, options, &args.aws, verbose).await? {
             Ok(p) => p,
             Err(n) => return Ok(n.into()),
         };

@@ -2,6 +2,7 @@
 //! value. Syntax errors are located by serde_yaml; nothing here knows the kinds.
 
 use std::cell::OnceCell;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -44,12 +45,61 @@ pub struct Loaded {
     pub docs: Vec<RawDoc>,
 }
 
+/// How to load: what an empty manifest set means.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// An existing file or directory without any document is fine: the manifests then
+    /// declare nothing, and a plan removes everything the state manages. Without it, an empty
+    /// file or directory is an error (it is more often a mistake than a wish).
+    pub allow_empty: bool,
+}
+
+/// The hint of an empty manifest set, which only `--allow-empty` makes valid.
+const ALLOW_EMPTY_HINT: &str = "to remove every resource the state manages on purpose, \
+    pass `--allow-empty` to `outbound plan` and `outbound apply`";
+
 /// Reads every manifest under `paths`; problems go to `diags`, what could be read is returned.
-pub fn load(paths: &[PathBuf], diags: &mut Diagnostics) -> Loaded {
+/// A file reached twice (named twice, or through a symlink and directly) is read once.
+pub fn load(paths: &[PathBuf], options: Options, diags: &mut Diagnostics) -> Loaded {
     let mut loaded = Loaded::default();
+    let mut seen = HashSet::new();
+    let mut empty_dirs = Vec::new();
+    let mut empty_files = Vec::new();
     for path in paths {
-        for file in manifest_files(path, diags) {
-            read_file(file, &mut loaded, diags);
+        let files = manifest_files(path, diags);
+        if files.is_empty() && path.is_dir() {
+            empty_dirs.push(path.clone());
+        }
+        for file in files {
+            // Symlinks are followed, so the same file can be reached by several paths.
+            let identity = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
+            if seen.insert(identity) && read_file(file.clone(), &mut loaded, diags) == 0 {
+                empty_files.push(file);
+            }
+        }
+    }
+    if !options.allow_empty {
+        let hint = |default: &str| {
+            if loaded.docs.is_empty() {
+                format!("{default}; {ALLOW_EMPTY_HINT}")
+            } else {
+                default.to_owned()
+            }
+        };
+        for dir in empty_dirs {
+            diags.push(
+                Diagnostic::new(dir, "no manifests here")
+                    .hint(Some(hint("manifests are files ending in .yaml or .yml"))),
+            );
+        }
+        for file in empty_files {
+            diags.push(
+                Diagnostic::new(file, "no documents in this file")
+                    .at(1, 1)
+                    .hint(Some(hint(
+                        "a manifest has apiVersion, kind, metadata and spec",
+                    ))),
+            );
         }
     }
     loaded
@@ -62,7 +112,8 @@ fn is_manifest(path: &Path) -> bool {
     )
 }
 
-/// The files a path names: itself, or every `*.yaml`/`*.yml` below it, sorted.
+/// The files a path names: itself, or every `*.yaml`/`*.yml` below it, sorted. Symlinks to
+/// files and directories are followed; a symlink loop is an error naming the link.
 fn manifest_files(path: &Path, diags: &mut Diagnostics) -> Vec<PathBuf> {
     if !path.is_dir() {
         if !path.exists() {
@@ -72,7 +123,10 @@ fn manifest_files(path: &Path, diags: &mut Diagnostics) -> Vec<PathBuf> {
         return vec![path.to_owned()];
     }
     let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
+    let walk = walkdir::WalkDir::new(path)
+        .follow_links(true)
+        .sort_by_file_name();
+    for entry in walk {
         match entry {
             Ok(e) if e.file_type().is_file() && is_manifest(e.path()) => {
                 files.push(e.into_path());
@@ -80,29 +134,40 @@ fn manifest_files(path: &Path, diags: &mut Diagnostics) -> Vec<PathBuf> {
             Ok(_) => {}
             Err(e) => {
                 let at = e.path().unwrap_or(path).to_owned();
-                diags.push(Diagnostic::new(at, format!("cannot read: {e}")));
+                let broken = at.symlink_metadata().is_ok() && !at.exists();
+                let message = match (e.loop_ancestor(), e.io_error()) {
+                    (Some(ancestor), _) => format!(
+                        "symlink loop: this leads back to {}, which is already being read",
+                        ancestor.display()
+                    ),
+                    (None, _) if broken => {
+                        "a symlink to nothing (its target does not exist)".into()
+                    }
+                    (None, Some(io)) => format!("cannot read: {io}"),
+                    (None, None) => format!("cannot read: {e}"),
+                };
+                diags.push(Diagnostic::new(at, message));
             }
         }
-    }
-    if files.is_empty() {
-        diags.push(
-            Diagnostic::new(path, "no manifests here")
-                .hint(Some("manifests are files ending in .yaml or .yml".into())),
-        );
     }
     files
 }
 
-fn read_file(path: PathBuf, loaded: &mut Loaded, diags: &mut Diagnostics) {
+/// Reads one file into `loaded`; the number of documents found (a syntax error counts as one).
+fn read_file(path: PathBuf, loaded: &mut Loaded, diags: &mut Diagnostics) -> usize {
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) => {
             diags.push(Diagnostic::new(&path, format!("cannot read: {e}")));
-            return;
+            return 1;
         }
     };
     let text = match String::from_utf8(bytes) {
-        Ok(t) => t,
+        // A UTF-8 byte-order mark is not part of the YAML (editors on Windows write one).
+        Ok(t) => match t.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_owned(),
+            None => t,
+        },
         Err(e) => {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
@@ -112,15 +177,21 @@ fn read_file(path: PathBuf, loaded: &mut Loaded, diags: &mut Diagnostics) {
                     .at(line, column)
                     .hint(Some("save manifests as UTF-8".into())),
             );
-            return;
+            return 1;
         }
     };
     let file = loaded.files.len();
     let mut found = 0;
+    let mut tagged = Vec::new();
     for (index, de) in serde_yaml::Deserializer::from_str(&text).enumerate() {
         // Through serde_yaml's own Value: it rejects duplicate keys, with their location.
         match serde_yaml::Value::deserialize(de) {
             Ok(serde_yaml::Value::Null) => {}
+            // As JSON it would be `{"!tag": …}`, reported as "missing field `kind`".
+            Ok(serde_yaml::Value::Tagged(t)) => {
+                found += 1;
+                tagged.push((index, t.tag.to_string()));
+            }
             Ok(yaml) => {
                 found += 1;
                 match serde_json::to_value(&yaml) {
@@ -140,20 +211,28 @@ fn read_file(path: PathBuf, loaded: &mut Loaded, diags: &mut Diagnostics) {
             }
         }
     }
-    if found == 0 {
-        diags.push(
-            Diagnostic::new(&path, "no documents in this file")
-                .at(1, 1)
-                .hint(Some(
-                    "a manifest has apiVersion, kind, metadata and spec".into(),
-                )),
-        );
-    }
-    loaded.files.push(SourceFile {
+    let source = SourceFile {
         path,
         text,
         spans: OnceCell::new(),
-    });
+    };
+    for (index, tag) in tagged {
+        let (line, column) = source.locate(index, "");
+        diags.push(
+            Diagnostic::new(
+                &source.path,
+                format!(
+                    "a YAML tag (`{tag}`) on a whole document is not part of the manifest format"
+                ),
+            )
+            .at(line, column)
+            .hint(Some(
+                "remove the tag: `kind:` says what the document is".into(),
+            )),
+        );
+    }
+    loaded.files.push(source);
+    found
 }
 
 /// A serde_yaml error as a diagnostic, its location split from its message.
@@ -173,6 +252,15 @@ fn yaml_error(path: &Path, text: &str, e: &serde_yaml::Error) -> Diagnostic {
         let suffix = format!(" at line {} column {}", loc.line(), loc.column());
         if let Some(i) = message.find(&suffix) {
             message.replace_range(i..i + suffix.len(), "");
+        }
+    } else {
+        // serde_yaml locates nothing for its limits (aliases that expand too far): the file
+        // is still named, at its start, so every problem has a line.
+        d = d.at(1, 1);
+        if message.contains("repetition limit") {
+            d = d.hint(Some(
+                "aliases (`*name`) here expand to too many values; write them out".into(),
+            ));
         }
     }
     d.message = message;

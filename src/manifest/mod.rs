@@ -2,6 +2,7 @@
 //! and the rules of its kind, then check the documents against each other. Every problem of
 //! a run is reported, none after the first is dropped.
 
+pub mod constraints;
 pub mod diag;
 pub mod load;
 pub mod schema;
@@ -55,14 +56,22 @@ struct Checked<'a> {
     spec: Spec,
 }
 
-/// Validates the manifests under `paths`.
+/// Validates the manifests under `paths`; an empty manifest set is an error.
+pub fn validate(paths: &[PathBuf]) -> Result<DesiredState, Diagnostics> {
+    validate_with(paths, load::Options::default())
+}
+
+/// Validates the manifests under `paths`, with `options` (e.g. whether an empty set is valid).
 #[allow(
     clippy::expect_used,
     reason = "a document that passed its checks has an address"
 )]
-pub fn validate(paths: &[PathBuf]) -> Result<DesiredState, Diagnostics> {
+pub fn validate_with(
+    paths: &[PathBuf],
+    options: load::Options,
+) -> Result<DesiredState, Diagnostics> {
     let mut diags = Diagnostics::default();
-    let loaded = load::load(paths, &mut diags);
+    let loaded = load::load(paths, options, &mut diags);
     let mut checked = Vec::new();
     for raw in &loaded.docs {
         let (address, result) = check_document(raw);
@@ -148,7 +157,13 @@ fn check_document(raw: &RawDoc) -> (Option<Address>, DocResult) {
         .and_then(|m| m.get("name"))
         .and_then(Value::as_str);
     let address = name.map(|n| Address::new(kind, n));
-    let problems = schema::check(kind, &raw.value);
+    let mut problems = schema::check(kind, &raw.value);
+    // AWS's own limits (constraints.rs), where the schema found nothing wrong already.
+    for p in constraints::check(kind, &raw.value) {
+        if !problems.iter().any(|q| q.pointer == p.pointer) {
+            problems.push(p);
+        }
+    }
     if !problems.is_empty() {
         return (address, Err(problems));
     }
@@ -267,10 +282,12 @@ fn resolve_secrets(
     if c.deauthorized {
         return out;
     }
-    for (pointer, reference, slot) in c.secrets() {
+    for (pointer, reference, _slot) in c.secrets() {
         match reference.resolve(dir) {
             Ok(value) => {
-                if let Some(why) = slot.check_value(value.expose()) {
+                if let Some(why) =
+                    constraints::check_secret(Kind::Connection, &pointer, value.expose())
+                {
                     problems.push(Problem::new(
                         &pointer,
                         format!("the secret from {reference}: {why}"),

@@ -382,7 +382,7 @@ pub static RULES: Rules = Rules {
         )
     },
     // `UpdateConnection` changes the authorization type in place, with the new type's
-    // parameters (shared/aws-research/behaviours.md U2).
+    // parameters (the AWS research notes, item U2).
     replaces: |_, _, _| false,
     health,
     identity: Identity::Name,

@@ -51,8 +51,39 @@ fn compile(pattern: &str) -> Regex {
 }
 
 /// True when `url` starts with `scheme://` (case-insensitive) and has something after it.
+/// Compared as bytes: `url` is user input, and a multi-byte character inside its first
+/// `scheme.len()` bytes must not be sliced through.
 pub fn has_scheme(url: &str, scheme: &str) -> bool {
+    let (url, scheme) = (url.as_bytes(), scheme.as_bytes());
     url.len() > scheme.len() + 3
         && url[..scheme.len()].eq_ignore_ascii_case(scheme)
-        && url[scheme.len()..].starts_with("://")
+        && url[scheme.len()..].starts_with(b"://")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_scheme;
+
+    #[test]
+    fn has_scheme_is_case_insensitive_and_needs_something_after_the_scheme() {
+        assert!(has_scheme("HTTPS://x", "https"));
+        assert!(!has_scheme("https://", "https"));
+        assert!(!has_scheme("sftp://x", "https"));
+    }
+
+    /// Issue 10 item 4: `htt€://x` made validate, plan, apply and drift panic (exit 101).
+    #[test]
+    fn has_scheme_does_not_panic_on_a_multi_byte_character_in_the_scheme() {
+        for url in [
+            "htt€://x",
+            "€://xxxxx",
+            "h€",
+            "ht\u{1F600}ps://x",
+            "sftp€//xx",
+        ] {
+            assert!(!has_scheme(url, "https"), "{url}");
+            assert!(!has_scheme(url, "sftp"), "{url}");
+        }
+        assert!(!has_scheme("https€//x", "https"));
+    }
 }

@@ -22,6 +22,7 @@ mod import;
 mod interrupted;
 mod kinds;
 mod layers;
+mod proptests;
 mod reconcile;
 mod render;
 mod saved_plan;

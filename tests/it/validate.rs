@@ -24,7 +24,7 @@ const NO_LINE: [&str; 2] = ["dir-no-manifests", "does-not-exist.yaml"];
 const NOT_ON_DISK: [&str; 1] = ["does-not-exist.yaml"];
 
 /// The catalogue must not shrink unnoticed.
-const MIN_CASES: usize = 45;
+const MIN_CASES: usize = 84;
 
 /// One `#[test]` per case, named after it, and the list of all cases in [`CASES`].
 macro_rules! cases {
@@ -47,6 +47,8 @@ cases! {
     yaml_tab_indentation: "yaml-tab-indentation.yaml",
     yaml_duplicate_key: "yaml-duplicate-key.yaml",
     yaml_error_in_second_document: "yaml-error-in-second-document.yaml",
+    yaml_alias_repetition_limit: "yaml-alias-repetition-limit.yaml",
+    yaml_tagged_document: "yaml-tagged-document.yaml",
     // Wrong types.
     type_string_for_integer: "type-string-for-integer.yaml",
     type_list_for_map: "type-list-for-map.yaml",
@@ -111,6 +113,11 @@ cases! {
     rule_reserved_tag_aws: "rule-reserved-tag-aws.yaml",
     rule_duplicate_http_parameter_key: "rule-duplicate-http-parameter-key.yaml",
     rule_egress_config_on_as2: "rule-egress-config-on-as2.yaml",
+    rule_url_multibyte_scheme: "rule-url-multibyte-scheme.yaml",
+    // AWS limits from the constraint table (src/manifest/constraints/table.rs).
+    aws_description_line_break: "aws-description-line-break.yaml",
+    aws_api_destination_description_line_break: "aws-api-destination-description-line-break.yaml",
+    aws_tag_limits_with_a_schema_error: "aws-tag-limits-with-a-schema-error.yaml",
     // Across documents.
     across_duplicate_name: "across-duplicate-name",
     across_dangling_connection_typo: "across-dangling-connection-typo",
@@ -299,4 +306,234 @@ fn every_schema_problem_of_one_document_is_reported() {
             run.stderr
         );
     }
+}
+
+// ---- Files reached through symlinks, twice, with a byte-order mark --------------------
+
+/// A valid connector document (no secrets needed) named `name`.
+fn connector_doc(name: &str) -> String {
+    crate::support::project::connector(name, "Invoices")
+}
+
+#[cfg(unix)]
+fn symlink(target: &str, link: &Path) {
+    std::os::unix::fs::symlink(target, link).unwrap();
+}
+
+/// Issue 10 item 2: a manifest file or folder reached through a symlink was skipped silently,
+/// so a plan would have deleted its resources.
+#[test]
+#[cfg(unix)]
+fn symlinked_manifest_files_and_folders_are_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("shared/partners")).unwrap();
+    std::fs::create_dir(root.join("manifests")).unwrap();
+    std::fs::write(root.join("shared/one.yaml"), connector_doc("linked-file")).unwrap();
+    std::fs::write(
+        root.join("shared/partners/two.yaml"),
+        connector_doc("linked-folder"),
+    )
+    .unwrap();
+    std::fs::write(root.join("manifests/own.yaml"), connector_doc("own")).unwrap();
+    symlink("../shared/one.yaml", &root.join("manifests/one.yaml"));
+    symlink("../shared/partners", &root.join("manifests/partners"));
+    let run = validate(root, &["manifests"], &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout, "3 resources in 3 files: valid\n");
+}
+
+/// Issue 10 item 2: a symlink loop is an error naming the link, not an endless walk or a
+/// silent skip.
+#[test]
+#[cfg(unix)]
+fn a_symlink_loop_is_an_error_naming_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("manifests/sub")).unwrap();
+    std::fs::write(root.join("manifests/own.yaml"), connector_doc("own")).unwrap();
+    symlink("..", &root.join("manifests/sub/back"));
+    let run = validate(root, &["manifests"], &[]);
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("manifests/sub/back: error: symlink loop: this leads back to manifests"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// A symlink whose target is gone may have been a manifest: an error, not a silent skip
+/// (it was skipped before links were followed).
+#[test]
+#[cfg(unix)]
+fn a_dangling_symlink_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir(root.join("manifests")).unwrap();
+    std::fs::write(root.join("manifests/own.yaml"), connector_doc("own")).unwrap();
+    symlink("../moved-away.yaml", &root.join("manifests/partner.yaml"));
+    let run = validate(root, &["manifests"], &[]);
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(
+            "manifests/partner.yaml: error: a symlink to nothing (its target does not exist)"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Issue 10 item 2: the same file named twice, or reached through a link and directly, is
+/// read once (it was a "duplicate resource" error).
+#[test]
+#[cfg(unix)]
+fn a_file_reached_twice_is_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir(root.join("manifests")).unwrap();
+    std::fs::write(root.join("manifests/a.yaml"), connector_doc("a")).unwrap();
+    symlink("a.yaml", &root.join("manifests/b.yaml"));
+    for args in [
+        &["manifests/a.yaml", "manifests/a.yaml"][..],
+        &["manifests", "manifests/a.yaml"][..],
+        &["manifests"][..],
+    ] {
+        let run = validate(root, args, &[]);
+        assert_eq!(run.code, Some(0), "{args:?}: {}", run.stderr);
+        assert_eq!(run.stdout, "1 resource in 1 file: valid\n", "{args:?}");
+    }
+}
+
+/// Issue 10 item 8: a UTF-8 byte-order mark at the start of a file gave "missing field `kind`".
+#[test]
+fn a_byte_order_mark_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!("\u{feff}{}---\n{}", connector_doc("a"), connector_doc("b"));
+    std::fs::write(dir.path().join("bom.yaml"), text).unwrap();
+    let run = validate(dir.path(), &["bom.yaml"], &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout, "2 resources in 1 file: valid\n");
+}
+
+/// Issue 10 item 8: an empty manifest set is refused unless `--allow-empty` is given, and the
+/// error says so. A path that does not exist is refused even then (a typo must not delete
+/// everything).
+#[test]
+fn an_empty_manifest_set_is_refused_with_a_hint_to_allow_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("manifests")).unwrap();
+    std::fs::write(dir.path().join("manifests/c.yaml"), "# nothing yet\n").unwrap();
+    let run = validate(dir.path(), &["manifests"], &[]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr
+            .contains("manifests/c.yaml:1:1: error: no documents in this file")
+            && run.stderr.contains("pass `--allow-empty`"),
+        "{}",
+        run.stderr
+    );
+    // A file with no document next to one with documents is still an error, without the hint.
+    std::fs::write(dir.path().join("manifests/d.yaml"), connector_doc("d")).unwrap();
+    let run = validate(dir.path(), &["manifests"], &[]);
+    assert_eq!(run.code, Some(1));
+    assert!(!run.stderr.contains("--allow-empty"), "{}", run.stderr);
+}
+
+// ---- `--allow-empty`, end to end against moto -----------------------------------------
+
+/// Issue 10 item 8: the last resources can be removed on purpose. Apply three resources,
+/// empty the manifests; plan refuses without `--allow-empty` and says to pass it; with it,
+/// plan deletes everything the state manages and apply removes it from AWS.
+#[test]
+fn allow_empty_plans_and_applies_the_removal_of_everything_managed() {
+    use crate::support::project::{Project, connection, connector, destination};
+    let p = Project::new();
+    p.write("edi.yaml", &connector("edi", "Invoices"));
+    p.write(
+        "api.yaml",
+        &format!(
+            "{}---\n{}",
+            connection("acme", "Orders"),
+            destination("orders", "acme", 10)
+        ),
+    );
+    p.apply();
+    assert_eq!(p.managed().len(), 3, "{:?}", p.managed());
+    p.remove("api.yaml");
+    p.write("edi.yaml", "# The partner left; nothing to declare.\n");
+
+    for command in ["plan", "apply"] {
+        let mut args = vec![command];
+        if command == "apply" {
+            args.push("--auto-approve");
+        }
+        let run = p.run(&args);
+        assert_eq!(run.code, 1, "{command}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("no documents in this file")
+                && run.stderr.contains("pass `--allow-empty`"),
+            "{command}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(p.managed().len(), 3, "nothing was removed without the flag");
+
+    let plan = p.run(&["plan", "--detailed-exitcode", "--allow-empty"]);
+    assert_eq!(plan.code, 2, "{}{}", plan.stdout, plan.stderr);
+    for address in ["Connector/edi", "Connection/acme", "ApiDestination/orders"] {
+        assert!(
+            plan.stdout.contains(&format!("- {address}")),
+            "{address} not deleted in:\n{}",
+            plan.stdout
+        );
+    }
+    assert!(
+        plan.stdout
+            .contains("0 to create, 0 to update, 0 to replace, 3 to delete"),
+        "{}",
+        plan.stdout
+    );
+
+    let apply = p.run(&["apply", "--auto-approve", "--allow-empty"]);
+    assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
+    assert!(p.managed().is_empty(), "{:?}", p.managed());
+    let moto = crate::support::moto();
+    for op in [
+        "DeleteConnector",
+        "DeleteConnection",
+        "DeleteApiDestination",
+    ] {
+        assert_eq!(moto.count(&p.region, op), 1, "{op}: {:?}", p.operations());
+    }
+    let again = p.run(&["plan", "--detailed-exitcode", "--allow-empty"]);
+    assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+}
+
+/// `--allow-empty` does not lift `protect: true`.
+#[test]
+fn allow_empty_still_refuses_to_delete_a_protected_resource() {
+    use crate::support::project::{Project, connector};
+    let p = Project::new();
+    p.write(
+        "edi.yaml",
+        &connector("edi", "Invoices").replace(
+            "metadata: { name: edi }",
+            "metadata: { name: edi, protect: true }",
+        ),
+    );
+    p.apply();
+    p.remove("edi.yaml");
+    let run = p.run(&["apply", "--auto-approve", "--allow-empty"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("the plan would delete or replace protected resources: Connector/edi"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        crate::support::moto().count(&p.region, "DeleteConnector"),
+        0
+    );
 }
