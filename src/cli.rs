@@ -52,6 +52,16 @@ pub struct AwsArgs {
     /// AWS calls in flight at most, when reading and when changing.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
+    /// Client-side AWS requests per second, per service: `events=N,transfer=M` (either or
+    /// both; `off` for no limit). The defaults stay below EventBridge's published 50 per
+    /// second per account and Region, which every caller in the account shares.
+    #[arg(
+        long,
+        env = "OUTBOUND_RATE_LIMIT",
+        value_name = "SERVICE=RATE,...",
+        default_value_t = crate::aws::rate::RateLimits::default()
+    )]
+    pub rate_limit: crate::aws::rate::RateLimits,
 }
 
 #[derive(Debug, Args)]

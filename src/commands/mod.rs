@@ -166,6 +166,7 @@ pub async fn gather(
         region: args.region.clone(),
         profile: args.profile.clone(),
         endpoint_url: args.endpoint_url.clone(),
+        rate_limits: args.rate_limit,
     };
     let aws = std::sync::Arc::new(aws::Aws::connect(&options, secrets).await?);
     // 4. Observe AWS while the secret fingerprints are computed.

@@ -115,6 +115,7 @@ pub fn aws_options(region: &str) -> AwsOptions {
         region: Some(region.to_owned()),
         profile: None,
         endpoint_url: Some(moto().proxy.clone()),
+        ..AwsOptions::default()
     }
 }
 
