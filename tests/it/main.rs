@@ -7,6 +7,8 @@ mod support;
 mod aws_layer;
 mod convergence;
 mod drift;
+mod fingerprints;
+mod rate;
 mod reconcile;
 mod render;
 mod schema;
