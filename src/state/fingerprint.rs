@@ -67,7 +67,8 @@ impl Scheme {
         Scheme::from_key(std::env::var_os(KEY_VAR).map(|k| k.into_encoded_bytes()))
     }
 
-    fn from_key(key: Option<Vec<u8>>) -> Result<Scheme, KeyTooShort> {
+    /// The scheme of a key given directly (`None` or empty: Argon2id).
+    pub fn from_key(key: Option<Vec<u8>>) -> Result<Scheme, KeyTooShort> {
         match key {
             None => Ok(Scheme::Argon2id),
             Some(k) if k.is_empty() => Ok(Scheme::Argon2id),
