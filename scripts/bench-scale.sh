@@ -24,8 +24,10 @@ export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 unset AWS_PROFILE AWS_SESSION_TOKEN OUTBOUND_RATE_LIMIT OUTBOUND_FINGERPRINT_KEY || true
 python="$(scripts/moto-venv.sh)"
-cargo build --quiet --release --bin outbound --example describe_floor
-outbound=$PWD/target/release/outbound
+# BENCH_PROFILE=dev: a debug build, only to try the script itself quickly.
+profile=${BENCH_PROFILE:-release}; dir=release; [ "$profile" = dev ] && dir=debug
+cargo build --quiet --profile "$profile" --bin outbound --example describe_floor
+outbound=$PWD/target/$dir/outbound
 
 work=$(mktemp -d)
 exec 3> >("$python" tests/support/moto/launcher.py --ready-file "$work/moto.json" --log-file "$work/moto.log")
@@ -110,9 +112,9 @@ run() {
   local code=0
   AWS_REGION=$region /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$outbound" "$@" "$work/m" \
     > "$work/out" 2> "$work/err" || code=$?
-  read -r wall user sys rss < "$work/time"
+  read -r wall user sys rss < <(tail -1 "$work/time")
   read -r total throttled ops < <(summary "$region")
-  local surfaced; surfaced=$(grep -c -i 'throttl' "$work/err" "$work/out" | awk -F: '{s+=$2} END {print s}')
+  local surfaced; surfaced=$(cat "$work/err" "$work/out" | { grep -c -i 'throttl' || true; })
   local bound=-
   [ "$pass" != free ] && bound=$(awk "BEGIN{printf \"%.1f\", $total / $rate}")
   printf '| %s | %s | %s | %s | %.1f | %d | %s | %s | %s | %s | %s |\n' "$pass" "$case" "$code" "$wall" \
@@ -128,7 +130,7 @@ for pass in $passes; do
   run "$pass" "$region" "apply, all create" "0" -- apply --auto-approve --parallelism "$par" "${limits[@]}"
   run "$pass" "$region" "plan, no changes" "0" -- plan --detailed-exitcode --parallelism "$par" "${limits[@]}"
   if [ "$pass" = free ]; then
-    floor=$(AWS_REGION=$region target/release/examples/describe_floor "$OUTBOUND_STATE" "$par")
+    floor=$(AWS_REGION=$region target/$dir/examples/describe_floor "$OUTBOUND_STATE" "$par")
     echo "| free | Describe floor ($((2 * n + m)) Describe calls) | 0 | $floor | | | $((2 * n + m)) | | | | |"
   fi
   change_outside "$region" "$OUTBOUND_STATE"
