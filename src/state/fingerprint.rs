@@ -2,8 +2,8 @@
 //! place, so equal secrets in two places (or two states) do not match and a leaked state does
 //! not make guessing cheap.
 //!
-//! With `OUTBOUND_FINGERPRINT_KEY` set, an HMAC-SHA256 under that key replaces Argon2id: about
-//! a thousand times cheaper to take, and a leaked state without the key gives nothing to guess
+//! With `OUTBOUND_FINGERPRINT_KEY` set, an HMAC-SHA256 under that key replaces Argon2id: hundreds
+//! of times cheaper to take, and a leaked state without the key gives nothing to guess
 //! against at all. Each fingerprint names its algorithm (`argon2id$…`, `hmac-sha256$…`), and a
 //! secret is compared in the algorithm its recorded fingerprint was taken with, so switching
 //! shows no change where there is none (see [`Scheme`]).
