@@ -762,6 +762,7 @@ mod tests {
             region: Some("test-1".into()),
             profile: None,
             endpoint_url: Some("http://127.0.0.1:9".into()),
+            ..AwsOptions::default()
         };
         let aws = Arc::new(
             Aws::connect_with_credentials(&options, "testing", "testing", Vec::new())
