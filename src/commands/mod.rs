@@ -98,37 +98,19 @@ pub struct Gathered {
 pub async fn prepare(
     paths: &[std::path::PathBuf],
     args: &crate::cli::AwsArgs,
+    secrets: crate::cli::SecretsMode,
     verbose: u8,
 ) -> anyhow::Result<Result<Prepared, NotPrepared>> {
     use crate::{plan, render};
-    let g = match gather(paths, args, verbose).await? {
+    let g = match gather(paths, args, secrets, verbose).await? {
         Ok(g) => g,
         Err(n) => return Ok(Err(n)),
     };
-    // A plan needs every resource read: an unreadable one is neither present nor absent.
-    if !g.unreadable.is_empty() {
-        let lines: Vec<String> = g
-            .unreadable
-            .iter()
-            .map(|(address, e)| format!("  {address}: {e}"))
-            .collect();
-        render::message(&format!(
-            "error: {} could not be read from AWS, so no plan was made:\n{}\n",
-            render::count(lines.len(), "resource"),
-            lines.join("\n")
-        ));
-        return Ok(Err(NotPrepared::Incomplete));
+    if let Some(n) = refuse_unreadable(&g) {
+        return Ok(Err(n));
     }
     match plan::build(&g.desired, &g.state, &g.observed, &g.fingerprints) {
-        Ok(plan) => Ok(Ok(Prepared {
-            desired: g.desired,
-            store: g.store,
-            state: g.state,
-            aws: g.aws,
-            plan,
-            observed: g.observed,
-            fingerprints: g.fingerprints,
-        })),
+        Ok(plan) => Ok(Ok(g.planned(plan))),
         Err(e) => {
             let hint = e.hint();
             render::error(&anyhow::Error::new(e));
@@ -140,17 +122,39 @@ pub async fn prepare(
     }
 }
 
+/// A plan needs every resource read: an unreadable one is neither present nor absent. Says
+/// which could not be read, if any.
+pub fn refuse_unreadable(g: &Gathered) -> Option<NotPrepared> {
+    use crate::render;
+    if g.unreadable.is_empty() {
+        return None;
+    }
+    let lines: Vec<String> = g
+        .unreadable
+        .iter()
+        .map(|(address, e)| format!("  {address}: {e}"))
+        .collect();
+    render::message(&format!(
+        "error: {} could not be read from AWS, so no plan was made:\n{}\n",
+        render::count(lines.len(), "resource"),
+        lines.join("\n")
+    ));
+    Some(NotPrepared::Incomplete)
+}
+
 /// Validates, reads the state (without a lock) and observes AWS; what AWS could not be read
 /// for is returned in [`Gathered::unreadable`], not printed. Invalid manifests are printed
-/// here.
+/// here. With [`SecretsMode::Skip`](crate::cli::SecretsMode) no secret is resolved.
 pub async fn gather(
     paths: &[std::path::PathBuf],
     args: &crate::cli::AwsArgs,
+    secrets: crate::cli::SecretsMode,
     verbose: u8,
 ) -> anyhow::Result<Result<Gathered, NotPrepared>> {
-    use crate::{aws, manifest, observe, render, state};
+    use crate::{manifest, render, state};
     // 1. Manifests: nothing reaches AWS unless they are valid.
-    let desired = match manifest::validate(paths) {
+    let resolve = secrets == crate::cli::SecretsMode::Resolve;
+    let desired = match manifest::validate_with(paths, resolve) {
         Ok(d) => d,
         Err(diags) => {
             render::diagnostics(&diags);
@@ -160,6 +164,19 @@ pub async fn gather(
     // 2. State.
     let store = state::open(&args.state)?;
     let state = store.load()?.unwrap_or_default();
+    observe_all(desired, store, state, args, verbose).await
+}
+
+/// Observes AWS for every address `desired` or `state` names, while the secret fingerprints
+/// of `desired` are computed.
+pub async fn observe_all(
+    desired: crate::manifest::DesiredState,
+    store: crate::state::local::LocalState,
+    state: crate::state::State,
+    args: &crate::cli::AwsArgs,
+    verbose: u8,
+) -> anyhow::Result<Result<Gathered, NotPrepared>> {
+    use crate::{aws, observe, render, state};
     // 3. AWS, with this run's secret values scrubbed from any error it reports.
     let secrets: Vec<String> = desired
         .resources
@@ -210,6 +227,21 @@ pub async fn gather(
         unreadable,
         fingerprints,
     }))
+}
+
+impl Gathered {
+    /// What `plan` and `apply` go on with, once `plan` is made from (or checked against) this.
+    pub fn planned(self, plan: crate::plan::Plan) -> Prepared {
+        Prepared {
+            desired: self.desired,
+            store: self.store,
+            state: self.state,
+            aws: self.aws,
+            plan,
+            observed: self.observed,
+            fingerprints: self.fingerprints,
+        }
+    }
 }
 
 impl From<NotPrepared> for Outcome {

@@ -55,8 +55,17 @@ struct Checked<'a> {
     spec: Spec,
 }
 
-/// Validates the manifests under `paths`.
+/// Validates the manifests under `paths`, secrets resolved.
 pub fn validate(paths: &[PathBuf]) -> Result<DesiredState, Diagnostics> {
+    validate_with(paths, true)
+}
+
+/// Validates the manifests under `paths`; with `resolve_secrets: false` (`--secrets skip`)
+/// no secret is resolved and every resource's `secrets` is empty.
+pub fn validate_with(
+    paths: &[PathBuf],
+    resolve_secrets: bool,
+) -> Result<DesiredState, Diagnostics> {
     let mut diags = Diagnostics::default();
     let loaded = load::load(paths, &mut diags);
     let mut checked = Vec::new();
@@ -72,7 +81,7 @@ pub fn validate(paths: &[PathBuf]) -> Result<DesiredState, Diagnostics> {
             Err(problems) => report(&loaded, raw, address.as_ref(), problems, &mut diags),
         }
     }
-    let (resources, raws) = check_across(&loaded, checked, &mut diags);
+    let (resources, raws) = check_across(&loaded, checked, resolve_secrets, &mut diags);
     let graph = Graph::build(resources.iter().map(|(a, r)| (a, &r.spec)));
     if let Err(cycle) = graph.order()
         && let Some(raw) = cycle.0.first().and_then(|a| raws.get(a))
@@ -170,6 +179,7 @@ fn check_document(raw: &RawDoc) -> (Option<Address>, DocResult) {
 fn check_across<'a>(
     loaded: &Loaded,
     checked: Vec<Checked<'a>>,
+    resolve: bool,
     diags: &mut Diagnostics,
 ) -> (
     BTreeMap<Address, DesiredResource>,
@@ -206,7 +216,11 @@ fn check_across<'a>(
             continue;
         }
         let mut problems = Vec::new();
-        let secrets = resolve_secrets(&c.spec, file.dir(), &mut problems);
+        let secrets = if resolve {
+            resolve_secrets(&c.spec, file.dir(), &mut problems)
+        } else {
+            BTreeMap::new()
+        };
         if !problems.is_empty() {
             report(loaded, c.raw, Some(&c.address), problems, diags);
         }

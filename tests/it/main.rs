@@ -15,7 +15,7 @@ mod kinds;
 mod layers;
 mod reconcile;
 mod render;
-mod saved_plan;
+mod saved_plans;
 mod schema;
 mod states;
 mod validate;
