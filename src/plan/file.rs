@@ -290,3 +290,55 @@ pub fn read(text: &str) -> Result<Plan, FileError> {
     plan.check_consistent()?;
     Ok(plan)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sealed() -> String {
+        let plan = Plan {
+            state_lineage: "00000000-0000-4000-8000-000000000001".into(),
+            state_serial: 3,
+            fingerprint_salt: "salt".into(),
+            secrets_checked: false,
+            changes: Vec::new(),
+            live_fingerprints: BTreeMap::from([(
+                Address::new(Kind::Connection, "acme"),
+                "absent".to_owned(),
+            )]),
+        };
+        serde_json::to_string_pretty(&PlanFile::from_plan(&plan)).unwrap()
+    }
+
+    #[test]
+    fn a_sealed_plan_reads_back_whatever_its_layout() {
+        let text = sealed();
+        let plan = read(&text).unwrap();
+        assert_eq!(plan.state_serial, 3);
+        assert_eq!(plan.fingerprint_salt, "salt");
+        assert!(!plan.secrets_checked);
+        // The checksum is over the content, not the bytes: compact JSON reads the same.
+        let compact: Value = serde_json::from_str(&text).unwrap();
+        assert!(read(&compact.to_string()).is_ok());
+    }
+
+    #[test]
+    fn an_edited_cut_or_old_plan_is_refused_with_its_reason() {
+        let text = sealed();
+        let edited = text.replace("\"stateSerial\": 3", "\"stateSerial\": 4");
+        assert_ne!(edited, text);
+        assert!(matches!(read(&edited), Err(FileError::Checksum)));
+        assert!(matches!(
+            read(&text[..text.len() - 2]),
+            Err(FileError::NotJson(_))
+        ));
+        let unsealed = text.replace("\"checksum\"", "\"checksum-was-here\"");
+        assert!(matches!(read(&unsealed), Err(FileError::Checksum)));
+        let old = text.replace("\"formatVersion\": 2", "\"formatVersion\": 1");
+        assert!(
+            matches!(read(&old), Err(FileError::Version(ref v)) if v == "1"),
+            "{:?}",
+            read(&old)
+        );
+    }
+}
