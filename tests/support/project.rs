@@ -34,6 +34,31 @@ pub struct Run {
     pub stderr: String,
 }
 
+impl Run {
+    /// What `out` gave; it may not show a panic, the canary or any of `secrets`.
+    pub fn checked(out: &Output, secrets: &[&str]) -> Run {
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        assert!(
+            !run.stderr.contains("panicked"),
+            "outbound panicked:\n{}",
+            run.stderr
+        );
+        for secret in secrets.iter().copied().chain([CANARY]) {
+            assert!(
+                !run.stdout.contains(secret) && !run.stderr.contains(secret),
+                "a secret leaked:\n{}\n{}",
+                run.stdout,
+                run.stderr
+            );
+        }
+        run
+    }
+}
+
 impl Project {
     /// A project in a region no other test of this binary uses.
     pub fn new() -> Self {
@@ -113,25 +138,8 @@ impl Project {
             .envs(secrets.iter().copied())
             .output()
             .unwrap();
-        let run = Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        };
-        assert!(
-            !run.stderr.contains("panicked"),
-            "outbound panicked:\n{}",
-            run.stderr
-        );
-        for secret in secrets.iter().map(|(_, v)| *v).chain([CANARY]) {
-            assert!(
-                !run.stdout.contains(secret) && !run.stderr.contains(secret),
-                "a secret leaked:\n{}\n{}",
-                run.stdout,
-                run.stderr
-            );
-        }
-        run
+        let secrets: Vec<&str> = secrets.iter().map(|(_, v)| *v).collect();
+        Run::checked(&out, &secrets)
     }
 
     /// `apply --auto-approve`, which must succeed.
