@@ -110,7 +110,7 @@ async fn prepare_saved(
     let desired = match plan::planned_desired(saved, &manifests) {
         Ok(d) => d,
         Err(e) => {
-            render::error(&anyhow::anyhow!(e));
+            render::error(&anyhow::Error::new(e));
             return Ok(Err(super::NotPrepared::Failed));
         }
     };

@@ -251,16 +251,16 @@ fn checksum(mut content: Value) -> String {
 /// Why a file is not a plan `apply --plan` runs.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
-    #[error("it is not a complete plan made by `outbound plan --out` ({0})")]
-    NotJson(serde_json::Error),
+    #[error("it is not a complete plan made by `outbound plan --out`")]
+    NotJson(#[source] serde_json::Error),
     #[error("it has plan format {0}; this outbound reads format {FORMAT_VERSION}: make a new plan")]
     Version(String),
     #[error(
         "its checksum does not match its content: it was edited or damaged after `outbound plan --out`; make a new plan"
     )]
     Checksum,
-    #[error("it does not have the shape of a plan: {0}")]
-    Shape(serde_json::Error),
+    #[error("it does not have the shape of a plan")]
+    Shape(#[source] serde_json::Error),
     #[error(transparent)]
     Inconsistent(#[from] super::Inconsistent),
 }

@@ -323,20 +323,23 @@ pub fn check_fresh(
     }
 }
 
+/// A saved plan's spec that is not a spec of its kind.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}: the planned spec does not fit its kind")]
+pub struct BadSpec(pub Address, #[source] pub serde_json::Error);
+
 /// The desired state a saved plan applies: each change's planned spec (never the manifests'),
 /// with the secret values of the manifests as they are now, matched by field path (so a
 /// reordered parameter list sends each value to its own field). The values are checked
 /// against the plan's fingerprints by [`check_fresh`].
-pub fn planned_desired(plan: &Plan, manifests: &DesiredState) -> Result<DesiredState, String> {
+pub fn planned_desired(plan: &Plan, manifests: &DesiredState) -> Result<DesiredState, BadSpec> {
     use crate::manifest::{DesiredResource, Origin};
     let mut resources = BTreeMap::new();
     for c in &plan.changes {
         let Some(json) = &c.desired else {
             continue;
         };
-        let bad = |e: serde_json::Error| {
-            format!("{}: the planned spec does not fit its kind: {e}", c.address)
-        };
+        let bad = |e| BadSpec(c.address.clone(), e);
         let spec = match c.address.kind {
             Kind::Connection => {
                 Spec::Connection(serde_json::from_value(json.clone()).map_err(bad)?)
