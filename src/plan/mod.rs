@@ -934,6 +934,60 @@ mod tests {
         );
     }
 
+    /// The manifests of a connection whose two secret headers come from files, in `order`.
+    fn secret_headers(dir: &std::path::Path, order: [&str; 2]) -> DesiredState {
+        for (file, value) in [("k", "value-k"), ("a", "value-a"), ("b", "value-b")] {
+            std::fs::write(dir.join(file), value).unwrap();
+        }
+        let headers: String = order
+            .iter()
+            .map(|h| {
+                format!(
+                    "        - {{ key: {h}, value: {{ fromFile: {} }} }}\n",
+                    h.to_lowercase()
+                )
+            })
+            .collect();
+        let yaml = format!(
+            "apiVersion: outbound/v1\nkind: Connection\nmetadata: {{ name: acme }}\nspec:\n  authorizationType: API_KEY\n  authParameters:\n    apiKeyAuthParameters:\n      apiKeyName: x-api-key\n      apiKeyValue: {{ fromFile: k }}\n    invocationHttpParameters:\n      headerParameters:\n{headers}"
+        );
+        std::fs::write(dir.join("c.yaml"), yaml).unwrap();
+        crate::manifest::validate(&[dir.join("c.yaml")]).unwrap()
+    }
+
+    /// A saved plan takes each secret value from the manifests by field path: a parameter
+    /// list reordered after the plan still sends each value to its own field (by JSON
+    /// pointer, the values of `A` and `B` were swapped), and the fingerprints still match.
+    #[test]
+    fn a_saved_plan_takes_each_secret_to_its_own_field_after_a_reorder() {
+        let (then, now) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let state = State::new();
+        let planned_from = secret_headers(then.path(), ["A", "B"]);
+        let fps = crate::state::fingerprint::all(&planned_from, &state.fingerprint_salt);
+        let plan = build(&planned_from, &state, &BTreeMap::new(), &fps).unwrap();
+        let manifests = secret_headers(now.path(), ["B", "A"]);
+        let planned = planned_desired(&plan, &manifests).unwrap();
+        let acme = &planned.resources[&Address::new(Kind::Connection, "acme")];
+        let sent: BTreeMap<String, String> = Flat::of(&acme.spec.aws_json(&|_| None))
+            .sensitive()
+            .map(|(path, pointer)| (path.clone(), acme.secrets[pointer].expose().to_owned()))
+            .collect();
+        let header = |h: &str| {
+            sent.iter()
+                .find(|(p, _)| p.contains(&format!("[{h}]")))
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(
+            (header("A"), header("B")),
+            (Some("value-a"), Some("value-b"))
+        );
+        assert_eq!(
+            crate::state::fingerprint::all(&planned, &state.fingerprint_salt),
+            fps,
+            "the values match the plan's fingerprints"
+        );
+    }
+
     /// Issue 10 item 8, last clause: a deletion outbound started and AWS finished, whose
     /// end was not saved, is outbound's own work, not "deleted outside outbound".
     #[test]
