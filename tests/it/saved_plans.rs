@@ -351,3 +351,31 @@ fn applying_a_plan_made_without_secrets_sends_a_changed_secret_and_says_so() {
     );
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
 }
+
+/// Issue 9 §2b: any apply (here without `--plan`) that sends a secret whose value differs
+/// from the state's says so after its report, without the value.
+#[test]
+fn an_apply_that_sends_a_rotated_secret_says_so() {
+    let p = Project::new();
+    p.write("c.yaml", &connection("acme", "Orders API"));
+    p.apply();
+    let rotated = "rotated-value-41aa";
+    let run = p.run_with_env(&["apply", "--auto-approve"], &[("ACME_API_KEY", rotated)]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(
+            "Connection/acme: secret value changed since the last apply (authParameters.apiKeyAuthParameters.apiKeyValue, "
+        ),
+        "{}",
+        run.stdout
+    );
+    // Nothing to say when the values are the ones last applied.
+    p.write("c.yaml", &connection("acme", "Orders API, v2"));
+    let same = p.run_with_env(&["apply", "--auto-approve"], &[("ACME_API_KEY", rotated)]);
+    assert_eq!(same.code, 0, "{}\n{}", same.stdout, same.stderr);
+    assert!(
+        !same.stdout.contains("secret value changed"),
+        "{}",
+        same.stdout
+    );
+}
