@@ -300,6 +300,15 @@ pub fn check_fresh(
             why.push(stale_fields(c, live));
         }
         let now = fingerprints.get(&c.address).cloned().unwrap_or_default();
+        // A plan made without the secrets: apply needs every value it may send.
+        if c.desired.is_some() && !matches!(c.action, Action::Deauthorize) {
+            for p in c.not_compared.iter().filter(|p| !now.contains_key(*p)) {
+                why.push(format!(
+                    "{}: the manifests give no value for the secret {p}",
+                    c.address
+                ));
+            }
+        }
         if matches!(c.action, Action::Create | Action::Update | Action::Replace)
             && now != c.fingerprints
         {

@@ -299,6 +299,19 @@ fn a_plan_without_secrets_is_made_with_secrets_skip_and_applied_where_they_are()
     assert_eq!(by_env.code, 0, "{}", by_env.stderr);
     assert_eq!(read(saved)["secretsChecked"], false);
 
+    // Apply needs every value the plan may send: the manifests no longer declare `acme`.
+    p.write("c.yaml", &connection("other", "Other API"));
+    let refused = apply_plan(&p, saved, &[]);
+    assert_eq!(refused.code, 1, "{}\n{}", refused.stdout, refused.stderr);
+    assert!(
+        refused.stderr.contains(
+            "Connection/acme: the manifests give no value for the secret authParameters.apiKeyAuthParameters.apiKeyValue"
+        ),
+        "{}",
+        refused.stderr
+    );
+    assert!(p.mutations().is_empty(), "{:?}", p.mutations());
+    p.write("c.yaml", &connection("acme", "Orders API"));
     let applied = apply_plan(&p, saved, &[]);
     assert_eq!(applied.code, 0, "{}\n{}", applied.stdout, applied.stderr);
     assert_eq!(p.mutations(), ["CreateConnection"]);
