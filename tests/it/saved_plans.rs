@@ -295,6 +295,13 @@ fn a_plan_without_secrets_is_made_with_secrets_skip_and_applied_where_they_are()
     );
     let plan = read(saved);
     assert_eq!(plan["secretsChecked"], false);
+    let comment = without(&["plan", "--secrets", "skip", "--format", "markdown"], &[]);
+    assert_eq!(comment.code, 0, "{}", comment.stderr);
+    assert!(
+        comment.stdout.contains("Connection/acme: authParameters.apiKeyAuthParameters.apiKeyValue: not compared (no value here)"),
+        "{}",
+        comment.stdout
+    );
     let by_env = without(&["plan", "--out", saved], &[("OUTBOUND_SECRETS", "skip")]);
     assert_eq!(by_env.code, 0, "{}", by_env.stderr);
     assert_eq!(read(saved)["secretsChecked"], false);
