@@ -88,7 +88,7 @@ pub async fn apply<C: Cloud>(
     state: &mut State,
     options: &ApplyOptions,
 ) -> Result<Report, ApplyError> {
-    refresh_noops(plan, desired, store, state)?;
+    refresh_noops(plan, store, state)?;
     // Every creation and deletion is pending before the first starts: one write, not one
     // per change.
     let marked = mark_pending(plan, store, state)?;
@@ -298,12 +298,7 @@ fn save(store: &Store, state: &mut State) -> Result<(), StateError> {
 
 /// Unchanged resources whose record is out of date (an adopted creation, a new protect flag,
 /// a first apply after an upgrade) get their record refreshed without an AWS call.
-fn refresh_noops(
-    plan: &Plan,
-    desired: &DesiredState,
-    store: &Store,
-    state: &mut State,
-) -> Result<(), StateError> {
+fn refresh_noops(plan: &Plan, store: &Store, state: &mut State) -> Result<(), StateError> {
     let mut changed = false;
     for c in plan.changes.iter().filter(|c| c.action == Action::Noop) {
         let (Some(id), Some(arn), Some(spec)) = (&c.id, &c.arn, &c.desired) else {
@@ -312,7 +307,7 @@ fn refresh_noops(
         let record = Record {
             id: id.clone(),
             arn: arn.clone(),
-            spec: recorded_spec(spec, desired, &c.address),
+            spec: spec.clone(),
             fingerprints: c.fingerprints.clone(),
             protect: c.protect,
             live: state
@@ -337,25 +332,6 @@ fn refresh_noops(
     Ok(())
 }
 
-/// The spec kept in state: what was sent (its `connectionArn` included), plus the
-/// `connection` name behind that ARN and the `deauthorized` flag.
-fn recorded_spec(sent: &Value, desired: &DesiredState, address: &Address) -> Value {
-    let mut spec = sent.clone();
-    if let (Some(r), Some(o)) = (desired.resources.get(address), spec.as_object_mut()) {
-        if let crate::resource::Spec::ApiDestination(d) = &r.spec
-            && let Some(name) = &d.connection
-        {
-            o.insert("connection".into(), name.clone().into());
-        }
-        if let crate::resource::Spec::Connection(c) = &r.spec
-            && c.deauthorized
-        {
-            o.insert("deauthorized".into(), true.into());
-        }
-    }
-    spec
-}
-
 /// A connector a job created: the loop saves its id in `state.pending`, then answers.
 struct Created {
     address: Address,
@@ -366,9 +342,9 @@ struct Created {
 /// Everything one change needs, owned, so it can run on its own task.
 struct Job {
     change: Change,
-    /// The spec to send, with `connectionArn` filled in for API destinations.
+    /// The planned spec, with `connectionArn` filled in for an API destination from the
+    /// connection the plan names; it is also what the state records.
     spec: Value,
-    recorded: Value,
     secrets: crate::aws::events::Secrets,
     lineage: String,
 }
@@ -380,21 +356,26 @@ impl Job {
         state: &State,
         arns: &BTreeMap<Address, String>,
     ) -> Job {
+        // Only the secret values come from `desired`: what to send is the plan's.
         let mut spec = change.desired.clone().unwrap_or(Value::Null);
-        let resource = desired.resources.get(&change.address);
-        if let (Some(r), Some(o)) = (resource, spec.as_object_mut())
-            && let crate::resource::Spec::ApiDestination(d) = &r.spec
-            && let Some(name) = &d.connection
-            && let Some(arn) = arns.get(&Address::new(Kind::Connection, name.clone()))
+        let connection = spec
+            .get("connection")
+            .and_then(Value::as_str)
+            .map(|name| Address::new(Kind::Connection, name));
+        if change.address.kind == Kind::ApiDestination
+            && let (Some(o), Some(arn)) =
+                (spec.as_object_mut(), connection.and_then(|c| arns.get(&c)))
         {
             o.insert("connectionArn".into(), arn.clone().into());
         }
-        let recorded = recorded_spec(&spec, desired, &change.address);
         Job {
             change: change.clone(),
             spec,
-            recorded,
-            secrets: resource.map(|r| r.secrets.clone()).unwrap_or_default(),
+            secrets: desired
+                .resources
+                .get(&change.address)
+                .map(|r| r.secrets.clone())
+                .unwrap_or_default(),
             lineage: state.lineage.clone(),
         }
     }
@@ -630,7 +611,7 @@ impl Job {
         Record {
             id,
             arn,
-            spec: self.recorded.clone(),
+            spec: self.spec.clone(),
             fingerprints: self.change.fingerprints.clone(),
             protect: self.change.protect,
             live: LiveMarkers {
@@ -741,6 +722,7 @@ mod tests {
             arn: None,
             desired: None,
             fingerprints: BTreeMap::new(),
+            not_compared: Vec::new(),
             protect: false,
             clear: Vec::new(),
             after: after
@@ -777,6 +759,8 @@ mod tests {
         let plan = Plan {
             state_lineage: state.lineage.clone(),
             state_serial: 0,
+            fingerprint_salt: state.fingerprint_salt.clone(),
+            secrets_checked: true,
             changes: vec![
                 forget("free", &[]),
                 forget("a", &["b"]),

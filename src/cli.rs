@@ -27,7 +27,7 @@ pub struct Cli {
 /// numbers equal to `state::FORMAT_VERSION` and the plan's `FORMAT_VERSION`).
 pub const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
-    " (state format 1, plan format 1)"
+    " (state format 1, plan format 2)"
 );
 
 impl Cli {
@@ -149,6 +149,19 @@ pub struct PlanArgs {
     /// manifests): the plan then deletes everything the state manages, protect still applies.
     #[arg(long)]
     pub allow_empty: bool,
+    /// `skip`: resolve no secret (a pull-request job without production keys); secret
+    /// fields are not compared, and a saved plan records that. `apply` always resolves them.
+    #[arg(long, value_enum, env = "OUTBOUND_SECRETS", default_value_t = SecretsMode::Resolve)]
+    pub secrets: SecretsMode,
+}
+
+/// Whether `plan` and `drift` resolve the secrets the manifests reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SecretsMode {
+    /// Resolve every secret; a missing one is an error.
+    Resolve,
+    /// Resolve none: secret fields are shown as not compared.
+    Skip,
 }
 
 /// How `plan` (and `drift`) print.
@@ -201,6 +214,9 @@ pub struct DriftArgs {
     /// state name (one List call per kind); they count as drift.
     #[arg(long)]
     pub include_unmanaged: bool,
+    /// `skip`: resolve no secret; secret fields are not compared.
+    #[arg(long, value_enum, env = "OUTBOUND_SECRETS", default_value_t = SecretsMode::Resolve)]
+    pub secrets: SecretsMode,
 }
 
 /// `outbound import`: adopt resources that exist in AWS but that no state owns.

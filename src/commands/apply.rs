@@ -4,9 +4,9 @@
 
 use std::io::{BufRead, IsTerminal};
 
-use super::{Outcome, aws_options, prepare, runtime};
+use super::{Outcome, Prepared, aws_options, observe_all, prepare, runtime};
 use crate::apply::{self, ApplyOptions};
-use crate::cli::ApplyArgs;
+use crate::cli::{ApplyArgs, SecretsMode};
 use crate::plan;
 use crate::render;
 use crate::signal::Signals;
@@ -36,19 +36,27 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
         };
         // A signal while AWS is read lets the reads finish (they block this thread), then
         // apply starts nothing.
-        let mut p = match prepare(&args.paths.paths, options, &args.aws, verbose).await? {
+        let prepared = match &saved {
+            Some(plan) => prepare_saved(plan, args, options, verbose).await?,
+            // Apply always needs the secret values.
+            None => {
+                prepare(
+                    &args.paths.paths,
+                    options,
+                    &args.aws,
+                    SecretsMode::Resolve,
+                    verbose,
+                )
+                .await?
+            }
+        };
+        let mut p = match prepared {
             Ok(p) => p,
             Err(n) => return Ok(n.into()),
         };
-        let saved = saved.clone();
-        if let Some(plan) = saved.clone() {
-            // Nothing it relied on may have changed since it was made.
-            if let Err(e) = plan::check_fresh(&plan, &p.state, &p.observed, &p.fingerprints) {
-                render::error(&anyhow::Error::new(e));
-                return Ok(Outcome::Failed);
-            }
-            p.plan = plan;
-        } else if let Err(e) = p.plan.target(&args.targets) {
+        if saved.is_none()
+            && let Err(e) = p.plan.target(&args.targets)
+        {
             render::error(&anyhow::Error::new(e));
             return Ok(Outcome::Failed);
         }
@@ -82,6 +90,7 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
             wait_timeout: args.wait_timeout,
             cancel: signals.token(),
         };
+        let secrets_changed = p.plan.secrets_changed(&p.state);
         let before = p.aws.calls.total();
         let applying = apply::apply(
             &p.aws,
@@ -113,6 +122,22 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
         if !report.rows.is_empty() {
             render::out(&render::text::report(&report));
         }
+        let sent: Vec<String> = report
+            .rows
+            .iter()
+            .filter(|r| r.outcome == apply::Outcome::Done)
+            .filter_map(|r| {
+                let paths = secrets_changed.get(&r.address)?;
+                Some(format!(
+                    "{}: secret value changed since the last apply ({})\n",
+                    r.address,
+                    paths.join(", ")
+                ))
+            })
+            .collect();
+        if !sent.is_empty() {
+            render::out(&sent.concat());
+        }
         lock.release()?;
         Ok(if let Some(signal) = signals.received() {
             Outcome::Stopped(signal)
@@ -124,29 +149,59 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
     })
 }
 
-/// The saved plan in `file`, if it is a plan this outbound reads and it can run to its end
-/// (see [`plan::Plan::check_consistent`]); freshness is checked once AWS is read.
+/// What applying a saved plan needs: the manifests only for their secret values, the state
+/// (created with the plan's lineage and salt when there is none yet), AWS observed for the
+/// plan's own resources, and the check that nothing the plan relied on changed.
+async fn prepare_saved(
+    saved: &plan::Plan,
+    args: &ApplyArgs,
+    options: crate::manifest::load::Options,
+    verbose: u8,
+) -> anyhow::Result<Result<Prepared, super::NotPrepared>> {
+    let manifests = match crate::manifest::validate_with(&args.paths.paths, options, true) {
+        Ok(d) => d,
+        Err(diags) => {
+            render::diagnostics(&diags);
+            return Ok(Err(super::NotPrepared::Failed));
+        }
+    };
+    let desired = match plan::planned_desired(saved, &manifests) {
+        Ok(d) => d,
+        Err(e) => {
+            render::error(&anyhow::Error::new(e));
+            return Ok(Err(super::NotPrepared::Failed));
+        }
+    };
+    let store = crate::store::open(&args.aws.state, &aws_options(&args.aws)).await?;
+    let state = store.load()?.unwrap_or_else(|| crate::state::State {
+        lineage: saved.state_lineage.clone(),
+        fingerprint_salt: saved.fingerprint_salt.clone(),
+        ..crate::state::State::new()
+    });
+    let g = match observe_all(desired, store, state, &args.aws, verbose).await? {
+        Ok(g) => g,
+        Err(n) => return Ok(Err(n)),
+    };
+    if let Some(n) = super::refuse_unreadable(&g) {
+        return Ok(Err(n));
+    }
+    let mut plan = saved.clone();
+    // Nothing it relied on may have changed since it was made.
+    if let Err(e) = plan::check_fresh(&plan, &g.state, &g.observed, &g.fingerprints) {
+        render::error(&anyhow::Error::new(e));
+        return Ok(Err(super::NotPrepared::Failed));
+    }
+    plan.fingerprint_unchecked(&g.state, &g.fingerprints);
+    Ok(Ok(g.planned(plan)))
+}
+
+/// The saved plan in `file`, if it is a sealed plan this outbound reads and it can run to
+/// its end (see [`plan::file::read`]); freshness is checked once AWS is read.
 fn read_plan(file: &std::path::Path) -> anyhow::Result<plan::Plan> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| anyhow::anyhow!("cannot read the plan {}: {e}", file.display()))?;
-    let saved: plan::file::PlanFile = serde_json::from_str(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "{} is not a plan made by `outbound plan --out`: {e}",
-            file.display()
-        )
-    })?;
-    anyhow::ensure!(
-        saved.format_version == plan::file::FORMAT_VERSION,
-        "{} has plan format {}; this outbound reads {}",
-        file.display(),
-        saved.format_version,
-        plan::file::FORMAT_VERSION
-    );
-    let saved = saved.into_plan();
-    saved.check_consistent().map_err(|e| {
-        anyhow::Error::new(e).context(format!("{} cannot be applied", file.display()))
-    })?;
-    Ok(saved)
+    plan::file::read(&text)
+        .map_err(|e| anyhow::Error::new(e).context(format!("{} cannot be applied", file.display())))
 }
 
 /// Asks for `yes` on the terminal; refuses when there is none.

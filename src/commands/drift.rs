@@ -11,7 +11,15 @@ use crate::render;
 pub fn run(args: &DriftArgs, verbose: u8) -> anyhow::Result<Outcome> {
     runtime()?.block_on(async {
         // 1. Manifests, state and AWS; what AWS could not be read for is kept, not fatal.
-        let mut g = match gather(&args.paths.paths, Default::default(), &args.aws, verbose).await? {
+        let mut g = match gather(
+            &args.paths.paths,
+            Default::default(),
+            &args.aws,
+            args.secrets,
+            verbose,
+        )
+        .await?
+        {
             Ok(g) => g,
             Err(n) => return Ok(n.into()),
         };
@@ -56,6 +64,11 @@ pub fn run(args: &DriftArgs, verbose: u8) -> anyhow::Result<Outcome> {
             Format::Json => render::drift::json(&report),
             Format::Markdown => render::drift::markdown(&report),
         });
+        // `--secrets skip`: which secret fields the report could not compare.
+        let skipped = super::plan::not_compared(&plan);
+        if !skipped.is_empty() {
+            render::message(&skipped);
+        }
         Ok(match report.verdict() {
             Verdict::InSync => Outcome::Success,
             Verdict::Drift => Outcome::Changes,

@@ -115,37 +115,19 @@ pub async fn prepare(
     paths: &[std::path::PathBuf],
     options: crate::manifest::load::Options,
     args: &crate::cli::AwsArgs,
+    secrets: crate::cli::SecretsMode,
     verbose: u8,
 ) -> anyhow::Result<Result<Prepared, NotPrepared>> {
     use crate::{plan, render};
-    let g = match gather(paths, options, args, verbose).await? {
+    let g = match gather(paths, options, args, secrets, verbose).await? {
         Ok(g) => g,
         Err(n) => return Ok(Err(n)),
     };
-    // A plan needs every resource read: an unreadable one is neither present nor absent.
-    if !g.unreadable.is_empty() {
-        let lines: Vec<String> = g
-            .unreadable
-            .iter()
-            .map(|(address, e)| format!("  {address}: {e}"))
-            .collect();
-        render::message(&format!(
-            "error: {} could not be read from AWS, so no plan was made:\n{}\n",
-            render::count(lines.len(), "resource"),
-            lines.join("\n")
-        ));
-        return Ok(Err(NotPrepared::Incomplete));
+    if let Some(n) = refuse_unreadable(&g) {
+        return Ok(Err(n));
     }
     match plan::build(&g.desired, &g.state, &g.observed, &g.fingerprints) {
-        Ok(plan) => Ok(Ok(Prepared {
-            desired: g.desired,
-            store: g.store,
-            state: g.state,
-            aws: g.aws,
-            plan,
-            observed: g.observed,
-            fingerprints: g.fingerprints,
-        })),
+        Ok(plan) => Ok(Ok(g.planned(plan))),
         Err(e) => {
             let hint = e.hint();
             render::error(&anyhow::Error::new(e));
@@ -157,32 +139,66 @@ pub async fn prepare(
     }
 }
 
+/// A plan needs every resource read: an unreadable one is neither present nor absent. Says
+/// which could not be read, if any.
+pub fn refuse_unreadable(g: &Gathered) -> Option<NotPrepared> {
+    use crate::render;
+    if g.unreadable.is_empty() {
+        return None;
+    }
+    let lines: Vec<String> = g
+        .unreadable
+        .iter()
+        .map(|(address, e)| format!("  {address}: {e}"))
+        .collect();
+    render::message(&format!(
+        "error: {} could not be read from AWS, so no plan was made:\n{}\n",
+        render::count(lines.len(), "resource"),
+        lines.join("\n")
+    ));
+    Some(NotPrepared::Incomplete)
+}
+
 /// Validates, reads the state (without a lock) and observes AWS; what AWS could not be read
 /// for is returned in [`Gathered::unreadable`], not printed. Invalid manifests are printed
-/// here.
-#[allow(
-    clippy::expect_used,
-    reason = "a fingerprinting thread that panicked is a bug"
-)]
+/// here. With [`SecretsMode::Skip`](crate::cli::SecretsMode) no secret is resolved.
 pub async fn gather(
     paths: &[std::path::PathBuf],
     options: crate::manifest::load::Options,
     args: &crate::cli::AwsArgs,
+    secrets: crate::cli::SecretsMode,
     verbose: u8,
 ) -> anyhow::Result<Result<Gathered, NotPrepared>> {
-    use crate::{aws, manifest, observe, render, state};
+    use crate::{manifest, render};
     // 1. Manifests: nothing reaches AWS unless they are valid.
-    let desired = match manifest::validate_with(paths, options) {
+    let resolve = secrets == crate::cli::SecretsMode::Resolve;
+    let desired = match manifest::validate_with(paths, options, resolve) {
         Ok(d) => d,
         Err(diags) => {
             render::diagnostics(&diags);
             return Ok(Err(NotPrepared::Failed));
         }
     };
-    // 2. State, and how its secret fingerprints are taken (`OUTBOUND_FINGERPRINT_KEY`).
-    let options = aws_options(args);
-    let store = crate::store::open(&args.state, &options).await?;
+    // 2. State.
+    let store = crate::store::open(&args.state, &aws_options(args)).await?;
     let state = store.load()?.unwrap_or_default();
+    observe_all(desired, store, state, args, verbose).await
+}
+
+/// Observes AWS for every address `desired` or `state` names, while the secret fingerprints
+/// of `desired` are computed (how: `OUTBOUND_FINGERPRINT_KEY`).
+#[allow(
+    clippy::expect_used,
+    reason = "a fingerprinting thread that panicked is a bug"
+)]
+pub async fn observe_all(
+    desired: crate::manifest::DesiredState,
+    store: crate::store::Store,
+    state: crate::state::State,
+    args: &crate::cli::AwsArgs,
+    verbose: u8,
+) -> anyhow::Result<Result<Gathered, NotPrepared>> {
+    use crate::{aws, observe, render, state};
     let scheme = state::fingerprint::Scheme::from_env()?;
     // 3. AWS, with this run's secret values scrubbed from any error it reports.
     let secrets: Vec<String> = desired
@@ -190,7 +206,7 @@ pub async fn gather(
         .values()
         .flat_map(|r| r.secrets.values().map(|s| s.expose().to_owned()))
         .collect();
-    let aws = std::sync::Arc::new(aws::Aws::connect(&options, secrets).await?);
+    let aws = std::sync::Arc::new(aws::Aws::connect(&aws_options(args), secrets).await?);
     // 4. Observe AWS while the secret fingerprints are computed.
     let salt = state.fingerprint_salt.clone();
     let (observation, fingerprints) = std::thread::scope(|s| {
@@ -230,6 +246,21 @@ pub async fn gather(
         unreadable,
         fingerprints,
     }))
+}
+
+impl Gathered {
+    /// What `plan` and `apply` go on with, once `plan` is made from (or checked against) this.
+    pub fn planned(self, plan: crate::plan::Plan) -> Prepared {
+        Prepared {
+            desired: self.desired,
+            store: self.store,
+            state: self.state,
+            aws: self.aws,
+            plan,
+            observed: self.observed,
+            fingerprints: self.fingerprints,
+        }
+    }
 }
 
 impl From<NotPrepared> for Outcome {

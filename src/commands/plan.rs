@@ -1,7 +1,8 @@
 //! `outbound plan`: validate -> state -> observe -> diff -> plan -> render. Changes nothing.
 
 use super::{Outcome, prepare, runtime};
-use crate::cli::{Format, PlanArgs};
+use crate::cli::{Format, PlanArgs, SecretsMode};
+use crate::plan::Plan;
 use crate::render;
 
 pub fn run(args: &PlanArgs, verbose: u8) -> anyhow::Result<Outcome> {
@@ -9,10 +10,11 @@ pub fn run(args: &PlanArgs, verbose: u8) -> anyhow::Result<Outcome> {
         allow_empty: args.allow_empty,
     };
     runtime()?.block_on(async {
-        let mut prepared = match prepare(&args.paths.paths, options, &args.aws, verbose).await? {
+        let mut prepared = match prepare(&args.paths.paths, options, &args.aws, args.secrets, verbose).await? {
             Ok(p) => p,
             Err(n) => return Ok(n.into()),
         };
+        prepared.plan.secrets_checked = args.secrets == SecretsMode::Resolve;
         let all = prepared.plan.changes.len();
         if let Err(e) = prepared.plan.target(&args.targets) {
             let hint = e.hint();
@@ -39,10 +41,12 @@ pub fn run(args: &PlanArgs, verbose: u8) -> anyhow::Result<Outcome> {
                 file.display()
             ));
         }
+        let skipped = not_compared(plan);
         render::out(&match args.format {
-            Format::Text => render::text::plan(plan),
+            Format::Text => render::text::plan(plan) + &skipped,
             Format::Json => render::json::plan(plan),
-            Format::Markdown => render::markdown::plan(plan),
+            Format::Markdown if skipped.is_empty() => render::markdown::plan(plan),
+            Format::Markdown => format!("{}\n```\n{skipped}```\n", render::markdown::plan(plan)),
         });
         if args.detailed_exitcode && plan.has_changes() {
             Ok(Outcome::Changes)
@@ -50,4 +54,24 @@ pub fn run(args: &PlanArgs, verbose: u8) -> anyhow::Result<Outcome> {
             Ok(Outcome::Success)
         }
     })
+}
+
+/// The secret fields a plan made with `--secrets skip` did not compare, one line each
+/// (`ADDRESS: PATH: not compared (no value here)`); empty when every secret was compared.
+pub fn not_compared(plan: &Plan) -> String {
+    let lines: String = plan
+        .changes
+        .iter()
+        .flat_map(|c| {
+            c.not_compared
+                .iter()
+                .map(move |p| format!("  {}: {p}: not compared (no value here)\n", c.address))
+        })
+        .collect();
+    if lines.is_empty() {
+        return lines;
+    }
+    format!(
+        "\nSecrets not compared (--secrets skip): apply resolves them, and sends those whose value changed since the last apply.\n{lines}"
+    )
 }

@@ -56,12 +56,14 @@ struct Checked<'a> {
     spec: Spec,
 }
 
-/// Validates the manifests under `paths`; an empty manifest set is an error.
+/// Validates the manifests under `paths`, secrets resolved; an empty manifest set is an error.
 pub fn validate(paths: &[PathBuf]) -> Result<DesiredState, Diagnostics> {
-    validate_with(paths, load::Options::default())
+    validate_with(paths, load::Options::default(), true)
 }
 
-/// Validates the manifests under `paths`, with `options` (e.g. whether an empty set is valid).
+/// Validates the manifests under `paths`, with `options` (e.g. whether an empty set is
+/// valid); with `resolve_secrets: false` (`--secrets skip`) no secret is resolved and every
+/// resource's `secrets` is empty.
 #[allow(
     clippy::expect_used,
     reason = "a document that passed its checks has an address"
@@ -69,6 +71,7 @@ pub fn validate(paths: &[PathBuf]) -> Result<DesiredState, Diagnostics> {
 pub fn validate_with(
     paths: &[PathBuf],
     options: load::Options,
+    resolve_secrets: bool,
 ) -> Result<DesiredState, Diagnostics> {
     let mut diags = Diagnostics::default();
     let loaded = load::load(paths, options, &mut diags);
@@ -85,7 +88,7 @@ pub fn validate_with(
             Err(problems) => report(&loaded, raw, address.as_ref(), problems, &mut diags),
         }
     }
-    let (resources, raws) = check_across(&loaded, checked, &mut diags);
+    let (resources, raws) = check_across(&loaded, checked, resolve_secrets, &mut diags);
     let graph = Graph::build(resources.iter().map(|(a, r)| (a, &r.spec)));
     if let Err(cycle) = graph.order()
         && let Some(raw) = cycle.0.first().and_then(|a| raws.get(a))
@@ -189,6 +192,7 @@ fn check_document(raw: &RawDoc) -> (Option<Address>, DocResult) {
 fn check_across<'a>(
     loaded: &Loaded,
     checked: Vec<Checked<'a>>,
+    resolve: bool,
     diags: &mut Diagnostics,
 ) -> (
     BTreeMap<Address, DesiredResource>,
@@ -225,7 +229,11 @@ fn check_across<'a>(
             continue;
         }
         let mut problems = Vec::new();
-        let secrets = resolve_secrets(&c.spec, file.dir(), &mut problems);
+        let secrets = if resolve {
+            resolve_secrets(&c.spec, file.dir(), &mut problems)
+        } else {
+            BTreeMap::new()
+        };
         if !problems.is_empty() {
             report(loaded, c.raw, Some(&c.address), problems, diags);
         }

@@ -1,6 +1,10 @@
-//! The saved-plan file format (SPEC §5, `formatVersion: 1`): what `plan --out FILE` saves
-//! and `apply --plan FILE` reads back (and what `plan --format json` prints). Secret values
-//! are never in it: secrets are references and fingerprints, shown as `"(sensitive)"`.
+//! The saved-plan file format (`formatVersion: 2`; docs/plan-file.md): what `plan --out FILE`
+//! saves and `apply --plan FILE` reads back (and what `plan --format json` prints). Secret
+//! values are never in it: secrets are references and fingerprints, shown as `"(sensitive)"`.
+//!
+//! A file is sealed: `checksum` is SHA-256 over its canonical content (the JSON without
+//! `checksum`, object keys sorted, no whitespace), so a file edited by hand or cut short is
+//! refused before anything else is read from it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,9 +15,12 @@ use super::{Action, Change, ChangeReason, Plan, Summary};
 use crate::diff::{FieldChange, Leaf, Reason};
 use crate::resource::{Address, Kind};
 
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: `fingerprintSalt`, `secretsChecked`, `checksum`, `secretsNotCompared`, and a change's
+/// `spec` holds its references (`connection`, `deauthorized`). Plans of format 1 are refused.
+pub const FORMAT_VERSION: u32 = 2;
 const SENSITIVE: &str = "(sensitive)";
 const KNOWN_AFTER_APPLY: &str = "(known after apply)";
+const CHECKSUM_PREFIX: &str = "sha256:";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -21,6 +28,12 @@ pub struct PlanFile {
     pub format_version: u32,
     pub state_lineage: String,
     pub state_serial: u64,
+    /// The salt of the secret fingerprints: `apply --plan` on a project without state creates
+    /// the state with this lineage and salt, so the plan's fingerprints stay comparable.
+    pub fingerprint_salt: String,
+    /// `false` for a plan made with `--secrets skip`: its secret fields were not compared
+    /// (each change lists them in `secretsNotCompared`), and apply fingerprints the values.
+    pub secrets_checked: bool,
     pub summary: Summary,
     pub changes: Vec<ChangeJson>,
     /// Every field changed outside outbound: what the manifests expect, what AWS has.
@@ -28,6 +41,9 @@ pub struct PlanFile {
     /// A hash of what AWS held for each address when planned; `apply --plan` refuses to run
     /// when any differs.
     pub live_fingerprints: BTreeMap<Address, String>,
+    /// `sha256:<hex>` of the canonical content (see the module documentation).
+    #[serde(default)]
+    pub checksum: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,11 +61,15 @@ pub struct ChangeJson {
     pub id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arn: Option<String>,
-    /// The spec to send, with secret references (never values).
+    /// The spec to send, with secret references (never values) and the references apply
+    /// resolves (`connection`, `deauthorized`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<Value>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub secret_fingerprints: BTreeMap<String, String>,
+    /// Secret fields not compared (`--secrets skip`), by path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets_not_compared: Vec<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub protect: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -135,6 +155,7 @@ impl PlanFile {
                 arn: c.arn.clone(),
                 spec: c.desired.clone(),
                 secret_fingerprints: c.fingerprints.clone(),
+                secrets_not_compared: c.not_compared.clone(),
                 protect: c.protect,
                 clear: c.clear.clone(),
                 after: c.after.clone(),
@@ -158,15 +179,22 @@ impl PlanFile {
                     })
             })
             .collect();
-        PlanFile {
+        let mut file = PlanFile {
             format_version: FORMAT_VERSION,
             state_lineage: plan.state_lineage.clone(),
             state_serial: plan.state_serial,
+            fingerprint_salt: plan.fingerprint_salt.clone(),
+            secrets_checked: plan.secrets_checked,
             summary: plan.summary(),
             changes,
             drift,
             live_fingerprints: plan.live_fingerprints.clone(),
-        }
+            checksum: String::new(),
+        };
+        // Plain structs of strings, numbers and maps: they always serialize.
+        let content = serde_json::to_value(&file).unwrap_or_default();
+        file.checksum = checksum(content);
+        file
     }
 
     /// The plan this file describes, for `apply --plan`.
@@ -174,6 +202,8 @@ impl PlanFile {
         Plan {
             state_lineage: self.state_lineage,
             state_serial: self.state_serial,
+            fingerprint_salt: self.fingerprint_salt,
+            secrets_checked: self.secrets_checked,
             live_fingerprints: self.live_fingerprints,
             changes: self
                 .changes
@@ -198,6 +228,7 @@ impl PlanFile {
                     arn: c.arn,
                     desired: c.spec,
                     fingerprints: c.secret_fingerprints,
+                    not_compared: c.secrets_not_compared,
                     protect: c.protect,
                     clear: c.clear,
                     after: c.after,
@@ -207,5 +238,112 @@ impl PlanFile {
                 })
                 .collect(),
         }
+    }
+}
+
+/// `sha256:<hex>` of `content` without its `checksum`: serde_json's maps keep their keys
+/// sorted, and `to_string` writes no whitespace, so the text hashed is canonical.
+fn checksum(mut content: Value) -> String {
+    use sha2::{Digest, Sha256};
+    if let Some(o) = content.as_object_mut() {
+        o.remove("checksum");
+    }
+    let digest = Sha256::digest(content.to_string().as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{CHECKSUM_PREFIX}{hex}")
+}
+
+/// Why a file is not a plan `apply --plan` runs.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("it is not a complete plan made by `outbound plan --out`")]
+    NotJson(#[source] serde_json::Error),
+    #[error("it has plan format {0}; this outbound reads format {FORMAT_VERSION}: make a new plan")]
+    Version(String),
+    #[error(
+        "its checksum does not match its content: it was edited or damaged after `outbound plan --out`; make a new plan"
+    )]
+    Checksum,
+    #[error("it does not have the shape of a plan")]
+    Shape(#[source] serde_json::Error),
+    #[error(transparent)]
+    Inconsistent(#[from] super::Inconsistent),
+}
+
+/// The plan saved in `text`, checked before it is trusted: JSON, the format version, the
+/// checksum over its content, its shape, and that it can run to its end
+/// ([`Plan::check_consistent`]). Freshness is checked once AWS is read.
+pub fn read(text: &str) -> Result<Plan, FileError> {
+    let content: Value = serde_json::from_str(text).map_err(FileError::NotJson)?;
+    match content.get("formatVersion") {
+        Some(v) if v.as_u64() == Some(u64::from(FORMAT_VERSION)) => {}
+        other => {
+            return Err(FileError::Version(
+                other.map_or_else(|| "(none)".to_owned(), ToString::to_string),
+            ));
+        }
+    }
+    let stored = content
+        .get("checksum")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    if stored.as_deref() != Some(checksum(content.clone()).as_str()) {
+        return Err(FileError::Checksum);
+    }
+    let file: PlanFile = serde_json::from_value(content).map_err(FileError::Shape)?;
+    let plan = file.into_plan();
+    plan.check_consistent()?;
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sealed() -> String {
+        let plan = Plan {
+            state_lineage: "00000000-0000-4000-8000-000000000001".into(),
+            state_serial: 3,
+            fingerprint_salt: "salt".into(),
+            secrets_checked: false,
+            changes: Vec::new(),
+            live_fingerprints: BTreeMap::from([(
+                Address::new(Kind::Connection, "acme"),
+                "absent".to_owned(),
+            )]),
+        };
+        serde_json::to_string_pretty(&PlanFile::from_plan(&plan)).unwrap()
+    }
+
+    #[test]
+    fn a_sealed_plan_reads_back_whatever_its_layout() {
+        let text = sealed();
+        let plan = read(&text).unwrap();
+        assert_eq!(plan.state_serial, 3);
+        assert_eq!(plan.fingerprint_salt, "salt");
+        assert!(!plan.secrets_checked);
+        // The checksum is over the content, not the bytes: compact JSON reads the same.
+        let compact: Value = serde_json::from_str(&text).unwrap();
+        assert!(read(&compact.to_string()).is_ok());
+    }
+
+    #[test]
+    fn an_edited_cut_or_old_plan_is_refused_with_its_reason() {
+        let text = sealed();
+        let edited = text.replace("\"stateSerial\": 3", "\"stateSerial\": 4");
+        assert_ne!(edited, text);
+        assert!(matches!(read(&edited), Err(FileError::Checksum)));
+        assert!(matches!(
+            read(&text[..text.len() - 2]),
+            Err(FileError::NotJson(_))
+        ));
+        let unsealed = text.replace("\"checksum\"", "\"checksum-was-here\"");
+        assert!(matches!(read(&unsealed), Err(FileError::Checksum)));
+        let old = text.replace("\"formatVersion\": 2", "\"formatVersion\": 1");
+        assert!(
+            matches!(read(&old), Err(FileError::Version(ref v)) if v == "1"),
+            "{:?}",
+            read(&old)
+        );
     }
 }

@@ -71,10 +71,14 @@ pub struct Change {
     /// The AWS identity (name or `c-…` id) and ARN of an existing resource.
     pub id: Option<String>,
     pub arn: Option<String>,
-    /// The spec to send, in manifest shape with references, never secret values.
+    /// The spec to send, in manifest shape with secret references (never values) and the
+    /// references apply resolves (`connection`, `deauthorized`): apply sends exactly this.
     pub desired: Option<Value>,
     /// Secret fingerprints of `desired`, by path.
     pub fingerprints: BTreeMap<String, String>,
+    /// Secret fields of `desired` not compared: their values were not resolved (`--secrets
+    /// skip`), by path.
+    pub not_compared: Vec<String>,
     pub protect: bool,
     /// JSON pointers of fields to reset (removed from the manifest since the last apply).
     pub clear: Vec<String>,
@@ -102,6 +106,11 @@ pub struct Summary {
 pub struct Plan {
     pub state_lineage: String,
     pub state_serial: u64,
+    /// The state's fingerprint salt: a saved plan applied where there is no state yet
+    /// creates it with this lineage and salt.
+    pub fingerprint_salt: String,
+    /// `false` when the secrets were not resolved (`--secrets skip`).
+    pub secrets_checked: bool,
     /// Every managed resource, in execution order; `Noop` ones included.
     pub changes: Vec<Change>,
     /// A hash of what AWS held for each address (see [`live_fingerprint`]).
@@ -294,15 +303,28 @@ pub fn check_fresh(
             why.push(stale_fields(c, live));
         }
         let now = fingerprints.get(&c.address).cloned().unwrap_or_default();
+        // A plan made without the secrets: apply needs every value it may send.
+        if c.desired.is_some() && !matches!(c.action, Action::Deauthorize) {
+            for p in c.not_compared.iter().filter(|p| !now.contains_key(*p)) {
+                why.push(format!(
+                    "{}: the manifests give no value for the secret {p}",
+                    c.address
+                ));
+            }
+        }
         if matches!(c.action, Action::Create | Action::Update | Action::Replace)
             && now != c.fingerprints
         {
             let paths: BTreeSet<&String> = now.keys().chain(c.fingerprints.keys()).collect();
             for p in paths
                 .into_iter()
+                .filter(|p| !c.not_compared.contains(p))
                 .filter(|p| now.get(*p) != c.fingerprints.get(*p))
             {
-                why.push(format!("{}: the secret at {p} changed", c.address));
+                why.push(format!(
+                    "{}: the secret value of {p} is not the one planned (its fingerprint differs)",
+                    c.address
+                ));
             }
         }
     }
@@ -310,6 +332,121 @@ pub fn check_fresh(
         Ok(())
     } else {
         Err(Stale(why))
+    }
+}
+
+/// A saved plan's spec that is not a spec of its kind.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}: the planned spec does not fit its kind")]
+pub struct BadSpec(pub Address, #[source] pub serde_json::Error);
+
+/// The desired state a saved plan applies: each change's planned spec (never the manifests'),
+/// with the secret values of the manifests as they are now, matched by field path (so a
+/// reordered parameter list sends each value to its own field). The values are checked
+/// against the plan's fingerprints by [`check_fresh`].
+pub fn planned_desired(plan: &Plan, manifests: &DesiredState) -> Result<DesiredState, BadSpec> {
+    use crate::manifest::{DesiredResource, Origin};
+    let mut resources = BTreeMap::new();
+    for c in &plan.changes {
+        let Some(json) = &c.desired else {
+            continue;
+        };
+        let bad = |e| BadSpec(c.address.clone(), e);
+        let spec = match c.address.kind {
+            Kind::Connection => {
+                Spec::Connection(serde_json::from_value(json.clone()).map_err(bad)?)
+            }
+            Kind::ApiDestination => {
+                Spec::ApiDestination(serde_json::from_value(json.clone()).map_err(bad)?)
+            }
+            Kind::Connector => Spec::Connector(serde_json::from_value(json.clone()).map_err(bad)?),
+        };
+        let now = manifests.resources.get(&c.address);
+        let mut secrets = BTreeMap::new();
+        if let Some(now) = now {
+            let pointers: BTreeMap<String, String> =
+                Flat::of(now.spec.kind(), &now.spec.aws_json(&|_| None))
+                    .sensitive()
+                    .map(|(path, pointer)| (path.clone(), pointer.clone()))
+                    .collect();
+            for (path, pointer) in Flat::of(spec.kind(), &spec.aws_json(&|_| None)).sensitive() {
+                if let Some(value) = pointers.get(path).and_then(|p| now.secrets.get(p)) {
+                    secrets.insert(pointer.clone(), value.clone());
+                }
+            }
+        }
+        let origin = now.map_or_else(
+            || Origin {
+                file: "(saved plan)".into(),
+                document: 0,
+            },
+            |n| n.origin.clone(),
+        );
+        resources.insert(
+            c.address.clone(),
+            DesiredResource {
+                address: c.address.clone(),
+                origin,
+                protect: c.protect,
+                spec,
+                secrets,
+            },
+        );
+    }
+    let graph = Graph::build(resources.iter().map(|(a, r)| (a, &r.spec)));
+    Ok(DesiredState {
+        resources,
+        graph,
+        files: manifests.files,
+    })
+}
+
+impl Plan {
+    /// A plan made without the secrets (`--secrets skip`), applied where they are: each
+    /// change records the fingerprints of the values it sends, and a resource the plan left
+    /// unchanged whose secret values differ from the state's is updated to send them.
+    pub fn fingerprint_unchecked(
+        &mut self,
+        state: &State,
+        fingerprints: &BTreeMap<Address, BTreeMap<String, String>>,
+    ) {
+        for c in &mut self.changes {
+            if c.not_compared.is_empty() || c.desired.is_none() {
+                continue;
+            }
+            let now = fingerprints.get(&c.address).cloned().unwrap_or_default();
+            let recorded = state.resources.get(&c.address);
+            if c.action == Action::Noop && recorded.is_some_and(|r| r.fingerprints != now) {
+                c.action = Action::Update;
+                c.reasons.insert(ChangeReason::ManifestChange);
+                c.fields.push(FieldChange {
+                    path: "authParameters (secret value changed since the last apply)".into(),
+                    before: Some(Leaf::Sensitive(None)),
+                    after: Some(Leaf::Sensitive(None)),
+                    reason: Reason::ManifestChange,
+                    forces_replacement: false,
+                });
+            }
+            c.fingerprints = now;
+        }
+    }
+
+    /// The secret fields, by address, whose value this plan sends and whose fingerprint
+    /// differs from the one the state recorded at the last apply.
+    pub fn secrets_changed(&self, state: &State) -> BTreeMap<Address, Vec<String>> {
+        self.changes
+            .iter()
+            .filter(|c| matches!(c.action, Action::Update | Action::Replace))
+            .filter_map(|c| {
+                let recorded = &state.resources.get(&c.address)?.fingerprints;
+                let paths: Vec<String> = recorded
+                    .iter()
+                    .filter(|(p, fp)| c.fingerprints.get(*p).is_some_and(|now| now != *fp))
+                    .map(|(p, _)| p.clone())
+                    .collect();
+                (!paths.is_empty()).then(|| (c.address.clone(), paths))
+            })
+            .collect()
     }
 }
 
@@ -374,7 +511,7 @@ pub fn build(
         let desired_json = d.map(|d| d.spec.aws_json(&arn_of));
         let wants_deauthorized =
             matches!(d.map(|d| &d.spec), Some(Spec::Connection(c)) if c.deauthorized);
-        let (desired_flat, recorded_flat) = compared(
+        let (mut desired_flat, mut recorded_flat) = compared(
             address.kind,
             d,
             desired_json.as_ref(),
@@ -382,6 +519,23 @@ pub fn build(
             r,
             wants_deauthorized,
         );
+        // Secrets not resolved (`--secrets skip`; a resolved manifest has every value, or
+        // it is invalid): not compared, like those of a connection to deauthorize.
+        let unresolved = d.is_some_and(|d| d.secrets.is_empty());
+        let not_compared: Vec<String> = match &desired_flat {
+            Some(f) if unresolved && !wants_deauthorized => {
+                f.sensitive().map(|(path, _)| path.clone()).collect()
+            }
+            _ => Vec::new(),
+        };
+        if !not_compared.is_empty() {
+            for f in [&mut desired_flat, &mut recorded_flat]
+                .into_iter()
+                .flatten()
+            {
+                f.fields.retain(|_, l| !matches!(l, Leaf::Sensitive(_)));
+            }
+        }
         let live_flat = live.map(|l| Flat::of(address.kind, &l.spec));
         let protect = d.is_some_and(|d| d.protect) || r.is_some_and(|r| r.protect);
         let mut reasons = BTreeSet::new();
@@ -441,8 +595,9 @@ pub fn build(
             arn: live
                 .map(|l| l.arn.clone())
                 .or_else(|| r.map(|r| r.arn.clone())),
-            desired: desired_json,
+            desired: d.and_then(|d| with_references(desired_json, &d.spec)),
             fingerprints: fps,
+            not_compared,
             protect,
             clear,
             after: Vec::new(),
@@ -468,6 +623,8 @@ pub fn build(
     Ok(Plan {
         state_lineage: state.lineage.clone(),
         state_serial: state.serial,
+        fingerprint_salt: state.fingerprint_salt.clone(),
+        secrets_checked: true,
         changes,
         live_fingerprints,
     })
@@ -576,6 +733,27 @@ fn clears(
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// The spec to send with the references apply resolves and records: an API destination's
+/// `connection` (its ARN is filled in at apply time from the connection the plan names) and
+/// a connection's `deauthorized`.
+fn with_references(json: Option<Value>, spec: &Spec) -> Option<Value> {
+    let mut json = json?;
+    if let Some(o) = json.as_object_mut() {
+        match spec {
+            Spec::ApiDestination(d) => {
+                if let Some(name) = &d.connection {
+                    o.insert("connection".into(), name.clone().into());
+                }
+            }
+            Spec::Connection(c) if c.deauthorized => {
+                o.insert("deauthorized".into(), true.into());
+            }
+            _ => {}
+        }
+    }
+    Some(json)
 }
 
 /// The authorization of an existing connection: deauthorize it when asked; re-authorize it
@@ -832,6 +1010,61 @@ mod tests {
                 live: Default::default(),
                 imported: false,
             },
+        );
+    }
+
+    /// The manifests of a connection whose two secret headers come from files, in `order`.
+    fn secret_headers(dir: &std::path::Path, order: [&str; 2]) -> DesiredState {
+        for (file, value) in [("k", "value-k"), ("a", "value-a"), ("b", "value-b")] {
+            std::fs::write(dir.join(file), value).unwrap();
+        }
+        let headers: String = order
+            .iter()
+            .map(|h| {
+                format!(
+                    "        - {{ key: {h}, value: {{ fromFile: {} }} }}\n",
+                    h.to_lowercase()
+                )
+            })
+            .collect();
+        let yaml = format!(
+            "apiVersion: outbound/v1\nkind: Connection\nmetadata: {{ name: acme }}\nspec:\n  authorizationType: API_KEY\n  authParameters:\n    apiKeyAuthParameters:\n      apiKeyName: x-api-key\n      apiKeyValue: {{ fromFile: k }}\n    invocationHttpParameters:\n      headerParameters:\n{headers}"
+        );
+        std::fs::write(dir.join("c.yaml"), yaml).unwrap();
+        crate::manifest::validate(&[dir.join("c.yaml")]).unwrap()
+    }
+
+    /// A saved plan takes each secret value from the manifests by field path: a parameter
+    /// list reordered after the plan still sends each value to its own field (by JSON
+    /// pointer, the values of `A` and `B` were swapped), and the fingerprints still match.
+    #[test]
+    fn a_saved_plan_takes_each_secret_to_its_own_field_after_a_reorder() {
+        let (then, now) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let state = State::new();
+        let planned_from = secret_headers(then.path(), ["A", "B"]);
+        let fps = crate::state::fingerprint::all(&planned_from, &state.fingerprint_salt);
+        let plan = build(&planned_from, &state, &BTreeMap::new(), &fps).unwrap();
+        let manifests = secret_headers(now.path(), ["B", "A"]);
+        let planned = planned_desired(&plan, &manifests).unwrap();
+        let acme = &planned.resources[&Address::new(Kind::Connection, "acme")];
+        let sent: BTreeMap<String, String> =
+            Flat::of(acme.spec.kind(), &acme.spec.aws_json(&|_| None))
+                .sensitive()
+                .map(|(path, pointer)| (path.clone(), acme.secrets[pointer].expose().to_owned()))
+                .collect();
+        let header = |h: &str| {
+            sent.iter()
+                .find(|(p, _)| p.contains(&format!("[{h}]")))
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(
+            (header("A"), header("B")),
+            (Some("value-a"), Some("value-b"))
+        );
+        assert_eq!(
+            crate::state::fingerprint::all(&planned, &state.fingerprint_salt),
+            fps,
+            "the values match the plan's fingerprints"
         );
     }
 

@@ -22,7 +22,7 @@ fn version_names_the_release_and_the_format_versions() {
     assert_eq!(
         run.stdout,
         format!(
-            "outbound {} (state format 1, plan format 1)\n",
+            "outbound {} (state format 1, plan format 2)\n",
             env!("CARGO_PKG_VERSION")
         )
     );

@@ -27,7 +27,7 @@ mod proptests;
 mod rate;
 mod reconcile;
 mod render;
-mod saved_plan;
+mod saved_plans;
 mod schema;
 mod state;
 mod states;

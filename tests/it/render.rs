@@ -52,6 +52,7 @@ fn change(kind: Kind, name: &str, action: Action, reasons: &[ChangeReason]) -> C
         arn: None,
         desired: None,
         fingerprints: BTreeMap::new(),
+        not_compared: Vec::new(),
         protect: false,
         clear: Vec::new(),
         after: Vec::new(),
@@ -284,6 +285,8 @@ fn numbered(changes: Vec<Change>) -> Plan {
     Plan {
         state_lineage: "00000000-0000-4000-8000-000000000001".into(),
         state_serial: 7,
+        fingerprint_salt: "salt".into(),
+        secrets_checked: true,
         changes,
         live_fingerprints,
     }
