@@ -63,10 +63,11 @@ pub struct Prepared {
     >,
 }
 
-/// Why a plan could not be made; `Outcome` says how to exit.
+/// Why a plan could not be made (already printed on stderr; `plan` and `drift` also render
+/// it on stdout for the formats bots read); `Outcome` says how to exit.
 pub enum NotPrepared {
-    Failed,
-    Incomplete,
+    Failed(crate::render::failure::Failure),
+    Incomplete(crate::render::failure::Failure),
 }
 
 /// A runtime for the AWS calls; the stages themselves are sync.
@@ -117,7 +118,9 @@ pub async fn prepare(
             render::count(lines.len(), "resource"),
             lines.join("\n")
         ));
-        return Ok(Err(NotPrepared::Incomplete));
+        return Ok(Err(NotPrepared::Incomplete(
+            render::failure::Failure::unreadable(&g.unreadable),
+        )));
     }
     match plan::build(&g.desired, &g.state, &g.observed, &g.fingerprints) {
         Ok(plan) => Ok(Ok(Prepared {
@@ -129,15 +132,21 @@ pub async fn prepare(
             observed: g.observed,
             fingerprints: g.fingerprints,
         })),
-        Err(e) => {
-            let hint = e.hint();
-            render::error(&anyhow::Error::new(e));
-            if let Some(h) = hint {
-                render::message(&format!("  hint: {h}\n"));
-            }
-            Ok(Err(NotPrepared::Failed))
-        }
+        Err(e) => Ok(Err(refused(e))),
     }
+}
+
+/// A plan refused (protected resources, unknown target, ...): `error:` and its hint on
+/// stderr, and the failure for stdout.
+pub fn refused(e: crate::plan::PlanError) -> NotPrepared {
+    use crate::render;
+    let hint = e.hint();
+    let e = anyhow::Error::new(e);
+    render::error(&e);
+    if let Some(h) = &hint {
+        render::message(&format!("  hint: {h}\n"));
+    }
+    NotPrepared::Failed(render::failure::Failure::error(&e, hint))
 }
 
 /// Validates, reads the state (without a lock) and observes AWS; what AWS could not be read
@@ -154,7 +163,9 @@ pub async fn gather(
         Ok(d) => d,
         Err(diags) => {
             render::diagnostics(&diags);
-            return Ok(Err(NotPrepared::Failed));
+            return Ok(Err(NotPrepared::Failed(render::failure::Failure::invalid(
+                &diags,
+            ))));
         }
     };
     // 2. State.
@@ -215,8 +226,8 @@ pub async fn gather(
 impl From<NotPrepared> for Outcome {
     fn from(n: NotPrepared) -> Self {
         match n {
-            NotPrepared::Failed => Outcome::Failed,
-            NotPrepared::Incomplete => Outcome::Incomplete,
+            NotPrepared::Failed(_) => Outcome::Failed,
+            NotPrepared::Incomplete(_) => Outcome::Incomplete,
         }
     }
 }

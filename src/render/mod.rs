@@ -1,6 +1,7 @@
 //! All user-facing output goes through here: stdout for data, stderr for messages.
 
 pub mod drift;
+pub mod failure;
 pub mod json;
 pub mod markdown;
 pub mod text;

@@ -14,6 +14,9 @@ use outbound::render::json::PlanFile;
 use outbound::render::{self, markdown};
 use outbound::resource::{Address, Kind};
 
+use crate::support;
+use support::project::{Project, Run, connection};
+
 /// Stands for a secret's fingerprint: it may be in the plan file (apply compares it), never
 /// in what people read.
 const FINGERPRINT_CANARY: &str = "CANARY-FINGERPRINT-5e8a";
@@ -560,4 +563,155 @@ fn secret_values_are_in_no_rendering() {
         );
     }
     assert!(renderings[1].1.contains(r#""fromFile": "secret.txt""#));
+}
+
+// ---- Failures on stdout: a bot posting stdout never posts an empty comment ------------
+
+/// A literal secret where a reference belongs: the error names the field, never the value.
+const LITERAL_CANARY: &str = "CANARY-LITERAL-7b2e";
+
+/// `outbound ARGS --format FORMAT` for both bot formats: (Markdown run, JSON run and its
+/// parsed stdout). Both must exit `code`; the Markdown is the error block, the JSON an
+/// `error` object.
+fn failed_both_ways(p: &Project, args: &[&str], code: i32) -> (Run, Value) {
+    let command = args[0];
+    let md = p.run(&[args, &["--format", "markdown"]].concat());
+    let json = p.run(&[args, &["--format", "json"]].concat());
+    for run in [&md, &json] {
+        assert_eq!(run.code, code, "{}\n{}", run.stdout, run.stderr);
+        assert!(
+            !run.stdout.contains(LITERAL_CANARY) && !run.stderr.contains(LITERAL_CANARY),
+            "a secret leaked:\n{}\n{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+    assert!(
+        md.stdout
+            .starts_with(&format!("### outbound {command} failed\n")),
+        "{}",
+        md.stdout
+    );
+    assert!(md.stdout.contains("\n```text\nerror: "), "{}", md.stdout);
+    assert!(md.stdout.ends_with("```\n"), "{}", md.stdout);
+    let value: Value =
+        serde_json::from_str(&json.stdout).unwrap_or_else(|e| panic!("{e}: {}", json.stdout));
+    assert!(value["error"]["message"].is_string(), "{value}");
+    assert!(value["error"]["diagnostics"].is_array(), "{value}");
+    (md, value)
+}
+
+fn failure_snapshot(p: &Project, name: &str, text: &str) {
+    let redactions = p.redactions();
+    insta::with_settings!({
+        omit_expression => true,
+        filters => redactions.iter().map(|(regex, to)| (regex.as_str(), *to)),
+    }, {
+        assert_snapshot!(name, text);
+    });
+}
+
+/// Invalid manifests: `plan` and `drift` render every diagnostic (file, line, field) on
+/// stdout too, exit 1, and reach no AWS API.
+#[test]
+fn invalid_manifests_are_an_error_block_and_an_error_object() {
+    let p = Project::new();
+    p.write(
+        "c.yaml",
+        &connection("acme", "Orders API")
+            .replace("{ fromEnv: ACME_API_KEY }", LITERAL_CANARY)
+            .replace("authorizationType: API_KEY", "authorizationType: API-KEY"),
+    );
+    for command in ["plan", "drift"] {
+        let (md, json) = failed_both_ways(&p, &[command, "manifests"], 1);
+        let diagnostics = json["error"]["diagnostics"].as_array().unwrap();
+        let paths: Vec<&str> = diagnostics
+            .iter()
+            .map(|d| d["path"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "spec.authorizationType",
+                "spec.authParameters.apiKeyAuthParameters.apiKeyValue"
+            ],
+            "{json}"
+        );
+        assert_eq!(diagnostics[0]["file"], "manifests/c.yaml");
+        assert!(diagnostics[0]["line"].as_u64().unwrap() > 1, "{json}");
+        assert_eq!(
+            json["error"]["message"],
+            "2 problems in the manifests; nothing was changed"
+        );
+        if command == "plan" {
+            failure_snapshot(&p, "plan-failed-invalid.md", &md.stdout);
+        }
+    }
+    assert_eq!(p.operations(), Vec::<String>::new(), "AWS was called");
+}
+
+/// AWS refuses to be read: no plan (exit 3, as before), and the block says which resources.
+#[test]
+fn a_plan_aws_cannot_read_is_an_error_block_with_exit_3() {
+    let p = Project::new();
+    p.write("c.yaml", &connection("acme", "Orders API"));
+    support::moto().fault(
+        &p.region,
+        json!({"operation": "DescribeConnection", "fault": "access_denied", "count": -1}),
+    );
+    let (md, json) = failed_both_ways(&p, &["plan"], 3);
+    support::moto().clear_faults(&p.region);
+    assert!(
+        md.stdout
+            .contains("error: 1 resource could not be read from AWS, so no plan was made\n"),
+        "{}",
+        md.stdout
+    );
+    assert!(md.stdout.contains("Connection/acme: "), "{}", md.stdout);
+    assert_eq!(
+        json["error"]["diagnostics"][0]["address"],
+        "Connection/acme"
+    );
+    let message = json["error"]["diagnostics"][0]["message"].as_str().unwrap();
+    assert!(message.contains("AccessDenied"), "{message}");
+}
+
+/// A plan refused because it would delete a protected resource: the error and its hint.
+#[test]
+fn a_refused_plan_is_an_error_block_with_its_hint() {
+    let p = Project::new();
+    p.write("anchor.yaml", &connection("anchor", "Anchor"));
+    p.write(
+        "kept.yaml",
+        &connection("kept", "Kept").replace(
+            "metadata: { name: kept }",
+            "metadata: { name: kept, protect: true }",
+        ),
+    );
+    p.apply();
+    p.remove("kept.yaml");
+    let (md, json) = failed_both_ways(&p, &["plan"], 1);
+    assert_eq!(
+        json["error"]["message"],
+        "the plan would delete or replace protected resources: Connection/kept"
+    );
+    assert!(
+        json["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("protect: true"),
+        "{json}"
+    );
+    failure_snapshot(&p, "plan-failed-protected.md", &md.stdout);
+}
+
+/// Text keeps stdout for the plan: a failure is on stderr only, as before.
+#[test]
+fn a_failed_text_plan_prints_nothing_on_stdout() {
+    let p = Project::new();
+    p.write("c.yaml", "kind: Nothing\n");
+    let run = p.run(&["plan"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stdout, "");
+    assert!(run.stderr.contains("error"), "{}", run.stderr);
 }
