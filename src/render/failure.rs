@@ -158,9 +158,7 @@ pub fn markdown(command: &str, failure: &Failure) -> String {
     } else {
         (text, 0)
     };
-    // A fence longer than any run of backticks in the text, so nothing in it can end it.
-    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    let fence = "`".repeat(longest.max(2) + 1);
+    let fence = super::markdown::fence(&text);
     let mut s = format!(
         "### outbound {command} failed\n\nNothing was changed. What outbound reported:\n\n{fence}text\n{text}{fence}\n"
     );

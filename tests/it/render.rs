@@ -329,6 +329,120 @@ fn plan_markdown_no_changes() {
     assert_snapshot!(markdown::plan(&numbered(vec![unchanged()])));
 }
 
+fn updated(path: &str, before: Value, after: Value, reason: Reason) -> FieldChange {
+    field(path, value(before), value(after), reason)
+}
+
+/// Long and multi-line values of updates: one word of a long description, a part of an
+/// endpoint, one line of a body template, one host key of three. A short value beside them
+/// stays `before -> after`.
+fn long_values() -> Plan {
+    let mut destination = existing(
+        change(
+            Kind::ApiDestination,
+            "orders",
+            Action::Update,
+            &[ChangeReason::ManifestChange, ChangeReason::Drift],
+        ),
+        "orders",
+        "arn:aws:events:eu-west-1:111122223333:api-destination/orders/6f1c",
+        Some("ACTIVE"),
+    );
+    let sentence = |env: &str| {
+        format!(
+            "Orders placed in the shop are sent to the Acme {env} endpoint; contact the integrations team before changing the rate"
+        )
+    };
+    let endpoint =
+        |v: &str| format!("https://api.acme.example/{v}/orders/submit?tenant=eu-west&format=json");
+    destination.fields = vec![
+        updated(
+            "description",
+            json!(sentence("staging")),
+            json!(sentence("production")),
+            Reason::ManifestChange,
+        ),
+        updated(
+            "invocationEndpoint",
+            json!(endpoint("v2")),
+            json!(endpoint("v3")),
+            Reason::Drift,
+        ),
+        updated(
+            "invocationRateLimitPerSecond",
+            json!(20),
+            json!(50),
+            Reason::ManifestChange,
+        ),
+    ];
+    let mut connection = existing(
+        change(
+            Kind::Connection,
+            "partner-body",
+            Action::Update,
+            &[ChangeReason::ManifestChange],
+        ),
+        "partner-body",
+        "arn:aws:events:eu-west-1:111122223333:connection/partner-body/1a2b",
+        Some("AUTHORIZED"),
+    );
+    let body = |currency: &str| {
+        format!(
+            "{{\n  \"source\": \"acme\",\n  \"version\": 2,\n  \"currency\": \"{currency}\",\n  \"items\": [],\n  \"notify\": true,\n  \"retries\": 3\n}}"
+        )
+    };
+    connection.fields = vec![
+        updated(
+            "authParameters.invocationHttpParameters.bodyParameters[template].value",
+            json!(body("EUR")),
+            json!(body("USD")),
+            Reason::ManifestChange,
+        ),
+        updated(
+            "description",
+            json!("Partner body\nrun `make` first"),
+            json!("Partner body\nrun ```make``` first"),
+            Reason::ManifestChange,
+        ),
+    ];
+    let mut connector = existing(
+        change(
+            Kind::Connector,
+            "sftp-partner",
+            Action::Update,
+            &[ChangeReason::ManifestChange],
+        ),
+        "c-0123456789abcdef1",
+        "arn:aws:transfer:eu-west-1:111122223333:connector/c-0123456789abcdef1",
+        Some("ACTIVE"),
+    );
+    connector.fields = vec![updated(
+        "sftpConfig.trustedHostKeys",
+        json!([
+            "sftp.partner.example ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAA",
+            "sftp.partner.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOLD",
+            "sftp.partner.example ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ"
+        ]),
+        json!([
+            "sftp.partner.example ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAA",
+            "sftp.partner.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINEW",
+            "sftp.partner.example ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ"
+        ]),
+        Reason::ManifestChange,
+    )];
+    numbered(vec![destination, connection, connector])
+}
+
+#[test]
+fn plan_long_values_text() {
+    assert_snapshot!(text(&long_values()));
+}
+
+#[test]
+fn plan_long_values_markdown() {
+    assert_snapshot!(markdown::plan(&long_values()));
+}
+
 /// Markdown values are code spans: what Markdown or HTML would read is inert or escaped.
 #[test]
 fn markdown_escapes_values_and_names() {
