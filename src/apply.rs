@@ -2,6 +2,8 @@
 //! after every successful AWS change; a failed change skips its dependents while the others
 //! go on.
 
+mod progress;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -129,9 +131,12 @@ pub async fn apply(
                 }
                 let aws = Arc::clone(aws);
                 let timeout = options.wait_timeout;
+                let step = progress::Step::start(&change.address, change.action);
                 running.spawn(async move {
                     let address = job.change.address.clone();
-                    (address, job.run(&aws, timeout).await)
+                    let result = job.run(&aws, timeout, &step).await;
+                    step.finished(result.is_ok());
+                    (address, result)
                 });
                 in_flight.insert((*address).clone());
                 started.push((*address).clone());
@@ -294,7 +299,12 @@ impl Job {
         }
     }
 
-    async fn run(self, aws: &Aws, timeout: Duration) -> Result<Effect, AwsError> {
+    async fn run(
+        self,
+        aws: &Aws,
+        timeout: Duration,
+        step: &progress::Step,
+    ) -> Result<Effect, AwsError> {
         let c = &self.change;
         let name = c.address.name.as_str();
         let id = c.id.clone().unwrap_or_else(|| name.to_owned());
@@ -304,6 +314,7 @@ impl Job {
             (_, Action::Deauthorize) => {
                 aws.deauthorize_connection(name).await?;
                 let live = wait_for(
+                    step,
                     timeout,
                     || aws.describe_connection(name),
                     c.address.kind,
@@ -354,6 +365,7 @@ impl Job {
                     c.arn.clone().unwrap_or_default()
                 };
                 let live = wait_for(
+                    step,
                     timeout,
                     || aws.describe_connection(name),
                     Kind::Connection,
@@ -387,6 +399,7 @@ impl Job {
                 ]);
                 let (new_id, arn) = aws.create_connector(&spec, &tags).await?;
                 let live = wait_for(
+                    step,
                     timeout,
                     || aws.describe_connector(&new_id),
                     Kind::Connector,
@@ -439,6 +452,7 @@ impl Job {
                 aws.tag_connector(&arn, &set).await?;
                 aws.untag_connector(&arn, &unset).await?;
                 let live = wait_for(
+                    step,
                     timeout,
                     || aws.describe_connector(&id),
                     Kind::Connector,
@@ -478,6 +492,7 @@ fn typed<T: serde::de::DeserializeOwned>(spec: &Value) -> Result<T, AwsError> {
 /// Describes until the resource's health (by its kind's rules) is `want`; fails on a
 /// failed status (or one switched off, when not wanted) or after `timeout`.
 async fn wait_for<F, Fut>(
+    step: &progress::Step,
     timeout: Duration,
     describe: F,
     kind: Kind,
@@ -535,6 +550,7 @@ where
                 ),
             });
         }
+        step.waiting(s);
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(5));
     }

@@ -14,7 +14,7 @@ use outbound::render::json::PlanFile;
 use outbound::render::{self, markdown};
 use outbound::resource::{Address, Kind};
 
-use crate::support;
+use crate::{states, support};
 use support::project::{Project, Run, connection};
 
 /// Stands for a secret's fingerprint: it may be in the plan file (apply compares it), never
@@ -828,4 +828,58 @@ fn a_failed_text_plan_prints_nothing_on_stdout() {
     assert_eq!(run.code, 1);
     assert_eq!(run.stdout, "");
     assert!(run.stderr.contains("error"), "{}", run.stderr);
+}
+
+// ---- Progress of an apply on stderr ----------------------------------------------------
+
+/// The progress lines of `stderr` (`ADDRESS: created in 1.2s`, …), their times replaced by
+/// `T`: no test asserts a duration.
+fn progress_lines(stderr: &str) -> Vec<String> {
+    let line = regex::Regex::new(r"^(\S+/\S+): (\w+) (in|after) \d+(\.\d)?s$").unwrap();
+    stderr
+        .lines()
+        .filter_map(|l| line.captures(l))
+        .map(|c| format!("{}: {} {} T", &c[1], &c[2], &c[3]))
+        .collect()
+}
+
+/// One line per finished action, on stderr (stdout stays the plan and the report), in the
+/// order they finished: the destination waits for its connection to be authorized.
+#[test]
+fn apply_prints_a_line_per_finished_action_with_its_time() {
+    let p = Project::new();
+    // The connection is AUTHORIZING for its first 3 Describes: apply waits for it.
+    support::moto().configure(&p.region, json!({"oauthReads": 3}));
+    p.write("m.yaml", states::OAUTH);
+    let run = p.apply();
+    assert_eq!(
+        progress_lines(&run.stderr),
+        [
+            "Connection/oauth: created in T",
+            "ApiDestination/events: created in T"
+        ],
+        "{}",
+        run.stderr
+    );
+    assert!(progress_lines(&run.stdout).is_empty(), "{}", run.stdout);
+    assert!(
+        support::moto().count(&p.region, "DescribeConnection") >= 4,
+        "the connection was not waited on"
+    );
+
+    // A failed action says so, and nothing is said of the one it skips.
+    let p = Project::new();
+    support::moto().fault(
+        &p.region,
+        json!({"operation": "CreateConnection", "fault": "access_denied"}),
+    );
+    p.write("m.yaml", states::OAUTH);
+    let run = p.run(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        progress_lines(&run.stderr),
+        ["Connection/oauth: failed after T"],
+        "{}",
+        run.stderr
+    );
 }
