@@ -4,6 +4,14 @@
 //!
 //! cargo run --release --example describe_floor -- STATE_FILE PARALLELISM
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a measuring script: it prints its figures and stops on any error"
+)]
+
 use std::time::Instant;
 
 use futures::stream::{self, StreamExt};

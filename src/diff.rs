@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::resource::Kind;
-use crate::resource::rules::{SpecView, is_under};
+use crate::resource::rules::{Rules, SpecView, is_under};
 
 /// One leaf of a spec.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,23 +43,20 @@ pub struct Flat {
 }
 
 impl Flat {
-    /// Flattens a manifest-shaped spec (`{"fromEnv": …}`, `{"fromFile": …}` and
-    /// `{"$sensitive": true}` are secrets).
-    pub fn of(spec: &Value) -> Flat {
+    /// Flattens a manifest-shaped spec of `kind`: an object in one of the kind's secret
+    /// slots (a reference, or AWS's `{"$sensitive": true}`) is a secret; anywhere else an
+    /// object is walked, whatever its keys.
+    pub fn of(kind: Kind, spec: &Value) -> Flat {
         let mut flat = Flat::default();
-        flat.walk(spec, String::new(), "/spec".to_owned());
+        flat.walk(kind.rules(), spec, String::new(), "/spec".to_owned());
         flat
     }
 
-    fn walk(&mut self, v: &Value, path: String, pointer: String) {
+    fn walk(&mut self, rules: &Rules, v: &Value, path: String, pointer: String) {
         match v {
             Value::Null => {}
             Value::String(s) if s.is_empty() => {}
-            Value::Object(o)
-                if o.contains_key("fromEnv")
-                    || o.contains_key("fromFile")
-                    || o.contains_key("$sensitive") =>
-            {
+            Value::Object(_) if rules.is_secret_slot(&path) => {
                 self.leaf(path, pointer, Leaf::Sensitive(None));
             }
             Value::Object(o) => {
@@ -70,6 +67,7 @@ impl Flat {
                         format!("{path}.{k}")
                     };
                     self.walk(
+                        rules,
                         child,
                         p,
                         format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1")),
@@ -88,7 +86,12 @@ impl Flat {
                     if let Some(o) = rest.as_object_mut() {
                         o.remove("key");
                     }
-                    self.walk(&rest, format!("{path}[{key}]"), format!("{pointer}/{i}"));
+                    self.walk(
+                        rules,
+                        &rest,
+                        format!("{path}[{key}]"),
+                        format!("{pointer}/{i}"),
+                    );
                 }
             }
             Value::Array(items) if items.is_empty() => {}
@@ -245,7 +248,7 @@ mod tests {
     use serde_json::json;
 
     fn flat(v: Value) -> Flat {
-        Flat::of(&v)
+        Flat::of(Kind::Connection, &v)
     }
 
     #[test]
@@ -315,11 +318,15 @@ mod tests {
 
     #[test]
     fn secrets_change_by_fingerprint_only() {
-        let fp = |v: &str| BTreeMap::from([("k.v".to_owned(), v.to_owned())]);
-        let desired = flat(json!({"k": {"v": {"fromEnv": "X"}}})).with_fingerprints(&fp("one"));
-        let live = flat(json!({"k": {"v": {"$sensitive": true}}}));
-        let same = flat(json!({"k": {"v": {"fromEnv": "X"}}})).with_fingerprints(&fp("one"));
-        let other = flat(json!({"k": {"v": {"fromEnv": "X"}}})).with_fingerprints(&fp("two"));
+        const KEY: &str = "authParameters.apiKeyAuthParameters.apiKeyValue";
+        let spec =
+            |v: Value| json!({"authParameters": {"apiKeyAuthParameters": {"apiKeyValue": v}}});
+        let fp = |v: &str| BTreeMap::from([(KEY.to_owned(), v.to_owned())]);
+        let reference = || spec(json!({"fromEnv": "X"}));
+        let desired = flat(reference()).with_fingerprints(&fp("one"));
+        let live = flat(spec(json!({"$sensitive": true})));
+        let same = flat(reference()).with_fingerprints(&fp("one"));
+        let other = flat(reference()).with_fingerprints(&fp("two"));
         assert!(diff(Kind::Connection, &desired, Some(&same), &live).is_empty());
         let changes = diff(Kind::Connection, &desired, Some(&other), &live);
         assert_eq!(changes.len(), 1);
@@ -327,5 +334,21 @@ mod tests {
             changes[0].after.as_ref().unwrap().to_string(),
             "(sensitive)"
         );
+    }
+
+    /// Secrecy is decided by the kind's secret slots, not by key names in data: a connector
+    /// tag named `fromEnv` used to make all its tags one secret, hiding every tag change.
+    #[test]
+    fn a_tag_named_like_a_secret_reference_is_a_tag() {
+        let connector = |v: &str| {
+            Flat::of(
+                Kind::Connector,
+                &json!({"tags": {"fromEnv": v, "team": "a"}}),
+            )
+        };
+        let changes = diff(Kind::Connector, &connector("x"), None, &connector("y"));
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(changes[0].path, "tags.fromEnv");
+        assert_eq!(changes[0].after, Some(Leaf::Value("x".into())));
     }
 }

@@ -310,7 +310,7 @@ fn classify(c: &Change, inputs: &Inputs<'_>, report: &mut DriftReport) {
                 .or_else(|| connection_note(c, inputs)),
         });
     }
-    let applied = record.map(|r| recorded_flat(&r.spec));
+    let applied = record.map(|r| recorded_flat(c.address.kind, &r.spec));
     let mut modified = Vec::new();
     let mut pending = Vec::new();
     for f in &c.fields {
@@ -371,8 +371,8 @@ fn changed_since(applied: &Leaf, live: Option<&Leaf>) -> bool {
 }
 
 /// The last-applied spec in canonical form, without what is not a field of the resource.
-fn recorded_flat(spec: &Value) -> Flat {
-    Flat::of(&crate::resource::strip_references(spec))
+fn recorded_flat(kind: Kind, spec: &Value) -> Flat {
+    Flat::of(kind, &crate::resource::strip_references(spec))
 }
 
 /// Statuses that mean the resource does not work, by its kind's rules: a failure, or

@@ -120,6 +120,10 @@ impl Graph {
     }
 
     /// Kahn's layering with a sorted frontier, so plans are deterministic.
+    #[allow(
+        clippy::expect_used,
+        reason = "petgraph invariants: every node has an indegree and a cycle a next node"
+    )]
     fn stable_order(&self) -> Vec<Address> {
         let mut indegree: HashMap<NodeIndex, usize> = self
             .graph
@@ -154,6 +158,10 @@ impl Graph {
         out
     }
 
+    #[allow(
+        clippy::expect_used,
+        reason = "petgraph invariants: a component is never empty, and every node of a cycle has a successor in it"
+    )]
     fn find_cycle(&self) -> Cycle {
         for scc in tarjan_scc(&self.graph) {
             let self_loop = scc.len() == 1 && self.graph.contains_edge(scc[0], scc[0]);

@@ -1,6 +1,6 @@
 //! Live state as plain data, read concurrently with a bound and the fewest calls: one
 //! Describe per managed resource; `ListConnectors` only when a connector must be found
-//! (a new one, or one whose creation was interrupted before its id was saved).
+//! (a new one, or one whose creation or replacement was interrupted).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,9 +25,22 @@ pub async fn observe(
     parallelism: usize,
 ) -> Observation {
     let addresses = crate::live::addresses(desired, state);
-    let (known, unknown): (Vec<&Address>, Vec<&Address>) = addresses
-        .into_iter()
-        .partition(|a| a.kind != Kind::Connector || state.resources.contains_key(*a));
+    let known: Vec<&Address> = addresses
+        .iter()
+        .copied()
+        .filter(|a| a.kind != Kind::Connector || state.resources.contains_key(*a))
+        .collect();
+    // Connectors are searched by tag when no id is recorded, and also whenever a create or
+    // replacement of the address was interrupted (still pending): the copy it made may be
+    // in AWS with no id in state (issue 10 item 1).
+    let searched: Vec<&Address> = addresses
+        .iter()
+        .copied()
+        .filter(|a| {
+            a.kind == Kind::Connector
+                && (!state.resources.contains_key(*a) || state.pending.contains_key(*a))
+        })
+        .collect();
     let mut out: Observation = stream::iter(known)
         .map(|a| async move {
             let pending = state.pending.contains_key(a);
@@ -43,35 +56,85 @@ pub async fn observe(
             let observed = live.map(|live| Observed {
                 adopted: pending && live.is_some() && !state.resources.contains_key(a),
                 live,
+                leftovers: Vec::new(),
             });
             (a.clone(), observed)
         })
         .buffer_unordered(parallelism.max(1))
         .collect()
         .await;
-    if !unknown.is_empty() {
-        out.extend(find_connectors(aws, desired, state, &unknown, parallelism).await);
+    if searched.is_empty() {
+        return out;
+    }
+    let mut found = find_connectors(aws, desired, &searched, parallelism).await;
+    for a in searched {
+        let tagged = found.remove(a).unwrap_or(Ok(Vec::new()));
+        let recorded = out.remove(a);
+        out.insert(a.clone(), settle(a, state, recorded, tagged));
     }
     out
 }
 
-/// Connectors without a recorded id: listed once, and the ones whose url could match
-/// described, to find any tagged with their name.
+/// One searched connector address: the recorded connector while it exists, else a copy of
+/// ours (the one whose id was saved first), else one tagged by another lineage (which the
+/// plan refuses as unmanaged); every other copy of ours is a leftover to delete.
+fn settle(
+    address: &Address,
+    state: &State,
+    recorded: Option<Result<Observed, AwsError>>,
+    tagged: Result<Vec<Live>, AwsError>,
+) -> Result<Observed, AwsError> {
+    let tagged = tagged?;
+    let recorded_id = state.resources.get(address).map(|r| r.id.as_str());
+    let saved_id = state.pending.get(address).and_then(|p| p.id.as_deref());
+    let (mut ours, theirs): (Vec<Live>, Vec<Live>) = tagged
+        .into_iter()
+        .filter(|l| Some(l.id.as_str()) != recorded_id)
+        .partition(|l| l.tags.get(TAG_LINEAGE) == Some(&state.lineage));
+    ours.sort_by_key(|l| Some(l.id.as_str()) != saved_id);
+    match recorded {
+        Some(Err(e)) => Err(e),
+        Some(Ok(o)) if o.live.is_some() => Ok(Observed {
+            leftovers: ours.into_iter().map(|l| l.id).collect(),
+            ..o
+        }),
+        _ => {
+            let mut ours = ours.into_iter();
+            Ok(match ours.next() {
+                Some(live) => Observed {
+                    live: Some(live),
+                    adopted: true,
+                    leftovers: ours.map(|l| l.id).collect(),
+                },
+                // A connector recorded but gone is deleted outside, whatever else is tagged.
+                None if recorded_id.is_some() => Observed::default(),
+                None => Observed {
+                    live: theirs.into_iter().next(),
+                    adopted: false,
+                    leftovers: Vec::new(),
+                },
+            })
+        }
+    }
+}
+
+/// The connectors tagged with each `wanted` name (any lineage): listed once, and the ones
+/// whose url could match described.
 async fn find_connectors(
     aws: &Aws,
     desired: &DesiredState,
-    state: &State,
     wanted: &[&Address],
     parallelism: usize,
-) -> Observation {
+) -> BTreeMap<Address, Result<Vec<Live>, AwsError>> {
+    let failed = |e: &AwsError| {
+        wanted
+            .iter()
+            .map(|a| ((*a).clone(), Err(e.clone())))
+            .collect()
+    };
     let listed = match aws.list_connectors().await {
         Ok(l) => l,
-        Err(e) => {
-            return wanted
-                .iter()
-                .map(|a| ((*a).clone(), Err(e.clone())))
-                .collect();
-        }
+        Err(e) => return failed(&e),
     };
     let urls: BTreeSet<Option<&str>> = wanted
         .iter()
@@ -91,36 +154,22 @@ async fn find_connectors(
         .buffer_unordered(parallelism.max(1))
         .collect()
         .await;
-    let mut out = Observation::new();
-    for a in wanted {
-        out.insert((*a).clone(), Ok(Observed::default()));
-    }
+    let mut out: BTreeMap<Address, Result<Vec<Live>, AwsError>> = wanted
+        .iter()
+        .map(|a| ((*a).clone(), Ok(Vec::new())))
+        .collect();
     for result in described {
         let live = match result {
             Ok(Some(live)) => live,
             Ok(None) => continue,
-            Err(e) => {
-                for a in wanted {
-                    out.insert((*a).clone(), Err(e.clone()));
-                }
-                return out;
-            }
+            Err(e) => return failed(&e),
         };
         let Some(name) = live.tags.get(TAG_NAME) else {
             continue;
         };
-        let address = Address::new(Kind::Connector, name.clone());
-        if !wanted.contains(&&address) {
-            continue;
+        if let Some(Ok(found)) = out.get_mut(&Address::new(Kind::Connector, name.clone())) {
+            found.push(live);
         }
-        let ours = live.tags.get(TAG_LINEAGE) == Some(&state.lineage);
-        out.insert(
-            address,
-            Ok(Observed {
-                adopted: ours,
-                live: Some(live),
-            }),
-        );
     }
     out
 }

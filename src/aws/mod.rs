@@ -7,7 +7,10 @@
 mod error;
 pub use crate::live::{ListedConnector, Live};
 
+pub mod cloud;
 pub mod events;
+#[cfg(test)]
+pub mod fake;
 pub mod transfer;
 
 pub(crate) use error::classify;

@@ -91,6 +91,38 @@ impl Aws {
         spec: &ConnectorSpec,
         extra_tags: &BTreeMap<String, String>,
     ) -> Result<(String, String), AwsError> {
+        let id = self.start_connector(spec, extra_tags).await?;
+        let request = self.transfer.describe_connector().connector_id(&id).send();
+        let described = self
+            .call("DescribeConnector", request)
+            .await
+            .map_err(|err| AwsError {
+                message: format!(
+                    "connector {id} was created, but reading its ARN failed: {}",
+                    err.message
+                ),
+                ..err
+            })?;
+        match described
+            .connector()
+            .map(|c| c.arn())
+            .filter(|a| !a.is_empty())
+        {
+            Some(arn) => Ok((id, arn.to_owned())),
+            None => Err(invalid(
+                "DescribeConnector",
+                format!("connector {id} was created, but AWS describes it without an ARN"),
+            )),
+        }
+    }
+
+    /// `CreateConnector` alone (tags as in [`Self::create_connector`]): the `c-…` id, for a
+    /// caller that records it before reading the connector back (apply, issue 10 item 1).
+    pub async fn start_connector(
+        &self,
+        spec: &ConnectorSpec,
+        extra_tags: &BTreeMap<String, String>,
+    ) -> Result<String, AwsError> {
         const OP: &str = "CreateConnector";
         let none = ConnectorClears::default();
         let mut tags = Vec::new();
@@ -125,30 +157,7 @@ impl Aws {
                     .retry_classifier(super::error::LostCreatesAreNotRepeated),
             )
             .send();
-        let id = self.call(OP, request).await?.connector_id().to_owned();
-
-        let request = self.transfer.describe_connector().connector_id(&id).send();
-        let described = self
-            .call("DescribeConnector", request)
-            .await
-            .map_err(|err| AwsError {
-                message: format!(
-                    "connector {id} was created, but reading its ARN failed: {}",
-                    err.message
-                ),
-                ..err
-            })?;
-        match described
-            .connector()
-            .map(|c| c.arn())
-            .filter(|a| !a.is_empty())
-        {
-            Some(arn) => Ok((id, arn.to_owned())),
-            None => Err(invalid(
-                "DescribeConnector",
-                format!("connector {id} was created, but AWS describes it without an ARN"),
-            )),
-        }
+        Ok(self.call(OP, request).await?.connector_id().to_owned())
     }
 
     /// `UpdateConnector` to `spec` (tags excluded); `clear` as in `update_connection`, with

@@ -130,7 +130,7 @@ fn wanted(args: &ImportArgs) -> Result<Wanted, Vec<String>> {
         };
         return Ok(Wanted::All(kinds));
     }
-    let name = regex::Regex::new(patterns::NAME).expect("the name pattern compiles");
+    let name = &*patterns::NAME_RE;
     let mut problems = Vec::new();
     let mut these: Vec<(Address, Option<String>)> = Vec::new();
     for arg in &args.resources {
@@ -371,7 +371,7 @@ async fn describe_connectors(
 
 /// The `outbound:name` tag when it is a valid, free name; else the connector's id.
 fn connector_name(live: &Live, taken: &BTreeSet<Address>) -> String {
-    let name = regex::Regex::new(patterns::NAME).expect("the name pattern compiles");
+    let name = &*patterns::NAME_RE;
     live.tags
         .get(TAG_NAME)
         .filter(|n| name.is_match(n))

@@ -152,6 +152,10 @@ pub fn refused(e: crate::plan::PlanError) -> NotPrepared {
 /// Validates, reads the state (without a lock) and observes AWS; what AWS could not be read
 /// for is returned in [`Gathered::unreadable`], not printed. Invalid manifests are printed
 /// here.
+#[allow(
+    clippy::expect_used,
+    reason = "a fingerprinting thread that panicked is a bug"
+)]
 pub async fn gather(
     paths: &[std::path::PathBuf],
     args: &crate::cli::AwsArgs,

@@ -56,6 +56,10 @@ struct Checked<'a> {
 }
 
 /// Validates the manifests under `paths`.
+#[allow(
+    clippy::expect_used,
+    reason = "a document that passed its checks has an address"
+)]
 pub fn validate(paths: &[PathBuf]) -> Result<DesiredState, Diagnostics> {
     let mut diags = Diagnostics::default();
     let loaded = load::load(paths, &mut diags);

@@ -56,6 +56,9 @@ pub struct ChangeJson {
     pub clear: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<Address>,
+    /// Connector copies left by an interrupted create or replacement, deleted by this change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub leftovers: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -135,6 +138,7 @@ impl PlanFile {
                 protect: c.protect,
                 clear: c.clear.clone(),
                 after: c.after.clone(),
+                leftovers: c.leftovers.clone(),
                 status: c.status.clone(),
                 status_reason: c.status_reason.clone(),
             })
@@ -197,6 +201,7 @@ impl PlanFile {
                     protect: c.protect,
                     clear: c.clear,
                     after: c.after,
+                    leftovers: c.leftovers,
                     status: c.status,
                     status_reason: c.status_reason,
                 })

@@ -11,10 +11,10 @@ use serde_json::Value;
 use crate::diff::{self, FieldChange, Flat, Leaf, Reason};
 use crate::graph::{self, Graph};
 use crate::live::{Live, Observed, addresses};
-use crate::manifest::DesiredState;
+use crate::manifest::{DesiredResource, DesiredState};
 use crate::resource::rules::Health;
 use crate::resource::{Address, Kind, Spec, connection};
-use crate::state::State;
+use crate::state::{Record, State};
 
 /// What happens to one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -83,6 +83,9 @@ pub struct Change {
     /// Connection state or connector status, as AWS reported it.
     pub status: Option<String>,
     pub status_reason: Option<String>,
+    /// Connector copies an interrupted create or replacement left (`Observed::leftovers`):
+    /// the change deletes them before anything else (issue 10 item 1).
+    pub leftovers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -315,7 +318,7 @@ fn stale_fields(c: &Change, live: Option<&Live>) -> String {
     let Some(live) = live else {
         return format!("{} was deleted in AWS", c.address);
     };
-    let now = Flat::of(&live.spec);
+    let now = Flat::of(c.address.kind, &live.spec);
     let fields: Vec<String> = c
         .fields
         .iter()
@@ -369,73 +372,37 @@ pub fn build(
         }
         let fps = fingerprints.get(address).cloned().unwrap_or_default();
         let desired_json = d.map(|d| d.spec.aws_json(&arn_of));
-        let desired_flat = desired_json.as_ref().map(|j| {
-            let mut f = Flat::of(j).with_fingerprints(&fps);
-            if matches!(&d.map(|d| &d.spec), Some(Spec::ApiDestination(s)) if s.connection.is_some())
-                && j.get("connectionArn").is_none()
-            {
-                f.fields.insert("connectionArn".into(), Leaf::KnownAfterApply);
-            }
-            f
-        });
-        let mut recorded_flat = r.map(|r| {
-            Flat::of(&crate::resource::strip_references(&r.spec)).with_fingerprints(&r.fingerprints)
-        });
         let wants_deauthorized =
             matches!(d.map(|d| &d.spec), Some(Spec::Connection(c)) if c.deauthorized);
-        let mut desired_flat = desired_flat;
-        if wants_deauthorized {
-            // Secrets of a connection to deauthorize need not resolve: not compared.
-            for f in [&mut desired_flat, &mut recorded_flat]
-                .into_iter()
-                .flatten()
-            {
-                f.fields.retain(|_, l| !matches!(l, Leaf::Sensitive(_)));
-            }
-        }
-        let live_flat = live.map(|l| Flat::of(&l.spec));
+        let (desired_flat, recorded_flat) = compared(
+            address.kind,
+            d,
+            desired_json.as_ref(),
+            &fps,
+            r,
+            wants_deauthorized,
+        );
+        let live_flat = live.map(|l| Flat::of(address.kind, &l.spec));
         let protect = d.is_some_and(|d| d.protect) || r.is_some_and(|r| r.protect);
         let mut reasons = BTreeSet::new();
         if o.adopted {
             reasons.insert(ChangeReason::Adopted);
         }
         let interrupted_delete = state.pending.get(address).is_some_and(|p| p.delete);
-        let (action, fields) = match (&desired_flat, &live_flat) {
-            (_, None) if interrupted_delete && r.is_some() => {
-                reasons.insert(ChangeReason::InterruptedDelete);
-                match &desired_flat {
-                    Some(want) => (Action::Create, creation_fields(want)),
-                    None => (Action::Forget, Vec::new()),
-                }
-            }
-            (Some(want), None) => {
-                if r.is_some() {
-                    reasons.insert(ChangeReason::DeletedOutside);
-                } else {
-                    reasons.insert(ChangeReason::ManifestChange);
-                }
-                (Action::Create, creation_fields(want))
-            }
-            (Some(want), Some(have)) => {
-                let fields = diff::diff(address.kind, want, recorded_flat.as_ref(), have);
-                reasons.extend(fields.iter().map(|f| ChangeReason::from(f.reason)));
-                let action = if fields.iter().any(|f| f.forces_replacement) {
-                    Action::Replace
-                } else if fields.is_empty() {
-                    Action::Noop
-                } else {
-                    Action::Update
-                };
-                (action, fields)
-            }
-            (None, Some(_)) => {
-                reasons.insert(ChangeReason::ManifestChange);
-                (Action::Delete, Vec::new())
-            }
-            (None, None) => {
-                reasons.insert(ChangeReason::DeletedOutside);
-                (Action::Forget, Vec::new())
-            }
+        let (action, fields) = action_of(
+            address.kind,
+            (&desired_flat, recorded_flat.as_ref(), &live_flat),
+            r.is_some(),
+            interrupted_delete,
+            &mut reasons,
+        );
+        // Leftover copies must go even when nothing else changes: the change that deletes
+        // them is an update with no fields.
+        let action = if action == Action::Noop && !o.leftovers.is_empty() {
+            reasons.insert(ChangeReason::Adopted);
+            Action::Update
+        } else {
+            action
         };
         let (action, fields) = match (address.kind, live, r) {
             (Kind::Connection, Some(l), _) if matches!(action, Action::Noop | Action::Update) => {
@@ -457,19 +424,7 @@ pub fn build(
         if protect && matches!(action, Action::Delete | Action::Replace) {
             protected.push(address.clone());
         }
-        // Fields to reset: in the last-applied spec, gone from the manifest.
-        let clear = match (&desired_flat, &recorded_flat, action) {
-            (Some(want), Some(recorded), Action::Update) => fields
-                .iter()
-                .filter(|f| {
-                    !want.fields.contains_key(&f.path) && recorded.fields.contains_key(&f.path)
-                })
-                .map(|f| diff::clear_pointer(recorded, &f.path))
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect(),
-            _ => Vec::new(),
-        };
+        let clear = clears(&desired_flat, &recorded_flat, action, &fields);
         changes.push(Change {
             address: address.clone(),
             action,
@@ -493,6 +448,7 @@ pub fn build(
             after: Vec::new(),
             status: live.and_then(|l| l.status.clone()),
             status_reason: live.and_then(|l| l.status_reason.clone()),
+            leftovers: o.leftovers.clone(),
         });
     }
     if !unmanaged.is_empty() {
@@ -515,6 +471,111 @@ pub fn build(
         changes,
         live_fingerprints,
     })
+}
+
+/// The desired and recorded specs in canonical form, as the diff compares them: a
+/// destination's `connectionArn` not known yet is known after apply, and the secrets of a
+/// connection to deauthorize are not compared (they need not resolve).
+fn compared(
+    kind: Kind,
+    d: Option<&DesiredResource>,
+    desired_json: Option<&Value>,
+    fps: &BTreeMap<String, String>,
+    r: Option<&Record>,
+    wants_deauthorized: bool,
+) -> (Option<Flat>, Option<Flat>) {
+    let mut desired_flat = desired_json.map(|j| {
+        let mut f = Flat::of(kind, j).with_fingerprints(fps);
+        if matches!(&d.map(|d| &d.spec), Some(Spec::ApiDestination(s)) if s.connection.is_some())
+            && j.get("connectionArn").is_none()
+        {
+            f.fields
+                .insert("connectionArn".into(), Leaf::KnownAfterApply);
+        }
+        f
+    });
+    let mut recorded_flat = r.map(|r| {
+        Flat::of(kind, &crate::resource::strip_references(&r.spec))
+            .with_fingerprints(&r.fingerprints)
+    });
+    if wants_deauthorized {
+        for f in [&mut desired_flat, &mut recorded_flat]
+            .into_iter()
+            .flatten()
+        {
+            f.fields.retain(|_, l| !matches!(l, Leaf::Sensitive(_)));
+        }
+    }
+    (desired_flat, recorded_flat)
+}
+
+/// What to do with a resource, and its field changes, from its desired, recorded and live
+/// specs: created when AWS lacks it, diffed when both exist, deleted when only AWS has it,
+/// forgotten when neither does.
+fn action_of(
+    kind: Kind,
+    (desired, recorded, live): (&Option<Flat>, Option<&Flat>, &Option<Flat>),
+    is_recorded: bool,
+    interrupted_delete: bool,
+    reasons: &mut BTreeSet<ChangeReason>,
+) -> (Action, Vec<FieldChange>) {
+    match (desired, live) {
+        (_, None) if interrupted_delete && is_recorded => {
+            reasons.insert(ChangeReason::InterruptedDelete);
+            match desired {
+                Some(want) => (Action::Create, creation_fields(want)),
+                None => (Action::Forget, Vec::new()),
+            }
+        }
+        (Some(want), None) => {
+            reasons.insert(if is_recorded {
+                ChangeReason::DeletedOutside
+            } else {
+                ChangeReason::ManifestChange
+            });
+            (Action::Create, creation_fields(want))
+        }
+        (Some(want), Some(have)) => {
+            let fields = diff::diff(kind, want, recorded, have);
+            reasons.extend(fields.iter().map(|f| ChangeReason::from(f.reason)));
+            let action = if fields.iter().any(|f| f.forces_replacement) {
+                Action::Replace
+            } else if fields.is_empty() {
+                Action::Noop
+            } else {
+                Action::Update
+            };
+            (action, fields)
+        }
+        (None, Some(_)) => {
+            reasons.insert(ChangeReason::ManifestChange);
+            (Action::Delete, Vec::new())
+        }
+        (None, None) => {
+            reasons.insert(ChangeReason::DeletedOutside);
+            (Action::Forget, Vec::new())
+        }
+    }
+}
+
+/// The JSON pointers to reset in an update: fields in the last-applied spec, gone from the
+/// manifest.
+fn clears(
+    desired: &Option<Flat>,
+    recorded: &Option<Flat>,
+    action: Action,
+    fields: &[FieldChange],
+) -> Vec<String> {
+    match (desired, recorded, action) {
+        (Some(want), Some(recorded), Action::Update) => fields
+            .iter()
+            .filter(|f| !want.fields.contains_key(&f.path) && recorded.fields.contains_key(&f.path))
+            .map(|f| diff::clear_pointer(recorded, &f.path))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// The authorization of an existing connection: deauthorize it when asked; re-authorize it
@@ -788,6 +849,8 @@ mod tests {
             Pending {
                 started: "2026-01-01T00:00:00Z".into(),
                 delete: true,
+                id: None,
+                replaces: None,
             },
         );
         let observed: BTreeMap<Address, Observed> = [ours.clone(), theirs.clone()]

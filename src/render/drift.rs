@@ -243,6 +243,10 @@ fn pending(out: &mut String, p: &PendingChange) {
 }
 
 /// `outbound drift --format json`: the report with its verdict and counts.
+#[allow(
+    clippy::expect_used,
+    reason = "the report is plain data: serializing cannot fail"
+)]
 pub fn json(report: &DriftReport) -> String {
     #[derive(serde::Serialize)]
     #[serde(rename_all = "camelCase")]

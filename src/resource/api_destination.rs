@@ -79,6 +79,7 @@ pub static RULES: Rules = Rules {
     reset: |path, _| reset(path),
     replaces: |_, _, _| false,
     health,
+    secret_slots: &[],
     identity: Identity::Name,
 };
 

@@ -386,6 +386,17 @@ pub static RULES: Rules = Rules {
     replaces: |_, _, _| false,
     health,
     identity: Identity::Name,
+    secret_slots: &[
+        "authParameters.basicAuthParameters.password",
+        "authParameters.apiKeyAuthParameters.apiKeyValue",
+        "authParameters.oAuthParameters.clientParameters.clientSecret",
+        "authParameters.invocationHttpParameters.headerParameters.value",
+        "authParameters.invocationHttpParameters.queryStringParameters.value",
+        "authParameters.invocationHttpParameters.bodyParameters.value",
+        "authParameters.oAuthParameters.oAuthHttpParameters.headerParameters.value",
+        "authParameters.oAuthParameters.oAuthHttpParameters.queryStringParameters.value",
+        "authParameters.oAuthParameters.oAuthHttpParameters.bodyParameters.value",
+    ],
 };
 
 use serde_json::Value;
@@ -470,6 +481,49 @@ mod rules_tests {
         );
         assert_eq!(reset("description", basic), Reset::EmptyString);
         assert!(!reset("authParameters.basicAuthParameters.username", basic).in_place());
+    }
+
+    /// The secret slots of `RULES` are exactly where `secrets()` finds references.
+    #[test]
+    fn every_secret_reference_sits_in_a_declared_secret_slot() {
+        let secret = || serde_json::json!({"fromEnv": "S"});
+        let params = || {
+            serde_json::json!({
+                "headerParameters": [{"key": "h", "value": secret()}],
+                "queryStringParameters": [{"key": "q", "value": secret()}],
+                "bodyParameters": [{"key": "b", "value": secret()}],
+            })
+        };
+        let all = |auth: serde_json::Value| -> ConnectionSpec {
+            serde_json::from_value(serde_json::json!({
+                "authorizationType": "BASIC",
+                "authParameters": auth,
+            }))
+            .unwrap()
+        };
+        let specs = [
+            all(serde_json::json!({
+                "basicAuthParameters": {"username": "u", "password": secret()},
+                "invocationHttpParameters": params(),
+            })),
+            all(serde_json::json!({
+                "apiKeyAuthParameters": {"apiKeyName": "k", "apiKeyValue": secret()},
+            })),
+            all(serde_json::json!({"oAuthParameters": {
+                "authorizationEndpoint": "https://a", "httpMethod": "POST",
+                "clientParameters": {"clientID": "c", "clientSecret": secret()},
+                "oAuthHttpParameters": params(),
+            }})),
+        ];
+        let mut found = std::collections::BTreeSet::new();
+        for spec in &specs {
+            for (pointer, _, _) in spec.secrets() {
+                found.insert(super::super::rules::path_of_pointer(&pointer));
+            }
+        }
+        let declared: std::collections::BTreeSet<String> =
+            RULES.secret_slots.iter().map(|s| s.to_string()).collect();
+        assert_eq!(found, declared);
     }
 
     #[test]

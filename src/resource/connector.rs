@@ -278,6 +278,7 @@ pub static RULES: Rules = Rules {
         switch && (is_under(path, "as2Config") || is_under(path, "sftpConfig"))
     },
     health,
+    secret_slots: &[],
     identity: Identity::Tagged {
         name: TAG_NAME,
         lineage: TAG_LINEAGE,
@@ -329,27 +330,5 @@ fn health(status: &str) -> Health {
         "ERRORED" => Health::Failed,
         // PENDING, and any new status.
         _ => Health::Waiting,
-    }
-}
-
-/// A connector's id as Transfer Family assigns it: `c-` and 17 hexadecimal digits.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ConnectorId(String);
-
-impl ConnectorId {
-    pub fn parse(s: &str) -> Option<ConnectorId> {
-        let hex = s.strip_prefix("c-")?;
-        (hex.len() == 17 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
-            .then(|| ConnectorId(s.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for ConnectorId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
     }
 }

@@ -43,6 +43,7 @@ use regex::Regex;
 pub static HEADER_VALUE_RE: LazyLock<Regex> = LazyLock::new(|| compile(HEADER_VALUE));
 pub static QUERY_VALUE_RE: LazyLock<Regex> = LazyLock::new(|| compile(QUERY_VALUE));
 pub static AUTH_HEADER_RE: LazyLock<Regex> = LazyLock::new(|| compile(AUTH_HEADER));
+pub static NAME_RE: LazyLock<Regex> = LazyLock::new(|| compile(NAME));
 
 fn compile(pattern: &str) -> Regex {
     // The patterns are constants of this file, covered by tests: failing here is a bug.

@@ -107,6 +107,10 @@ pub struct Rules {
     /// added is most likely a transition) unless the kind says otherwise.
     pub health: fn(status: &str) -> Health,
     pub identity: Identity,
+    /// The slots that may hold a secret reference (unkeyed paths): an object there is a
+    /// secret (`{fromEnv}`, `{fromFile}`, or AWS's `{"$sensitive": true}`), a string a
+    /// literal. Secrecy is decided here, by the schema, never by key names found in data.
+    pub secret_slots: &'static [&'static str],
 }
 
 impl Rules {
@@ -127,6 +131,12 @@ impl Rules {
                 Scalar::Int(i) => i32::try_from(*i).ok(),
                 Scalar::Str(_) => None,
             })
+    }
+
+    /// Whether the field at `path` (list keys allowed) may hold a secret reference.
+    pub fn is_secret_slot(&self, path: &str) -> bool {
+        let path = unkeyed(path);
+        self.secret_slots.contains(&path.as_str())
     }
 
     /// How the field at `path` (list keys allowed: `a.b[key].c`) is reset.

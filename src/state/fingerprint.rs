@@ -35,6 +35,10 @@ pub struct Fingerprinter {
 }
 
 impl Fingerprinter {
+    #[allow(
+        clippy::expect_used,
+        reason = "the Argon2 parameters are constants known to be valid"
+    )]
     pub fn new() -> Self {
         let params =
             Params::new(M_COST, T_COST, P_COST, Some(32)).expect("constant parameters are valid");
@@ -45,6 +49,10 @@ impl Fingerprinter {
         }
     }
 
+    #[allow(
+        clippy::expect_used,
+        reason = "the salt and output lengths are constants Argon2 accepts"
+    )]
     pub fn fingerprint(
         &mut self,
         salt: &str,
@@ -76,6 +84,10 @@ impl Default for Fingerprinter {
 }
 
 /// Fingerprints of every secret of `desired`, by address and path, computed on all cores.
+#[allow(
+    clippy::expect_used,
+    reason = "a fingerprint thread that panicked is a bug"
+)]
 pub fn all(
     desired: &crate::manifest::DesiredState,
     salt: &str,
@@ -85,7 +97,7 @@ pub fn all(
         if r.secrets.is_empty() {
             continue;
         }
-        let flat = crate::diff::Flat::of(&r.spec.aws_json(&|_| None));
+        let flat = crate::diff::Flat::of(r.spec.kind(), &r.spec.aws_json(&|_| None));
         for (path, pointer) in flat.sensitive() {
             if let Some(value) = r.secrets.get(pointer) {
                 jobs.push((address.clone(), path.clone(), value.clone()));

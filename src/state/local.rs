@@ -74,6 +74,10 @@ impl LocalState {
     }
 
     /// Writes `state` atomically: a temp file beside it, fsync, rename, fsync of the directory.
+    #[allow(
+        clippy::expect_used,
+        reason = "the state is plain data: serializing cannot fail"
+    )]
     pub fn save(&self, state: &State) -> Result<(), StateError> {
         let write = |source| StateError::Write {
             path: self.location(),
@@ -94,6 +98,10 @@ impl LocalState {
     }
 
     /// Takes the lock for `operation`, or fails at once naming who holds it.
+    #[allow(
+        clippy::expect_used,
+        reason = "the lock info is plain data: serializing cannot fail"
+    )]
     pub fn lock(&self, operation: &str) -> Result<Lock, StateError> {
         let path = self.lock_path();
         let write = |source| StateError::Write {

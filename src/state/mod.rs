@@ -72,6 +72,13 @@ pub struct Pending {
     /// interrupted apply deleted it, not someone outside outbound.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub delete: bool,
+    /// The `c-…` id CreateConnector handed back, saved before apply waits on the connector
+    /// (issue 10 item 1), so a run that dies or fails later still knows the copy it made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// A connector replacement in progress: the id of the connector being replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
 }
 
 impl State {

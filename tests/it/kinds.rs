@@ -1,7 +1,7 @@
 //! What each kind's rules decide, end to end against the emulator: fields reset in place
 //! (issue 10 item 3).
 
-use crate::support::project::{CANARY, Project, connection, outside};
+use crate::support::project::{CANARY, Project, connection, connector, outside};
 
 /// Issue 10 item 3: switching `authorizationType` while removing the description and the
 /// HTTP parameters in the same edit was planned as "replace" (and refused under
@@ -50,5 +50,35 @@ spec:
     });
     assert_eq!(lists_left, 0, "HTTP parameters kept: {}", live.spec);
     assert!(!live.spec.to_string().contains(CANARY));
+    p.assert_no_changes();
+}
+
+/// Secrecy is decided by the kind's secret slots (issue 7): a connector tag named
+/// `fromEnv` made all the connector's tags one "secret", so a tag change was never planned.
+#[test]
+fn a_connector_tag_named_from_env_is_compared_like_any_tag() {
+    let p = Project::new();
+    let with = |value: &str| {
+        connector("edi", "Orders").replace(
+            "tags: { team: edi }",
+            &format!("tags: {{ team: edi, fromEnv: {value} }}"),
+        )
+    };
+    p.write("x.yaml", &with("one"));
+    p.apply();
+    p.write("x.yaml", &with("two"));
+    let plan = p.plan();
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout.contains(r#"tags.fromEnv: "one" -> "two""#),
+        "{}",
+        plan.stdout
+    );
+    p.apply();
+    let id = p.connector_id("edi");
+    let live = outside(&p.region, async |aws| {
+        aws.describe_connector(&id).await.unwrap().unwrap()
+    });
+    assert_eq!(live.spec["tags"]["fromEnv"], "two", "{}", live.spec);
     p.assert_no_changes();
 }

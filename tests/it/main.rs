@@ -1,6 +1,14 @@
 //! The integration tests: one binary (one link of the crate and both SDKs, one moto emulator
 //! shared by every test, each test in a region of its own), one module per area.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "test code: a panic is a failed test with its message, and output is the test's"
+)]
+
 #[path = "../support/mod.rs"]
 mod support;
 
@@ -9,6 +17,7 @@ mod ci;
 mod cli;
 mod convergence;
 mod drift;
+mod fault_matrix;
 mod import;
 mod interrupted;
 mod kinds;

@@ -60,6 +60,7 @@ fn change(kind: Kind, name: &str, action: Action, reasons: &[ChangeReason]) -> C
         after: Vec::new(),
         status: None,
         status_reason: None,
+        leftovers: Vec::new(),
     }
 }
 

@@ -296,6 +296,31 @@ impl Moto {
         self.control("DELETE", &format!("/__faults?region={region}"), None);
     }
 
+    /// Arms a point at `region`'s Nth AWS call from now (`point` as in docs/testing.md,
+    /// without `region`), e.g. `{"call": 7, "when": "after", "action": "hold"}`; returns the
+    /// stored point.
+    pub fn arm_point(&self, region: &str, mut point: Value) -> Value {
+        point["region"] = json!(region);
+        self.control("POST", "/__points", Some(&point))
+    }
+
+    /// `region`'s points still armed or held, with their `state` (`armed`, `firing`, `held`,
+    /// `fired`) and the `operation` they fired on.
+    pub fn points(&self, region: &str) -> Vec<Value> {
+        match self.control("GET", &format!("/__points?region={region}"), None) {
+            Value::Array(points) => points,
+            other => panic!("GET /__points: not a list: {other}"),
+        }
+    }
+
+    /// Releases `region`'s held requests (the client never gets an answer) and disarms its
+    /// points; returns how many requests were held.
+    pub fn release_points(&self, region: &str) -> u64 {
+        self.control("DELETE", &format!("/__points?region={region}"), None)["released"]
+            .as_u64()
+            .unwrap_or_default()
+    }
+
     /// Sets `region`'s emulator knobs: `{"settleReads": N, "pageSize": M}`.
     pub fn configure(&self, region: &str, mut knobs: Value) -> Value {
         knobs["region"] = json!(region);

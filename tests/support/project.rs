@@ -134,6 +134,16 @@ impl Project {
         run
     }
 
+    /// Starts outbound without waiting for it (stdout and stderr discarded), e.g. to kill it.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.command(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
     /// `apply --auto-approve`, which must succeed.
     pub fn apply(&self) -> Run {
         let run = self.run(&["apply", "--auto-approve"]);

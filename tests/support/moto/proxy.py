@@ -12,6 +12,10 @@ Control endpoints (never forwarded, never recorded), all JSON:
                      "status"?, "code"?, "message"?}         -> the stored rule with its "id"
   GET    /__faults                      rules still armed
   DELETE /__faults[?region=R]           disarm (all, or one region's) -> {"deleted": n}
+  POST   /__points  {"region", "call", "when"?, "action"?, "count"?}  a kill or fault point at
+                     the region's Nth AWS call from now -> the stored point with its "id"
+  GET    /__points[?region=R]           points with their state (armed, held, fired, released)
+  DELETE /__points[?region=R]           release held requests (never answered) and disarm
   POST   /__config  {"region", "settleReads"?, "pageSize"?}  (extensions.configure)
   POST   /__state   {"region", "connection"|"connector"|"apiDestination", ...}  (extensions.set_state)
 See docs/testing.md for the semantics.
@@ -33,6 +37,8 @@ HOP_BY_HOP = {
     "upgrade", "content-length", "expect",
 }
 FAULT_KINDS = {"throttle", "server_error", "drop", "access_denied", "delay", "error"}
+POINT_WHEN = {"before", "after"}
+POINT_ACTIONS = {"hold", "throttle", "server_error", "drop", "access_denied", "error"}
 TARGET_PREFIXES = {"TransferService": "transfer", "AWSEvents": "events"}
 
 
@@ -155,6 +161,9 @@ class Proxy:
         self.faults: list[dict[str, Any]] = []
         self.seq = 0
         self.fault_id = 0
+        self.points: list[dict[str, Any]] = []
+        self.point_id = 0
+        self.releases: dict[int, asyncio.Event] = {}
         self.server: asyncio.base_events.Server | None = None
 
     async def start(self, host: str, port: int) -> int:
@@ -193,6 +202,9 @@ class Proxy:
             "status": None, "fault": None, "error": None, "time": round(time.time(), 3),
         }
         self.calls.append(call)
+        point = self.take_point(operation, region, call)
+        if point:
+            return await self.at_point(point, request, call, writer, keep_alive)
         fault = self.take_fault(service, operation, region)
         if fault:
             call["fault"] = fault["fault"]
@@ -211,6 +223,15 @@ class Proxy:
                 await writer.drain()
                 return keep_alive
 
+        status, reason, headers, body = await self.forward_recorded(request, call)
+        if fault and fault["fault"] == "drop":
+            return False  # moto made the change; the client never hears about it
+        writer.write(response_bytes(status, reason, headers, body, keep_alive))
+        await writer.drain()
+        return keep_alive
+
+    async def forward_recorded(self, request: Request, call: dict[str, Any]) -> tuple[int, str, list[tuple[str, str]], bytes]:
+        """Forwards `request` to moto and records its status and error code in `call`."""
         try:
             status, reason, headers, body = await self.forward(request)
         except OSError as e:
@@ -219,11 +240,7 @@ class Proxy:
         call["status"] = status
         if status >= 300:
             call["error"] = self.error_code(headers, body)
-        if fault and fault["fault"] == "drop":
-            return False  # moto made the change; the client never hears about it
-        writer.write(response_bytes(status, reason, headers, body, keep_alive))
-        await writer.drain()
-        return keep_alive
+        return status, reason, headers, body
 
     async def forward(self, request: Request) -> tuple[int, str, list[tuple[str, str]], bytes]:
         reader, writer = await asyncio.open_connection(*self.upstream, limit=1 << 20)
@@ -292,6 +309,98 @@ class Proxy:
             self.faults.append(rule)
         return rule
 
+    # ---- points: the Nth call of a region, held (for a kill) or failed ------------------
+    def take_point(self, operation: str | None, region: str | None, call: dict[str, Any]) -> dict[str, Any] | None:
+        """Counts this call against the armed points of its region; returns the one it fires.
+
+        A point fires at its `call`th call of the region after it was armed, and for `count`
+        calls in a row from there when they are the same operation (the SDK's retries).
+        """
+        for point in self.points:
+            if point["region"] != region or point["state"] not in ("armed", "firing"):
+                continue
+            point["seen"] += 1
+            if point["seen"] < point["call"]:
+                continue
+            if point["state"] == "firing" and operation != point["operation"]:
+                point["state"] = "fired"
+                continue
+            point["state"] = "firing"
+            point["operation"] = operation
+            point["seqs"].append(call["seq"])
+            point["remaining"] -= 1
+            if point["remaining"] <= 0:
+                point["state"] = "fired"
+            return point
+        return None
+
+    async def at_point(self, point: dict[str, Any], request: Request, call: dict[str, Any],
+                       writer: asyncio.StreamWriter, keep_alive: bool) -> bool:
+        """Acts on a fired point; returns whether the client connection stays open.
+
+        `before`: moto never sees the request. `after`: moto performs it first, and what the
+        client gets (nothing, or an error) replaces moto's answer.
+        """
+        service, operation, region = request.aws_identity()
+        action, when = point["action"], point["when"]
+        call["fault"] = f"{action}-{when}"
+        if when == "after":
+            await self.forward_recorded(request, call)
+        if action == "hold":
+            point["state"] = "held"
+            event = self.releases.setdefault(point["id"], asyncio.Event())
+            await event.wait()
+            return False  # released: the client (killed by now) never gets an answer
+        if action == "drop":
+            return False
+        status, code, body = fault_response(service, {"fault": action, **point}, operation, region)
+        call.update(status=status, error=code)
+        headers = [
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("x-amzn-RequestId", str(uuid.uuid4())),
+            ("x-amzn-ErrorType", code),
+        ]
+        reason = "Internal Server Error" if status >= 500 else "Bad Request"
+        writer.write(response_bytes(status, reason, headers, body, keep_alive))
+        await writer.drain()
+        return keep_alive
+
+    def add_point(self, spec: dict[str, Any]) -> dict[str, Any]:
+        if not spec.get("region"):
+            raise ValueError("region is required: a point counts the calls of one region")
+        call = int(spec.get("call", 0))
+        if call < 1:
+            raise ValueError("call must be 1 or more (the Nth AWS call of the region from now)")
+        when = spec.get("when", "before")
+        if when not in POINT_WHEN:
+            raise ValueError(f"when must be one of {sorted(POINT_WHEN)}")
+        action = spec.get("action", "hold")
+        if action not in POINT_ACTIONS:
+            raise ValueError(f"action must be one of {sorted(POINT_ACTIONS)}")
+        self.point_id += 1
+        point = {
+            "id": self.point_id, "region": spec["region"], "call": call, "when": when,
+            "action": action, "count": int(spec.get("count", 1)), "state": "armed",
+            "seen": 0, "operation": None, "seqs": [],
+        }
+        point["remaining"] = point["count"]
+        for key in ("status", "code", "message"):
+            if key in spec:
+                point[key] = spec[key]
+        self.points.append(point)
+        return point
+
+    def release_points(self, region: str | None) -> int:
+        """Wakes the held requests of `region` (all regions when None) and disarms its points."""
+        released = 0
+        for point in [p for p in self.points if region is None or p["region"] == region]:
+            if point["state"] == "held":
+                released += 1
+            point["state"] = "released" if point["state"] == "held" else point["state"]
+            self.releases.setdefault(point["id"], asyncio.Event()).set()
+            self.points.remove(point)
+        return released
+
     # ---- control plane -----------------------------------------------------------------
     def control(self, request: Request, keep_alive: bool) -> bytes:
         url = urlsplit(request.target)
@@ -320,6 +429,13 @@ class Proxy:
                 region = query.get("region")
                 self.faults = [f for f in self.faults if region and f.get("region") != region]
                 return json_response(200, {"deleted": before - len(self.faults)}, keep_alive)
+            if path == "/__points" and method == "POST":
+                return json_response(200, self.add_point(body), keep_alive)
+            if path == "/__points" and method == "GET":
+                region = query.get("region")
+                return json_response(200, [p for p in self.points if not region or p["region"] == region], keep_alive)
+            if path == "/__points" and method == "DELETE":
+                return json_response(200, {"released": self.release_points(query.get("region"))}, keep_alive)
             if path == "/__config" and method == "POST":
                 return json_response(200, extensions.configure(body), keep_alive)
             if path == "/__state" and method == "POST":
