@@ -240,7 +240,12 @@ mod tests {
             compare(leaf(json!(1)).as_ref(), leaf(json!(2)).as_ref()),
             None
         );
-        assert_eq!(compare(None, leaf(json!("x".repeat(100))).as_ref()), None);
+        let long = leaf(json!("x".repeat(100)));
+        assert_eq!(compare(None, long.as_ref()), None);
+        // A secret is never compared: its side shows `(sensitive)`, nothing else.
+        let secret = Some(Leaf::Sensitive(Some("fingerprint".into())));
+        assert_eq!(compare(long.as_ref(), secret.as_ref()), None);
+        assert_eq!(compare(secret.as_ref(), long.as_ref()), None);
     }
 
     #[test]

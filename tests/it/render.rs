@@ -820,6 +820,28 @@ fn a_refused_plan_is_an_error_block_with_its_hint() {
     failure_snapshot(&p, "plan-failed-protected.md", &md.stdout);
 }
 
+/// An error outside the stages (here: no AWS region) is rendered too, with exit 1.
+#[test]
+fn a_configuration_error_is_an_error_block_and_an_error_object() {
+    let p = Project::new();
+    p.write("c.yaml", &connection("acme", "Orders API"));
+    for (format, expect) in [
+        ("markdown", "### outbound drift failed\n"),
+        ("json", "{\n  \"error\": {\n    \"message\": "),
+    ] {
+        let out = p
+            .command(&["drift", "--format", format])
+            .env_remove("AWS_REGION")
+            .env_remove("AWS_DEFAULT_REGION")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{stdout}");
+        assert!(stdout.starts_with(expect), "{stdout}");
+        assert!(stdout.contains("no AWS region"), "{stdout}");
+    }
+}
+
 /// Text keeps stdout for the plan: a failure is on stderr only, as before.
 #[test]
 fn a_failed_text_plan_prints_nothing_on_stdout() {
