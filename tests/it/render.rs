@@ -842,6 +842,27 @@ fn a_configuration_error_is_an_error_block_and_an_error_object() {
     }
 }
 
+/// A usage error (an unknown flag, a bad value) is rendered too, when the arguments ask for
+/// Markdown or JSON; still exit 1.
+#[test]
+fn a_usage_error_is_an_error_block_and_an_error_object() {
+    let p = Project::new();
+    let md = p.run(&["plan", "--format", "markdown", "--bogus"]);
+    assert_eq!(md.code, 1, "{}", md.stderr);
+    assert!(
+        md.stdout.starts_with("### outbound plan failed\n") && md.stdout.contains("'--bogus'"),
+        "{}",
+        md.stdout
+    );
+    let json = p.run(&["drift", "--endpoint-url", "notaurl", "--format=json"]);
+    assert_eq!(json.code, 1, "{}", json.stderr);
+    let value: Value =
+        serde_json::from_str(&json.stdout).unwrap_or_else(|e| panic!("{e}: {}", json.stdout));
+    let message = value["error"]["message"].as_str().unwrap();
+    assert!(message.contains("--endpoint-url"), "{message}");
+    assert!(!message.contains('\u{1b}'), "no colour in {message}");
+}
+
 /// Text keeps stdout for the plan: a failure is on stderr only, as before.
 #[test]
 fn a_failed_text_plan_prints_nothing_on_stdout() {
