@@ -2,6 +2,8 @@
 //! after every successful AWS change; a failed change skips its dependents while the others
 //! go on.
 
+mod progress;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -130,7 +132,10 @@ pub async fn apply<C: Cloud>(
                 let created = created_tx.clone();
                 running.spawn(async move {
                     let address = job.change.address.clone();
-                    (address, job.run(aws.as_ref(), timeout, &created).await)
+                    let step = Arc::clone(&job.step);
+                    let result = job.run(aws.as_ref(), timeout, &created).await;
+                    step.finished(result.is_ok());
+                    (address, result)
                 });
                 in_flight.insert((*address).clone());
                 started.push((*address).clone());
@@ -347,6 +352,8 @@ struct Job {
     spec: Value,
     secrets: crate::aws::events::Secrets,
     lineage: String,
+    /// Its progress on stderr: its end, and what it waits on.
+    step: Arc<progress::Step>,
 }
 
 impl Job {
@@ -377,6 +384,7 @@ impl Job {
                 .map(|r| r.secrets.clone())
                 .unwrap_or_default(),
             lineage: state.lineage.clone(),
+            step: Arc::new(progress::Step::start(&change.address, change.action)),
         }
     }
 
@@ -423,6 +431,7 @@ impl Job {
         let name = c.address.name.as_str();
         aws.deauthorize_connection(name).await?;
         let live = wait_for(
+            &self.step,
             timeout,
             || aws.describe_connection(name),
             c.address.kind,
@@ -470,6 +479,7 @@ impl Job {
             c.arn.clone().unwrap_or_default()
         };
         let live = wait_for(
+            &self.step,
             timeout,
             || aws.describe_connection(name),
             Kind::Connection,
@@ -528,6 +538,7 @@ impl Job {
             let _ = is_saved.await;
         }
         let live = wait_for(
+            &self.step,
             timeout,
             || aws.describe_connector(&new_id),
             Kind::Connector,
@@ -598,6 +609,7 @@ impl Job {
         aws.tag_connector(&arn, &set).await?;
         aws.untag_connector(&arn, &unset).await?;
         let live = wait_for(
+            &self.step,
             timeout,
             || aws.describe_connector(&id),
             Kind::Connector,
@@ -643,6 +655,7 @@ fn typed<T: serde::de::DeserializeOwned>(spec: &Value) -> Result<T, AwsError> {
 /// Describes until the resource's health (by its kind's rules) is `want`; fails on a
 /// failed status (or one switched off, when not wanted) or after `timeout`.
 async fn wait_for<F, Fut>(
+    step: &progress::Step,
     timeout: Duration,
     describe: F,
     kind: Kind,
@@ -700,6 +713,7 @@ where
                 ),
             });
         }
+        step.waiting(s);
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(5));
     }

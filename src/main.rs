@@ -13,6 +13,7 @@ fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() {
+                usage_error_on_stdout(&e);
                 ExitCode::from(commands::Outcome::Failed.exit_code())
             } else {
                 ExitCode::SUCCESS
@@ -29,6 +30,31 @@ fn main() -> ExitCode {
             render::error(&err);
             ExitCode::from(commands::Outcome::Failed.exit_code())
         }
+    }
+}
+
+/// A usage error of `plan` or `drift` whose arguments ask for Markdown or JSON is also
+/// rendered on stdout, as the command's other failures are: a bot posting stdout never posts
+/// an empty comment. The arguments could not be parsed, so they are read as far as they go.
+fn usage_error_on_stdout(e: &clap::Error) {
+    use render::failure::{self, Failure};
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = args.iter().find(|a| *a == "plan" || *a == "drift") else {
+        return;
+    };
+    let format = args
+        .windows(2)
+        .find(|w| w[0] == "--format")
+        .map(|w| w[1].as_str())
+        .or_else(|| args.iter().find_map(|a| a.strip_prefix("--format=")));
+    let first = e.render().to_string();
+    let first = first.lines().next().unwrap_or_default();
+    let message = first.strip_prefix("error: ").unwrap_or(first).to_owned();
+    let failure = Failure::error(&anyhow::anyhow!(message), None);
+    match format {
+        Some("markdown") => render::out(&failure::markdown(command, &failure)),
+        Some("json") => render::out(&failure::json(&failure)),
+        _ => {}
     }
 }
 

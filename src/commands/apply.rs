@@ -162,14 +162,19 @@ async fn prepare_saved(
         Ok(d) => d,
         Err(diags) => {
             render::diagnostics(&diags);
-            return Ok(Err(super::NotPrepared::Failed));
+            return Ok(Err(super::NotPrepared::Failed(
+                render::failure::Failure::invalid(&diags),
+            )));
         }
     };
     let desired = match plan::planned_desired(saved, &manifests) {
         Ok(d) => d,
         Err(e) => {
-            render::error(&anyhow::Error::new(e));
-            return Ok(Err(super::NotPrepared::Failed));
+            let e = anyhow::Error::new(e);
+            render::error(&e);
+            return Ok(Err(super::NotPrepared::Failed(
+                render::failure::Failure::error(&e, None),
+            )));
         }
     };
     let store = crate::store::open(&args.aws.state, &aws_options(&args.aws)).await?;
@@ -188,8 +193,11 @@ async fn prepare_saved(
     let mut plan = saved.clone();
     // Nothing it relied on may have changed since it was made.
     if let Err(e) = plan::check_fresh(&plan, &g.state, &g.observed, &g.fingerprints) {
-        render::error(&anyhow::Error::new(e));
-        return Ok(Err(super::NotPrepared::Failed));
+        let e = anyhow::Error::new(e);
+        render::error(&e);
+        return Ok(Err(super::NotPrepared::Failed(
+            render::failure::Failure::error(&e, None),
+        )));
     }
     plan.fingerprint_unchecked(&g.state, &g.fingerprints);
     Ok(Ok(g.planned(plan)))

@@ -1,14 +1,21 @@
 //! `outbound drift`: validate -> state -> observe -> diff -> plan -> drift report -> render.
 //! Run from cron beside applies: it changes nothing, saves nothing and takes no lock.
 
-use super::{Gathered, Outcome, gather, runtime};
+use super::plan::finish;
+use super::{Gathered, NotPrepared, Outcome, gather, refused, runtime};
 use crate::aws::Aws;
 use crate::cli::{DriftArgs, Format};
 use crate::drift::{self, Verdict};
 use crate::plan::{self, Plan, PlanError};
 use crate::render;
 
+/// Reports drift; a report that could not be made is also rendered on stdout (Markdown,
+/// JSON), so the issue a bot opens is never empty.
 pub fn run(args: &DriftArgs, verbose: u8) -> anyhow::Result<Outcome> {
+    finish("drift", args.format, drift(args, verbose))
+}
+
+fn drift(args: &DriftArgs, verbose: u8) -> anyhow::Result<Result<Outcome, NotPrepared>> {
     runtime()?.block_on(async {
         // 1. Manifests, state and AWS; what AWS could not be read for is kept, not fatal.
         let mut g = match gather(
@@ -21,7 +28,7 @@ pub fn run(args: &DriftArgs, verbose: u8) -> anyhow::Result<Outcome> {
         .await?
         {
             Ok(g) => g,
-            Err(n) => return Ok(n.into()),
+            Err(n) => return Ok(Err(n)),
         };
         let mut not_checked: std::collections::BTreeMap<_, _> = g
             .unreadable
@@ -31,14 +38,7 @@ pub fn run(args: &DriftArgs, verbose: u8) -> anyhow::Result<Outcome> {
         // 2. The plan of what could be read.
         let plan = match plan_readable(&mut g, &mut not_checked) {
             Ok(p) => p,
-            Err(e) => {
-                let hint = e.hint();
-                render::error(&anyhow::Error::new(e));
-                if let Some(h) = hint {
-                    render::message(&format!("  hint: {h}\n"));
-                }
-                return Ok(Outcome::Failed);
-            }
+            Err(e) => return Ok(Err(refused(e))),
         };
         // 3. Resources nobody names, when asked.
         let unmanaged = if args.include_unmanaged {
@@ -69,11 +69,11 @@ pub fn run(args: &DriftArgs, verbose: u8) -> anyhow::Result<Outcome> {
         if !skipped.is_empty() {
             render::message(&skipped);
         }
-        Ok(match report.verdict() {
+        Ok(Ok(match report.verdict() {
             Verdict::InSync => Outcome::Success,
             Verdict::Drift => Outcome::Changes,
             Verdict::Incomplete => Outcome::Incomplete,
-        })
+        }))
     })
 }
 

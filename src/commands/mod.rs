@@ -69,10 +69,11 @@ pub struct Prepared {
     >,
 }
 
-/// Why a plan could not be made; `Outcome` says how to exit.
+/// Why a plan could not be made (already printed on stderr; `plan` and `drift` also render
+/// it on stdout for the formats bots read); `Outcome` says how to exit.
 pub enum NotPrepared {
-    Failed,
-    Incomplete,
+    Failed(crate::render::failure::Failure),
+    Incomplete(crate::render::failure::Failure),
 }
 
 /// Where and as whom to call AWS, for the state backend and the services alike.
@@ -118,7 +119,7 @@ pub async fn prepare(
     secrets: crate::cli::SecretsMode,
     verbose: u8,
 ) -> anyhow::Result<Result<Prepared, NotPrepared>> {
-    use crate::{plan, render};
+    use crate::plan;
     let g = match gather(paths, options, args, secrets, verbose).await? {
         Ok(g) => g,
         Err(n) => return Ok(Err(n)),
@@ -128,15 +129,21 @@ pub async fn prepare(
     }
     match plan::build(&g.desired, &g.state, &g.observed, &g.fingerprints) {
         Ok(plan) => Ok(Ok(g.planned(plan))),
-        Err(e) => {
-            let hint = e.hint();
-            render::error(&anyhow::Error::new(e));
-            if let Some(h) = hint {
-                render::message(&format!("  hint: {h}\n"));
-            }
-            Ok(Err(NotPrepared::Failed))
-        }
+        Err(e) => Ok(Err(refused(e))),
     }
+}
+
+/// A plan refused (protected resources, unknown target, ...): `error:` and its hint on
+/// stderr, and the failure for stdout.
+pub fn refused(e: crate::plan::PlanError) -> NotPrepared {
+    use crate::render;
+    let hint = e.hint();
+    let e = anyhow::Error::new(e);
+    render::error(&e);
+    if let Some(h) = &hint {
+        render::message(&format!("  hint: {h}\n"));
+    }
+    NotPrepared::Failed(render::failure::Failure::error(&e, hint))
 }
 
 /// A plan needs every resource read: an unreadable one is neither present nor absent. Says
@@ -156,7 +163,9 @@ pub fn refuse_unreadable(g: &Gathered) -> Option<NotPrepared> {
         render::count(lines.len(), "resource"),
         lines.join("\n")
     ));
-    Some(NotPrepared::Incomplete)
+    Some(NotPrepared::Incomplete(
+        render::failure::Failure::unreadable(&g.unreadable),
+    ))
 }
 
 /// Validates, reads the state (without a lock) and observes AWS; what AWS could not be read
@@ -176,7 +185,9 @@ pub async fn gather(
         Ok(d) => d,
         Err(diags) => {
             render::diagnostics(&diags);
-            return Ok(Err(NotPrepared::Failed));
+            return Ok(Err(NotPrepared::Failed(render::failure::Failure::invalid(
+                &diags,
+            ))));
         }
     };
     // 2. State.
@@ -266,8 +277,8 @@ impl Gathered {
 impl From<NotPrepared> for Outcome {
     fn from(n: NotPrepared) -> Self {
         match n {
-            NotPrepared::Failed => Outcome::Failed,
-            NotPrepared::Incomplete => Outcome::Incomplete,
+            NotPrepared::Failed(_) => Outcome::Failed,
+            NotPrepared::Incomplete(_) => Outcome::Incomplete,
         }
     }
 }

@@ -1,28 +1,52 @@
 //! `outbound plan`: validate -> state -> observe -> diff -> plan -> render. Changes nothing.
 
-use super::{Outcome, prepare, runtime};
+use super::{NotPrepared, Outcome, prepare, refused, runtime};
 use crate::cli::{Format, PlanArgs, SecretsMode};
 use crate::plan::Plan;
 use crate::render;
+use crate::render::failure::Failure;
 
+/// Plans; a plan that could not be made is also rendered on stdout (Markdown, JSON), so a
+/// bot posting stdout never posts an empty comment.
 pub fn run(args: &PlanArgs, verbose: u8) -> anyhow::Result<Outcome> {
+    finish("plan", args.format, plan(args, verbose))
+}
+
+/// The outcome of `command`; a failure is also rendered on stdout in `format` (text: nothing
+/// there, stderr has it all). An error is left for main to print on stderr, like every
+/// command's errors.
+pub(super) fn finish(
+    command: &str,
+    format: Format,
+    result: anyhow::Result<Result<Outcome, NotPrepared>>,
+) -> anyhow::Result<Outcome> {
+    let (failure, outcome) = match &result {
+        Ok(Ok(outcome)) => return Ok(*outcome),
+        Ok(Err(NotPrepared::Failed(f))) => (f.clone(), Outcome::Failed),
+        Ok(Err(NotPrepared::Incomplete(f))) => (f.clone(), Outcome::Incomplete),
+        Err(e) => (Failure::error(e, None), Outcome::Failed),
+    };
+    match format {
+        Format::Text => {}
+        Format::Json => render::out(&render::failure::json(&failure)),
+        Format::Markdown => render::out(&render::failure::markdown(command, &failure)),
+    }
+    result.map(|_| outcome)
+}
+
+fn plan(args: &PlanArgs, verbose: u8) -> anyhow::Result<Result<Outcome, NotPrepared>> {
     let options = crate::manifest::load::Options {
         allow_empty: args.allow_empty,
     };
     runtime()?.block_on(async {
         let mut prepared = match prepare(&args.paths.paths, options, &args.aws, args.secrets, verbose).await? {
             Ok(p) => p,
-            Err(n) => return Ok(n.into()),
+            Err(n) => return Ok(Err(n)),
         };
         prepared.plan.secrets_checked = args.secrets == SecretsMode::Resolve;
         let all = prepared.plan.changes.len();
         if let Err(e) = prepared.plan.target(&args.targets) {
-            let hint = e.hint();
-            render::error(&anyhow::Error::new(e));
-            if let Some(h) = hint {
-                render::message(&format!("  hint: {h}\n"));
-            }
-            return Ok(Outcome::Failed);
+            return Ok(Err(refused(e)));
         }
         let plan = &prepared.plan;
         if !args.targets.is_empty() {
@@ -49,9 +73,9 @@ pub fn run(args: &PlanArgs, verbose: u8) -> anyhow::Result<Outcome> {
             Format::Markdown => format!("{}\n```\n{skipped}```\n", render::markdown::plan(plan)),
         });
         if args.detailed_exitcode && plan.has_changes() {
-            Ok(Outcome::Changes)
+            Ok(Ok(Outcome::Changes))
         } else {
-            Ok(Outcome::Success)
+            Ok(Ok(Outcome::Success))
         }
     })
 }

@@ -6,6 +6,9 @@
 
 use std::fmt::Write;
 
+use similar::ChangeTag;
+
+use super::compare::{Comparison, Segment, compare};
 use crate::diff::{FieldChange, Leaf, Reason};
 use crate::plan::{Action, Change, ChangeReason, Plan};
 use crate::resource::rules::Health;
@@ -199,19 +202,77 @@ fn no_fields(c: &Change) -> String {
 }
 
 fn field(a: Action, f: &FieldChange) -> String {
+    let mut notes = String::new();
+    if f.forces_replacement {
+        notes.push_str(" — **forces replacement**");
+    }
+    if f.reason == Reason::Drift {
+        notes.push_str(" — _revert drift_");
+    }
+    let compared = (a != Action::Create)
+        .then(|| compare(f.before.as_ref(), f.after.as_ref()))
+        .flatten();
+    if let Some(c) = compared {
+        return format!("- {}:{notes}\n{}", code(&f.path), compared_block(&c));
+    }
     let mut line = format!("- {}: ", code(&f.path));
     if a != Action::Create {
         let _ = write!(line, "{} → ", leaf(f.before.as_ref()));
     }
     line.push_str(&leaf(f.after.as_ref()));
-    if f.forces_replacement {
-        line.push_str(" — **forces replacement**");
-    }
-    if f.reason == Reason::Drift {
-        line.push_str(" — _revert drift_");
-    }
+    line.push_str(&notes);
     line.push('\n');
     line
+}
+
+/// A compared value as a fenced block inside the field's list item: a `diff` block of the
+/// changed lines, or one `text` line with the changed words marked `[-old-]{+new+}` (as
+/// `git diff --word-diff`; a code block shows no colour, and its text stays inert).
+fn compared_block(c: &Comparison) -> String {
+    let (info, lines): (&str, Vec<String>) = match c {
+        Comparison::Words(segments) => {
+            let mut line = String::new();
+            for s in segments {
+                match s {
+                    Segment::Same(t) => line.push_str(t),
+                    Segment::Changed { removed, added } => {
+                        if !removed.is_empty() {
+                            let _ = write!(line, "[-{removed}-]");
+                        }
+                        if !added.is_empty() {
+                            let _ = write!(line, "{{+{added}+}}");
+                        }
+                    }
+                }
+            }
+            ("text", vec![line])
+        }
+        Comparison::Lines(lines) => (
+            "diff",
+            lines
+                .iter()
+                .map(|l| match l {
+                    None => "  …".to_owned(),
+                    Some(l) => {
+                        let sign = match l.tag {
+                            ChangeTag::Delete => '-',
+                            ChangeTag::Insert => '+',
+                            ChangeTag::Equal => ' ',
+                        };
+                        format!("{sign} {}", l.text)
+                    }
+                })
+                .collect(),
+        ),
+    };
+    let lines: Vec<String> = lines.iter().map(|l| l.replace('\r', "\\r")).collect();
+    let fence = fence(&lines.join("\n"));
+    let mut s = format!("  {fence}{info}\n");
+    for l in lines {
+        let _ = writeln!(s, "  {l}");
+    }
+    let _ = writeln!(s, "  {fence}");
+    s
 }
 
 fn leaf(l: Option<&Leaf>) -> String {
@@ -239,6 +300,13 @@ fn code(s: &str) -> String {
     let pad = s.starts_with(['`', ' ']) || s.ends_with(['`', ' ']);
     let pad = if pad { " " } else { "" };
     format!("{fence}{pad}{s}{pad}{fence}")
+}
+
+/// The fence of a code block holding `text`: longer than any run of backticks in it, so
+/// nothing in it can close the block.
+pub(super) fn fence(text: &str) -> String {
+    let longest = text.split(|ch| ch != '`').map(str::len).max().unwrap_or(0);
+    "`".repeat(longest.max(2) + 1)
 }
 
 /// Text for a table cell: `|` would end the cell, even inside a code span.

@@ -1,6 +1,8 @@
 //! All user-facing output goes through here: stdout for data, stderr for messages.
 
+pub mod compare;
 pub mod drift;
+pub mod failure;
 pub mod json;
 pub mod markdown;
 pub mod text;

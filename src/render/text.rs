@@ -4,6 +4,9 @@ use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
 
+use similar::ChangeTag;
+
+use super::compare::{Comparison, Segment, compare};
 use crate::apply::{Outcome, Report};
 use crate::diff::FieldChange;
 use crate::plan::{Action, Change, ChangeReason, Plan};
@@ -143,6 +146,9 @@ fn field(out: &mut String, action: Action, f: &FieldChange) {
             f.path,
             show(&f.after)
         );
+    } else if let Some(c) = compare(f.before.as_ref(), f.after.as_ref()) {
+        let _ = write!(out, "      {style}{sym}{style:#} {}:", f.path);
+        compared(out, &c, &format!("{replace}{why}"));
     } else {
         let _ = writeln!(
             out,
@@ -152,6 +158,61 @@ fn field(out: &mut String, action: Action, f: &FieldChange) {
             show(&f.after)
         );
     }
+}
+
+/// A compared value, after `path:`, then the field's `notes`: changed words inline
+/// (`[-old-]{+new+}`, as `git diff --word-diff`), or changed lines under the field, each with
+/// its `-`/`+`.
+fn compared(out: &mut String, c: &Comparison, notes: &str) {
+    match c {
+        Comparison::Words(segments) => {
+            out.push_str(" \"");
+            for s in segments {
+                match s {
+                    Segment::Same(t) => out.push_str(&visible(t)),
+                    Segment::Changed { removed, added } => {
+                        if !removed.is_empty() {
+                            let _ = write!(out, "{REMOVE}[-{}-]{REMOVE:#}", visible(removed));
+                        }
+                        if !added.is_empty() {
+                            let _ = write!(out, "{ADD}{{+{}+}}{ADD:#}", visible(added));
+                        }
+                    }
+                }
+            }
+            let _ = writeln!(out, "\"{notes}");
+        }
+        Comparison::Lines(lines) => {
+            let _ = writeln!(out, "{notes}");
+            for line in lines {
+                let _ = match line {
+                    None => writeln!(out, "          {DIM}…{DIM:#}"),
+                    Some(l) => {
+                        let (sign, style) = match l.tag {
+                            ChangeTag::Delete => ("-", REMOVE),
+                            ChangeTag::Insert => ("+", ADD),
+                            ChangeTag::Equal => (" ", Style::new()),
+                        };
+                        writeln!(out, "          {style}{sign} {}{style:#}", visible(&l.text))
+                    }
+                };
+            }
+        }
+    }
+}
+
+/// Text with its control characters escaped (a line break or an escape sequence in a value
+/// cannot break the plan's lines or colour it).
+fn visible(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// The table that ends `outbound apply`.

@@ -254,8 +254,15 @@ fn change_rate_outside(p: &Project, rate: i64) {
 /// What the pull-request workflow runs: validate, then plan with the JSON plan saved and the
 /// Markdown plan on stdout (the comment body). Returns (exit code, comment body).
 fn pr_plan(p: &Project, out: &str) -> (i32, String) {
-    let run = p.run(&["validate", "manifests"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (validate, plan, comment) = pr_jobs(p, out);
+    assert_eq!(validate, 0, "{comment}");
+    (plan, comment)
+}
+
+/// [`pr_plan`] whatever `validate` says (the workflow plans even when it fails, so the
+/// comment shows the problems): (validate's exit code, plan's, the comment body).
+fn pr_jobs(p: &Project, out: &str) -> (i32, i32, String) {
+    let validate = p.run(&["validate", "manifests"]).code;
     let run = p.run(&[
         "plan",
         "manifests",
@@ -265,7 +272,7 @@ fn pr_plan(p: &Project, out: &str) -> (i32, String) {
         "markdown",
         "--detailed-exitcode",
     ]);
-    (run.code, run.stdout)
+    (validate, run.code, run.stdout)
 }
 
 /// The commands of `examples/ci/github/*.yml`, in the order a team meets them, against the
@@ -339,4 +346,73 @@ fn the_workflows_commands_in_order() {
     let run = p.drift(&["manifests", "--format", "markdown"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("no drift"), "{}", run.stdout);
+}
+
+/// A pull request whose plan fails posts the Markdown error block outbound prints on stdout,
+/// never an empty comment (the workflow's stderr fallback is not needed), uploads no plan,
+/// and changes nothing: first invalid manifests (validate fails too, and the plan job still
+/// runs), then a change that would delete a protected resource.
+#[test]
+fn a_failing_pull_request_comments_the_error_block() {
+    let p = Project::new();
+    p.write("c.yaml", &connection("ci-api", "Orders API"));
+    p.write("d.yaml", &destination("ci-orders", "ci-api", 10));
+    p.write(
+        "k.yaml",
+        &connection("ci-kept", "Kept").replace(
+            "metadata: { name: ci-kept }",
+            "metadata: { name: ci-kept, protect: true }",
+        ),
+    );
+    p.apply();
+    support::moto().forget_calls(&p.region);
+
+    // Pull request 1: a rate that is not a number.
+    p.write(
+        "d.yaml",
+        &destination("ci-orders", "ci-api", 10).replace(
+            "invocationRateLimitPerSecond: 10",
+            "invocationRateLimitPerSecond: fast",
+        ),
+    );
+    let (validate, code, comment) = pr_jobs(&p, "pr1.json");
+    assert_eq!((validate, code), (1, 1), "{comment}");
+    assert!(
+        comment.starts_with("### outbound plan failed\n"),
+        "{comment}"
+    );
+    assert!(
+        comment.contains("manifests/d.yaml:9:")
+            && comment.contains("spec.invocationRateLimitPerSecond"),
+        "{comment}"
+    );
+    assert!(
+        !p.dir.path().join("pr1.json").exists(),
+        "a failed plan was saved"
+    );
+
+    // Pull request 2: the protected connection's manifest is removed.
+    p.write("d.yaml", &destination("ci-orders", "ci-api", 10));
+    p.remove("k.yaml");
+    let (validate, code, comment) = pr_jobs(&p, "pr2.json");
+    assert_eq!((validate, code), (0, 1), "{comment}");
+    assert!(
+        comment.starts_with("### outbound plan failed\n"),
+        "{comment}"
+    );
+    assert!(
+        comment.contains(
+            "error: the plan would delete or replace protected resources: Connection/ci-kept"
+        ) && comment.contains("hint: remove `protect: true`"),
+        "{comment}"
+    );
+    assert!(
+        !p.dir.path().join("pr2.json").exists(),
+        "a refused plan was saved"
+    );
+    assert_eq!(
+        p.mutations(),
+        Vec::<String>::new(),
+        "a failed plan changed AWS"
+    );
 }

@@ -14,6 +14,9 @@ use outbound::render::json::PlanFile;
 use outbound::render::{self, markdown};
 use outbound::resource::{Address, Kind};
 
+use crate::{states, support};
+use support::project::{Project, Run, connection};
+
 /// Stands for a secret's fingerprint: it may be in the plan file (apply compares it), never
 /// in what people read.
 const FINGERPRINT_CANARY: &str = "CANARY-FINGERPRINT-5e8a";
@@ -330,6 +333,120 @@ fn plan_markdown_no_changes() {
     assert_snapshot!(markdown::plan(&numbered(vec![unchanged()])));
 }
 
+fn updated(path: &str, before: Value, after: Value, reason: Reason) -> FieldChange {
+    field(path, value(before), value(after), reason)
+}
+
+/// Long and multi-line values of updates: one word of a long description, a part of an
+/// endpoint, one line of a body template, one host key of three. A short value beside them
+/// stays `before -> after`.
+fn long_values() -> Plan {
+    let mut destination = existing(
+        change(
+            Kind::ApiDestination,
+            "orders",
+            Action::Update,
+            &[ChangeReason::ManifestChange, ChangeReason::Drift],
+        ),
+        "orders",
+        "arn:aws:events:eu-west-1:111122223333:api-destination/orders/6f1c",
+        Some("ACTIVE"),
+    );
+    let sentence = |env: &str| {
+        format!(
+            "Orders placed in the shop are sent to the Acme {env} endpoint; contact the integrations team before changing the rate"
+        )
+    };
+    let endpoint =
+        |v: &str| format!("https://api.acme.example/{v}/orders/submit?tenant=eu-west&format=json");
+    destination.fields = vec![
+        updated(
+            "description",
+            json!(sentence("staging")),
+            json!(sentence("production")),
+            Reason::ManifestChange,
+        ),
+        updated(
+            "invocationEndpoint",
+            json!(endpoint("v2")),
+            json!(endpoint("v3")),
+            Reason::Drift,
+        ),
+        updated(
+            "invocationRateLimitPerSecond",
+            json!(20),
+            json!(50),
+            Reason::ManifestChange,
+        ),
+    ];
+    let mut connection = existing(
+        change(
+            Kind::Connection,
+            "partner-body",
+            Action::Update,
+            &[ChangeReason::ManifestChange],
+        ),
+        "partner-body",
+        "arn:aws:events:eu-west-1:111122223333:connection/partner-body/1a2b",
+        Some("AUTHORIZED"),
+    );
+    let body = |currency: &str| {
+        format!(
+            "{{\n  \"source\": \"acme\",\n  \"version\": 2,\n  \"currency\": \"{currency}\",\n  \"items\": [],\n  \"notify\": true,\n  \"retries\": 3\n}}"
+        )
+    };
+    connection.fields = vec![
+        updated(
+            "authParameters.invocationHttpParameters.bodyParameters[template].value",
+            json!(body("EUR")),
+            json!(body("USD")),
+            Reason::ManifestChange,
+        ),
+        updated(
+            "description",
+            json!("Partner body\nrun `make` first"),
+            json!("Partner body\nrun ```make``` first"),
+            Reason::ManifestChange,
+        ),
+    ];
+    let mut connector = existing(
+        change(
+            Kind::Connector,
+            "sftp-partner",
+            Action::Update,
+            &[ChangeReason::ManifestChange],
+        ),
+        "c-0123456789abcdef1",
+        "arn:aws:transfer:eu-west-1:111122223333:connector/c-0123456789abcdef1",
+        Some("ACTIVE"),
+    );
+    connector.fields = vec![updated(
+        "sftpConfig.trustedHostKeys",
+        json!([
+            "sftp.partner.example ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAA",
+            "sftp.partner.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOLD",
+            "sftp.partner.example ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ"
+        ]),
+        json!([
+            "sftp.partner.example ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAA",
+            "sftp.partner.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINEW",
+            "sftp.partner.example ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ"
+        ]),
+        Reason::ManifestChange,
+    )];
+    numbered(vec![destination, connection, connector])
+}
+
+#[test]
+fn plan_long_values_text() {
+    assert_snapshot!(text(&long_values()));
+}
+
+#[test]
+fn plan_long_values_markdown() {
+    assert_snapshot!(markdown::plan(&long_values()));
+}
+
 /// Markdown values are code spans: what Markdown or HTML would read is inert or escaped.
 #[test]
 fn markdown_escapes_values_and_names() {
@@ -564,4 +681,252 @@ fn secret_values_are_in_no_rendering() {
         );
     }
     assert!(renderings[1].1.contains(r#""fromFile": "secret.txt""#));
+}
+
+// ---- Failures on stdout: a bot posting stdout never posts an empty comment ------------
+
+/// A literal secret where a reference belongs: the error names the field, never the value.
+const LITERAL_CANARY: &str = "CANARY-LITERAL-7b2e";
+
+/// `outbound ARGS --format FORMAT` for both bot formats: (Markdown run, JSON run and its
+/// parsed stdout). Both must exit `code`; the Markdown is the error block, the JSON an
+/// `error` object.
+fn failed_both_ways(p: &Project, args: &[&str], code: i32) -> (Run, Value) {
+    let command = args[0];
+    let md = p.run(&[args, &["--format", "markdown"]].concat());
+    let json = p.run(&[args, &["--format", "json"]].concat());
+    for run in [&md, &json] {
+        assert_eq!(run.code, code, "{}\n{}", run.stdout, run.stderr);
+        assert!(
+            !run.stdout.contains(LITERAL_CANARY) && !run.stderr.contains(LITERAL_CANARY),
+            "a secret leaked:\n{}\n{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+    assert!(
+        md.stdout
+            .starts_with(&format!("### outbound {command} failed\n")),
+        "{}",
+        md.stdout
+    );
+    assert!(md.stdout.contains("\n```text\nerror: "), "{}", md.stdout);
+    assert!(md.stdout.ends_with("```\n"), "{}", md.stdout);
+    let value: Value =
+        serde_json::from_str(&json.stdout).unwrap_or_else(|e| panic!("{e}: {}", json.stdout));
+    assert!(value["error"]["message"].is_string(), "{value}");
+    assert!(value["error"]["diagnostics"].is_array(), "{value}");
+    (md, value)
+}
+
+fn failure_snapshot(p: &Project, name: &str, text: &str) {
+    let redactions = p.redactions();
+    insta::with_settings!({
+        omit_expression => true,
+        filters => redactions.iter().map(|(regex, to)| (regex.as_str(), *to)),
+    }, {
+        assert_snapshot!(name, text);
+    });
+}
+
+/// Invalid manifests: `plan` and `drift` render every diagnostic (file, line, field) on
+/// stdout too, exit 1, and reach no AWS API.
+#[test]
+fn invalid_manifests_are_an_error_block_and_an_error_object() {
+    let p = Project::new();
+    p.write(
+        "c.yaml",
+        &connection("acme", "Orders API")
+            .replace("{ fromEnv: ACME_API_KEY }", LITERAL_CANARY)
+            .replace("authorizationType: API_KEY", "authorizationType: API-KEY"),
+    );
+    for command in ["plan", "drift"] {
+        let (md, json) = failed_both_ways(&p, &[command, "manifests"], 1);
+        let diagnostics = json["error"]["diagnostics"].as_array().unwrap();
+        let paths: Vec<&str> = diagnostics
+            .iter()
+            .map(|d| d["path"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "spec.authorizationType",
+                "spec.authParameters.apiKeyAuthParameters.apiKeyValue"
+            ],
+            "{json}"
+        );
+        assert_eq!(diagnostics[0]["file"], "manifests/c.yaml");
+        assert!(diagnostics[0]["line"].as_u64().unwrap() > 1, "{json}");
+        assert_eq!(
+            json["error"]["message"],
+            "2 problems in the manifests; nothing was changed"
+        );
+        if command == "plan" {
+            failure_snapshot(&p, "plan-failed-invalid.md", &md.stdout);
+        }
+    }
+    assert_eq!(p.operations(), Vec::<String>::new(), "AWS was called");
+}
+
+/// AWS refuses to be read: no plan (exit 3, as before), and the block says which resources.
+#[test]
+fn a_plan_aws_cannot_read_is_an_error_block_with_exit_3() {
+    let p = Project::new();
+    p.write("c.yaml", &connection("acme", "Orders API"));
+    support::moto().fault(
+        &p.region,
+        json!({"operation": "DescribeConnection", "fault": "access_denied", "count": -1}),
+    );
+    let (md, json) = failed_both_ways(&p, &["plan"], 3);
+    support::moto().clear_faults(&p.region);
+    assert!(
+        md.stdout
+            .contains("error: 1 resource could not be read from AWS, so no plan was made\n"),
+        "{}",
+        md.stdout
+    );
+    assert!(md.stdout.contains("Connection/acme: "), "{}", md.stdout);
+    assert_eq!(
+        json["error"]["diagnostics"][0]["address"],
+        "Connection/acme"
+    );
+    let message = json["error"]["diagnostics"][0]["message"].as_str().unwrap();
+    assert!(message.contains("AccessDenied"), "{message}");
+}
+
+/// A plan refused because it would delete a protected resource: the error and its hint.
+#[test]
+fn a_refused_plan_is_an_error_block_with_its_hint() {
+    let p = Project::new();
+    p.write("anchor.yaml", &connection("anchor", "Anchor"));
+    p.write(
+        "kept.yaml",
+        &connection("kept", "Kept").replace(
+            "metadata: { name: kept }",
+            "metadata: { name: kept, protect: true }",
+        ),
+    );
+    p.apply();
+    p.remove("kept.yaml");
+    let (md, json) = failed_both_ways(&p, &["plan"], 1);
+    assert_eq!(
+        json["error"]["message"],
+        "the plan would delete or replace protected resources: Connection/kept"
+    );
+    assert!(
+        json["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("protect: true"),
+        "{json}"
+    );
+    failure_snapshot(&p, "plan-failed-protected.md", &md.stdout);
+}
+
+/// An error outside the stages (here: no AWS region) is rendered too, with exit 1.
+#[test]
+fn a_configuration_error_is_an_error_block_and_an_error_object() {
+    let p = Project::new();
+    p.write("c.yaml", &connection("acme", "Orders API"));
+    for (format, expect) in [
+        ("markdown", "### outbound drift failed\n"),
+        ("json", "{\n  \"error\": {\n    \"message\": "),
+    ] {
+        let out = p
+            .command(&["drift", "--format", format])
+            .env_remove("AWS_REGION")
+            .env_remove("AWS_DEFAULT_REGION")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{stdout}");
+        assert!(stdout.starts_with(expect), "{stdout}");
+        assert!(stdout.contains("no AWS region"), "{stdout}");
+    }
+}
+
+/// A usage error (an unknown flag, a bad value) is rendered too, when the arguments ask for
+/// Markdown or JSON; still exit 1.
+#[test]
+fn a_usage_error_is_an_error_block_and_an_error_object() {
+    let p = Project::new();
+    let md = p.run(&["plan", "--format", "markdown", "--bogus"]);
+    assert_eq!(md.code, 1, "{}", md.stderr);
+    assert!(
+        md.stdout.starts_with("### outbound plan failed\n") && md.stdout.contains("'--bogus'"),
+        "{}",
+        md.stdout
+    );
+    let json = p.run(&["drift", "--endpoint-url", "notaurl", "--format=json"]);
+    assert_eq!(json.code, 1, "{}", json.stderr);
+    let value: Value =
+        serde_json::from_str(&json.stdout).unwrap_or_else(|e| panic!("{e}: {}", json.stdout));
+    let message = value["error"]["message"].as_str().unwrap();
+    assert!(message.contains("--endpoint-url"), "{message}");
+    assert!(!message.contains('\u{1b}'), "no colour in {message}");
+}
+
+/// Text keeps stdout for the plan: a failure is on stderr only, as before.
+#[test]
+fn a_failed_text_plan_prints_nothing_on_stdout() {
+    let p = Project::new();
+    p.write("c.yaml", "kind: Nothing\n");
+    let run = p.run(&["plan"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stdout, "");
+    assert!(run.stderr.contains("error"), "{}", run.stderr);
+}
+
+// ---- Progress of an apply on stderr ----------------------------------------------------
+
+/// The progress lines of `stderr` (`ADDRESS: created in 1.2s`, …), their times replaced by
+/// `T`: no test asserts a duration.
+fn progress_lines(stderr: &str) -> Vec<String> {
+    let line = regex::Regex::new(r"^(\S+/\S+): (\w+) (in|after) \d+(\.\d)?s$").unwrap();
+    stderr
+        .lines()
+        .filter_map(|l| line.captures(l))
+        .map(|c| format!("{}: {} {} T", &c[1], &c[2], &c[3]))
+        .collect()
+}
+
+/// One line per finished action, on stderr (stdout stays the plan and the report), in the
+/// order they finished: the destination waits for its connection to be authorized.
+#[test]
+fn apply_prints_a_line_per_finished_action_with_its_time() {
+    let p = Project::new();
+    // The connection is AUTHORIZING for its first 3 Describes: apply waits for it.
+    support::moto().configure(&p.region, json!({"oauthReads": 3}));
+    p.write("m.yaml", states::OAUTH);
+    let run = p.apply();
+    assert_eq!(
+        progress_lines(&run.stderr),
+        [
+            "Connection/oauth: created in T",
+            "ApiDestination/events: created in T"
+        ],
+        "{}",
+        run.stderr
+    );
+    assert!(progress_lines(&run.stdout).is_empty(), "{}", run.stdout);
+    assert!(
+        support::moto().count(&p.region, "DescribeConnection") >= 4,
+        "the connection was not waited on"
+    );
+
+    // A failed action says so, and nothing is said of the one it skips.
+    let p = Project::new();
+    support::moto().fault(
+        &p.region,
+        json!({"operation": "CreateConnection", "fault": "access_denied"}),
+    );
+    p.write("m.yaml", states::OAUTH);
+    let run = p.run(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        progress_lines(&run.stderr),
+        ["Connection/oauth: failed after T"],
+        "{}",
+        run.stderr
+    );
 }

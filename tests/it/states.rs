@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use support::project::{Project, outside};
 
 /// An OAuth connection and an API destination on it (the client secret is `CONV_SECRET`).
-const OAUTH: &str = "apiVersion: outbound/v1
+pub(crate) const OAUTH: &str = "apiVersion: outbound/v1
 kind: Connection
 metadata: { name: oauth }
 spec:
