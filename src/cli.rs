@@ -84,6 +84,16 @@ pub struct AwsArgs {
     /// AWS calls in flight at most, when reading and when changing.
     #[arg(long, global = true, default_value_t = DEFAULT_PARALLELISM, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
+    /// Client-side AWS requests per second, per service: `events=N,transfer=M` (either or
+    /// both; `off` for no limit). The defaults stay below EventBridge's published 50 per
+    /// second per account and Region, which every caller in the account shares.
+    #[arg(
+        long,
+        env = "OUTBOUND_RATE_LIMIT",
+        value_name = "SERVICE=RATE,...",
+        default_value_t = crate::aws::rate::RateLimits::default()
+    )]
+    pub rate_limit: crate::aws::rate::RateLimits,
 }
 
 /// An `--endpoint-url` the AWS SDK can use: an absolute http(s) URL with a host. Checked here

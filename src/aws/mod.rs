@@ -8,6 +8,7 @@ mod error;
 pub use crate::live::{ListedConnector, Live};
 
 pub mod events;
+pub mod rate;
 pub mod transfer;
 
 pub(crate) use error::classify;
@@ -34,6 +35,8 @@ pub struct AwsOptions {
     pub profile: Option<String>,
     /// One endpoint for every service, e.g. a local emulator (also `AWS_ENDPOINT_URL`).
     pub endpoint_url: Option<String>,
+    /// Client-side requests per second per service (`--rate-limit`).
+    pub rate_limits: rate::RateLimits,
 }
 
 /// The clients outbound uses, with the count of calls made through them.
@@ -43,6 +46,8 @@ pub struct Aws {
     pub calls: CallLog,
     /// Secret values this run knows; scrubbed from every AWS error message.
     redact: Vec<String>,
+    /// One token bucket per service, taken before every call.
+    limiter: rate::Limiter,
 }
 
 /// The class of an AWS error, decided in [`classify`] and nowhere else.
@@ -114,6 +119,11 @@ impl fmt::Display for CallLog {
     }
 }
 
+/// Attempts per call, the first included. Throttling that gets past the rate limit (other
+/// callers in the account) is retried with adaptive backoff; see docs/benchmarks.md for the
+/// measurement behind the number.
+const MAX_ATTEMPTS: u32 = 5;
+
 /// How long one connection attempt, one read, one attempt and one whole call (retries
 /// included) may take: generous for AWS, short enough that a dead endpoint fails a run.
 fn timeouts() -> TimeoutConfig {
@@ -160,7 +170,7 @@ impl Aws {
         secrets: Vec<String>,
     ) -> Result<Aws, AwsError> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::adaptive().with_max_attempts(5))
+            .retry_config(RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS))
             .timeout_config(timeouts());
         if let Some(region) = &options.region {
             loader = loader.region(Region::new(region.clone()));
@@ -196,6 +206,7 @@ impl Aws {
             events: aws_sdk_cloudwatchevents::Client::from_conf(events),
             calls: CallLog::default(),
             redact: secrets.into_iter().filter(|s| !s.is_empty()).collect(),
+            limiter: rate::Limiter::new(&options.rate_limits),
         })
     }
 
@@ -204,16 +215,22 @@ impl Aws {
         self.events.config().region().map(ToString::to_string)
     }
 
-    /// Counts the call, awaits it, and classifies its error: every AWS call goes through here.
+    /// Waits for its service's rate limit, counts the call, awaits it, and classifies its
+    /// error: every AWS call goes through here. (SDK retries of the call are paced by adaptive
+    /// retry, not by the bucket.)
     pub(crate) async fn call<T, E, R>(
         &self,
         operation: &'static str,
         request: impl Future<Output = Result<T, SdkError<E, R>>>,
     ) -> Result<T, AwsError>
     where
-        E: ProvideErrorMetadata + std::error::Error + 'static,
+        E: ProvideErrorMetadata + std::error::Error + rate::OfService + 'static,
         R: fmt::Debug,
     {
+        let waited = self.limiter.take(E::SERVICE).await;
+        if !waited.is_zero() {
+            tracing::trace!(operation, ?waited, "rate limit");
+        }
         self.calls.record(operation);
         request
             .await

@@ -157,9 +157,10 @@ pub async fn gather(
             return Ok(Err(NotPrepared::Failed));
         }
     };
-    // 2. State.
+    // 2. State, and how its secret fingerprints are taken (`OUTBOUND_FINGERPRINT_KEY`).
     let store = state::open(&args.state)?;
     let state = store.load()?.unwrap_or_default();
+    let scheme = state::fingerprint::Scheme::from_env()?;
     // 3. AWS, with this run's secret values scrubbed from any error it reports.
     let secrets: Vec<String> = desired
         .resources
@@ -170,12 +171,14 @@ pub async fn gather(
         region: args.region.clone(),
         profile: args.profile.clone(),
         endpoint_url: args.endpoint_url.clone(),
+        rate_limits: args.rate_limit,
     };
     let aws = std::sync::Arc::new(aws::Aws::connect(&options, secrets).await?);
     // 4. Observe AWS while the secret fingerprints are computed.
     let salt = state.fingerprint_salt.clone();
     let (observation, fingerprints) = std::thread::scope(|s| {
-        let fps = s.spawn(|| state::fingerprint::all(&desired, &salt));
+        let fps =
+            s.spawn(|| state::fingerprint::all_with(&desired, &salt, &scheme, &state.resources));
         let observed = tokio::task::block_in_place(|| {
             tokio::runtime::Handle::current().block_on(observe::observe(
                 &aws,

@@ -1169,6 +1169,7 @@ async fn connect_child(vars: &Value) {
         region: Some(var("direct")),
         endpoint_url: Some(var("moto")),
         profile: None,
+        ..AwsOptions::default()
     };
     let aws = Aws::connect(&direct, vec![]).await.expect("connect");
     aws.list_connections().await.expect("straight to moto");

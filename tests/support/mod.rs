@@ -50,6 +50,8 @@ pub const ENV_REMOVE: &[&str] = &[
     "AWS_WEB_IDENTITY_TOKEN_FILE",
     "AWS_CONTAINER_CREDENTIALS_FULL_URI",
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "OUTBOUND_RATE_LIMIT",
+    "OUTBOUND_FINGERPRINT_KEY",
 ];
 
 /// Real commercial region names known to both services in the `aws` partition
@@ -115,6 +117,7 @@ pub fn aws_options(region: &str) -> AwsOptions {
         region: Some(region.to_owned()),
         profile: None,
         endpoint_url: Some(moto().proxy.clone()),
+        ..AwsOptions::default()
     }
 }
 
@@ -310,6 +313,12 @@ impl Moto {
     }
 
     /// The launcher's log so far.
+    /// Throttles EventBridge calls of `region` above `rate` per second (`None`: off).
+    pub fn rate_limit(&self, region: &str, rate: Option<u32>) -> Value {
+        let body = json!({"region": region, "rate": rate});
+        self.control("POST", "/__ratelimit", Some(&body))
+    }
+
     pub fn log_text(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
     }

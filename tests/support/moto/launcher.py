@@ -2,7 +2,7 @@
 """Starts moto (with outbound's extensions) and the fault-injecting proxy in front of it.
 
     python launcher.py --ready-file PATH [--log-file PATH] [--no-stdin-watch]
-                       [--moto-port N] [--proxy-port N]
+                       [--moto-port N] [--proxy-port N] [--events-rate N]
 
 Both servers listen on 127.0.0.1 (ephemeral ports by default).  Once both listen, PATH is
 written atomically (temp file + rename) with
@@ -37,6 +37,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--no-stdin-watch", action="store_true", help="do not exit when stdin closes")
     parser.add_argument("--moto-port", type=int, default=0)
     parser.add_argument("--proxy-port", type=int, default=0)
+    parser.add_argument(
+        "--events-rate", type=float, default=float(os.environ.get("OUTBOUND_PROXY_EVENTS_RATE") or 0),
+        help="throttle EventBridge operations above N per second per region (default: off; "
+        "also OUTBOUND_PROXY_EVENTS_RATE)",
+    )
     return parser.parse_args()
 
 
@@ -142,7 +147,7 @@ async def serve(args: argparse.Namespace, moto_port: int) -> None:
     if not args.no_stdin_watch:
         threading.Thread(target=watch_stdin, args=(loop, stop), name="stdin-watch", daemon=True).start()
 
-    front = proxy.Proxy(HOST, moto_port)
+    front = proxy.Proxy(HOST, moto_port, events_rate=args.events_rate or None)
     proxy_port = await front.start(HOST, args.proxy_port)
     write_ready_file(
         args.ready_file,

@@ -14,6 +14,8 @@ Control endpoints (never forwarded, never recorded), all JSON:
   DELETE /__faults[?region=R]           disarm (all, or one region's) -> {"deleted": n}
   POST   /__config  {"region", "settleReads"?, "pageSize"?}  (extensions.configure)
   POST   /__state   {"region", "connection"|"connector"|"apiDestination", ...}  (extensions.set_state)
+  POST   /__ratelimit {"region"?, "rate": N|null, "burst"?}  EventBridge token bucket -> the setting
+  GET    /__ratelimit                   every region's setting
 See docs/testing.md for the semantics.
 """
 
@@ -127,7 +129,7 @@ def json_response(status: int, payload: Any, keep_alive: bool) -> bytes:
 def fault_response(service: str | None, fault: dict[str, Any], operation: str | None, region: str | None) -> tuple[int, str, bytes]:
     """(status, error code, body) of an injected AWS JSON-1.1 error."""
     kind = fault["fault"]
-    if kind == "throttle":
+    if kind in ("throttle", "rate_limit"):
         status, code, message = 400, "ThrottlingException", "Rate exceeded"
     elif kind == "server_error":
         status = 500
@@ -148,8 +150,45 @@ def fault_response(service: str | None, fault: dict[str, Any], operation: str | 
     return status, code, json.dumps({"__type": code, message_key: message}).encode()
 
 
+class EventsRateLimit:
+    """Token buckets of EventBridge operations, one per region, like AWS's per-account-and-Region
+    control-plane rate: `rate` requests per second, `burst` (default: one second's worth) at once.
+    A setting without a region is the default of every region that has none of its own."""
+
+    def __init__(self, default_rate: float | None = None):
+        self.settings: dict[str | None, dict[str, Any]] = {}
+        self.buckets: dict[str | None, list[float]] = {}  # region -> [tokens, last refill]
+        if default_rate:
+            self.configure({"rate": default_rate})
+
+    def configure(self, spec: dict[str, Any]) -> dict[str, Any]:
+        region, rate = spec.get("region"), spec.get("rate")
+        self.buckets = {r: b for r, b in self.buckets.items() if region is not None and r != region}
+        if rate is None or float(rate) <= 0:
+            self.settings.pop(region, None)
+            return {"region": region, "rate": None}
+        burst = float(spec.get("burst") or rate)
+        if burst < 1:
+            raise ValueError("burst must be at least 1")
+        self.settings[region] = {"region": region, "rate": float(rate), "burst": burst}
+        return self.settings[region]
+
+    def allow(self, service: str | None, region: str | None) -> bool:
+        """Takes a token for an EventBridge request of `region`; False when there is none."""
+        setting = self.settings.get(region) or self.settings.get(None)
+        if service != "events" or setting is None:
+            return True
+        now = time.monotonic()
+        tokens, last = self.buckets.get(region, [setting["burst"], now])
+        tokens = min(setting["burst"], tokens + (now - last) * setting["rate"])
+        allowed = tokens >= 1
+        self.buckets[region] = [tokens - 1 if allowed else tokens, now]
+        return allowed
+
+
 class Proxy:
-    def __init__(self, upstream_host: str, upstream_port: int):
+    def __init__(self, upstream_host: str, upstream_port: int, events_rate: float | None = None):
+        self.rate_limit = EventsRateLimit(events_rate)
         self.upstream = (upstream_host, upstream_port)
         self.calls: list[dict[str, Any]] = []
         self.faults: list[dict[str, Any]] = []
@@ -194,6 +233,8 @@ class Proxy:
         }
         self.calls.append(call)
         fault = self.take_fault(service, operation, region)
+        if not fault and not self.rate_limit.allow(service, region):
+            fault = {"fault": "rate_limit"}
         if fault:
             call["fault"] = fault["fault"]
             if fault.get("delay_ms"):
@@ -322,6 +363,10 @@ class Proxy:
                 return json_response(200, {"deleted": before - len(self.faults)}, keep_alive)
             if path == "/__config" and method == "POST":
                 return json_response(200, extensions.configure(body), keep_alive)
+            if path == "/__ratelimit" and method == "POST":
+                return json_response(200, self.rate_limit.configure(body), keep_alive)
+            if path == "/__ratelimit" and method == "GET":
+                return json_response(200, list(self.rate_limit.settings.values()), keep_alive)
             if path == "/__state" and method == "POST":
                 return json_response(200, extensions.set_state(body), keep_alive)
         except (ValueError, KeyError, LookupError, TypeError) as e:

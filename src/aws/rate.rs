@@ -1,0 +1,283 @@
+//! Client-side rate limits: one token bucket per service (`governor`'s GCRA), taken before
+//! every call in [`super::Aws::call`], so a run stays under the account's control-plane rate
+//! instead of finding it by being throttled (and slowing everyone else in the account down).
+//!
+//! The defaults sit below AWS's published rates (docs/architecture.md, "Rate limits"):
+//! EventBridge's control plane is 50 requests per second per account and Region, shared by
+//! every caller; Transfer Family publishes no rate for its connector operations, so its
+//! default is a conservative guess. Adaptive retry stays for what is throttled all the same.
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::str::FromStr;
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
+
+/// The services outbound calls; each has its own bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// EventBridge (connections, API destinations), through the CloudWatch Events SDK.
+    Events,
+    /// Transfer Family (connectors).
+    Transfer,
+}
+
+/// Requests per second allowed per service; `None` is no client-side limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    pub events: Option<NonZeroU32>,
+    pub transfer: Option<NonZeroU32>,
+}
+
+/// 40 of EventBridge's 50 requests per second (account and Region), leaving a fifth of the
+/// budget to every other caller.
+pub const DEFAULT_EVENTS: u32 = 40;
+/// Transfer Family publishes no control-plane rate for its connector operations (unknown, not
+/// guessed from other services): 10 per second is a conservative choice, a fifth of
+/// EventBridge's published rate, at which 200 connectors still read in 20 seconds.
+pub const DEFAULT_TRANSFER: u32 = 10;
+/// The highest rate `--rate-limit` accepts; above it a limit would not limit anything.
+const MAX_RATE: u32 = 10_000;
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            events: NonZeroU32::new(DEFAULT_EVENTS),
+            transfer: NonZeroU32::new(DEFAULT_TRANSFER),
+        }
+    }
+}
+
+impl RateLimits {
+    /// The limit of one service.
+    pub fn of(&self, service: Service) -> Option<NonZeroU32> {
+        match service {
+            Service::Events => self.events,
+            Service::Transfer => self.transfer,
+        }
+    }
+}
+
+impl fmt::Display for RateLimits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let show = |r: Option<NonZeroU32>| r.map_or_else(|| "off".to_owned(), |n| n.to_string());
+        write!(
+            f,
+            "events={},transfer={}",
+            show(self.events),
+            show(self.transfer)
+        )
+    }
+}
+
+/// `events=N,transfer=M` (either or both; `off` for no limit), starting from the defaults.
+impl FromStr for RateLimits {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut limits = RateLimits::default();
+        for item in s.split(',').map(str::trim) {
+            let Some((service, rate)) = item.split_once('=') else {
+                return Err(format!(
+                    "`{item}`: expected SERVICE=RATE, e.g. events=20,transfer=5"
+                ));
+            };
+            let rate = match rate.trim() {
+                "off" => None,
+                n => match n.parse::<u32>() {
+                    Ok(n) if (1..=MAX_RATE).contains(&n) => NonZeroU32::new(n),
+                    _ => {
+                        return Err(format!(
+                            "`{item}`: the rate must be a whole number of requests per second \
+                             from 1 to {MAX_RATE}, or `off`"
+                        ));
+                    }
+                },
+            };
+            match service.trim() {
+                "events" => limits.events = rate,
+                "transfer" => limits.transfer = rate,
+                other => {
+                    return Err(format!(
+                        "`{item}`: unknown service `{other}` (expected `events` or `transfer`)"
+                    ));
+                }
+            }
+        }
+        Ok(limits)
+    }
+}
+
+type Bucket<C> = RateLimiter<NotKeyed, InMemoryState, C, NoOpMiddleware<<C as Clock>::Instant>>;
+
+/// One bucket per limited service, without a burst: calls evenly spaced at the rate. A
+/// second's burst at the start of a run would meet what the previous run (or another caller)
+/// left of the account's bucket, and be throttled; the proxy test showed it.
+pub(crate) struct Limiter<C: Clock = DefaultClock> {
+    clock: C,
+    events: Option<Bucket<C>>,
+    transfer: Option<Bucket<C>>,
+}
+
+impl Limiter {
+    pub(crate) fn new(limits: &RateLimits) -> Self {
+        Limiter::with_clock(limits, DefaultClock::default())
+    }
+}
+
+impl<C: Clock + Clone> Limiter<C> {
+    fn with_clock(limits: &RateLimits, clock: C) -> Self {
+        let bucket = |rate: Option<NonZeroU32>| {
+            rate.map(|r| {
+                RateLimiter::direct_with_clock(
+                    Quota::per_second(r).allow_burst(NonZeroU32::MIN),
+                    clock.clone(),
+                )
+            })
+        };
+        Limiter {
+            events: bucket(limits.events),
+            transfer: bucket(limits.transfer),
+            clock,
+        }
+    }
+
+    /// Takes a token of `service` if there is one (`None`), or says how long until there is.
+    fn try_take(&self, service: Service) -> Option<Duration> {
+        let bucket = match service {
+            Service::Events => self.events.as_ref(),
+            Service::Transfer => self.transfer.as_ref(),
+        }?;
+        bucket
+            .check()
+            .err()
+            .map(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+
+    /// Waits (on the tokio timer) until `service` has a token, and takes it; returns how long
+    /// it waited.
+    pub(crate) async fn take(&self, service: Service) -> Duration {
+        let mut waited = Duration::ZERO;
+        while let Some(wait) = self.try_take(service) {
+            tokio::time::sleep(wait).await;
+            waited += wait;
+        }
+        waited
+    }
+}
+
+/// The service an operation's error type belongs to: every operation outbound calls is
+/// listed here, so a new one does not compile until it is given a bucket.
+pub(crate) trait OfService {
+    const SERVICE: Service;
+}
+
+macro_rules! of_service {
+    ($service:ident: $($error:ty),+ $(,)?) => {
+        $(impl OfService for $error { const SERVICE: Service = Service::$service; })+
+    };
+}
+
+of_service!(Events:
+    aws_sdk_cloudwatchevents::operation::create_connection::CreateConnectionError,
+    aws_sdk_cloudwatchevents::operation::describe_connection::DescribeConnectionError,
+    aws_sdk_cloudwatchevents::operation::update_connection::UpdateConnectionError,
+    aws_sdk_cloudwatchevents::operation::deauthorize_connection::DeauthorizeConnectionError,
+    aws_sdk_cloudwatchevents::operation::delete_connection::DeleteConnectionError,
+    aws_sdk_cloudwatchevents::operation::list_connections::ListConnectionsError,
+    aws_sdk_cloudwatchevents::operation::create_api_destination::CreateApiDestinationError,
+    aws_sdk_cloudwatchevents::operation::describe_api_destination::DescribeApiDestinationError,
+    aws_sdk_cloudwatchevents::operation::update_api_destination::UpdateApiDestinationError,
+    aws_sdk_cloudwatchevents::operation::delete_api_destination::DeleteApiDestinationError,
+    aws_sdk_cloudwatchevents::operation::list_api_destinations::ListApiDestinationsError,
+);
+
+of_service!(Transfer:
+    aws_sdk_transfer::operation::create_connector::CreateConnectorError,
+    aws_sdk_transfer::operation::describe_connector::DescribeConnectorError,
+    aws_sdk_transfer::operation::update_connector::UpdateConnectorError,
+    aws_sdk_transfer::operation::delete_connector::DeleteConnectorError,
+    aws_sdk_transfer::operation::list_connectors::ListConnectorsError,
+    aws_sdk_transfer::operation::tag_resource::TagResourceError,
+    aws_sdk_transfer::operation::untag_resource::UntagResourceError,
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use governor::clock::FakeRelativeClock;
+
+    fn limits(s: &str) -> Result<RateLimits, String> {
+        s.parse()
+    }
+
+    #[test]
+    fn defaults_are_below_the_published_eventbridge_rate() {
+        let d = RateLimits::default();
+        assert_eq!(d.to_string(), "events=40,transfer=10");
+        assert!(d.events.is_some_and(|r| r.get() < 50));
+    }
+
+    #[test]
+    fn parses_either_service_and_keeps_the_other_default() {
+        assert_eq!(
+            limits("events=5").map(|l| l.to_string()),
+            Ok("events=5,transfer=10".to_owned())
+        );
+        assert_eq!(
+            limits(" transfer = 3 , events=off").map(|l| l.to_string()),
+            Ok("events=off,transfer=3".to_owned())
+        );
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        for (input, named) in [
+            ("events=0", "`events=0`"),
+            ("events=-1", "`events=-1`"),
+            ("events=fast", "`events=fast`"),
+            ("events=10001", "`events=10001`"),
+            ("s3=5", "unknown service `s3`"),
+            ("events", "`events`: expected SERVICE=RATE"),
+            ("events=5,", "``: expected SERVICE=RATE"),
+        ] {
+            let err = limits(input).expect_err(input);
+            assert!(err.contains(named), "{input}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_bucket_spaces_calls_evenly_at_the_rate() {
+        let clock = FakeRelativeClock::default();
+        let limiter = Limiter::with_clock(&limits("events=4,transfer=off").unwrap(), clock.clone());
+        assert_eq!(limiter.try_take(Service::Events), None);
+        assert_eq!(
+            limiter.try_take(Service::Events),
+            Some(Duration::from_millis(250))
+        );
+        clock.advance(Duration::from_millis(250));
+        assert_eq!(limiter.try_take(Service::Events), None);
+        assert_eq!(
+            limiter.try_take(Service::Events),
+            Some(Duration::from_millis(250))
+        );
+        // Transfer has no limit, and the events bucket is not shared with it.
+        for _ in 0..100 {
+            assert_eq!(limiter.try_take(Service::Transfer), None);
+        }
+    }
+
+    #[test]
+    fn services_have_separate_buckets() {
+        let clock = FakeRelativeClock::default();
+        let limiter = Limiter::with_clock(&limits("events=1,transfer=1").unwrap(), clock);
+        assert_eq!(limiter.try_take(Service::Events), None);
+        assert_eq!(limiter.try_take(Service::Transfer), None);
+        assert!(limiter.try_take(Service::Events).is_some());
+        assert!(limiter.try_take(Service::Transfer).is_some());
+    }
+}
