@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::task::JoinSet;
 
+use crate::aws::events::Written;
 use crate::aws::{Aws, AwsError, ErrorClass, Live};
 use crate::manifest::DesiredState;
 use crate::plan::{Action, Change, Plan};
@@ -344,15 +345,24 @@ impl Job {
                     c.address
                 ),
             }),
+            // The answer carries the ARN, state and `LastModifiedTime`: a Describe only
+            // while the state is not final (an OAuth connection `AUTHORIZING`).
             (Kind::Connection, action) => {
                 let spec: ConnectionSpec = typed(&self.spec)?;
-                let arn = if action == Action::Create {
+                let written = if action == Action::Create {
                     aws.create_connection(name, &spec, &self.secrets).await?
                 } else {
                     aws.update_connection(name, &spec, &self.secrets, &c.clear)
-                        .await?;
-                    c.arn.clone().unwrap_or_default()
+                        .await?
                 };
+                let arn = self.arn_of(&written);
+                let settled = written
+                    .status
+                    .as_deref()
+                    .is_some_and(|s| (Kind::Connection.rules().health)(s) == Health::Healthy);
+                if settled {
+                    return Ok(Effect::Record(self.record_written(name, arn, &written)));
+                }
                 let live = wait_for(
                     timeout,
                     || aws.describe_connection(name),
@@ -366,18 +376,19 @@ impl Job {
                     live.as_ref(),
                 )))
             }
+            // Never waited for: `INACTIVE` follows its connection (recorded as it is).
             (Kind::ApiDestination, action) => {
                 let spec: ApiDestinationSpec = typed(&self.spec)?;
                 let connection_arn = spec.connection_arn.clone().unwrap_or_default();
-                let arn = if action == Action::Create {
+                let written = if action == Action::Create {
                     aws.create_api_destination(name, &spec, &connection_arn)
                         .await?
                 } else {
                     aws.update_api_destination(name, &spec, &connection_arn, &c.clear)
-                        .await?;
-                    c.arn.clone().unwrap_or_default()
+                        .await?
                 };
-                Ok(Effect::Record(self.record(name.to_owned(), arn, None)))
+                let arn = self.arn_of(&written);
+                Ok(Effect::Record(self.record_written(name, arn, &written)))
             }
             (Kind::Connector, Action::Create | Action::Replace) => {
                 let spec: ConnectorSpec = typed(&self.spec)?;
@@ -448,6 +459,25 @@ impl Job {
                 Ok(Effect::Record(self.record(id.clone(), arn, live.as_ref())))
             }
         }
+    }
+
+    /// The ARN of a Create or Update answer, else the one the plan knew.
+    fn arn_of(&self, written: &Written) -> String {
+        if written.arn.is_empty() {
+            self.change.arn.clone().unwrap_or_default()
+        } else {
+            written.arn.clone()
+        }
+    }
+
+    /// The record of a change whose answer said all there is to know.
+    fn record_written(&self, name: &str, arn: String, written: &Written) -> Record {
+        let mut record = self.record(name.to_owned(), arn, None);
+        record.live = LiveMarkers {
+            last_modified: written.last_modified.clone(),
+            status: written.status.clone(),
+        };
+        record
     }
 
     fn record(&self, id: String, arn: String, live: Option<&Live>) -> Record {
@@ -577,6 +607,7 @@ mod tests {
             region: Some("test-1".into()),
             profile: None,
             endpoint_url: Some("http://127.0.0.1:9".into()),
+            rate_limits: Default::default(),
         };
         let aws = Arc::new(
             Aws::connect_with_credentials(&options, "testing", "testing", Vec::new())

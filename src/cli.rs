@@ -42,9 +42,19 @@ impl Cli {
         let mut cli = <Cli as Parser>::try_parse_from(args)?;
         let aws = cli.global.aws.clone();
         match &mut cli.command {
-            Command::Plan(a) => a.aws = aws,
+            Command::Plan(a) => {
+                a.aws = AwsArgs {
+                    refresh: a.refresh,
+                    ..aws
+                }
+            }
             Command::Apply(a) => a.aws = aws,
-            Command::Drift(a) => a.aws = aws,
+            Command::Drift(a) => {
+                a.aws = AwsArgs {
+                    refresh: a.refresh,
+                    ..aws
+                }
+            }
             Command::Import(a) => a.aws = aws,
             _ => {}
         }
@@ -94,6 +104,21 @@ pub struct AwsArgs {
         default_value_t = crate::aws::rate::RateLimits::default()
     )]
     pub rate_limit: crate::aws::rate::RateLimits,
+    /// How `plan` and `drift` read AWS, set by [`Cli::read`] from their `--refresh`.
+    #[arg(skip)]
+    pub refresh: Refresh,
+}
+
+/// How much of AWS `plan` and `drift` describe.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Refresh {
+    /// Connections and API destinations unchanged since outbound's last change (same
+    /// `LastModifiedTime` and state in their List page) are read from the List pages;
+    /// the others, and every connector, are described.
+    #[default]
+    Changed,
+    /// Describe every resource.
+    Full,
 }
 
 /// An `--endpoint-url` the AWS SDK can use: an absolute http(s) URL with a host. Checked here
@@ -118,6 +143,8 @@ impl Default for AwsArgs {
             profile: None,
             endpoint_url: None,
             parallelism: DEFAULT_PARALLELISM,
+            rate_limit: crate::aws::rate::RateLimits::default(),
+            refresh: Refresh::default(),
         }
     }
 }
@@ -141,6 +168,9 @@ pub struct PlanArgs {
     /// Plan only these resources (and what they need first); repeatable.
     #[arg(long = "target", value_name = "KIND/NAME")]
     pub targets: Vec<String>,
+    /// `full`: describe every resource, not only those changed since outbound's last change.
+    #[arg(long, value_enum, default_value_t = Refresh::Changed)]
+    pub refresh: Refresh,
 }
 
 /// How `plan` (and `drift`) print.
@@ -189,6 +219,9 @@ pub struct DriftArgs {
     /// state name (one List call per kind); they count as drift.
     #[arg(long)]
     pub include_unmanaged: bool,
+    /// `full`: describe every resource, not only those changed since outbound's last change.
+    #[arg(long, value_enum, default_value_t = Refresh::Changed)]
+    pub refresh: Refresh,
 }
 
 /// `outbound import`: adopt resources that exist in AWS but that no state owns.

@@ -51,6 +51,7 @@ pub fn run(args: &ImportArgs, verbose: u8) -> anyhow::Result<Outcome> {
             region: args.aws.region.clone(),
             profile: args.aws.profile.clone(),
             endpoint_url: args.aws.endpoint_url.clone(),
+            rate_limits: args.aws.rate_limit,
         };
         let aws = Aws::connect(&options, Vec::new()).await?;
         let parallelism = usize::from(args.aws.parallelism);
