@@ -296,3 +296,149 @@ async fn find_connectors(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::state::LiveMarkers;
+
+    const T0: &str = "2026-12-02T08:00:00.123Z";
+    const T1: &str = "2026-12-02T09:00:00.456Z";
+
+    fn record(spec: Value, last_modified: Option<&str>, status: Option<&str>) -> Record {
+        Record {
+            id: "n".into(),
+            arn: "arn:recorded".into(),
+            spec,
+            fingerprints: BTreeMap::new(),
+            protect: false,
+            live: LiveMarkers {
+                last_modified: last_modified.map(str::to_owned),
+                status: status.map(str::to_owned),
+            },
+            imported: false,
+        }
+    }
+
+    fn entry(spec: Value, last_modified: Option<&str>, status: &str) -> Listed {
+        Listed {
+            name: "n".into(),
+            arn: "arn:listed".into(),
+            status: Some(status.into()),
+            status_reason: None,
+            last_modified: last_modified.map(str::to_owned),
+            spec,
+        }
+    }
+
+    fn connection_spec() -> Value {
+        json!({
+            "description": "Orders",
+            "authorizationType": "API_KEY",
+            "deauthorized": false,
+            "authParameters": {
+                "apiKeyAuthParameters": {"apiKeyName": "x-api-key", "apiKeyValue": {"fromEnv": "KEY"}},
+                "invocationHttpParameters": {"headerParameters": [
+                    {"key": "X-Env", "value": "prod"},
+                    {"key": "X-Sig", "value": {"fromFile": "sig.txt"}}
+                ]}
+            }
+        })
+    }
+
+    #[test]
+    fn an_unchanged_connection_is_its_recorded_spec_as_describe_shows_it() {
+        let r = record(connection_spec(), Some(T0), Some("AUTHORIZED"));
+        let e = entry(
+            json!({"authorizationType": "API_KEY"}),
+            Some(T0),
+            "AUTHORIZED",
+        );
+        let live = unchanged(Kind::Connection, &r, &e).unwrap();
+        assert_eq!(live.arn, "arn:listed");
+        assert_eq!(live.last_modified.as_deref(), Some(T0));
+        assert_eq!(
+            live.spec,
+            json!({
+                "description": "Orders",
+                "authorizationType": "API_KEY",
+                "authParameters": {
+                    "apiKeyAuthParameters": {"apiKeyName": "x-api-key", "apiKeyValue": {"$sensitive": true}},
+                    "invocationHttpParameters": {"headerParameters": [
+                        {"key": "X-Env", "value": "prod"},
+                        {"key": "X-Sig", "value": {"$sensitive": true}}
+                    ]}
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn a_moved_or_missing_timestamp_is_described() {
+        let page = json!({"authorizationType": "API_KEY"});
+        let moved = entry(page.clone(), Some(T1), "AUTHORIZED");
+        let r = record(connection_spec(), Some(T0), Some("AUTHORIZED"));
+        assert_eq!(unchanged(Kind::Connection, &r, &moved), None);
+        let no_page_time = entry(page.clone(), None, "AUTHORIZED");
+        assert_eq!(unchanged(Kind::Connection, &r, &no_page_time), None);
+        let no_record_time = record(connection_spec(), None, Some("AUTHORIZED"));
+        let same = entry(page, Some(T0), "AUTHORIZED");
+        assert_eq!(unchanged(Kind::Connection, &no_record_time, &same), None);
+    }
+
+    #[test]
+    fn an_unhealthy_or_other_state_or_another_type_is_described() {
+        let r = record(connection_spec(), Some(T0), Some("AUTHORIZED"));
+        let page = json!({"authorizationType": "API_KEY"});
+        for state in ["DEAUTHORIZED", "AUTHORIZING", "FAILED_CONNECTIVITY"] {
+            let e = entry(page.clone(), Some(T0), state);
+            assert_eq!(unchanged(Kind::Connection, &r, &e), None, "{state}");
+        }
+        // Healthy, but not the state recorded after outbound's change.
+        let e = entry(page, Some(T0), "ACTIVE");
+        assert_eq!(unchanged(Kind::Connection, &r, &e), None);
+        let basic = entry(
+            json!({"authorizationType": "BASIC"}),
+            Some(T0),
+            "AUTHORIZED",
+        );
+        assert_eq!(unchanged(Kind::Connection, &r, &basic), None);
+    }
+
+    #[test]
+    fn an_unchanged_destination_takes_the_page_fields_and_the_recorded_description() {
+        let r = record(
+            json!({
+                "description": "Orders",
+                "connection": "acme",
+                "connectionArn": "arn:old",
+                "invocationEndpoint": "https://old.example/",
+                "httpMethod": "POST"
+            }),
+            Some(T0),
+            Some("ACTIVE"),
+        );
+        let page = json!({
+            "connectionArn": "arn:conn",
+            "invocationEndpoint": "https://api.example/",
+            "httpMethod": "PUT",
+            "invocationRateLimitPerSecond": 300
+        });
+        let live = unchanged(
+            Kind::ApiDestination,
+            &r,
+            &entry(page.clone(), Some(T0), "ACTIVE"),
+        )
+        .unwrap();
+        let mut want = page.clone();
+        want["description"] = json!("Orders");
+        assert_eq!(live.spec, want);
+        // INACTIVE (its connection authorizing) is described.
+        assert_eq!(
+            unchanged(Kind::ApiDestination, &r, &entry(page, Some(T0), "INACTIVE")),
+            None
+        );
+    }
+}

@@ -14,6 +14,7 @@ mod import;
 mod interrupted;
 mod kinds;
 mod layers;
+mod observe;
 mod rate;
 mod reconcile;
 mod render;
