@@ -99,6 +99,7 @@ pub struct AwsArgs {
     /// second per account and Region, which every caller in the account shares.
     #[arg(
         long,
+        global = true,
         env = "OUTBOUND_RATE_LIMIT",
         value_name = "SERVICE=RATE,...",
         default_value_t = crate::aws::rate::RateLimits::default()
