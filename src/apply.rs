@@ -12,6 +12,7 @@ use serde_json::Value;
 use tokio::task::JoinSet;
 
 use crate::aws::cloud::Cloud;
+use crate::aws::events::Written;
 use crate::aws::{AwsError, ErrorClass, Live};
 use crate::manifest::DesiredState;
 use crate::plan::{Action, Change, Plan};
@@ -471,13 +472,22 @@ impl Job {
         let c = &self.change;
         let name = c.address.name.as_str();
         let spec: ConnectionSpec = typed(&self.spec)?;
-        let arn = if c.action == Action::Create {
+        let written = if c.action == Action::Create {
             aws.create_connection(name, &spec, &self.secrets).await?
         } else {
             aws.update_connection(name, &spec, &self.secrets, &c.clear)
-                .await?;
-            c.arn.clone().unwrap_or_default()
+                .await?
         };
+        // The answer carries the ARN, state and `LastModifiedTime`: a Describe only while
+        // the state is not final (an OAuth connection `AUTHORIZING`).
+        let arn = self.arn_of(&written);
+        let settled = written
+            .status
+            .as_deref()
+            .is_some_and(|s| (Kind::Connection.rules().health)(s) == Health::Healthy);
+        if settled {
+            return Ok(Effect::Record(self.record_written(name, arn, &written)));
+        }
         let live = wait_for(
             &self.step,
             timeout,
@@ -499,15 +509,16 @@ impl Job {
         let name = c.address.name.as_str();
         let spec: ApiDestinationSpec = typed(&self.spec)?;
         let connection_arn = spec.connection_arn.clone().unwrap_or_default();
-        let arn = if c.action == Action::Create {
+        let written = if c.action == Action::Create {
             aws.create_api_destination(name, &spec, &connection_arn)
                 .await?
         } else {
             aws.update_api_destination(name, &spec, &connection_arn, &c.clear)
-                .await?;
-            c.arn.clone().unwrap_or_default()
+                .await?
         };
-        Ok(Effect::Record(self.record(name.to_owned(), arn, None)))
+        // Never waited for: `INACTIVE` follows its connection (recorded as it is).
+        let arn = self.arn_of(&written);
+        Ok(Effect::Record(self.record_written(name, arn, &written)))
     }
 
     /// Creates a connector tagged with its name and lineage, has its id saved as pending,
@@ -617,6 +628,25 @@ impl Job {
         )
         .await?;
         Ok(Effect::Record(self.record(id.clone(), arn, live.as_ref())))
+    }
+
+    /// The ARN of a Create or Update answer, else the one the plan knew.
+    fn arn_of(&self, written: &Written) -> String {
+        if written.arn.is_empty() {
+            self.change.arn.clone().unwrap_or_default()
+        } else {
+            written.arn.clone()
+        }
+    }
+
+    /// The record of a change whose answer said all there is to know.
+    fn record_written(&self, name: &str, arn: String, written: &Written) -> Record {
+        let mut record = self.record(name.to_owned(), arn, None);
+        record.live = LiveMarkers {
+            last_modified: written.last_modified.clone(),
+            status: written.status.clone(),
+        };
+        record
     }
 
     fn record(&self, id: String, arn: String, live: Option<&Live>) -> Record {

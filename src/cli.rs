@@ -42,9 +42,19 @@ impl Cli {
         let mut cli = <Cli as Parser>::try_parse_from(args)?;
         let aws = cli.global.aws.clone();
         match &mut cli.command {
-            Command::Plan(a) => a.aws = aws,
+            Command::Plan(a) => {
+                a.aws = AwsArgs {
+                    refresh: a.refresh,
+                    ..aws
+                }
+            }
             Command::Apply(a) => a.aws = aws,
-            Command::Drift(a) => a.aws = aws,
+            Command::Drift(a) => {
+                a.aws = AwsArgs {
+                    refresh: a.refresh,
+                    ..aws
+                }
+            }
             Command::Import(a) => a.aws = aws,
             Command::Unlock(a) => a.aws = aws,
             _ => {}
@@ -97,6 +107,21 @@ pub struct AwsArgs {
         default_value_t = crate::aws::rate::RateLimits::default()
     )]
     pub rate_limit: crate::aws::rate::RateLimits,
+    /// How `plan` and `drift` read AWS, set by [`Cli::read`] from their `--refresh`.
+    #[arg(skip)]
+    pub refresh: Refresh,
+}
+
+/// How much of AWS `plan` and `drift` describe.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Refresh {
+    /// Connections and API destinations unchanged since outbound's last change (same
+    /// `LastModifiedTime` and state in their List page) are read from the List pages;
+    /// the others, and every connector, are described.
+    #[default]
+    Changed,
+    /// Describe every resource.
+    Full,
 }
 
 /// An `--endpoint-url` the AWS SDK can use: an absolute http(s) URL with a host. Checked here
@@ -122,6 +147,7 @@ impl Default for AwsArgs {
             endpoint_url: None,
             parallelism: DEFAULT_PARALLELISM,
             rate_limit: crate::aws::rate::RateLimits::default(),
+            refresh: Refresh::default(),
         }
     }
 }
@@ -153,6 +179,9 @@ pub struct PlanArgs {
     /// fields are not compared, and a saved plan records that. `apply` always resolves them.
     #[arg(long, value_enum, env = "OUTBOUND_SECRETS", default_value_t = SecretsMode::Resolve)]
     pub secrets: SecretsMode,
+    /// `full`: describe every resource, not only those changed since outbound's last change.
+    #[arg(long, value_enum, default_value_t = Refresh::Changed)]
+    pub refresh: Refresh,
 }
 
 /// Whether `plan` and `drift` resolve the secrets the manifests reference.
@@ -217,6 +246,9 @@ pub struct DriftArgs {
     /// `skip`: resolve no secret; secret fields are not compared.
     #[arg(long, value_enum, env = "OUTBOUND_SECRETS", default_value_t = SecretsMode::Resolve)]
     pub secrets: SecretsMode,
+    /// `full`: describe every resource, not only those changed since outbound's last change.
+    #[arg(long, value_enum, default_value_t = Refresh::Changed)]
+    pub refresh: Refresh,
 }
 
 /// `outbound import`: adopt resources that exist in AWS but that no state owns.

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
-use super::events::Secrets;
+use super::events::{Secrets, Written};
 use super::{Aws, AwsError, Live};
 use crate::resource::{ApiDestinationSpec, ConnectionSpec, ConnectorSpec};
 
@@ -19,14 +19,14 @@ pub trait Cloud: Send + Sync + 'static {
         name: &str,
         spec: &ConnectionSpec,
         secrets: &Secrets,
-    ) -> impl Future<Output = Answer<String>> + Send;
+    ) -> impl Future<Output = Answer<Written>> + Send;
     fn update_connection(
         &self,
         name: &str,
         spec: &ConnectionSpec,
         secrets: &Secrets,
         clear: &[String],
-    ) -> impl Future<Output = Answer<()>> + Send;
+    ) -> impl Future<Output = Answer<Written>> + Send;
     fn deauthorize_connection(&self, name: &str) -> impl Future<Output = Answer<()>> + Send;
     fn delete_connection(&self, name: &str) -> impl Future<Output = Answer<()>> + Send;
     fn create_api_destination(
@@ -34,14 +34,14 @@ pub trait Cloud: Send + Sync + 'static {
         name: &str,
         spec: &ApiDestinationSpec,
         connection_arn: &str,
-    ) -> impl Future<Output = Answer<String>> + Send;
+    ) -> impl Future<Output = Answer<Written>> + Send;
     fn update_api_destination(
         &self,
         name: &str,
         spec: &ApiDestinationSpec,
         connection_arn: &str,
         clear: &[String],
-    ) -> impl Future<Output = Answer<()>> + Send;
+    ) -> impl Future<Output = Answer<Written>> + Send;
     fn delete_api_destination(&self, name: &str) -> impl Future<Output = Answer<()>> + Send;
     fn describe_connector(&self, id: &str) -> impl Future<Output = Answer<Option<Live>>> + Send;
     /// `CreateConnector` alone: the `c-…` id (apply saves it before reading the connector).
@@ -78,7 +78,7 @@ impl Cloud for Aws {
         name: &str,
         spec: &ConnectionSpec,
         secrets: &Secrets,
-    ) -> impl Future<Output = Answer<String>> + Send {
+    ) -> impl Future<Output = Answer<Written>> + Send {
         Aws::create_connection(self, name, spec, secrets)
     }
     fn update_connection(
@@ -87,7 +87,7 @@ impl Cloud for Aws {
         spec: &ConnectionSpec,
         secrets: &Secrets,
         clear: &[String],
-    ) -> impl Future<Output = Answer<()>> + Send {
+    ) -> impl Future<Output = Answer<Written>> + Send {
         Aws::update_connection(self, name, spec, secrets, clear)
     }
     fn deauthorize_connection(&self, name: &str) -> impl Future<Output = Answer<()>> + Send {
@@ -101,7 +101,7 @@ impl Cloud for Aws {
         name: &str,
         spec: &ApiDestinationSpec,
         connection_arn: &str,
-    ) -> impl Future<Output = Answer<String>> + Send {
+    ) -> impl Future<Output = Answer<Written>> + Send {
         Aws::create_api_destination(self, name, spec, connection_arn)
     }
     fn update_api_destination(
@@ -110,7 +110,7 @@ impl Cloud for Aws {
         spec: &ApiDestinationSpec,
         connection_arn: &str,
         clear: &[String],
-    ) -> impl Future<Output = Answer<()>> + Send {
+    ) -> impl Future<Output = Answer<Written>> + Send {
         Aws::update_api_destination(self, name, spec, connection_arn, clear)
     }
     fn delete_api_destination(&self, name: &str) -> impl Future<Output = Answer<()>> + Send {

@@ -34,6 +34,32 @@ use request::{Wire, arn_of, auth_type};
 /// Resolved secrets of a connection by JSON pointer (`/spec/authParameters/…`).
 pub type Secrets = BTreeMap<String, SecretValue>;
 
+/// What a Create or Update answer carries: enough to record the change without describing
+/// the resource again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Written {
+    /// Empty when the answer has none (an update: the recorded ARN stands).
+    pub arn: String,
+    /// `ConnectionState` or `ApiDestinationState` right after the change.
+    pub status: Option<String>,
+    /// RFC 3339 `LastModifiedTime` of the change.
+    pub last_modified: Option<String>,
+}
+
+/// A connection or API destination as its List page shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    pub name: String,
+    pub arn: String,
+    pub status: Option<String>,
+    pub status_reason: Option<String>,
+    /// RFC 3339.
+    pub last_modified: Option<String>,
+    /// The fields the page gives, in manifest shape: a connection's `authorizationType`; an
+    /// API destination's every field but `description`.
+    pub spec: Value,
+}
+
 const AUTH: &str = "/spec/authParameters";
 const INVOCATION: &str = "/spec/authParameters/invocationHttpParameters";
 const OAUTH_HTTP: &str = "/spec/authParameters/oAuthParameters/oAuthHttpParameters";
@@ -69,13 +95,14 @@ impl Aws {
         }))
     }
 
-    /// `CreateConnection` with every auth parameter, secrets included; returns the ARN.
+    /// `CreateConnection` with every auth parameter, secrets included; returns the ARN, state
+    /// and `LastModifiedTime` of the answer.
     pub async fn create_connection(
         &self,
         name: &str,
         spec: &ConnectionSpec,
         secrets: &Secrets,
-    ) -> Result<String, AwsError> {
+    ) -> Result<Written, AwsError> {
         const OP: &str = "CreateConnection";
         let wire = Wire { op: OP, secrets };
         let auth = wire.create_auth(spec)?;
@@ -93,19 +120,23 @@ impl Aws {
             )
             .send();
         let out = self.call(OP, request).await?;
-        arn_of(OP, out.connection_arn())
+        Ok(Written {
+            arn: arn_of(OP, out.connection_arn())?,
+            status: out.connection_state().map(|s| s.as_str().to_owned()),
+            last_modified: rfc3339(out.last_modified_time()),
+        })
     }
 
     /// `UpdateConnection` to `spec` (auth parameters re-sent with their secrets); each JSON
     /// pointer in `clear` is a field removed from the manifest, reset with the API's clear
-    /// encoding (see the module documentation).
+    /// encoding (see the module documentation). Returns what the answer carries.
     pub async fn update_connection(
         &self,
         name: &str,
         spec: &ConnectionSpec,
         secrets: &Secrets,
         clear: &[String],
-    ) -> Result<(), AwsError> {
+    ) -> Result<Written, AwsError> {
         const OP: &str = "UpdateConnection";
         let clears = connection_clears(spec, clear)?;
         let wire = Wire { op: OP, secrets };
@@ -122,7 +153,12 @@ impl Aws {
             .authorization_type(auth_type(spec.authorization_type))
             .auth_parameters(auth)
             .send();
-        self.call(OP, request).await.map(drop)
+        let out = self.call(OP, request).await?;
+        Ok(Written {
+            arn: out.connection_arn().unwrap_or_default().to_owned(),
+            status: out.connection_state().map(|s| s.as_str().to_owned()),
+            last_modified: rfc3339(out.last_modified_time()),
+        })
     }
 
     /// `DeauthorizeConnection`.
@@ -139,23 +175,45 @@ impl Aws {
 
     /// Names of every connection in the account and region (`ListConnections`, paginated).
     pub async fn list_connections(&self) -> Result<Vec<String>, AwsError> {
-        let mut names = Vec::new();
+        Ok(self
+            .listed_connections()
+            .await?
+            .into_iter()
+            .map(|c| c.name)
+            .collect())
+    }
+
+    /// Every connection in the account and region as the `ListConnections` pages show it:
+    /// state, `StateReason`, `authorizationType` and `LastModifiedTime`.
+    pub async fn listed_connections(&self) -> Result<Vec<Listed>, AwsError> {
+        let mut listed = Vec::new();
         let mut token = None;
         loop {
             let request = self.events.list_connections().set_next_token(token).send();
             let page = self.call("ListConnections", request).await?;
-            names.extend(
-                page.connections()
-                    .iter()
-                    .filter_map(|c| c.name())
-                    .map(str::to_owned),
-            );
+            listed.extend(page.connections().iter().filter_map(|c| {
+                let mut spec = Map::new();
+                if let Some(t) = c.authorization_type() {
+                    spec.insert("authorizationType".into(), t.as_str().into());
+                }
+                Some(Listed {
+                    name: c.name()?.to_owned(),
+                    arn: c.connection_arn().unwrap_or_default().to_owned(),
+                    status: c.connection_state().map(|s| s.as_str().to_owned()),
+                    status_reason: c
+                        .state_reason()
+                        .filter(|r| !r.is_empty())
+                        .map(str::to_owned),
+                    last_modified: rfc3339(c.last_modified_time()),
+                    spec: Value::Object(spec),
+                })
+            }));
             token = page
                 .next_token()
                 .filter(|t| !t.is_empty())
                 .map(str::to_owned);
             if token.is_none() {
-                return Ok(names);
+                return Ok(listed);
             }
         }
     }
@@ -166,18 +224,13 @@ impl Aws {
         let Some(out) = absent_as_none(self.call("DescribeApiDestination", request).await)? else {
             return Ok(None);
         };
-        let mut spec = Map::new();
-        put_str(&mut spec, "description", out.description());
-        put_str(&mut spec, "connectionArn", out.connection_arn());
-        put_str(&mut spec, "invocationEndpoint", out.invocation_endpoint());
-        put_str(
-            &mut spec,
-            "httpMethod",
-            out.http_method().map(|m| m.as_str()),
+        let mut spec = destination_spec(
+            out.connection_arn(),
+            out.invocation_endpoint(),
+            out.http_method(),
+            out.invocation_rate_limit_per_second(),
         );
-        if let Some(rate) = out.invocation_rate_limit_per_second() {
-            spec.insert("invocationRateLimitPerSecond".into(), rate.into());
-        }
+        put_str(&mut spec, "description", out.description());
         Ok(Some(Live {
             id: out.name().unwrap_or(name).to_owned(),
             arn: out.api_destination_arn().unwrap_or_default().to_owned(),
@@ -189,13 +242,14 @@ impl Aws {
         }))
     }
 
-    /// `CreateApiDestination` pointing at `connection_arn`; returns the ARN.
+    /// `CreateApiDestination` pointing at `connection_arn`; returns the ARN, state and
+    /// `LastModifiedTime` of the answer.
     pub async fn create_api_destination(
         &self,
         name: &str,
         spec: &ApiDestinationSpec,
         connection_arn: &str,
-    ) -> Result<String, AwsError> {
+    ) -> Result<Written, AwsError> {
         const OP: &str = "CreateApiDestination";
         let request = self
             .events
@@ -215,17 +269,22 @@ impl Aws {
             )
             .send();
         let out = self.call(OP, request).await?;
-        arn_of(OP, out.api_destination_arn())
+        Ok(Written {
+            arn: arn_of(OP, out.api_destination_arn())?,
+            status: out.api_destination_state().map(|s| s.as_str().to_owned()),
+            last_modified: rfc3339(out.last_modified_time()),
+        })
     }
 
-    /// `UpdateApiDestination` to `spec`; `clear` as in [`Aws::update_connection`].
+    /// `UpdateApiDestination` to `spec`; `clear` as in [`Aws::update_connection`]. Returns
+    /// what the answer carries.
     pub async fn update_api_destination(
         &self,
         name: &str,
         spec: &ApiDestinationSpec,
         connection_arn: &str,
         clear: &[String],
-    ) -> Result<(), AwsError> {
+    ) -> Result<Written, AwsError> {
         const OP: &str = "UpdateApiDestination";
         let mut description = spec.description.clone();
         let mut rate = spec.invocation_rate_limit_per_second;
@@ -253,7 +312,12 @@ impl Aws {
             ))
             .set_invocation_rate_limit_per_second(rate)
             .send();
-        self.call(OP, request).await.map(drop)
+        let out = self.call(OP, request).await?;
+        Ok(Written {
+            arn: out.api_destination_arn().unwrap_or_default().to_owned(),
+            status: out.api_destination_state().map(|s| s.as_str().to_owned()),
+            last_modified: rfc3339(out.last_modified_time()),
+        })
     }
 
     /// `DeleteApiDestination`.
@@ -264,7 +328,18 @@ impl Aws {
 
     /// Names of every API destination in the account and region (paginated).
     pub async fn list_api_destinations(&self) -> Result<Vec<String>, AwsError> {
-        let mut names = Vec::new();
+        Ok(self
+            .listed_api_destinations()
+            .await?
+            .into_iter()
+            .map(|d| d.name)
+            .collect())
+    }
+
+    /// Every API destination in the account and region as the `ListApiDestinations` pages
+    /// show it: every field but the description, the state and `LastModifiedTime`.
+    pub async fn listed_api_destinations(&self) -> Result<Vec<Listed>, AwsError> {
+        let mut listed = Vec::new();
         let mut token = None;
         loop {
             let request = self
@@ -273,19 +348,47 @@ impl Aws {
                 .set_next_token(token)
                 .send();
             let page = self.call("ListApiDestinations", request).await?;
-            names.extend(
-                page.api_destinations()
-                    .iter()
-                    .filter_map(|d| d.name())
-                    .map(str::to_owned),
-            );
+            listed.extend(page.api_destinations().iter().filter_map(|d| {
+                let spec = destination_spec(
+                    d.connection_arn(),
+                    d.invocation_endpoint(),
+                    d.http_method(),
+                    d.invocation_rate_limit_per_second(),
+                );
+                Some(Listed {
+                    name: d.name()?.to_owned(),
+                    arn: d.api_destination_arn().unwrap_or_default().to_owned(),
+                    status: d.api_destination_state().map(|s| s.as_str().to_owned()),
+                    status_reason: None,
+                    last_modified: rfc3339(d.last_modified_time()),
+                    spec: Value::Object(spec),
+                })
+            }));
             token = page
                 .next_token()
                 .filter(|t| !t.is_empty())
                 .map(str::to_owned);
             if token.is_none() {
-                return Ok(names);
+                return Ok(listed);
             }
         }
     }
+}
+
+/// An API destination's fields (all but the description) in manifest shape: Describe and
+/// the List page give the same members.
+fn destination_spec(
+    connection_arn: Option<&str>,
+    endpoint: Option<&str>,
+    method: Option<&ApiDestinationHttpMethod>,
+    rate: Option<i32>,
+) -> Map<String, Value> {
+    let mut spec = Map::new();
+    put_str(&mut spec, "connectionArn", connection_arn);
+    put_str(&mut spec, "invocationEndpoint", endpoint);
+    put_str(&mut spec, "httpMethod", method.map(|m| m.as_str()));
+    if let Some(rate) = rate {
+        spec.insert("invocationRateLimitPerSecond".into(), rate.into());
+    }
+    spec
 }

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use serde_json::Value;
 
 use super::cloud::Cloud;
-use super::events::Secrets;
+use super::events::{Secrets, Written};
 use super::{AwsError, ErrorClass, Live};
 use crate::resource::{ApiDestinationSpec, ConnectionSpec, ConnectorSpec};
 
@@ -137,12 +137,13 @@ impl Cloud for Fake {
         name: &str,
         spec: &ConnectionSpec,
         _: &Secrets,
-    ) -> impl Future<Output = Answer<String>> + Send {
+    ) -> impl Future<Output = Answer<Written>> + Send {
         let spec = json(spec);
         self.call("CreateConnection", name, move |i| {
             let arn = format!("arn:aws:events:fake:1:connection/{name}/1");
             Fake::put(i, name, arn.clone(), spec, Some("AUTHORIZED"));
-            Ok(arn)
+            // No state in the answer: apply reads it back (the double's scripted states).
+            Ok(written(arn))
         })
     }
     fn update_connection(
@@ -151,15 +152,15 @@ impl Cloud for Fake {
         spec: &ConnectionSpec,
         _: &Secrets,
         _: &[String],
-    ) -> impl Future<Output = Answer<()>> + Send {
+    ) -> impl Future<Output = Answer<Written>> + Send {
         let spec = json(spec);
         self.call("UpdateConnection", name, move |i| {
             match i.live.get_mut(name) {
                 Some(l) => {
                     l.spec = spec;
-                    Ok(())
+                    Ok(written(l.arn.clone()))
                 }
-                None => Fake::remove(i, name),
+                None => Fake::remove(i, name).map(|()| written(String::new())),
             }
         })
     }
@@ -179,13 +180,13 @@ impl Cloud for Fake {
         name: &str,
         spec: &ApiDestinationSpec,
         connection_arn: &str,
-    ) -> impl Future<Output = Answer<String>> + Send {
+    ) -> impl Future<Output = Answer<Written>> + Send {
         let mut spec = json(spec);
         spec["connectionArn"] = connection_arn.into();
         self.call("CreateApiDestination", name, move |i| {
             let arn = format!("arn:aws:events:fake:1:api-destination/{name}/1");
             Fake::put(i, name, arn.clone(), spec, Some("ACTIVE"));
-            Ok(arn)
+            Ok(written(arn))
         })
     }
     fn update_api_destination(
@@ -194,16 +195,16 @@ impl Cloud for Fake {
         spec: &ApiDestinationSpec,
         connection_arn: &str,
         _: &[String],
-    ) -> impl Future<Output = Answer<()>> + Send {
+    ) -> impl Future<Output = Answer<Written>> + Send {
         let mut spec = json(spec);
         spec["connectionArn"] = connection_arn.into();
         self.call("UpdateApiDestination", name, move |i| {
             match i.live.get_mut(name) {
                 Some(l) => {
                     l.spec = spec;
-                    Ok(())
+                    Ok(written(l.arn.clone()))
                 }
-                None => Fake::remove(i, name),
+                None => Fake::remove(i, name).map(|()| written(String::new())),
             }
         })
     }
@@ -259,5 +260,14 @@ impl Cloud for Fake {
     }
     fn delete_connector(&self, id: &str) -> impl Future<Output = Answer<()>> + Send {
         self.call("DeleteConnector", id, |i| Fake::remove(i, id))
+    }
+}
+
+/// An answer with the ARN only: no state or time, as if AWS had said nothing more.
+fn written(arn: String) -> Written {
+    Written {
+        arn,
+        status: None,
+        last_modified: None,
     }
 }

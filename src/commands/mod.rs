@@ -220,7 +220,11 @@ pub async fn observe_all(
     let aws = std::sync::Arc::new(aws::Aws::connect(&aws_options(args), secrets).await?);
     // 4. Observe AWS while the secret fingerprints are computed.
     let salt = state.fingerprint_salt.clone();
-    let (observation, fingerprints) = std::thread::scope(|s| {
+    let refresh = match args.refresh {
+        crate::cli::Refresh::Changed => observe::Refresh::Changed,
+        crate::cli::Refresh::Full => observe::Refresh::Full,
+    };
+    let ((observation, reads), fingerprints) = std::thread::scope(|s| {
         let fps =
             s.spawn(|| state::fingerprint::all_with(&desired, &salt, &scheme, &state.resources));
         let observed = tokio::task::block_in_place(|| {
@@ -229,10 +233,17 @@ pub async fn observe_all(
                 &desired,
                 &state,
                 usize::from(args.parallelism),
+                refresh,
             ))
         });
         (observed, fps.join().expect("fingerprinting does not panic"))
     });
+    render::message(&format!(
+        "Read {}: {} from List pages, {} described.\n",
+        render::count(reads.from_list + reads.described, "resource"),
+        reads.from_list,
+        reads.described
+    ));
     if verbose > 0 {
         render::message(&format!("observe: {}\n", aws.calls));
     }

@@ -165,7 +165,8 @@ async fn connection_round_trip_shows_the_manifest_shape_with_secrets_hidden() {
     let arn = aws
         .create_connection("acme-orders-api", &spec, &secrets)
         .await
-        .unwrap();
+        .unwrap()
+        .arn;
     assert!(
         arn.starts_with(&format!(
             "arn:aws:events:{region}:{}:connection/acme-orders-api/",
@@ -443,7 +444,8 @@ async fn api_destination_round_trip_update_and_clears() {
     let connection_arn = aws
         .create_connection("acme-orders-api", &spec, &secrets)
         .await
-        .unwrap();
+        .unwrap()
+        .arn;
 
     let manifest = json!({
         "description": "New orders to Acme",
@@ -455,7 +457,8 @@ async fn api_destination_round_trip_update_and_clears() {
     let arn = aws
         .create_api_destination("acme-orders", &destination(manifest), &connection_arn)
         .await
-        .unwrap();
+        .unwrap()
+        .arn;
     let live = aws
         .describe_api_destination("acme-orders")
         .await
@@ -543,7 +546,8 @@ async fn api_destinations_list_delete_and_errors() {
     let connection_arn = aws
         .create_connection("conn", &spec, &secrets)
         .await
-        .unwrap();
+        .unwrap()
+        .arn;
     let spec = destination(json!({
         "connectionArn": connection_arn, "invocationEndpoint": "https://x.example/", "httpMethod": "GET"
     }));

@@ -42,6 +42,14 @@ fn assert_empty(p: &Project, step: &str) {
         "{step}: the plan after apply is not empty:\n{}{}",
         plan.stdout, plan.stderr
     );
+    // What List pages stand in for is what Describe says: the same plan, live fingerprints
+    // included.
+    let listed = p.run(&["plan", "--format", "json"]);
+    let described = p.run(&["plan", "--format", "json", "--refresh", "full"]);
+    assert_eq!(
+        listed.stdout, described.stdout,
+        "{step}: the plan from List pages differs from the described one"
+    );
 }
 
 const AS2_FULL: &str = "apiVersion: outbound/v1

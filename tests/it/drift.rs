@@ -312,10 +312,13 @@ fn a_resource_aws_cannot_read_is_not_checked_and_3_wins_over_2() {
         let acme_as2 = p.connector_id("acme-as2");
         aws.delete_connector(&acme_as2).await.unwrap();
     });
-    support::moto().fault(
-        &p.region,
-        json!({"operation": "DescribeConnection", "fault": "access_denied", "count": -1}),
-    );
+    // The List page cannot be read either, so the connection is described, and denied.
+    for operation in ["ListConnections", "DescribeConnection"] {
+        support::moto().fault(
+            &p.region,
+            json!({"operation": operation, "fault": "access_denied", "count": -1}),
+        );
+    }
     let run = p.drift(&[]);
     let json = p.drift(&["--format", "json"]);
     let md = p.drift(&["--format", "markdown"]);

@@ -23,6 +23,7 @@ mod import;
 mod interrupted;
 mod kinds;
 mod layers;
+mod observe;
 mod proptests;
 mod rate;
 mod reconcile;

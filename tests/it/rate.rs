@@ -5,7 +5,8 @@
 use crate::support::moto;
 use crate::support::project::{Project, connection, destination};
 
-/// `n` connections and `n` destinations: about 7 EventBridge calls per pair to create.
+/// `n` connections and `n` destinations: 4 EventBridge calls per pair to create (a Describe
+/// that finds nothing and a create each), a List page per kind to plan.
 fn resources(p: &Project, n: usize) {
     for i in 0..n {
         p.write(
@@ -31,7 +32,7 @@ fn throttled(p: &Project) -> usize {
 #[test]
 fn a_client_limit_under_the_account_rate_is_never_throttled() {
     let p = Project::new();
-    resources(&p, 4);
+    resources(&p, 6);
     moto().rate_limit(&p.region, Some(5));
     let run = p.run(&["apply", "--auto-approve", "--rate-limit", "events=4"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);

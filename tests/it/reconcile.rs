@@ -244,7 +244,7 @@ fn a_failed_action_skips_its_dependents_and_the_next_apply_converges() {
 }
 
 #[test]
-fn no_changes_means_no_mutating_calls_and_one_describe_per_resource() {
+fn no_changes_means_no_mutating_calls_list_pages_and_one_describe_per_connector() {
     let p = Project::new();
     p.write(
         "c.yaml",
@@ -263,12 +263,14 @@ fn no_changes_means_no_mutating_calls_and_one_describe_per_resource() {
     assert!(p.mutations().is_empty(), "{:?}", p.operations());
     let mut ops = p.operations();
     ops.sort();
+    // Connections and destinations unchanged since the apply are read from their List
+    // pages (docs/architecture.md, Observation); connectors are described.
     assert_eq!(
         ops,
         [
-            "DescribeApiDestination",
-            "DescribeConnection",
-            "DescribeConnector"
+            "DescribeConnector",
+            "ListApiDestinations",
+            "ListConnections"
         ]
     );
 }
