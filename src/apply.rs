@@ -224,15 +224,21 @@ fn blocked_by<'a>(
     })
 }
 
-/// Records every creation, replacement and deletion of `plan` as pending, in one write, before
-/// any starts: the next run adopts what an interrupted creation made, and knows who deleted
-/// what an interrupted deletion removed. Returns the addresses marked.
+/// Records every creation, replacement, update and deletion of `plan` as pending, in one
+/// write, before any starts: the next run adopts what an interrupted creation made, knows who
+/// deleted what an interrupted deletion removed, and who moved the `LastModifiedTime` of an
+/// interrupted update. Returns the addresses marked.
 fn mark_pending(plan: &Plan, store: &Store, state: &mut State) -> Result<Vec<Address>, StateError> {
     let started = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let marked: Vec<&Change> = plan
         .changes
         .iter()
-        .filter(|c| matches!(c.action, Action::Create | Action::Replace | Action::Delete))
+        .filter(|c| {
+            matches!(
+                c.action,
+                Action::Create | Action::Replace | Action::Delete | Action::Update
+            )
+        })
         .collect();
     for change in &marked {
         state.pending.insert(
@@ -240,6 +246,7 @@ fn mark_pending(plan: &Plan, store: &Store, state: &mut State) -> Result<Vec<Add
             Pending {
                 started: started.clone(),
                 delete: change.action == Action::Delete,
+                update: change.action == Action::Update,
                 id: None,
                 replaces: (change.action == Action::Replace)
                     .then(|| change.id.clone())

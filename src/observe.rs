@@ -77,14 +77,17 @@ pub async fn observe(
         .partition(|a| refresh == Refresh::Changed && listable(a, state));
     // 1. Describe what must be, while the List pages of the rest are read.
     let wants = |kind: Kind| listable.iter().any(|a| a.kind == kind);
-    let lists = async {
-        tokio::join!(
-            listed(wants(Kind::Connection), aws.listed_connections()),
-            listed(wants(Kind::ApiDestination), aws.listed_api_destinations()),
-        )
+    let connections = listed(wants(Kind::Connection), aws.listed_connections());
+    let destinations = listed(wants(Kind::ApiDestination), aws.listed_api_destinations());
+    let (mut out, (connections, destinations)) = if parallelism <= 1 {
+        // One call at a time, in a fixed order: `--parallelism 1` makes a run's calls
+        // repeatable (the fault matrix counts on it).
+        let lists = (connections.await, destinations.await);
+        (describe(aws, state, &direct, parallelism).await, lists)
+    } else {
+        let lists = async { tokio::join!(connections, destinations) };
+        tokio::join!(describe(aws, state, &direct, parallelism), lists)
     };
-    let (mut out, (connections, destinations)) =
-        tokio::join!(describe(aws, state, &direct, parallelism), lists);
     // 2. What the pages show unchanged is read; the rest is described.
     let mut again = Vec::new();
     let mut from_list = 0;

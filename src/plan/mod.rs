@@ -560,7 +560,15 @@ pub fn build(
         };
         let (action, fields) = match (address.kind, live, r) {
             (Kind::Connection, Some(l), _) if matches!(action, Action::Noop | Action::Update) => {
-                connection_state(action, fields, l, r, wants_deauthorized, &mut reasons)
+                let interrupted_update = state.pending.get(address).is_some_and(|p| p.update);
+                connection_state(
+                    action,
+                    fields,
+                    l,
+                    r,
+                    (wants_deauthorized, interrupted_update),
+                    &mut reasons,
+                )
             }
             _ => (action, fields),
         };
@@ -759,13 +767,15 @@ fn with_references(json: Option<Value>, spec: &Spec) -> Option<Value> {
 /// The authorization of an existing connection: deauthorize it when asked; re-authorize it
 /// (re-sending the secrets) when it was deauthorized but should not be, or when it was
 /// modified outside outbound (its `LastModifiedTime` moved), since a changed secret cannot be
-/// read back.
+/// read back. A moved `LastModifiedTime` after an update of outbound's own that was
+/// interrupted (`interrupted_update`: still pending) is outbound's doing, not drift: the
+/// secrets are sent again all the same, as a manifest change.
 fn connection_state(
     action: Action,
     mut fields: Vec<FieldChange>,
     live: &Live,
     recorded: Option<&crate::state::Record>,
-    wants_deauthorized: bool,
+    (wants_deauthorized, interrupted_update): (bool, bool),
     reasons: &mut BTreeSet<ChangeReason>,
 ) -> (Action, Vec<FieldChange>) {
     let status = live.status.as_deref().unwrap_or("UNKNOWN");
@@ -811,12 +821,23 @@ fn connection_state(
     if let (Some(then), Some(now)) = (recorded_mark, live.last_modified.as_deref())
         && then != now
     {
-        reasons.insert(ChangeReason::Drift);
+        let (reason, path) = if interrupted_update {
+            (
+                Reason::ManifestChange,
+                "authParameters (secrets, sent again after an interrupted apply)",
+            )
+        } else {
+            (
+                Reason::Drift,
+                "authParameters (secrets, modified outside outbound)",
+            )
+        };
+        reasons.insert(reason.into());
         fields.push(FieldChange {
-            path: "authParameters (secrets, modified outside outbound)".into(),
+            path: path.into(),
             before: Some(Leaf::Sensitive(None)),
             after: Some(Leaf::Sensitive(None)),
-            reason: Reason::Drift,
+            reason,
             forces_replacement: false,
         });
         return (Action::Update, fields);
@@ -1082,6 +1103,7 @@ mod tests {
             Pending {
                 started: "2026-01-01T00:00:00Z".into(),
                 delete: true,
+                update: false,
                 id: None,
                 replaces: None,
             },

@@ -72,6 +72,10 @@ pub struct Pending {
     /// interrupted apply deleted it, not someone outside outbound.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub delete: bool,
+    /// An update (in place) was started: if AWS applied it but its end was not saved, the
+    /// resource's moved `LastModifiedTime` is outbound's own doing, not drift.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub update: bool,
     /// The `c-…` id CreateConnector handed back, saved before apply waits on the connector
     /// (issue 10 item 1), so a run that dies or fails later still knows the copy it made.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -278,16 +278,31 @@ fn pr_jobs(p: &Project, out: &str) -> (i32, i32, String) {
 /// The commands of `examples/ci/github/*.yml`, in the order a team meets them, against the
 /// emulator: a pull request's plan and comment, the merge's `apply --plan` of exactly that
 /// plan, a second pull request whose plan goes stale (refused, naming the resource and the
-/// field), an out-of-band change, and the drift job's report and exit codes. The state is a
-/// local file here; the workflows use S3 (docs/ci.md).
+/// field), an out-of-band change, and the drift job's report and exit codes. The state is on
+/// moto's S3, as the workflows keep it (docs/ci.md).
 #[test]
 fn the_workflows_commands_in_order() {
-    let p = Project::new();
+    // The state is on S3, as in the workflows (`--state s3://…`, lock `KEY.lock`).
+    let (p, s3, bucket) = crate::state::s3_project();
     p.write("c.yaml", &connection("ci-api", "Orders API"));
     p.write("d.yaml", &destination("ci-orders", "ci-api", 10));
-    // The first state is made by a plain apply (a saved plan on a project without state is
-    // refused in this version: reference.md §5).
-    p.apply();
+    // Pull request 0 on a project with no state yet: its reviewed plan is applied on merge,
+    // and the state is created in S3 with the plan's lineage.
+    let (code, comment) = pr_plan(&p, "pr0.json");
+    assert_eq!(code, 2, "{comment}");
+    let run = p.run(&["apply", "--plan", "pr0.json", "manifests"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let state = s3
+        .json(&bucket, crate::state::KEY)
+        .expect("the state is in S3");
+    let planned: Value =
+        serde_json::from_str(&std::fs::read_to_string(p.dir.path().join("pr0.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["lineage"], planned["stateLineage"]);
+    assert!(
+        s3.get(&bucket, crate::state::LOCK).is_none(),
+        "the merge's apply released its lock"
+    );
 
     // Pull request 1: a rate change. The comment names the resource and the new value.
     p.write("d.yaml", &destination("ci-orders", "ci-api", 20));
@@ -320,11 +335,13 @@ fn the_workflows_commands_in_order() {
         "{}",
         run.stderr
     );
-    assert_eq!(
-        p.mutations(),
-        Vec::<String>::new(),
-        "a stale plan changed AWS"
-    );
+    // Only the state's own S3 calls (the lock taken and released, the state read).
+    let changed: Vec<String> = p
+        .mutations()
+        .into_iter()
+        .filter(|op| !op.ends_with("Object"))
+        .collect();
+    assert_eq!(changed, Vec::<String>::new(), "a stale plan changed AWS");
 
     // The drift job: the out-of-band change is drift (exit 2), its Markdown is the issue body.
     p.write("d.yaml", &destination("ci-orders", "ci-api", 20));

@@ -15,7 +15,7 @@ use outbound::state::{self, StateError};
 use outbound::store::{self, Backend};
 
 /// A direct S3 client (not through the proxy) in `region`, on a runtime of its own.
-struct S3Direct {
+pub(crate) struct S3Direct {
     rt: tokio::runtime::Runtime,
     client: aws_sdk_s3::Client,
 }
@@ -43,7 +43,7 @@ impl S3Direct {
     }
 
     /// A new bucket named after `region` (bucket names are global in S3).
-    fn bucket(&self, region: &str) -> String {
+    pub(crate) fn bucket(&self, region: &str) -> String {
         let name = format!("outbound-state-{}", region.to_lowercase());
         let mut create = self.client.create_bucket().bucket(&name);
         if region != "us-east-1" {
@@ -57,7 +57,7 @@ impl S3Direct {
         name
     }
 
-    fn get(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+    pub(crate) fn get(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
         let out = self
             .rt
             .block_on(self.client.get_object().bucket(bucket).key(key).send())
@@ -84,14 +84,15 @@ impl S3Direct {
             .unwrap();
     }
 
-    fn json(&self, bucket: &str, key: &str) -> Option<Value> {
+    pub(crate) fn json(&self, bucket: &str, key: &str) -> Option<Value> {
         self.get(bucket, key)
             .map(|b| serde_json::from_slice(&b).unwrap())
     }
 }
 
 /// A project whose state is `s3://<its bucket>/team/state.json`, with the S3 client to look.
-fn s3_project() -> (Project, S3Direct, String) {
+/// A project whose state is `s3://BUCKET/team/state.json` in moto's S3 (the bucket is new).
+pub(crate) fn s3_project() -> (Project, S3Direct, String) {
     let p = Project::new();
     let s3 = S3Direct::new(&p.region);
     let bucket = s3.bucket(&p.region);
@@ -99,8 +100,8 @@ fn s3_project() -> (Project, S3Direct, String) {
     (p, s3, bucket)
 }
 
-const KEY: &str = "team/state.json";
-const LOCK: &str = "team/state.json.lock";
+pub(crate) const KEY: &str = "team/state.json";
+pub(crate) const LOCK: &str = "team/state.json.lock";
 
 /// Polls `done` until it holds (at most 60 s): the test waits on a witness, not a duration.
 fn until(what: &str, mut done: impl FnMut() -> bool) {
