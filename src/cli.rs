@@ -1,6 +1,7 @@
 //! Command-line types (clap) and nothing else.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -107,6 +108,13 @@ pub struct AwsArgs {
         default_value_t = crate::aws::rate::RateLimits::default()
     )]
     pub rate_limit: crate::aws::rate::RateLimits,
+    /// How long opening a connection to AWS may take, e.g. `5s`, `500ms`.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub connect_timeout: Duration,
+    /// How long one AWS request may take (each read and each attempt; a call with its
+    /// retries may take this times the retry attempts), e.g. `30s`, `2m`.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub request_timeout: Duration,
     /// How `plan` and `drift` read AWS, set by [`Cli::read`] from their `--refresh`.
     #[arg(skip)]
     pub refresh: Refresh,
@@ -147,6 +155,8 @@ impl Default for AwsArgs {
             endpoint_url: None,
             parallelism: DEFAULT_PARALLELISM,
             rate_limit: crate::aws::rate::RateLimits::default(),
+            connect_timeout: crate::aws::DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: crate::aws::DEFAULT_REQUEST_TIMEOUT,
             refresh: Refresh::default(),
         }
     }
