@@ -374,6 +374,52 @@ mod tests {
         }
     }
 
+    /// `--connect-timeout` and `--request-timeout`: humantime durations, before or after the
+    /// subcommand, defaulting to what `AwsArgs::default()` and `AwsOptions::default()` say;
+    /// a bad duration is a usage error.
+    #[test]
+    fn timeout_flags_parse_durations_with_documented_defaults() {
+        let defaults = aws_of(&["outbound", "plan"]);
+        assert_eq!(
+            (defaults.connect_timeout, defaults.request_timeout),
+            (Duration::from_secs(5), Duration::from_secs(30))
+        );
+        let options = crate::aws::AwsOptions::default();
+        assert_eq!(
+            (options.connect_timeout, options.request_timeout),
+            (defaults.connect_timeout, defaults.request_timeout)
+        );
+        let unparsed = AwsArgs::default();
+        assert_eq!(
+            (unparsed.connect_timeout, unparsed.request_timeout),
+            (defaults.connect_timeout, defaults.request_timeout)
+        );
+        for args in [
+            &[
+                "outbound",
+                "--connect-timeout",
+                "500ms",
+                "drift",
+                "--request-timeout",
+                "2m",
+            ][..],
+            &[
+                "outbound",
+                "drift",
+                "--request-timeout",
+                "2m",
+                "--connect-timeout",
+                "500ms",
+            ][..],
+        ] {
+            let aws = aws_of(args);
+            assert_eq!(aws.connect_timeout, Duration::from_millis(500), "{args:?}");
+            assert_eq!(aws.request_timeout, Duration::from_secs(120), "{args:?}");
+        }
+        let bad = Cli::read(["outbound", "plan", "--request-timeout", "soon"]).unwrap_err();
+        assert_eq!(bad.kind(), clap::error::ErrorKind::ValueValidation);
+    }
+
     /// Global flags reach the subcommand whether given before or after it.
     #[test]
     fn global_aws_flags_before_or_after_the_subcommand() {
