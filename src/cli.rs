@@ -1,6 +1,7 @@
 //! Command-line types (clap) and nothing else.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -107,6 +108,13 @@ pub struct AwsArgs {
         default_value_t = crate::aws::rate::RateLimits::default()
     )]
     pub rate_limit: crate::aws::rate::RateLimits,
+    /// How long opening a connection to AWS may take, e.g. `5s`, `500ms`.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub connect_timeout: Duration,
+    /// How long one AWS request may take (each read and each attempt; a call with its
+    /// retries may take this times the retry attempts), e.g. `30s`, `2m`.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub request_timeout: Duration,
     /// How `plan` and `drift` read AWS, set by [`Cli::read`] from their `--refresh`.
     #[arg(skip)]
     pub refresh: Refresh,
@@ -147,6 +155,8 @@ impl Default for AwsArgs {
             endpoint_url: None,
             parallelism: DEFAULT_PARALLELISM,
             rate_limit: crate::aws::rate::RateLimits::default(),
+            connect_timeout: crate::aws::DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: crate::aws::DEFAULT_REQUEST_TIMEOUT,
             refresh: Refresh::default(),
         }
     }
@@ -362,6 +372,52 @@ mod tests {
             Command::Drift(a) => a.aws,
             other => panic!("not a command with AWS flags: {other:?}"),
         }
+    }
+
+    /// `--connect-timeout` and `--request-timeout`: humantime durations, before or after the
+    /// subcommand, defaulting to what `AwsArgs::default()` and `AwsOptions::default()` say;
+    /// a bad duration is a usage error.
+    #[test]
+    fn timeout_flags_parse_durations_with_documented_defaults() {
+        let defaults = aws_of(&["outbound", "plan"]);
+        assert_eq!(
+            (defaults.connect_timeout, defaults.request_timeout),
+            (Duration::from_secs(5), Duration::from_secs(30))
+        );
+        let options = crate::aws::AwsOptions::default();
+        assert_eq!(
+            (options.connect_timeout, options.request_timeout),
+            (defaults.connect_timeout, defaults.request_timeout)
+        );
+        let unparsed = AwsArgs::default();
+        assert_eq!(
+            (unparsed.connect_timeout, unparsed.request_timeout),
+            (defaults.connect_timeout, defaults.request_timeout)
+        );
+        for args in [
+            &[
+                "outbound",
+                "--connect-timeout",
+                "500ms",
+                "drift",
+                "--request-timeout",
+                "2m",
+            ][..],
+            &[
+                "outbound",
+                "drift",
+                "--request-timeout",
+                "2m",
+                "--connect-timeout",
+                "500ms",
+            ][..],
+        ] {
+            let aws = aws_of(args);
+            assert_eq!(aws.connect_timeout, Duration::from_millis(500), "{args:?}");
+            assert_eq!(aws.request_timeout, Duration::from_secs(120), "{args:?}");
+        }
+        let bad = Cli::read(["outbound", "plan", "--request-timeout", "soon"]).unwrap_err();
+        assert_eq!(bad.kind(), clap::error::ErrorKind::ValueValidation);
     }
 
     /// Global flags reach the subcommand whether given before or after it.

@@ -33,7 +33,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::Value;
 
 /// Where and as whom to call AWS (`--region`, `--profile`, `--endpoint-url`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AwsOptions {
     pub region: Option<String>,
     pub profile: Option<String>,
@@ -41,6 +41,28 @@ pub struct AwsOptions {
     pub endpoint_url: Option<String>,
     /// Client-side requests per second per service (`--rate-limit`).
     pub rate_limits: rate::RateLimits,
+    /// How long opening one connection may take (`--connect-timeout`).
+    pub connect_timeout: Duration,
+    /// How long one read and one attempt of a call may take (`--request-timeout`).
+    pub request_timeout: Duration,
+}
+
+/// `--connect-timeout`'s default.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// `--request-timeout`'s default.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Default for AwsOptions {
+    fn default() -> Self {
+        AwsOptions {
+            region: None,
+            profile: None,
+            endpoint_url: None,
+            rate_limits: rate::RateLimits::default(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
 }
 
 /// The clients outbound uses, with the count of calls made through them.
@@ -129,13 +151,17 @@ impl fmt::Display for CallLog {
 const MAX_ATTEMPTS: u32 = 5;
 
 /// How long one connection attempt, one read, one attempt and one whole call (retries
-/// included) may take: generous for AWS, short enough that a dead endpoint fails a run.
-fn timeouts() -> TimeoutConfig {
+/// included) may take: generous for AWS by default, short enough that a dead endpoint fails
+/// a run. The whole call's limit is derived, not a flag: the request timeout times the
+/// attempts the retry policy makes ([`MAX_ATTEMPTS`]), so retries are never cut short by it
+/// (the backoff between attempts is not counted, so a call that times out on every attempt
+/// ends at this limit, before its last attempt ends).
+fn timeouts(options: &AwsOptions) -> TimeoutConfig {
     TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .read_timeout(Duration::from_secs(30))
-        .operation_attempt_timeout(Duration::from_secs(30))
-        .operation_timeout(Duration::from_secs(120))
+        .connect_timeout(options.connect_timeout)
+        .read_timeout(options.request_timeout)
+        .operation_attempt_timeout(options.request_timeout)
+        .operation_timeout(options.request_timeout.saturating_mul(MAX_ATTEMPTS))
         .build()
 }
 
@@ -216,7 +242,7 @@ pub(crate) async fn shared_config(
 ) -> Result<aws_config::SdkConfig, AwsError> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS))
-        .timeout_config(timeouts());
+        .timeout_config(timeouts(options));
     if let Some(region) = &options.region {
         loader = loader.region(Region::new(region.clone()));
     }

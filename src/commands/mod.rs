@@ -83,6 +83,8 @@ pub fn aws_options(args: &crate::cli::AwsArgs) -> crate::aws::AwsOptions {
         profile: args.profile.clone(),
         endpoint_url: args.endpoint_url.clone(),
         rate_limits: args.rate_limit,
+        connect_timeout: args.connect_timeout,
+        request_timeout: args.request_timeout,
     }
 }
 

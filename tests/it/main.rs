@@ -32,4 +32,5 @@ mod saved_plans;
 mod schema;
 mod state;
 mod states;
+mod timeouts;
 mod validate;
