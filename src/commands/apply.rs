@@ -92,6 +92,12 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
         };
         let secrets_changed = p.plan.secrets_changed(&p.state);
         let before = p.aws.calls.total();
+        // The secret checks of this run's fingerprints go with the records apply writes
+        // (a check only holds for the fingerprints it was taken with, so any record apply
+        // does not bring up to date just fails its bucket's check next time).
+        let new_checks = p.state.secret_checks != p.secret_checks;
+        p.state.secret_checks = std::mem::take(&mut p.secret_checks);
+        let writes = p.store.writes();
         let applying = apply::apply(
             &p.aws,
             &p.plan,
@@ -111,6 +117,10 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
                 return Ok(Outcome::Stopped(signal));
             }
         };
+        if new_checks && p.store.writes() == writes {
+            p.state.serial += 1;
+            p.store.save(&p.state)?;
+        }
         if verbose > 0 {
             render::message(&format!(
                 "apply: {} (of which {} to apply); {}\n",

@@ -67,6 +67,8 @@ pub struct Prepared {
         crate::resource::Address,
         std::collections::BTreeMap<String, String>,
     >,
+    /// The secret checks a state holding these fingerprints keeps (apply records them).
+    pub secret_checks: std::collections::BTreeMap<String, String>,
 }
 
 /// Why a plan could not be made (already printed on stderr; `plan` and `drift` also render
@@ -111,6 +113,8 @@ pub struct Gathered {
         crate::resource::Address,
         std::collections::BTreeMap<String, String>,
     >,
+    /// The secret checks a state holding these fingerprints keeps.
+    pub secret_checks: std::collections::BTreeMap<String, String>,
 }
 
 /// Validates, reads the state, observes AWS and plans. Problems are printed here.
@@ -226,9 +230,16 @@ pub async fn observe_all(
         crate::cli::Refresh::Changed => observe::Refresh::Changed,
         crate::cli::Refresh::Full => observe::Refresh::Full,
     };
-    let ((observation, reads), fingerprints) = std::thread::scope(|s| {
-        let fps =
-            s.spawn(|| state::fingerprint::all_with(&desired, &salt, &scheme, &state.resources));
+    let ((observation, reads), taken) = std::thread::scope(|s| {
+        let fps = s.spawn(|| {
+            state::fingerprint::all_with(
+                &desired,
+                &salt,
+                &scheme,
+                &state.resources,
+                &state.secret_checks,
+            )
+        });
         let observed = tokio::task::block_in_place(|| {
             tokio::runtime::Handle::current().block_on(observe::observe(
                 &aws,
@@ -268,7 +279,8 @@ pub async fn observe_all(
         aws,
         observed,
         unreadable,
-        fingerprints,
+        fingerprints: taken.fingerprints,
+        secret_checks: taken.checks,
     }))
 }
 
@@ -283,6 +295,7 @@ impl Gathered {
             plan,
             observed: self.observed,
             fingerprints: self.fingerprints,
+            secret_checks: self.secret_checks,
         }
     }
 }

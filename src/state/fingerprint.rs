@@ -11,8 +11,12 @@
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
-use hmac::{Hmac, KeyInit, Mac};
+use std::collections::BTreeMap;
 
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Digest;
+
+use crate::manifest::DesiredState;
 use crate::manifest::secret::SecretValue;
 use crate::resource::Address;
 
@@ -124,10 +128,7 @@ impl Fingerprinter {
         }
     }
 
-    #[allow(
-        clippy::expect_used,
-        reason = "the salt and output lengths are constants Argon2 accepts"
-    )]
+    /// `argon2id$m=…,t=…,p=…$<hash>` of `value` at `address` / `path`.
     pub fn fingerprint(
         &mut self,
         salt: &str,
@@ -135,15 +136,25 @@ impl Fingerprinter {
         path: &str,
         value: &SecretValue,
     ) -> String {
-        let salted = format!("{salt}|{address}|{path}");
+        self.hash(
+            value.expose().as_bytes(),
+            &format!("{salt}|{address}|{path}"),
+        )
+    }
+
+    /// The secret check of `bucket`: Argon2id over the bucket's [`digest`].
+    fn check(&mut self, salt: &str, bucket: &str, digest: &[u8; 32]) -> String {
+        self.hash(digest, &format!("{salt}|check|{bucket}"))
+    }
+
+    #[allow(
+        clippy::expect_used,
+        reason = "the salt and output lengths are constants Argon2 accepts"
+    )]
+    fn hash(&mut self, password: &[u8], salted: &str) -> String {
         let mut out = [0u8; 32];
         self.argon
-            .hash_password_into_with_memory(
-                value.expose().as_bytes(),
-                salted.as_bytes(),
-                &mut out,
-                &mut self.memory,
-            )
+            .hash_password_into_with_memory(password, salted.as_bytes(), &mut out, &mut self.memory)
             .expect("salt and output lengths are valid");
         format!(
             "argon2id$m={M_COST},t={T_COST},p={P_COST}${}",
@@ -158,15 +169,79 @@ impl Default for Fingerprinter {
     }
 }
 
+/// Fingerprints by address, then by path.
+pub type Fingerprints = BTreeMap<Address, BTreeMap<String, String>>;
+
 /// Argon2id fingerprints of every secret of `desired`, by address and path (see [`all_with`]).
-pub fn all(
-    desired: &crate::manifest::DesiredState,
-    salt: &str,
-) -> std::collections::BTreeMap<Address, std::collections::BTreeMap<String, String>> {
-    all_with(desired, salt, &Scheme::Argon2id, &Default::default())
+pub fn all(desired: &DesiredState, salt: &str) -> Fingerprints {
+    all_with(
+        desired,
+        salt,
+        &Scheme::Argon2id,
+        &Default::default(),
+        &Default::default(),
+    )
+    .fingerprints
+}
+
+/// What [`all_with`] takes: the fingerprints of this run's secrets, and the secret checks a
+/// state holding those fingerprints should keep (empty under a key).
+#[derive(Debug, Default)]
+pub struct Taken {
+    pub fingerprints: Fingerprints,
+    pub checks: BTreeMap<String, String>,
+}
+
+/// How many buckets the secret checks spread the secrets over: with no secret changed a run
+/// takes at most this many Argon2id hashes whatever the number of secrets; with one changed,
+/// this many plus the secrets of its bucket.
+const BUCKETS: u8 = 64;
+
+/// The bucket of `address`: a byte of its SHA-256, so that buckets do not move when other
+/// resources come and go.
+fn bucket_of(address: &Address) -> String {
+    let digest = sha2::Sha256::digest(address.to_string().as_bytes());
+    (digest[0] % BUCKETS).to_string()
+}
+
+/// SHA-256 over a bucket's secrets in order, each as its address, path, fingerprint and
+/// value, length-prefixed so that no two lists give the same bytes.
+fn digest<'a>(
+    entries: impl Iterator<Item = (&'a Address, &'a str, &'a str, &'a SecretValue)>,
+) -> [u8; 32] {
+    let mut sha = sha2::Sha256::new();
+    for (address, path, fp, value) in entries {
+        for part in [
+            address.to_string().as_bytes(),
+            path.as_bytes(),
+            fp.as_bytes(),
+            value.expose().as_bytes(),
+        ] {
+            sha.update((part.len() as u64).to_le_bytes());
+            sha.update(part);
+        }
+    }
+    sha.finalize().into()
+}
+
+/// One secret to fingerprint: where it is, its value, and its recorded fingerprint.
+struct Job<'a> {
+    address: &'a Address,
+    path: String,
+    value: &'a SecretValue,
+    was: Option<&'a String>,
 }
 
 /// Fingerprints of every secret of `desired`, by address and path, computed on all cores.
+///
+/// **Secret checks** (Argon2id only): the state keeps, per bucket of secrets (by address), an
+/// Argon2id hash over every secret of the bucket with its fingerprint (see [`digest`]). When
+/// the hash of this run's values and the recorded fingerprints equals the recorded check,
+/// nothing in the bucket changed since the check was taken, when those fingerprints were the
+/// values' own: the recorded fingerprints stand, and one Argon2id replaces the bucket's
+/// dozens. Any other bucket is fingerprinted secret by secret, and gets a new check. A guess
+/// at one secret through a check still costs an Argon2id, so a leaked state is no cheaper to
+/// attack. Under a key no check is kept: a leaked state then gives nothing to guess against.
 ///
 /// A secret whose fingerprint in `recorded` (the state's, by address and path) was taken with
 /// Argon2id is compared in Argon2id, whatever the scheme, so turning the key on shows no change
@@ -174,24 +249,19 @@ pub fn all(
 /// the keyed fingerprint (recorded when apply sends it). A fingerprint recorded with a key
 /// cannot be checked without the key: the secret shows as changed and apply sends it again
 /// (warned on stderr).
-#[allow(
-    clippy::expect_used,
-    reason = "a fingerprint thread that panicked is a bug"
-)]
 pub fn all_with(
-    desired: &crate::manifest::DesiredState,
+    desired: &DesiredState,
     salt: &str,
     scheme: &Scheme,
-    recorded: &std::collections::BTreeMap<Address, crate::state::Record>,
-) -> std::collections::BTreeMap<Address, std::collections::BTreeMap<String, String>> {
-    type Fingerprints =
-        std::collections::BTreeMap<Address, std::collections::BTreeMap<String, String>>;
+    recorded: &BTreeMap<Address, crate::state::Record>,
+    checks: &BTreeMap<String, String>,
+) -> Taken {
     let key = match scheme {
         Scheme::Keyed(key) => Some(key),
         Scheme::Argon2id => None,
     };
-    let mut out = Fingerprints::new();
-    // Argon2id jobs: the address, path, value and the recorded fingerprint.
+    let mut taken = Taken::default();
+    // 1. The secrets: under a key, those not recorded in Argon2id are hashed at once.
     let mut jobs = Vec::new();
     let mut unverifiable = 0;
     for (address, r) in &desired.resources {
@@ -210,15 +280,18 @@ pub fn all_with(
             match key {
                 Some(key) if !recorded_argon2 => {
                     let fp = keyed(key, salt, address, path, value);
-                    out.entry(address.clone())
-                        .or_default()
-                        .insert(path.clone(), fp);
+                    taken.insert(address, path.clone(), fp);
                 }
                 _ => {
                     unverifiable += usize::from(
                         key.is_none() && was.is_some_and(|w| w.starts_with(HMAC_PREFIX)),
                     );
-                    jobs.push((address, path.clone(), value, was));
+                    jobs.push(Job {
+                        address,
+                        path: path.clone(),
+                        value,
+                        was,
+                    });
                 }
             }
         }
@@ -230,44 +303,303 @@ pub fn all_with(
              sends them again"
         );
     }
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(jobs.len().max(1));
-    let chunk = jobs.len().div_ceil(threads).max(1);
-    let results: Vec<(Address, String, String)> = std::thread::scope(|s| {
-        let handles: Vec<_> = jobs
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    let mut f = Fingerprinter::new();
-                    part.iter()
-                        .map(|(a, path, v, was)| {
-                            let (a, was) = (*a, *was);
-                            let mut fp = f.fingerprint(salt, a, path, v);
-                            // Changed under a key: from now on the keyed fingerprint.
-                            if let Some(key) = key.filter(|_| was != Some(&fp)) {
-                                fp = keyed(key, salt, a, path, v);
-                            }
-                            (a.clone(), path.clone(), fp)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("fingerprint threads do not panic"))
-            .collect()
-    });
-    for (a, path, fp) in results {
-        out.entry(a).or_default().insert(path, fp);
+    if let Some(key) = key {
+        // 2a. Under a key: Argon2id where it was recorded so, keyed from the first change.
+        let all: Vec<&Job> = jobs.iter().collect();
+        for (job, fp) in jobs.iter().zip(argon2_each(salt, &all)) {
+            let fp = if job.was == Some(&fp) {
+                fp
+            } else {
+                keyed(key, salt, job.address, &job.path, job.value)
+            };
+            taken.insert(job.address, job.path.clone(), fp);
+        }
+        return taken;
     }
-    out
+    // 2b. Argon2id: a bucket whose check holds keeps its recorded fingerprints.
+    let mut buckets: BTreeMap<String, Vec<&Job>> = BTreeMap::new();
+    for job in &jobs {
+        buckets.entry(bucket_of(job.address)).or_default().push(job);
+    }
+    let held = checks_holding(salt, &buckets, checks);
+    // 3. Every other bucket secret by secret, then its new check.
+    let (kept, redo): (Vec<_>, Vec<_>) = buckets.into_iter().partition(|(b, _)| held.contains(b));
+    for (bucket, jobs) in kept {
+        for job in jobs {
+            taken.insert(
+                job.address,
+                job.path.clone(),
+                job.was.cloned().unwrap_or_default(),
+            );
+        }
+        if let Some(check) = checks.get(&bucket) {
+            taken.checks.insert(bucket, check.clone());
+        }
+    }
+    let redo_jobs: Vec<&Job> = redo
+        .iter()
+        .flat_map(|(_, jobs)| jobs.iter().copied())
+        .collect();
+    for (job, fp) in redo_jobs.iter().zip(argon2_each(salt, &redo_jobs)) {
+        taken.insert(job.address, job.path.clone(), fp);
+    }
+    let new_checks: Vec<(String, [u8; 32])> = redo
+        .iter()
+        .map(|(bucket, jobs)| {
+            let fps = &taken.fingerprints;
+            let entries = jobs.iter().map(|j| {
+                let fp = fps
+                    .get(j.address)
+                    .and_then(|m| m.get(&j.path))
+                    .map_or("", String::as_str);
+                (j.address, j.path.as_str(), fp, j.value)
+            });
+            (bucket.clone(), digest(entries))
+        })
+        .collect();
+    for ((bucket, _), check) in new_checks.iter().zip(check_each(salt, &new_checks)) {
+        taken.checks.insert(bucket.clone(), check);
+    }
+    taken
+}
+
+impl Taken {
+    fn insert(&mut self, address: &Address, path: String, fp: String) {
+        self.fingerprints
+            .entry(address.clone())
+            .or_default()
+            .insert(path, fp);
+    }
+}
+
+/// The buckets whose recorded check equals the check of this run's values with their
+/// recorded fingerprints (every secret of the bucket must have one).
+fn checks_holding(
+    salt: &str,
+    buckets: &BTreeMap<String, Vec<&Job>>,
+    checks: &BTreeMap<String, String>,
+) -> std::collections::BTreeSet<String> {
+    let candidates: Vec<(String, [u8; 32])> = buckets
+        .iter()
+        .filter(|(b, jobs)| checks.contains_key(*b) && jobs.iter().all(|j| j.was.is_some()))
+        .map(|(b, jobs)| {
+            let entries = jobs.iter().map(|j| {
+                (
+                    j.address,
+                    j.path.as_str(),
+                    j.was.map_or("", String::as_str),
+                    j.value,
+                )
+            });
+            (b.clone(), digest(entries))
+        })
+        .collect();
+    candidates
+        .iter()
+        .zip(check_each(salt, &candidates))
+        .filter(|((b, _), check)| checks.get(b) == Some(check))
+        .map(|((b, _), _)| b.clone())
+        .collect()
+}
+
+/// The Argon2id fingerprint of each job, in order, on all cores.
+fn argon2_each(salt: &str, jobs: &[&Job]) -> Vec<String> {
+    use rayon::prelude::*;
+    jobs.par_iter()
+        .map_init(Fingerprinter::new, |f, j| {
+            f.fingerprint(salt, j.address, &j.path, j.value)
+        })
+        .collect()
+}
+
+/// The check of each bucket digest, in order, on all cores.
+fn check_each(salt: &str, digests: &[(String, [u8; 32])]) -> Vec<String> {
+    use rayon::prelude::*;
+    digests
+        .par_iter()
+        .map_init(Fingerprinter::new, |f, (bucket, d)| {
+            f.check(salt, bucket, d)
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `n` connections `conn-0`… with an API key and a secret header each, read from files in
+    /// `dir`; the value of connection `i`'s key is `value-{i}` unless `changed` names it.
+    #[allow(clippy::unwrap_used, reason = "test set-up")]
+    fn connections(dir: &std::path::Path, n: usize, changed: Option<usize>) -> DesiredState {
+        let docs: Vec<String> = (0..n)
+            .map(|i| {
+                let value = if changed == Some(i) { "changed".to_owned() } else { format!("value-{i}") };
+                std::fs::write(dir.join(format!("k{i}")), value).unwrap();
+                format!(
+                    "apiVersion: outbound/v1\nkind: Connection\nmetadata: {{ name: conn-{i} }}\nspec:\n  authorizationType: API_KEY\n  authParameters:\n    apiKeyAuthParameters: {{ apiKeyName: x-api-key, apiKeyValue: {{ fromFile: k{i} }} }}\n    invocationHttpParameters:\n      headerParameters:\n        - {{ key: X-Sig, value: {{ fromFile: k{i} }} }}\n"
+                )
+            })
+            .collect();
+        std::fs::write(dir.join("c.yaml"), docs.join("---\n")).unwrap();
+        crate::manifest::validate(&[dir.join("c.yaml")]).unwrap()
+    }
+
+    /// Records holding `fps`, and checks taken over those fingerprints (true or not) and the
+    /// values of `desired`: what a state written after a plan of `desired` holds.
+    fn state_of(
+        desired: &DesiredState,
+        salt: &str,
+        fps: &Fingerprints,
+    ) -> (
+        BTreeMap<Address, crate::state::Record>,
+        BTreeMap<String, String>,
+    ) {
+        let records: BTreeMap<Address, crate::state::Record> = fps
+            .iter()
+            .map(|(a, fps)| {
+                let record = crate::state::Record {
+                    id: a.name.clone(),
+                    arn: String::new(),
+                    spec: serde_json::Value::Null,
+                    fingerprints: fps.clone(),
+                    protect: false,
+                    live: Default::default(),
+                    imported: false,
+                };
+                (a.clone(), record)
+            })
+            .collect();
+        let mut buckets: BTreeMap<String, Vec<(&Address, String, &SecretValue, &String)>> =
+            BTreeMap::new();
+        for (address, r) in &desired.resources {
+            let flat = crate::diff::Flat::of(r.spec.kind(), &r.spec.aws_json(&|_| None));
+            for (path, pointer) in flat.sensitive() {
+                if let (Some(value), Some(fp)) = (r.secrets.get(pointer), fps[address].get(path)) {
+                    buckets.entry(bucket_of(address)).or_default().push((
+                        address,
+                        path.clone(),
+                        value,
+                        fp,
+                    ));
+                }
+            }
+        }
+        let mut f = Fingerprinter::new();
+        let checks = buckets
+            .into_iter()
+            .map(|(b, entries)| {
+                let d = digest(
+                    entries
+                        .iter()
+                        .map(|(a, p, v, fp)| (*a, p.as_str(), fp.as_str(), *v)),
+                );
+                let check = f.check(salt, &b, &d);
+                (b, check)
+            })
+            .collect();
+        (records, checks)
+    }
+
+    /// Every fingerprint of `fps` replaced by a made-up one.
+    fn made_up(fps: &Fingerprints) -> Fingerprints {
+        fps.iter()
+            .map(|(a, m)| {
+                (
+                    a.clone(),
+                    m.keys()
+                        .map(|p| (p.clone(), format!("{ARGON2_PREFIX}made-up")))
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used, reason = "test set-up")]
+    fn a_holding_check_keeps_the_recorded_fingerprints_without_taking_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let desired = connections(dir.path(), 8, None);
+        let real = all(&desired, "salt");
+        // Made-up fingerprints under checks taken over them: kept, so none was recomputed.
+        let fake = made_up(&real);
+        let (records, checks) = state_of(&desired, "salt", &fake);
+        let taken = all_with(&desired, "salt", &Scheme::Argon2id, &records, &checks);
+        assert_eq!(taken.fingerprints, fake);
+        assert_eq!(taken.checks, checks);
+        // Without the checks each secret is fingerprinted: the made-up ones show as changed.
+        let taken = all_with(
+            &desired,
+            "salt",
+            &Scheme::Argon2id,
+            &records,
+            &BTreeMap::new(),
+        );
+        assert_eq!(taken.fingerprints, real);
+        // And the checks it hands back hold for the real fingerprints next time.
+        let (records, _) = state_of(&desired, "salt", &real);
+        let again = all_with(&desired, "salt", &Scheme::Argon2id, &records, &taken.checks);
+        assert_eq!(again.fingerprints, real);
+        assert_eq!(again.checks, taken.checks);
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used, reason = "test set-up")]
+    fn a_changed_secret_fails_its_bucket_check_and_only_that_bucket_is_taken_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let before = connections(dir.path(), 8, None);
+        let fake = made_up(&all(&before, "salt"));
+        let (records, checks) = state_of(&before, "salt", &fake);
+        let after = connections(dir.path(), 8, Some(3));
+        let taken = all_with(&after, "salt", &Scheme::Argon2id, &records, &checks);
+        let changed = Address::new(crate::resource::Kind::Connection, "conn-3");
+        let real = all(&after, "salt");
+        // The changed connection's bucket is fingerprinted for real (the new value shows)...
+        assert_eq!(taken.fingerprints[&changed], real[&changed]);
+        // ...every other bucket keeps its recorded fingerprints.
+        for (address, fps) in &taken.fingerprints {
+            let same_bucket = bucket_of(address) == bucket_of(&changed);
+            let expected = if same_bucket {
+                &real[address]
+            } else {
+                &fake[address]
+            };
+            assert_eq!(fps, expected, "{address}");
+        }
+        assert_ne!(
+            taken.checks[&bucket_of(&changed)],
+            checks[&bucket_of(&changed)]
+        );
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used, reason = "test set-up")]
+    fn a_record_that_differs_from_the_checked_one_fails_the_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let desired = connections(dir.path(), 4, None);
+        let real = all(&desired, "salt");
+        let (_, checks) = state_of(&desired, "salt", &real);
+        // A record apply did not bring up to date (its change failed): taken again.
+        let (records, _) = state_of(&desired, "salt", &made_up(&real));
+        let taken = all_with(&desired, "salt", &Scheme::Argon2id, &records, &checks);
+        assert_eq!(taken.fingerprints, real);
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used, reason = "test set-up")]
+    fn under_a_key_no_check_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let desired = connections(dir.path(), 4, None);
+        let key = Scheme::from_key(Some([b'k'; 32].to_vec())).unwrap();
+        let taken = all_with(&desired, "salt", &key, &BTreeMap::new(), &BTreeMap::new());
+        assert!(taken.checks.is_empty());
+        assert!(
+            taken
+                .fingerprints
+                .values()
+                .flat_map(|m| m.values())
+                .all(|f| f.starts_with(HMAC_PREFIX))
+        );
+    }
 
     #[test]
     fn the_key_decides_the_scheme_and_a_short_one_is_refused_unshown() {

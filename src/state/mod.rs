@@ -29,6 +29,10 @@ pub struct State {
     /// Creations that were started but not yet recorded: found and adopted by the next run.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pending: BTreeMap<Address, Pending>,
+    /// Secret checks by bucket: one Argon2id per bucket of secrets that lets a run whose
+    /// secrets did not change skip their fingerprints (see [`fingerprint::all_with`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secret_checks: BTreeMap<String, String>,
 }
 
 /// One managed resource.
@@ -95,6 +99,7 @@ impl State {
             fingerprint_salt: fingerprint::new_salt(),
             resources: BTreeMap::new(),
             pending: BTreeMap::new(),
+            secret_checks: BTreeMap::new(),
         }
     }
 }

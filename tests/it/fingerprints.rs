@@ -84,3 +84,37 @@ fn a_short_key_is_refused_before_any_call() {
     assert!(!stderr.contains("short-key-value"), "{stderr}");
     assert!(p.operations().is_empty(), "{:?}", p.operations());
 }
+
+/// Secret checks (one Argon2id per bucket of secrets, docs/architecture.md): apply records
+/// them; a plan whose secrets did not change keeps the recorded fingerprints; a rotated
+/// secret still shows as changed; a state without checks (written before them) gets them
+/// from the next apply, even one with nothing to change.
+#[test]
+fn apply_records_secret_checks_and_a_rotated_secret_is_still_found() {
+    let p = Project::new();
+    p.write("c.yaml", &connection("acme", "Orders"));
+    p.apply();
+    let checks = p.state()["secretChecks"].clone();
+    assert_eq!(checks.as_object().map(|c| c.len()), Some(1), "{checks}");
+    p.assert_no_changes();
+
+    let rotated = [("ACME_API_KEY", "rotated-secret-value")];
+    let plan = p.run_with_env(&["plan", "--detailed-exitcode"], &rotated);
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(plan.stdout.contains("apiKeyValue"), "{}", plan.stdout);
+    let apply = p.run_with_env(&["apply", "--auto-approve"], &rotated);
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    assert_ne!(p.state()["secretChecks"], checks, "the check follows the new value");
+    let plan = p.run_with_env(&["plan", "--detailed-exitcode"], &rotated);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+
+    // A state from before the checks: a no-op apply writes them, and nothing else changes.
+    let mut state = p.state();
+    state.as_object_mut().unwrap().remove("secretChecks");
+    std::fs::write(p.state_path(), serde_json::to_string_pretty(&state).unwrap()).unwrap();
+    let apply = p.run_with_env(&["apply", "--auto-approve"], &rotated);
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    let after = p.state();
+    assert!(after["secretChecks"].is_object(), "{after}");
+    assert_eq!(after["resources"], state["resources"]);
+}
