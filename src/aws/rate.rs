@@ -33,13 +33,15 @@ pub struct RateLimits {
     pub transfer: Option<NonZeroU32>,
 }
 
-/// 40 of EventBridge's 50 requests per second (account and Region), leaving a fifth of the
-/// budget to every other caller.
-pub const DEFAULT_EVENTS: u32 = 40;
+/// 45 of EventBridge's 50 requests per second (account and Region): a tenth of the budget
+/// stays with every other caller, and a run that has the account to itself takes at most
+/// 1.11 times the time the account's rate allows (issue 8's target is 1.15).
+pub const DEFAULT_EVENTS: u32 = 45;
 /// Transfer Family publishes no control-plane rate for its connector operations (unknown, not
-/// guessed from other services): 10 per second is a conservative choice, a fifth of
-/// EventBridge's published rate, at which 200 connectors still read in 20 seconds.
-pub const DEFAULT_TRANSFER: u32 = 10;
+/// guessed from other services): 40 per second, below EventBridge's published 50, reads 200
+/// connectors in 5 seconds (at 10 per second they were 20 seconds of every plan, four times
+/// what the EventBridge reads take); a lower real rate is met by adaptive retry.
+pub const DEFAULT_TRANSFER: u32 = 40;
 /// The highest rate `--rate-limit` accepts; above it a limit would not limit anything.
 const MAX_RATE: u32 = 10_000;
 
@@ -218,7 +220,7 @@ mod tests {
     #[test]
     fn defaults_are_below_the_published_eventbridge_rate() {
         let d = RateLimits::default();
-        assert_eq!(d.to_string(), "events=40,transfer=10");
+        assert_eq!(d.to_string(), "events=45,transfer=40");
         assert!(d.events.is_some_and(|r| r.get() < 50));
     }
 
@@ -226,7 +228,7 @@ mod tests {
     fn parses_either_service_and_keeps_the_other_default() {
         assert_eq!(
             limits("events=5").map(|l| l.to_string()),
-            Ok("events=5,transfer=10".to_owned())
+            Ok("events=5,transfer=40".to_owned())
         );
         assert_eq!(
             limits(" transfer = 3 , events=off").map(|l| l.to_string()),

@@ -104,14 +104,22 @@ fn apply_records_secret_checks_and_a_rotated_secret_is_still_found() {
     assert!(plan.stdout.contains("apiKeyValue"), "{}", plan.stdout);
     let apply = p.run_with_env(&["apply", "--auto-approve"], &rotated);
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
-    assert_ne!(p.state()["secretChecks"], checks, "the check follows the new value");
+    assert_ne!(
+        p.state()["secretChecks"],
+        checks,
+        "the check follows the new value"
+    );
     let plan = p.run_with_env(&["plan", "--detailed-exitcode"], &rotated);
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
 
     // A state from before the checks: a no-op apply writes them, and nothing else changes.
     let mut state = p.state();
     state.as_object_mut().unwrap().remove("secretChecks");
-    std::fs::write(p.state_path(), serde_json::to_string_pretty(&state).unwrap()).unwrap();
+    std::fs::write(
+        p.state_path(),
+        serde_json::to_string_pretty(&state).unwrap(),
+    )
+    .unwrap();
     let apply = p.run_with_env(&["apply", "--auto-approve"], &rotated);
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
     let after = p.state();
