@@ -402,13 +402,24 @@ fn checks_holding(
         .collect()
 }
 
+thread_local! {
+    /// Each worker's one Argon2 working memory, for the life of the process. (rayon's
+    /// `map_init` makes one per piece of work it splits off: measured, 274 MB of peak memory
+    /// for 60 secrets, against about 8 MiB a core this way.)
+    static FINGERPRINTER: std::cell::RefCell<Fingerprinter> =
+        std::cell::RefCell::new(Fingerprinter::new());
+}
+
+/// Runs `f` with this thread's [`Fingerprinter`].
+fn with_fingerprinter<T>(f: impl FnOnce(&mut Fingerprinter) -> T) -> T {
+    FINGERPRINTER.with_borrow_mut(f)
+}
+
 /// The Argon2id fingerprint of each job, in order, on all cores.
 fn argon2_each(salt: &str, jobs: &[&Job]) -> Vec<String> {
     use rayon::prelude::*;
     jobs.par_iter()
-        .map_init(Fingerprinter::new, |f, j| {
-            f.fingerprint(salt, j.address, &j.path, j.value)
-        })
+        .map(|j| with_fingerprinter(|f| f.fingerprint(salt, j.address, &j.path, j.value)))
         .collect()
 }
 
@@ -417,9 +428,7 @@ fn check_each(salt: &str, digests: &[(String, [u8; 32])]) -> Vec<String> {
     use rayon::prelude::*;
     digests
         .par_iter()
-        .map_init(Fingerprinter::new, |f, (bucket, d)| {
-            f.check(salt, bucket, d)
-        })
+        .map(|(bucket, d)| with_fingerprinter(|f| f.check(salt, bucket, d)))
         .collect()
 }
 
