@@ -231,7 +231,7 @@ pub async fn observe_all(
             s.spawn(|| state::fingerprint::all_with(&desired, &salt, &scheme, &state.resources));
         let observed = tokio::task::block_in_place(|| {
             tokio::runtime::Handle::current().block_on(observe::observe(
-                &aws,
+                aws.as_ref(),
                 &desired,
                 &state,
                 usize::from(args.parallelism),
