@@ -15,8 +15,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
 
+use crate::aws::cloud::Observe;
 use crate::aws::events::Listed;
-use crate::aws::{Aws, AwsError, Live};
+use crate::aws::{AwsError, Live};
 use crate::live::Observed;
 use crate::manifest::DesiredState;
 use crate::resource::connector::{TAG_LINEAGE, TAG_NAME};
@@ -47,9 +48,10 @@ pub struct Reads {
     pub described: usize,
 }
 
-/// Reads every resource `desired` or `state` names, at most `parallelism` calls at a time.
-pub async fn observe(
-    aws: &Aws,
+/// Reads every resource `desired` or `state` names, at most `parallelism` calls at a time,
+/// through `aws` (the real clients, or the unit tests' double).
+pub async fn observe<A: Observe>(
+    aws: &A,
     desired: &DesiredState,
     state: &State,
     parallelism: usize,
@@ -220,8 +222,8 @@ fn as_described(spec: &Value) -> Value {
 }
 
 /// One Describe per address (by its recorded id), at most `parallelism` at a time.
-async fn describe(
-    aws: &Aws,
+async fn describe<A: Observe>(
+    aws: &A,
     state: &State,
     addresses: &[&Address],
     parallelism: usize,
@@ -295,8 +297,8 @@ fn settle(
 
 /// The connectors tagged with each `wanted` name (any lineage): listed once, and the ones
 /// whose url could match described.
-async fn find_connectors(
-    aws: &Aws,
+async fn find_connectors<A: Observe>(
+    aws: &A,
     desired: &DesiredState,
     wanted: &[&Address],
     parallelism: usize,
@@ -492,5 +494,485 @@ mod tests {
             unchanged(Kind::ApiDestination, &r, &entry(page, Some(T0), "INACTIVE")),
             None
         );
+    }
+
+    // ---- observe against the in-process double (crate::aws::fake) -----------------------
+
+    use crate::aws::fake::Fake;
+    use crate::state::Pending;
+
+    const MANIFESTS: &str = "apiVersion: outbound/v1
+kind: Connection
+metadata: { name: a }
+spec:
+  authorizationType: API_KEY
+  authParameters:
+    apiKeyAuthParameters: { apiKeyName: x-api-key, apiKeyValue: { fromFile: key.txt } }
+---
+apiVersion: outbound/v1
+kind: ApiDestination
+metadata: { name: to-a }
+spec:
+  connection: a
+  invocationEndpoint: https://api.example.com/orders
+  httpMethod: POST
+---
+apiVersion: outbound/v1
+kind: Connector
+metadata: { name: as2 }
+spec:
+  url: https://as2.partner.example/as2
+  accessRole: arn:aws:iam::111122223333:role/TransferConnector
+  as2Config:
+    localProfileId: p-0123456789abcdef0
+    partnerProfileId: p-0fedcba9876543210
+";
+
+    const CONNECTION_ARN: &str = "arn:aws:events:fake:1:connection/a/1";
+    const CONNECTOR_URL: &str = "https://as2.partner.example/as2";
+
+    fn a() -> Address {
+        Address::new(Kind::Connection, "a")
+    }
+    fn to_a() -> Address {
+        Address::new(Kind::ApiDestination, "to-a")
+    }
+    fn as2() -> Address {
+        Address::new(Kind::Connector, "as2")
+    }
+
+    /// The desired state of `MANIFESTS` (validated from a temporary directory).
+    fn desired() -> DesiredState {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("m.yaml"), MANIFESTS).unwrap();
+        std::fs::write(dir.path().join("key.txt"), "not-a-real-key").unwrap();
+        crate::manifest::validate(&[dir.path().join("m.yaml")]).unwrap()
+    }
+
+    fn connection_live(time: &str, status: &str) -> Live {
+        Live {
+            id: "a".into(),
+            arn: CONNECTION_ARN.into(),
+            spec: json!({
+                "authorizationType": "API_KEY",
+                "authParameters": {"apiKeyAuthParameters": {
+                    "apiKeyName": "x-api-key", "apiKeyValue": {"$sensitive": true}
+                }}
+            }),
+            status: Some(status.into()),
+            status_reason: None,
+            last_modified: Some(time.into()),
+            tags: BTreeMap::new(),
+        }
+    }
+
+    fn destination_live(time: &str) -> Live {
+        Live {
+            id: "to-a".into(),
+            arn: "arn:aws:events:fake:1:api-destination/to-a/1".into(),
+            spec: json!({
+                "connectionArn": CONNECTION_ARN,
+                "invocationEndpoint": "https://api.example.com/orders",
+                "httpMethod": "POST",
+                "invocationRateLimitPerSecond": 300
+            }),
+            status: Some("ACTIVE".into()),
+            status_reason: None,
+            last_modified: Some(time.into()),
+            tags: BTreeMap::new(),
+        }
+    }
+
+    /// A connector tagged as outbound tags the copies it creates.
+    fn connector_live(id: &str, name: &str, lineage: &str) -> Live {
+        Live {
+            id: id.into(),
+            arn: format!("arn:aws:transfer:fake:1:connector/{id}"),
+            spec: json!({"url": CONNECTOR_URL}),
+            status: Some("ACTIVE".into()),
+            status_reason: None,
+            last_modified: None,
+            tags: [(TAG_NAME, name), (TAG_LINEAGE, lineage)]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        }
+    }
+
+    /// The record outbound keeps of `live` after its last change (timestamp and state as
+    /// that change left them, when `markers`).
+    fn recorded(live: &Live, spec: Value, markers: bool) -> Record {
+        Record {
+            id: live.id.clone(),
+            arn: live.arn.clone(),
+            spec,
+            fingerprints: BTreeMap::new(),
+            protect: false,
+            live: LiveMarkers {
+                last_modified: live.last_modified.clone().filter(|_| markers),
+                status: live.status.clone().filter(|_| markers),
+            },
+            imported: false,
+        }
+    }
+
+    fn connection_record(markers: bool) -> Record {
+        let spec = json!({
+            "authorizationType": "API_KEY",
+            "authParameters": {"apiKeyAuthParameters": {
+                "apiKeyName": "x-api-key", "apiKeyValue": {"fromFile": "key.txt"}
+            }}
+        });
+        recorded(&connection_live(T0, "AUTHORIZED"), spec, markers)
+    }
+
+    fn destination_record() -> Record {
+        let spec = json!({
+            "connection": "a",
+            "connectionArn": CONNECTION_ARN,
+            "invocationEndpoint": "https://api.example.com/orders",
+            "httpMethod": "POST"
+        });
+        recorded(&destination_live(T0), spec, true)
+    }
+
+    fn pending(id: Option<&str>) -> Pending {
+        Pending {
+            started: T0.into(),
+            delete: false,
+            update: false,
+            id: id.map(str::to_owned),
+            replaces: None,
+        }
+    }
+
+    /// A state where outbound applied `a`, `to-a` and the connector `c-1` (as2) at `T0`.
+    fn applied() -> State {
+        let mut state = State::new();
+        state.resources.insert(a(), connection_record(true));
+        state.resources.insert(to_a(), destination_record());
+        let connector = connector_live("c-1", "as2", &state.lineage);
+        let record = recorded(&connector, json!({"url": CONNECTOR_URL}), true);
+        state.resources.insert(as2(), record);
+        state
+    }
+
+    /// AWS as `applied` left it, nothing changed since.
+    fn unchanged_since(state: &State) -> Fake {
+        let fake = Fake::default();
+        fake.insert(connection_live(T0, "AUTHORIZED"));
+        fake.insert(destination_live(T0));
+        fake.insert(connector_live("c-1", "as2", &state.lineage));
+        fake
+    }
+
+    /// Observes with `parallelism` 1 (the calls in their fixed order) and `refresh`.
+    async fn run(fake: &Fake, state: &State, refresh: Refresh) -> (Observation, Reads) {
+        observe(fake, &desired(), state, 1, refresh).await
+    }
+
+    fn live_of<'o>(observation: &'o Observation, address: &Address) -> Option<&'o Live> {
+        observation[address].as_ref().unwrap().live.as_ref()
+    }
+
+    #[tokio::test]
+    async fn an_unchanged_timestamp_and_state_is_read_from_the_list_page_without_describe() {
+        let state = applied();
+        let fake = unchanged_since(&state);
+        let (observation, reads) = run(&fake, &state, Refresh::Changed).await;
+        assert_eq!(
+            fake.calls(),
+            [
+                "ListConnections",
+                "ListApiDestinations",
+                "DescribeConnector c-1"
+            ],
+            "List pages, and a Describe for the connector only"
+        );
+        assert_eq!(
+            reads,
+            Reads {
+                from_list: 2,
+                described: 1
+            }
+        );
+        let connection = live_of(&observation, &a()).unwrap();
+        assert_eq!(connection.arn, CONNECTION_ARN);
+        assert_eq!(
+            connection.spec["authParameters"]["apiKeyAuthParameters"]["apiKeyValue"],
+            json!({"$sensitive": true})
+        );
+        let destination = live_of(&observation, &to_a()).unwrap();
+        assert_eq!(destination.spec["invocationRateLimitPerSecond"], 300);
+        assert_eq!(live_of(&observation, &as2()).unwrap().id, "c-1");
+    }
+
+    #[tokio::test]
+    async fn a_changed_timestamp_is_described() {
+        let state = applied();
+        let fake = unchanged_since(&state);
+        fake.insert(connection_live(T1, "AUTHORIZED"));
+        let (observation, reads) = run(&fake, &state, Refresh::Changed).await;
+        let calls = fake.calls();
+        assert!(
+            calls.contains(&"DescribeConnection a".to_owned()),
+            "{calls:?}"
+        );
+        assert!(!calls.contains(&"DescribeApiDestination to-a".to_owned()));
+        assert_eq!(reads.from_list, 1);
+        let connection = live_of(&observation, &a()).unwrap();
+        assert_eq!(connection.last_modified.as_deref(), Some(T1));
+    }
+
+    #[tokio::test]
+    async fn an_unhealthy_or_changed_state_is_described() {
+        // Unhealthy, and healthy but not the state outbound's last change left.
+        for status in ["DEAUTHORIZED", "FAILED_CONNECTIVITY", "ACTIVE"] {
+            let state = applied();
+            let fake = unchanged_since(&state);
+            fake.insert(connection_live(T0, status));
+            let (observation, reads) = run(&fake, &state, Refresh::Changed).await;
+            let calls = fake.calls();
+            assert!(
+                calls.contains(&"DescribeConnection a".to_owned()),
+                "{status}: {calls:?}"
+            );
+            assert_eq!(reads.from_list, 1, "{status}");
+            let connection = live_of(&observation, &a()).unwrap();
+            assert_eq!(connection.status.as_deref(), Some(status));
+        }
+    }
+
+    #[tokio::test]
+    async fn no_recorded_timestamp_is_described_without_reading_its_page() {
+        let mut state = applied();
+        state.resources.insert(a(), connection_record(false));
+        let fake = unchanged_since(&state);
+        let (_, reads) = run(&fake, &state, Refresh::Changed).await;
+        let calls = fake.calls();
+        assert!(
+            calls.contains(&"DescribeConnection a".to_owned()),
+            "{calls:?}"
+        );
+        assert!(
+            !calls.contains(&"ListConnections".to_owned()),
+            "no connection is listable: {calls:?}"
+        );
+        assert_eq!(reads.from_list, 1, "the destination still is");
+    }
+
+    #[tokio::test]
+    async fn absent_from_its_page_is_described_and_gone_when_describe_finds_nothing() {
+        let state = applied();
+        let fake = Fake::default();
+        fake.insert(destination_live(T0));
+        fake.insert(connector_live("c-1", "as2", &state.lineage));
+        let (observation, reads) = run(&fake, &state, Refresh::Changed).await;
+        assert!(
+            fake.calls().contains(&"DescribeConnection a".to_owned()),
+            "{:?}",
+            fake.calls()
+        );
+        assert_eq!(reads.from_list, 1);
+        let observed = observation[&a()].as_ref().unwrap();
+        assert!(observed.live.is_none(), "gone: {observed:?}");
+        assert!(!observed.adopted);
+    }
+
+    #[tokio::test]
+    async fn a_failed_list_means_describing_instead() {
+        let state = applied();
+        let fake = unchanged_since(&state);
+        fake.fail("ListApiDestinations", "not allowed");
+        let (observation, reads) = run(&fake, &state, Refresh::Changed).await;
+        assert!(
+            fake.calls()
+                .contains(&"DescribeApiDestination to-a".to_owned())
+        );
+        assert_eq!(reads.from_list, 1);
+        assert!(live_of(&observation, &to_a()).is_some());
+    }
+
+    #[tokio::test]
+    async fn refresh_full_describes_every_resource_and_reads_no_page() {
+        let state = applied();
+        for parallelism in [1, 4] {
+            let fake = unchanged_since(&state);
+            let (observation, reads) =
+                observe(&fake, &desired(), &state, parallelism, Refresh::Full).await;
+            let mut calls = fake.calls();
+            calls.sort();
+            assert_eq!(
+                calls,
+                [
+                    "DescribeApiDestination to-a",
+                    "DescribeConnection a",
+                    "DescribeConnector c-1"
+                ],
+                "parallelism {parallelism}"
+            );
+            assert_eq!(
+                reads,
+                Reads {
+                    from_list: 0,
+                    described: 3
+                }
+            );
+            assert_eq!(
+                live_of(&observation, &a())
+                    .unwrap()
+                    .last_modified
+                    .as_deref(),
+                Some(T0)
+            );
+        }
+    }
+
+    /// `--parallelism 1` makes the calls of a run repeatable (the fault matrix counts on
+    /// it): the List pages, then the describes in address order, then the connector search.
+    #[tokio::test]
+    async fn with_parallelism_1_the_calls_come_in_a_fixed_order() {
+        let mut state = applied();
+        state.resources.insert(a(), connection_record(false));
+        state.pending.insert(as2(), pending(None));
+        let fake = unchanged_since(&state);
+        fake.insert(destination_live(T1));
+        run(&fake, &state, Refresh::Changed).await;
+        assert_eq!(
+            fake.calls(),
+            [
+                "ListApiDestinations",
+                "DescribeConnection a",
+                "DescribeConnector c-1",
+                "DescribeApiDestination to-a",
+                "ListConnectors",
+                "DescribeConnector c-1"
+            ]
+        );
+    }
+
+    /// A creation interrupted after CreateConnector: the copy whose id was saved is adopted,
+    /// the other copies of this lineage are leftovers, another lineage's is neither.
+    #[tokio::test]
+    async fn a_pending_connector_found_by_its_tags_is_adopted_and_other_copies_are_leftovers() {
+        let mut state = State::new();
+        state.pending.insert(as2(), pending(Some("c-2")));
+        let fake = Fake::default();
+        for id in ["c-1", "c-2", "c-3"] {
+            fake.insert(connector_live(id, "as2", &state.lineage));
+        }
+        fake.insert(connector_live("c-4", "as2", "another-lineage"));
+        fake.insert(connector_live("c-5", "other-name", &state.lineage));
+        let (observation, reads) = run(&fake, &state, Refresh::Changed).await;
+        let observed = observation[&as2()].as_ref().unwrap();
+        assert_eq!(observed.live.as_ref().unwrap().id, "c-2");
+        assert!(observed.adopted);
+        assert_eq!(observed.leftovers, ["c-1", "c-3"]);
+        let calls = fake.calls();
+        let searched = calls.iter().position(|c| c == "ListConnectors").unwrap();
+        assert_eq!(
+            calls[searched..],
+            [
+                "ListConnectors",
+                "DescribeConnector c-1",
+                "DescribeConnector c-2",
+                "DescribeConnector c-3",
+                "DescribeConnector c-4",
+                "DescribeConnector c-5"
+            ],
+            "every connector at the manifest's url is described for its tags"
+        );
+        assert_eq!(reads.described, 3, "a, to-a and as2");
+    }
+
+    /// A replacement interrupted after CreateConnector: the recorded connector stands, the
+    /// new copy is a leftover.
+    #[tokio::test]
+    async fn a_recorded_connector_stays_and_the_copy_of_an_interrupted_replacement_is_a_leftover() {
+        let mut state = applied();
+        state.pending.insert(as2(), pending(Some("c-2")));
+        let fake = unchanged_since(&state);
+        fake.insert(connector_live("c-2", "as2", &state.lineage));
+        let (observation, _) = run(&fake, &state, Refresh::Changed).await;
+        let observed = observation[&as2()].as_ref().unwrap();
+        assert_eq!(observed.live.as_ref().unwrap().id, "c-1");
+        assert!(!observed.adopted);
+        assert_eq!(observed.leftovers, ["c-2"]);
+    }
+
+    /// A new connector another state's lineage tagged is seen (the plan refuses it as
+    /// unmanaged), not adopted.
+    #[tokio::test]
+    async fn a_connector_of_another_lineage_is_seen_not_adopted() {
+        let state = State::new();
+        let fake = Fake::default();
+        fake.insert(connector_live("c-9", "as2", "another-lineage"));
+        let (observation, _) = run(&fake, &state, Refresh::Changed).await;
+        let observed = observation[&as2()].as_ref().unwrap();
+        assert_eq!(observed.live.as_ref().unwrap().id, "c-9");
+        assert!(!observed.adopted);
+        assert!(observed.leftovers.is_empty());
+    }
+
+    /// A connector recorded but gone was deleted outside, whatever another lineage tags.
+    #[tokio::test]
+    async fn a_recorded_connector_that_is_gone_is_absent_even_when_another_lineage_tags_one() {
+        let mut state = applied();
+        state.pending.insert(as2(), pending(None));
+        let fake = Fake::default();
+        fake.insert(connection_live(T0, "AUTHORIZED"));
+        fake.insert(destination_live(T0));
+        fake.insert(connector_live("c-9", "as2", "another-lineage"));
+        let (observation, _) = run(&fake, &state, Refresh::Changed).await;
+        let observed = observation[&as2()].as_ref().unwrap();
+        assert!(observed.live.is_none(), "{observed:?}");
+        assert!(!observed.adopted);
+    }
+
+    /// A connection whose creation was interrupted is found by its name and adopted.
+    #[tokio::test]
+    async fn a_pending_connection_found_by_its_name_is_adopted() {
+        let mut state = State::new();
+        state.pending.insert(a(), pending(None));
+        let fake = Fake::default();
+        fake.insert(connection_live(T0, "AUTHORIZED"));
+        let (observation, _) = run(&fake, &state, Refresh::Changed).await;
+        let observed = observation[&a()].as_ref().unwrap();
+        assert!(observed.adopted);
+        assert_eq!(observed.live.as_ref().unwrap().arn, CONNECTION_ARN);
+    }
+
+    #[tokio::test]
+    async fn an_address_neither_in_state_nor_in_aws_is_absent() {
+        let state = State::new();
+        let fake = Fake::default();
+        let (observation, reads) = run(&fake, &state, Refresh::Changed).await;
+        assert_eq!(
+            fake.calls(),
+            [
+                "DescribeConnection a",
+                "DescribeApiDestination to-a",
+                "ListConnectors"
+            ]
+        );
+        for address in [a(), to_a(), as2()] {
+            let observed = observation[&address].as_ref().unwrap();
+            assert!(observed.live.is_none(), "{address}");
+            assert!(!observed.adopted, "{address}");
+            assert!(observed.leftovers.is_empty(), "{address}");
+        }
+        assert_eq!(reads.from_list, 0);
+    }
+
+    /// An error reading one address is that address's, not the run's.
+    #[tokio::test]
+    async fn a_failed_describe_is_the_error_of_its_address_only() {
+        let state = applied();
+        let fake = unchanged_since(&state);
+        fake.fail("DescribeConnector", "not allowed");
+        let (observation, _) = run(&fake, &state, Refresh::Changed).await;
+        assert!(observation[&as2()].is_err());
+        assert!(observation[&a()].is_ok());
+        assert!(observation[&to_a()].is_ok());
     }
 }

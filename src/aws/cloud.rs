@@ -1,19 +1,64 @@
-//! The AWS operations apply makes, as a trait: the real [`Aws`] clients implement it, and
-//! the in-process double of the unit tests (`aws::fake`) does too, so the engine's
-//! sequencing, waiting and partial failures are tested in milliseconds.
+//! The AWS operations observe and apply make, as two traits: the real [`Aws`] clients
+//! implement them, and the in-process double of the unit tests (`aws::fake`) does too, so
+//! observation (List pages, describes, adoption) and the engine's sequencing, waiting and
+//! partial failures are tested in milliseconds.
+//!
+//! [`Observe`] holds the reads, [`Cloud`] adds the writes: `observe` is generic over the
+//! first, so a plan or a drift report cannot change AWS by construction.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 
-use super::events::{Secrets, Written};
-use super::{Aws, AwsError, Live};
+use super::events::{Listed, Secrets, Written};
+use super::{Aws, AwsError, ListedConnector, Live};
 use crate::resource::{ApiDestinationSpec, ConnectionSpec, ConnectorSpec};
 
 type Answer<T> = Result<T, AwsError>;
 
-/// What apply asks of AWS; each call as the `Aws` method of the same name.
-pub trait Cloud: Send + Sync + 'static {
+/// What observe asks of AWS (apply describes too); each call as the `Aws` method of the same
+/// name.
+pub trait Observe: Send + Sync {
     fn describe_connection(&self, name: &str) -> impl Future<Output = Answer<Option<Live>>> + Send;
+    fn describe_api_destination(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Answer<Option<Live>>> + Send;
+    fn describe_connector(&self, id: &str) -> impl Future<Output = Answer<Option<Live>>> + Send;
+    /// Every connection as the `ListConnections` pages show it (all pages).
+    fn listed_connections(&self) -> impl Future<Output = Answer<Vec<Listed>>> + Send;
+    /// Every API destination as the `ListApiDestinations` pages show it (all pages).
+    fn listed_api_destinations(&self) -> impl Future<Output = Answer<Vec<Listed>>> + Send;
+    /// Every connector (`ListConnectors`, all pages).
+    fn list_connectors(&self) -> impl Future<Output = Answer<Vec<ListedConnector>>> + Send;
+}
+
+impl Observe for Aws {
+    fn describe_connection(&self, name: &str) -> impl Future<Output = Answer<Option<Live>>> + Send {
+        Aws::describe_connection(self, name)
+    }
+    fn describe_api_destination(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Answer<Option<Live>>> + Send {
+        Aws::describe_api_destination(self, name)
+    }
+    fn describe_connector(&self, id: &str) -> impl Future<Output = Answer<Option<Live>>> + Send {
+        Aws::describe_connector(self, id)
+    }
+    fn listed_connections(&self) -> impl Future<Output = Answer<Vec<Listed>>> + Send {
+        Aws::listed_connections(self)
+    }
+    fn listed_api_destinations(&self) -> impl Future<Output = Answer<Vec<Listed>>> + Send {
+        Aws::listed_api_destinations(self)
+    }
+    fn list_connectors(&self) -> impl Future<Output = Answer<Vec<ListedConnector>>> + Send {
+        Aws::list_connectors(self)
+    }
+}
+
+/// What apply asks of AWS, besides the reads of [`Observe`]; each call as the `Aws` method
+/// of the same name.
+pub trait Cloud: Observe + 'static {
     fn create_connection(
         &self,
         name: &str,
@@ -43,7 +88,6 @@ pub trait Cloud: Send + Sync + 'static {
         clear: &[String],
     ) -> impl Future<Output = Answer<Written>> + Send;
     fn delete_api_destination(&self, name: &str) -> impl Future<Output = Answer<()>> + Send;
-    fn describe_connector(&self, id: &str) -> impl Future<Output = Answer<Option<Live>>> + Send;
     /// `CreateConnector` alone: the `c-…` id (apply saves it before reading the connector).
     fn start_connector(
         &self,
@@ -70,9 +114,6 @@ pub trait Cloud: Send + Sync + 'static {
 }
 
 impl Cloud for Aws {
-    fn describe_connection(&self, name: &str) -> impl Future<Output = Answer<Option<Live>>> + Send {
-        Aws::describe_connection(self, name)
-    }
     fn create_connection(
         &self,
         name: &str,
@@ -115,9 +156,6 @@ impl Cloud for Aws {
     }
     fn delete_api_destination(&self, name: &str) -> impl Future<Output = Answer<()>> + Send {
         Aws::delete_api_destination(self, name)
-    }
-    fn describe_connector(&self, id: &str) -> impl Future<Output = Answer<Option<Live>>> + Send {
-        Aws::describe_connector(self, id)
     }
     fn start_connector(
         &self,

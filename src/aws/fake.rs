@@ -1,17 +1,19 @@
-//! An in-process double of AWS for unit tests of the engine: resources in memory, every
-//! call logged, statuses scripted per resource (what Describe reports next), and failures
-//! armed per operation. Not a model of AWS: the emulator tests cover AWS's behaviour.
+//! An in-process double of AWS for unit tests of observe and the engine: resources in
+//! memory, every call logged when it is awaited, statuses scripted per resource (what
+//! Describe reports next), and failures armed per operation. The List calls page through
+//! what it holds (by the kind in each ARN), as AWS's pages show it. Not a model of AWS: the
+//! emulator tests cover AWS's behaviour.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::sync::Mutex;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::cloud::Cloud;
-use super::events::{Secrets, Written};
-use super::{AwsError, ErrorClass, Live};
-use crate::resource::{ApiDestinationSpec, ConnectionSpec, ConnectorSpec};
+use super::cloud::{Cloud, Observe};
+use super::events::{Listed, Secrets, Written};
+use super::{AwsError, ErrorClass, ListedConnector, Live};
+use crate::resource::{ApiDestinationSpec, ConnectionSpec, ConnectorSpec, Kind};
 
 #[derive(Default)]
 struct Inner {
@@ -44,7 +46,13 @@ impl Fake {
         self.lock().fail.insert(operation, message.to_owned());
     }
 
-    /// Every call so far, as `Operation id`.
+    /// A resource AWS holds already (its kind is read from its ARN: `…:connection/…`,
+    /// `…:api-destination/…`, `…:connector/…`).
+    pub fn insert(&self, live: Live) {
+        self.lock().live.insert(live.id.clone(), live);
+    }
+
+    /// Every call so far, as `Operation id` (`Operation` alone for a List).
     pub fn calls(&self) -> Vec<String> {
         self.lock().calls.clone()
     }
@@ -57,25 +65,74 @@ impl Fake {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Logs the call, then fails it if armed, else runs `f` on the state.
-    fn call<T>(
-        &self,
+    /// A future that, when awaited (as an SDK call is sent then, not when it is built), logs
+    /// the call, then fails it if armed, else runs `f` on the state.
+    fn call<'a, T, F>(
+        &'a self,
         operation: &'static str,
         id: &str,
-        f: impl FnOnce(&mut Inner) -> Answer<T>,
-    ) -> std::future::Ready<Answer<T>> {
-        let mut inner = self.lock();
-        inner.calls.push(format!("{operation} {id}"));
-        let result = match inner.fail.get(operation) {
-            Some(message) => Err(AwsError {
-                operation,
-                class: ErrorClass::AccessDenied,
-                code: Some("AccessDeniedException".into()),
-                message: message.clone(),
-            }),
-            None => f(&mut inner),
+        f: F,
+    ) -> impl Future<Output = Answer<T>> + Send + use<'a, T, F>
+    where
+        T: Send,
+        F: FnOnce(&mut Inner) -> Answer<T> + Send,
+    {
+        let line = if id.is_empty() {
+            operation.to_owned()
+        } else {
+            format!("{operation} {id}")
         };
-        std::future::ready(result)
+        async move {
+            let mut inner = self.lock();
+            inner.calls.push(line);
+            match inner.fail.get(operation) {
+                Some(message) => Err(AwsError {
+                    operation,
+                    class: ErrorClass::AccessDenied,
+                    code: Some("AccessDeniedException".into()),
+                    message: message.clone(),
+                }),
+                None => f(&mut inner),
+            }
+        }
+    }
+
+    /// What the fake holds of `kind`, by id.
+    fn of_kind(inner: &Inner, kind: Kind) -> impl Iterator<Item = &Live> {
+        inner
+            .live
+            .values()
+            .filter(move |l| kind_of(&l.arn) == Some(kind))
+    }
+
+    /// A connection or API destination as its List page shows it: a connection's
+    /// `authorizationType`, an API destination's every field but the description.
+    fn listed(inner: &Inner, kind: Kind) -> Vec<Listed> {
+        let page_fields: &[&str] = match kind {
+            Kind::Connection => &["authorizationType"],
+            _ => &[
+                "connectionArn",
+                "invocationEndpoint",
+                "httpMethod",
+                "invocationRateLimitPerSecond",
+            ],
+        };
+        Fake::of_kind(inner, kind)
+            .map(|l| {
+                let spec: Map<String, Value> = page_fields
+                    .iter()
+                    .filter_map(|k| Some(((*k).to_owned(), l.spec.get(*k)?.clone())))
+                    .collect();
+                Listed {
+                    name: l.id.clone(),
+                    arn: l.arn.clone(),
+                    status: l.status.clone(),
+                    status_reason: l.status_reason.clone(),
+                    last_modified: l.last_modified.clone(),
+                    spec: Value::Object(spec),
+                }
+            })
+            .collect()
     }
 
     fn put(inner: &mut Inner, id: &str, arn: String, spec: Value, status: Option<&str>) {
@@ -128,10 +185,54 @@ fn json<T: serde::Serialize>(spec: &T) -> Value {
     serde_json::to_value(spec).unwrap_or_default()
 }
 
-impl Cloud for Fake {
+/// The kind an ARN names, by its resource type (as in AWS's ARNs).
+fn kind_of(arn: &str) -> Option<Kind> {
+    let resource = arn.splitn(6, ':').nth(5)?;
+    match resource.split('/').next()? {
+        "connection" => Some(Kind::Connection),
+        "api-destination" => Some(Kind::ApiDestination),
+        "connector" => Some(Kind::Connector),
+        _ => None,
+    }
+}
+
+impl Observe for Fake {
     fn describe_connection(&self, name: &str) -> impl Future<Output = Answer<Option<Live>>> + Send {
         self.call("DescribeConnection", name, |i| Fake::describe(i, name))
     }
+    fn describe_api_destination(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Answer<Option<Live>>> + Send {
+        self.call("DescribeApiDestination", name, |i| Fake::describe(i, name))
+    }
+    fn describe_connector(&self, id: &str) -> impl Future<Output = Answer<Option<Live>>> + Send {
+        self.call("DescribeConnector", id, |i| Fake::describe(i, id))
+    }
+    fn listed_connections(&self) -> impl Future<Output = Answer<Vec<Listed>>> + Send {
+        self.call("ListConnections", "", |i| {
+            Ok(Fake::listed(i, Kind::Connection))
+        })
+    }
+    fn listed_api_destinations(&self) -> impl Future<Output = Answer<Vec<Listed>>> + Send {
+        self.call("ListApiDestinations", "", |i| {
+            Ok(Fake::listed(i, Kind::ApiDestination))
+        })
+    }
+    fn list_connectors(&self) -> impl Future<Output = Answer<Vec<ListedConnector>>> + Send {
+        self.call("ListConnectors", "", |i| {
+            Ok(Fake::of_kind(i, Kind::Connector)
+                .map(|l| ListedConnector {
+                    id: l.id.clone(),
+                    arn: l.arn.clone(),
+                    url: l.spec.get("url").and_then(Value::as_str).map(str::to_owned),
+                })
+                .collect())
+        })
+    }
+}
+
+impl Cloud for Fake {
     fn create_connection(
         &self,
         name: &str,
@@ -210,9 +311,6 @@ impl Cloud for Fake {
     }
     fn delete_api_destination(&self, name: &str) -> impl Future<Output = Answer<()>> + Send {
         self.call("DeleteApiDestination", name, |i| Fake::remove(i, name))
-    }
-    fn describe_connector(&self, id: &str) -> impl Future<Output = Answer<Option<Live>>> + Send {
-        self.call("DescribeConnector", id, |i| Fake::describe(i, id))
     }
     fn start_connector(
         &self,

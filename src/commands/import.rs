@@ -9,6 +9,7 @@ use std::path::Path;
 use futures::stream::{self, StreamExt};
 
 use super::{Outcome, aws_options, runtime};
+use crate::aws::cloud::Observe;
 use crate::aws::{Aws, AwsError, Live};
 use crate::cli::ImportArgs;
 use crate::import::{self, Found, Imported};
@@ -52,7 +53,10 @@ pub fn run(args: &ImportArgs, verbose: u8) -> anyhow::Result<Outcome> {
         let parallelism = usize::from(args.aws.parallelism);
         let search = match &wanted {
             Wanted::All(kinds) => all(&aws, kinds, &state, args.force, parallelism).await,
-            Wanted::These(these) => named(&aws, these, &state, args.force, parallelism).await,
+            Wanted::These(these) => {
+                let region = aws.region().unwrap_or_default();
+                named(&aws, &region, these, &state, args.force, parallelism).await
+            }
         };
         if verbose > 0 {
             render::message(&format!("import: {}\n", aws.calls));
@@ -166,9 +170,11 @@ fn wanted(args: &ImportArgs) -> Result<Wanted, Vec<String>> {
     }
 }
 
-/// Each address of the command line, described; a managed, unknown or foreign one refused.
-async fn named(
-    aws: &Aws,
+/// Each address of the command line, described; a managed, unknown or foreign one refused
+/// (an unknown one naming the `region` looked in).
+async fn named<A: Observe>(
+    aws: &A,
+    region: &str,
     these: &[(Address, Option<String>)],
     state: &State,
     force: bool,
@@ -220,9 +226,8 @@ async fn named(
         };
         let Some(live) = live else {
             search.refused.push(format!(
-                "{address}{} does not exist in AWS (region {})",
+                "{address}{} does not exist in AWS (region {region})",
                 id.as_deref().map(|i| format!(" ({i})")).unwrap_or_default(),
-                aws.region().unwrap_or_default()
             ));
             continue;
         };
@@ -256,8 +261,8 @@ async fn named(
 /// Every resource of `kinds` that this state does not manage. Connectors are named by their
 /// `outbound:name` tag, else by their id; one another state's lineage claims is left out
 /// unless `force`, and so is one whose interrupted creation this state will adopt.
-async fn all(
-    aws: &Aws,
+async fn all<A: Observe>(
+    aws: &A,
     kinds: &BTreeSet<Kind>,
     state: &State,
     force: bool,
@@ -278,10 +283,11 @@ async fn all(
         }
         let managed = managed_names(kind);
         let names: Vec<String> = match kind {
-            Kind::Connection => aws.list_connections().await?,
-            _ => aws.list_api_destinations().await?,
+            Kind::Connection => aws.listed_connections().await?,
+            _ => aws.listed_api_destinations().await?,
         }
         .into_iter()
+        .map(|l| l.name)
         .filter(|n| !managed.contains(n.as_str()))
         .filter(|n| !state.resources.contains_key(&Address::new(kind, n.clone())))
         .collect();
@@ -349,8 +355,8 @@ async fn all(
 }
 
 /// Describes connectors concurrently (tags included), in the order of `ids`.
-async fn describe_connectors(
-    aws: &Aws,
+async fn describe_connectors<A: Observe>(
+    aws: &A,
     ids: &[String],
     parallelism: usize,
 ) -> Result<Vec<Live>, AwsError> {
@@ -525,5 +531,135 @@ mod tests {
         assert_eq!(foreign_lineage(&ours, &state), None);
         assert_eq!(foreign_lineage(&connector("c-3", &[]), &state), None);
         assert_eq!(foreign_lineage(&theirs, &state), Some("other"));
+    }
+
+    // ---- the search against the in-process double (crate::aws::fake) --------------------
+
+    use crate::aws::fake::Fake;
+    use crate::state::{LiveMarkers, Pending, Record};
+
+    fn connection(name: &str) -> Live {
+        Live {
+            id: name.into(),
+            arn: format!("arn:aws:events:r:1:connection/{name}/1"),
+            spec: serde_json::json!({"authorizationType": "API_KEY"}),
+            status: Some("AUTHORIZED".into()),
+            status_reason: None,
+            last_modified: Some("2026-12-02T08:00:00Z".into()),
+            tags: BTreeMap::new(),
+        }
+    }
+
+    fn record(live: &Live) -> Record {
+        Record {
+            id: live.id.clone(),
+            arn: live.arn.clone(),
+            spec: live.spec.clone(),
+            fingerprints: BTreeMap::new(),
+            protect: false,
+            live: LiveMarkers::default(),
+            imported: false,
+        }
+    }
+
+    fn addresses(search: &Search) -> Vec<String> {
+        search.found.iter().map(|f| f.address.to_string()).collect()
+    }
+
+    async fn all_of(fake: &Fake, state: &State, force: bool) -> Search {
+        all(fake, &Kind::ALL.into_iter().collect(), state, force, 1)
+            .await
+            .unwrap()
+    }
+
+    /// `--all` finds what no state manages (a connector under its `outbound:name` tag) and
+    /// leaves out what this state records, another lineage's connector (unless forced), and
+    /// a connector whose interrupted creation the next plan adopts.
+    #[tokio::test]
+    async fn all_leaves_out_managed_foreign_and_pending_connectors() {
+        let mut state = State::new();
+        let managed = connection("managed");
+        state
+            .resources
+            .insert(Address::new(Kind::Connection, "managed"), record(&managed));
+        state.pending.insert(
+            Address::new(Kind::Connector, "pending"),
+            Pending {
+                started: "2026-12-02T08:00:00Z".into(),
+                delete: false,
+                update: false,
+                id: None,
+                replaces: None,
+            },
+        );
+        let fake = Fake::default();
+        fake.insert(managed);
+        fake.insert(connection("new"));
+        let lineage = state.lineage.clone();
+        fake.insert(connector("c-1", &[(TAG_NAME, "edi")]));
+        fake.insert(connector(
+            "c-2",
+            &[(TAG_NAME, "theirs"), (TAG_LINEAGE, "other")],
+        ));
+        fake.insert(connector(
+            "c-3",
+            &[(TAG_NAME, "pending"), (TAG_LINEAGE, &lineage)],
+        ));
+        let search = all_of(&fake, &state, false).await;
+        assert_eq!(addresses(&search), ["Connection/new", "Connector/edi"]);
+        assert_eq!(search.skipped.len(), 2, "{:?}", search.skipped);
+        assert!(search.skipped[0].contains("another outbound state"));
+        assert!(search.skipped[1].contains("adopted by the next plan"));
+        assert!(
+            !fake
+                .calls()
+                .contains(&"DescribeConnection managed".to_owned()),
+            "{:?}",
+            fake.calls()
+        );
+        let forced = all_of(&fake, &state, true).await;
+        assert_eq!(
+            addresses(&forced),
+            ["Connection/new", "Connector/edi", "Connector/theirs"]
+        );
+    }
+
+    /// A connector named without an id is found by its tag: refused when several carry it,
+    /// when this state manages it already, or when another lineage claims it (unless forced).
+    #[tokio::test]
+    async fn named_connectors_are_found_by_their_tag_and_refused_when_ambiguous_or_owned() {
+        let mut state = State::new();
+        let owned = connector("c-1", &[(TAG_NAME, "owned")]);
+        state
+            .resources
+            .insert(Address::new(Kind::Connector, "elsewhere"), record(&owned));
+        let fake = Fake::default();
+        fake.insert(owned);
+        fake.insert(connector("c-2", &[(TAG_NAME, "twice")]));
+        fake.insert(connector("c-3", &[(TAG_NAME, "twice")]));
+        fake.insert(connector(
+            "c-4",
+            &[(TAG_NAME, "theirs"), (TAG_LINEAGE, "other")],
+        ));
+        fake.insert(connector("c-5", &[(TAG_NAME, "edi")]));
+        let these: Vec<(Address, Option<String>)> = ["owned", "twice", "theirs", "edi", "absent"]
+            .into_iter()
+            .map(|n| (Address::new(Kind::Connector, n), None))
+            .collect();
+        let search = named(&fake, "r", &these, &state, false, 1).await.unwrap();
+        assert_eq!(addresses(&search), ["Connector/edi"]);
+        let refused = search.refused.join("\n");
+        for why in [
+            "Connector/owned: c-1 is already managed by this state as Connector/elsewhere",
+            "Connector/twice: several connectors are tagged outbound:name=twice",
+            "Connector/theirs (c-4) is managed by another outbound state",
+            "Connector/absent does not exist in AWS (region r)",
+        ] {
+            assert!(refused.contains(why), "{why}\n{refused}");
+        }
+        let forced = named(&fake, "r", &these[2..3], &state, true, 1)
+            .await
+            .unwrap();
+        assert_eq!(addresses(&forced), ["Connector/theirs"]);
     }
 }

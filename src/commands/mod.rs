@@ -242,7 +242,7 @@ pub async fn observe_all(
         });
         let observed = tokio::task::block_in_place(|| {
             tokio::runtime::Handle::current().block_on(observe::observe(
-                &aws,
+                aws.as_ref(),
                 &desired,
                 &state,
                 usize::from(args.parallelism),
