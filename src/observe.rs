@@ -21,7 +21,7 @@ use crate::live::Observed;
 use crate::manifest::DesiredState;
 use crate::resource::connector::{TAG_LINEAGE, TAG_NAME};
 use crate::resource::rules::Health;
-use crate::resource::{Address, Kind, Spec};
+use crate::resource::{Address, ConnectorId, Kind, ResourceId, Spec};
 use crate::state::{Record, State};
 
 /// What AWS holds for each address the manifests or the state name; an address AWS could
@@ -193,7 +193,7 @@ pub fn unchanged(kind: Kind, record: &Record, entry: &Listed) -> Option<Live> {
         }
     }
     Some(Live {
-        id: entry.name.clone(),
+        id: ResourceId::name(&entry.name),
         arn: entry.arn.clone(),
         spec,
         status: entry.status.clone(),
@@ -236,7 +236,11 @@ async fn describe(
             let live = match a.kind {
                 Kind::Connection => aws.describe_connection(id).await,
                 Kind::ApiDestination => aws.describe_api_destination(id).await,
-                Kind::Connector => aws.describe_connector(id).await,
+                // Not a connector id: AWS has no connector by it.
+                Kind::Connector => match ConnectorId::parse(id) {
+                    Ok(id) => aws.describe_connector(&id).await,
+                    Err(_) => Ok(None),
+                },
             };
             let observed = live.map(|live| Observed {
                 adopted: pending && live.is_some() && !state.resources.contains_key(a),
@@ -261,7 +265,10 @@ fn settle(
 ) -> Result<Observed, AwsError> {
     let tagged = tagged?;
     let recorded_id = state.resources.get(address).map(|r| r.id.as_str());
-    let saved_id = state.pending.get(address).and_then(|p| p.id.as_deref());
+    let saved_id = state
+        .pending
+        .get(address)
+        .and_then(|p| p.id.as_ref().map(ConnectorId::as_str));
     let (mut ours, theirs): (Vec<Live>, Vec<Live>) = tagged
         .into_iter()
         .filter(|l| Some(l.id.as_str()) != recorded_id)
@@ -270,7 +277,7 @@ fn settle(
     match recorded {
         Some(Err(e)) => Err(e),
         Some(Ok(o)) if o.live.is_some() => Ok(Observed {
-            leftovers: ours.into_iter().map(|l| l.id).collect(),
+            leftovers: ours.iter().filter_map(|l| l.id.connector().ok()).collect(),
             ..o
         }),
         _ => {
@@ -279,7 +286,7 @@ fn settle(
                 Some(live) => Observed {
                     live: Some(live),
                     adopted: true,
-                    leftovers: ours.map(|l| l.id).collect(),
+                    leftovers: ours.filter_map(|l| l.id.connector().ok()).collect(),
                 },
                 // A connector recorded but gone is deleted outside, whatever else is tagged.
                 None if recorded_id.is_some() => Observed::default(),
@@ -361,7 +368,7 @@ mod tests {
 
     fn record(spec: Value, last_modified: Option<&str>, status: Option<&str>) -> Record {
         Record {
-            id: "n".into(),
+            id: ResourceId::name("n"),
             arn: "arn:recorded".into(),
             spec,
             fingerprints: BTreeMap::new(),

@@ -7,7 +7,7 @@ use std::future::Future;
 
 use super::events::{Secrets, Written};
 use super::{Aws, AwsError, Live};
-use crate::resource::{ApiDestinationSpec, ConnectionSpec, ConnectorSpec};
+use crate::resource::{ApiDestinationSpec, Arn, ConnectionSpec, ConnectorId, ConnectorSpec};
 
 type Answer<T> = Result<T, AwsError>;
 
@@ -33,40 +33,43 @@ pub trait Cloud: Send + Sync + 'static {
         &self,
         name: &str,
         spec: &ApiDestinationSpec,
-        connection_arn: &str,
+        connection_arn: &Arn,
     ) -> impl Future<Output = Answer<Written>> + Send;
     fn update_api_destination(
         &self,
         name: &str,
         spec: &ApiDestinationSpec,
-        connection_arn: &str,
+        connection_arn: &Arn,
         clear: &[String],
     ) -> impl Future<Output = Answer<Written>> + Send;
     fn delete_api_destination(&self, name: &str) -> impl Future<Output = Answer<()>> + Send;
-    fn describe_connector(&self, id: &str) -> impl Future<Output = Answer<Option<Live>>> + Send;
+    fn describe_connector(
+        &self,
+        id: &ConnectorId,
+    ) -> impl Future<Output = Answer<Option<Live>>> + Send;
     /// `CreateConnector` alone: the `c-…` id (apply saves it before reading the connector).
     fn start_connector(
         &self,
         spec: &ConnectorSpec,
         extra_tags: &BTreeMap<String, String>,
-    ) -> impl Future<Output = Answer<String>> + Send;
+    ) -> impl Future<Output = Answer<ConnectorId>> + Send;
     fn update_connector(
         &self,
-        id: &str,
+        id: &ConnectorId,
         spec: &ConnectorSpec,
         clear: &[String],
     ) -> impl Future<Output = Answer<()>> + Send;
     fn tag_connector(
         &self,
-        arn: &str,
+        arn: &Arn,
         tags: &BTreeMap<String, String>,
     ) -> impl Future<Output = Answer<()>> + Send;
     fn untag_connector(
         &self,
-        arn: &str,
+        arn: &Arn,
         keys: &[String],
     ) -> impl Future<Output = Answer<()>> + Send;
-    fn delete_connector(&self, id: &str) -> impl Future<Output = Answer<()>> + Send;
+    fn delete_connector(&self, id: &ConnectorId) -> impl Future<Output = Answer<()>> + Send;
 }
 
 impl Cloud for Aws {
@@ -100,7 +103,7 @@ impl Cloud for Aws {
         &self,
         name: &str,
         spec: &ApiDestinationSpec,
-        connection_arn: &str,
+        connection_arn: &Arn,
     ) -> impl Future<Output = Answer<Written>> + Send {
         Aws::create_api_destination(self, name, spec, connection_arn)
     }
@@ -108,7 +111,7 @@ impl Cloud for Aws {
         &self,
         name: &str,
         spec: &ApiDestinationSpec,
-        connection_arn: &str,
+        connection_arn: &Arn,
         clear: &[String],
     ) -> impl Future<Output = Answer<Written>> + Send {
         Aws::update_api_destination(self, name, spec, connection_arn, clear)
@@ -116,19 +119,22 @@ impl Cloud for Aws {
     fn delete_api_destination(&self, name: &str) -> impl Future<Output = Answer<()>> + Send {
         Aws::delete_api_destination(self, name)
     }
-    fn describe_connector(&self, id: &str) -> impl Future<Output = Answer<Option<Live>>> + Send {
+    fn describe_connector(
+        &self,
+        id: &ConnectorId,
+    ) -> impl Future<Output = Answer<Option<Live>>> + Send {
         Aws::describe_connector(self, id)
     }
     fn start_connector(
         &self,
         spec: &ConnectorSpec,
         extra_tags: &BTreeMap<String, String>,
-    ) -> impl Future<Output = Answer<String>> + Send {
+    ) -> impl Future<Output = Answer<ConnectorId>> + Send {
         Aws::start_connector(self, spec, extra_tags)
     }
     fn update_connector(
         &self,
-        id: &str,
+        id: &ConnectorId,
         spec: &ConnectorSpec,
         clear: &[String],
     ) -> impl Future<Output = Answer<()>> + Send {
@@ -136,19 +142,19 @@ impl Cloud for Aws {
     }
     fn tag_connector(
         &self,
-        arn: &str,
+        arn: &Arn,
         tags: &BTreeMap<String, String>,
     ) -> impl Future<Output = Answer<()>> + Send {
         Aws::tag_connector(self, arn, tags)
     }
     fn untag_connector(
         &self,
-        arn: &str,
+        arn: &Arn,
         keys: &[String],
     ) -> impl Future<Output = Answer<()>> + Send {
         Aws::untag_connector(self, arn, keys)
     }
-    fn delete_connector(&self, id: &str) -> impl Future<Output = Answer<()>> + Send {
+    fn delete_connector(&self, id: &ConnectorId) -> impl Future<Output = Answer<()>> + Send {
         Aws::delete_connector(self, id)
     }
 }

@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 use super::{Aws, AwsError, Live, absent_as_none, cannot_clear, put, put_str, rfc3339, wire};
 use crate::manifest::secret::SecretValue;
 use crate::resource::rules::{Reset, path_of_pointer};
-use crate::resource::{ApiDestinationSpec, ConnectionSpec, api_destination};
+use crate::resource::{ApiDestinationSpec, Arn, ConnectionSpec, ResourceId, api_destination};
 
 mod clear;
 mod live;
@@ -39,7 +39,7 @@ pub type Secrets = BTreeMap<String, SecretValue>;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Written {
     /// Empty when the answer has none (an update: the recorded ARN stands).
-    pub arn: String,
+    pub arn: Arn,
     /// `ConnectionState` or `ApiDestinationState` right after the change.
     pub status: Option<String>,
     /// RFC 3339 `LastModifiedTime` of the change.
@@ -50,7 +50,7 @@ pub struct Written {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Listed {
     pub name: String,
-    pub arn: String,
+    pub arn: Arn,
     pub status: Option<String>,
     pub status_reason: Option<String>,
     /// RFC 3339.
@@ -82,8 +82,8 @@ impl Aws {
             put(&mut spec, "authParameters", auth_parameters_of(auth));
         }
         Ok(Some(Live {
-            id: out.name().unwrap_or(name).to_owned(),
-            arn: out.connection_arn().unwrap_or_default().to_owned(),
+            id: ResourceId::name(out.name().unwrap_or(name)),
+            arn: Arn::new(out.connection_arn().unwrap_or_default()),
             spec: Value::Object(spec),
             status: out.connection_state().map(|s| s.as_str().to_owned()),
             status_reason: out
@@ -155,7 +155,7 @@ impl Aws {
             .send();
         let out = self.call(OP, request).await?;
         Ok(Written {
-            arn: out.connection_arn().unwrap_or_default().to_owned(),
+            arn: Arn::new(out.connection_arn().unwrap_or_default()),
             status: out.connection_state().map(|s| s.as_str().to_owned()),
             last_modified: rfc3339(out.last_modified_time()),
         })
@@ -198,7 +198,7 @@ impl Aws {
                 }
                 Some(Listed {
                     name: c.name()?.to_owned(),
-                    arn: c.connection_arn().unwrap_or_default().to_owned(),
+                    arn: Arn::new(c.connection_arn().unwrap_or_default()),
                     status: c.connection_state().map(|s| s.as_str().to_owned()),
                     status_reason: c
                         .state_reason()
@@ -232,8 +232,8 @@ impl Aws {
         );
         put_str(&mut spec, "description", out.description());
         Ok(Some(Live {
-            id: out.name().unwrap_or(name).to_owned(),
-            arn: out.api_destination_arn().unwrap_or_default().to_owned(),
+            id: ResourceId::name(out.name().unwrap_or(name)),
+            arn: Arn::new(out.api_destination_arn().unwrap_or_default()),
             spec: Value::Object(spec),
             status: out.api_destination_state().map(|s| s.as_str().to_owned()),
             status_reason: None,
@@ -248,7 +248,7 @@ impl Aws {
         &self,
         name: &str,
         spec: &ApiDestinationSpec,
-        connection_arn: &str,
+        connection_arn: &Arn,
     ) -> Result<Written, AwsError> {
         const OP: &str = "CreateApiDestination";
         let request = self
@@ -256,7 +256,7 @@ impl Aws {
             .create_api_destination()
             .name(name)
             .set_description(spec.description.clone())
-            .connection_arn(connection_arn)
+            .connection_arn(connection_arn.as_str())
             .invocation_endpoint(&spec.invocation_endpoint)
             .http_method(ApiDestinationHttpMethod::from(
                 wire(&spec.http_method).as_str(),
@@ -282,7 +282,7 @@ impl Aws {
         &self,
         name: &str,
         spec: &ApiDestinationSpec,
-        connection_arn: &str,
+        connection_arn: &Arn,
         clear: &[String],
     ) -> Result<Written, AwsError> {
         const OP: &str = "UpdateApiDestination";
@@ -305,7 +305,7 @@ impl Aws {
             .update_api_destination()
             .name(name)
             .set_description(description)
-            .connection_arn(connection_arn)
+            .connection_arn(connection_arn.as_str())
             .invocation_endpoint(&spec.invocation_endpoint)
             .http_method(ApiDestinationHttpMethod::from(
                 wire(&spec.http_method).as_str(),
@@ -314,7 +314,7 @@ impl Aws {
             .send();
         let out = self.call(OP, request).await?;
         Ok(Written {
-            arn: out.api_destination_arn().unwrap_or_default().to_owned(),
+            arn: Arn::new(out.api_destination_arn().unwrap_or_default()),
             status: out.api_destination_state().map(|s| s.as_str().to_owned()),
             last_modified: rfc3339(out.last_modified_time()),
         })
@@ -357,7 +357,7 @@ impl Aws {
                 );
                 Some(Listed {
                     name: d.name()?.to_owned(),
-                    arn: d.api_destination_arn().unwrap_or_default().to_owned(),
+                    arn: Arn::new(d.api_destination_arn().unwrap_or_default()),
                     status: d.api_destination_state().map(|s| s.as_str().to_owned()),
                     status_reason: None,
                     last_modified: rfc3339(d.last_modified_time()),

@@ -11,7 +11,9 @@ use serde_json::Value;
 use super::cloud::Cloud;
 use super::events::{Secrets, Written};
 use super::{AwsError, ErrorClass, Live};
-use crate::resource::{ApiDestinationSpec, ConnectionSpec, ConnectorSpec};
+use crate::resource::{
+    ApiDestinationSpec, Arn, ConnectionSpec, ConnectorId, ConnectorSpec, ResourceId,
+};
 
 #[derive(Default)]
 struct Inner {
@@ -82,8 +84,8 @@ impl Fake {
         inner.live.insert(
             id.to_owned(),
             Live {
-                id: id.to_owned(),
-                arn,
+                id: ResourceId::name(id),
+                arn: Arn::new(arn),
                 spec,
                 status: status.map(str::to_owned),
                 status_reason: None,
@@ -143,7 +145,7 @@ impl Cloud for Fake {
             let arn = format!("arn:aws:events:fake:1:connection/{name}/1");
             Fake::put(i, name, arn.clone(), spec, Some("AUTHORIZED"));
             // No state in the answer: apply reads it back (the double's scripted states).
-            Ok(written(arn))
+            Ok(written(Arn::new(arn)))
         })
     }
     fn update_connection(
@@ -160,7 +162,7 @@ impl Cloud for Fake {
                     l.spec = spec;
                     Ok(written(l.arn.clone()))
                 }
-                None => Fake::remove(i, name).map(|()| written(String::new())),
+                None => Fake::remove(i, name).map(|()| written(Arn::default())),
             }
         })
     }
@@ -179,46 +181,50 @@ impl Cloud for Fake {
         &self,
         name: &str,
         spec: &ApiDestinationSpec,
-        connection_arn: &str,
+        connection_arn: &Arn,
     ) -> impl Future<Output = Answer<Written>> + Send {
         let mut spec = json(spec);
-        spec["connectionArn"] = connection_arn.into();
+        spec["connectionArn"] = connection_arn.as_str().into();
         self.call("CreateApiDestination", name, move |i| {
             let arn = format!("arn:aws:events:fake:1:api-destination/{name}/1");
             Fake::put(i, name, arn.clone(), spec, Some("ACTIVE"));
-            Ok(written(arn))
+            Ok(written(Arn::new(arn)))
         })
     }
     fn update_api_destination(
         &self,
         name: &str,
         spec: &ApiDestinationSpec,
-        connection_arn: &str,
+        connection_arn: &Arn,
         _: &[String],
     ) -> impl Future<Output = Answer<Written>> + Send {
         let mut spec = json(spec);
-        spec["connectionArn"] = connection_arn.into();
+        spec["connectionArn"] = connection_arn.as_str().into();
         self.call("UpdateApiDestination", name, move |i| {
             match i.live.get_mut(name) {
                 Some(l) => {
                     l.spec = spec;
                     Ok(written(l.arn.clone()))
                 }
-                None => Fake::remove(i, name).map(|()| written(String::new())),
+                None => Fake::remove(i, name).map(|()| written(Arn::default())),
             }
         })
     }
     fn delete_api_destination(&self, name: &str) -> impl Future<Output = Answer<()>> + Send {
         self.call("DeleteApiDestination", name, |i| Fake::remove(i, name))
     }
-    fn describe_connector(&self, id: &str) -> impl Future<Output = Answer<Option<Live>>> + Send {
+    fn describe_connector(
+        &self,
+        id: &ConnectorId,
+    ) -> impl Future<Output = Answer<Option<Live>>> + Send {
+        let id = id.as_str();
         self.call("DescribeConnector", id, |i| Fake::describe(i, id))
     }
     fn start_connector(
         &self,
         spec: &ConnectorSpec,
         extra_tags: &BTreeMap<String, String>,
-    ) -> impl Future<Output = Answer<String>> + Send {
+    ) -> impl Future<Output = Answer<ConnectorId>> + Send {
         let spec = json(spec);
         let tags = extra_tags.clone();
         let name = tags.values().next().cloned().unwrap_or_default();
@@ -230,15 +236,21 @@ impl Cloud for Fake {
             if let Some(l) = i.live.get_mut(&id) {
                 l.tags = tags;
             }
-            Ok(id)
+            ConnectorId::parse(&id).map_err(|e| AwsError {
+                operation: "CreateConnector",
+                class: ErrorClass::Other,
+                code: None,
+                message: e.to_string(),
+            })
         })
     }
     fn update_connector(
         &self,
-        id: &str,
+        id: &ConnectorId,
         spec: &ConnectorSpec,
         _: &[String],
     ) -> impl Future<Output = Answer<()>> + Send {
+        let id = id.as_str();
         let spec = json(spec);
         self.call("UpdateConnector", id, move |i| match i.live.get_mut(id) {
             Some(l) => {
@@ -250,21 +262,22 @@ impl Cloud for Fake {
     }
     fn tag_connector(
         &self,
-        arn: &str,
+        arn: &Arn,
         _: &BTreeMap<String, String>,
     ) -> impl Future<Output = Answer<()>> + Send {
-        self.call("TagResource", arn, |_| Ok(()))
+        self.call("TagResource", arn.as_str(), |_| Ok(()))
     }
-    fn untag_connector(&self, arn: &str, _: &[String]) -> impl Future<Output = Answer<()>> + Send {
-        self.call("UntagResource", arn, |_| Ok(()))
+    fn untag_connector(&self, arn: &Arn, _: &[String]) -> impl Future<Output = Answer<()>> + Send {
+        self.call("UntagResource", arn.as_str(), |_| Ok(()))
     }
-    fn delete_connector(&self, id: &str) -> impl Future<Output = Answer<()>> + Send {
+    fn delete_connector(&self, id: &ConnectorId) -> impl Future<Output = Answer<()>> + Send {
+        let id = id.as_str();
         self.call("DeleteConnector", id, |i| Fake::remove(i, id))
     }
 }
 
 /// An answer with the ARN only: no state or time, as if AWS had said nothing more.
-fn written(arn: String) -> Written {
+fn written(arn: Arn) -> Written {
     Written {
         arn,
         status: None,

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::{Action, Change, ChangeReason, Plan, Summary};
 use crate::diff::{FieldChange, Leaf, Reason};
-use crate::resource::{Address, Kind};
+use crate::resource::{Address, Arn, ConnectorId, Kind, ResourceId};
 
 /// 2: `fingerprintSalt`, `secretsChecked`, `checksum`, `secretsNotCompared`, and a change's
 /// `spec` holds its references (`connection`, `deauthorized`). Plans of format 1 are refused.
@@ -58,9 +58,9 @@ pub struct ChangeJson {
     pub order: usize,
     /// What apply needs to run exactly this change (extensions of SPEC §5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub id: Option<ResourceId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub arn: Option<String>,
+    pub arn: Option<Arn>,
     /// The spec to send, with secret references (never values) and the references apply
     /// resolves (`connection`, `deauthorized`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -78,7 +78,7 @@ pub struct ChangeJson {
     pub after: Vec<Address>,
     /// Connector copies left by an interrupted create or replacement, deleted by this change.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub leftovers: Vec<String>,
+    pub leftovers: Vec<ConnectorId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -13,7 +13,7 @@ use crate::graph::{self, Graph};
 use crate::live::{Live, Observed, addresses};
 use crate::manifest::{DesiredResource, DesiredState};
 use crate::resource::rules::Health;
-use crate::resource::{Address, Kind, Spec, connection};
+use crate::resource::{Address, Arn, ConnectorId, Kind, ResourceId, Spec, connection};
 use crate::state::{Record, State};
 
 /// What happens to one resource.
@@ -69,8 +69,8 @@ pub struct Change {
     /// Position in execution order (creates in dependency order, then deletes in reverse).
     pub order: usize,
     /// The AWS identity (name or `c-…` id) and ARN of an existing resource.
-    pub id: Option<String>,
-    pub arn: Option<String>,
+    pub id: Option<ResourceId>,
+    pub arn: Option<Arn>,
     /// The spec to send, in manifest shape with secret references (never values) and the
     /// references apply resolves (`connection`, `deauthorized`): apply sends exactly this.
     pub desired: Option<Value>,
@@ -89,7 +89,7 @@ pub struct Change {
     pub status_reason: Option<String>,
     /// Connector copies an interrupted create or replacement left (`Observed::leftovers`):
     /// the change deletes them before anything else (issue 10 item 1).
-    pub leftovers: Vec<String>,
+    pub leftovers: Vec<ConnectorId>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -1023,8 +1023,8 @@ mod tests {
         state.resources.insert(
             address.clone(),
             Record {
-                id: address.name.clone(),
-                arn: format!("arn:aws:events:r:1:connection/{}/x", address.name),
+                id: ResourceId::name(&address.name),
+                arn: Arn::new(format!("arn:aws:events:r:1:connection/{}/x", address.name)),
                 spec: serde_json::json!({"authorizationType": "API_KEY"}),
                 fingerprints: BTreeMap::new(),
                 protect: false,

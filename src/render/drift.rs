@@ -8,8 +8,8 @@ use anstyle::{AnsiColor, Style};
 use crate::diff::Leaf;
 use crate::drift::{DriftReport, FieldDrift, PendingChange, Summary, Unhealthy, Verdict};
 use crate::plan::Action;
-use crate::resource::Address;
 use crate::resource::rules::Identity;
+use crate::resource::{Address, ResourceId};
 
 const BAD: Style = AnsiColor::Red.on_default();
 const WARN: Style = AnsiColor::Yellow.on_default();
@@ -214,7 +214,7 @@ fn section(out: &mut String, title: &str) {
 }
 
 /// The AWS id of a resource AWS knows by an id it assigned (its name says nothing there).
-fn id_note(address: &Address, id: &Option<String>) -> String {
+fn id_note(address: &Address, id: &Option<ResourceId>) -> String {
     match (address.kind.rules().identity, id) {
         (Identity::Tagged { .. }, Some(id)) => format!(" ({id})"),
         _ => String::new(),

@@ -13,7 +13,7 @@ use crate::support::moto;
 use outbound::aws::events::Secrets;
 use outbound::aws::{Aws, AwsError, AwsOptions, ErrorClass, Live};
 use outbound::manifest::secret::SecretRef;
-use outbound::resource::{ApiDestinationSpec, ConnectionSpec, ConnectorSpec};
+use outbound::resource::{ApiDestinationSpec, Arn, ConnectionSpec, ConnectorId, ConnectorSpec};
 
 // ---- helpers --------------------------------------------------------------------------
 
@@ -168,7 +168,7 @@ async fn connection_round_trip_shows_the_manifest_shape_with_secrets_hidden() {
         .unwrap()
         .arn;
     assert!(
-        arn.starts_with(&format!(
+        arn.as_str().starts_with(&format!(
             "arn:aws:events:{region}:{}:connection/acme-orders-api/",
             support::ACCOUNT
         )),
@@ -468,7 +468,7 @@ async fn api_destination_round_trip_update_and_clears() {
         (live.id.as_str(), live.arn.as_str()),
         ("acme-orders", arn.as_str())
     );
-    assert!(arn.starts_with(&format!(
+    assert!(arn.as_str().starts_with(&format!(
         "arn:aws:events:{region}:{}:api-destination/acme-orders/",
         support::ACCOUNT
     )));
@@ -577,7 +577,11 @@ async fn api_destinations_list_delete_and_errors() {
         ErrorClass::Conflict,
         Some("ResourceAlreadyExistsException"),
     );
-    let unknown = connection_arn.replace(":connection/conn/", ":connection/gone/");
+    let unknown = Arn::new(
+        connection_arn
+            .as_str()
+            .replace(":connection/conn/", ":connection/gone/"),
+    );
     let err = aws
         .create_api_destination("three", &spec, &unknown)
         .await
@@ -618,9 +622,12 @@ async fn as2_connector_round_trip_keeps_reserved_tags_out_of_the_spec() {
         .create_connector(&connector(manifest.clone()), &outbound_tags("acme-as2"))
         .await
         .unwrap();
-    assert!(id.len() == 19 && id.starts_with("c-"), "{id}");
+    assert!(
+        id.as_str().len() == 19 && id.as_str().starts_with("c-"),
+        "{id}"
+    );
     assert_eq!(
-        arn,
+        arn.as_str(),
         format!(
             "arn:aws:transfer:{region}:{}:connector/{id}",
             support::ACCOUNT
@@ -817,7 +824,7 @@ async fn empty_logging_role_and_message_subject_are_rejected() {
     );
     let err = client
         .update_connector()
-        .connector_id(&id)
+        .connector_id(id.as_str())
         .logging_role("")
         .send()
         .await
@@ -831,7 +838,7 @@ async fn empty_logging_role_and_message_subject_are_rejected() {
         .build();
     let err = client
         .update_connector()
-        .connector_id(&id)
+        .connector_id(id.as_str())
         .as2_config(subject)
         .send()
         .await
@@ -986,7 +993,9 @@ async fn aws_errors_are_classified() {
     moto().clear_faults(&region);
 
     assert_eq!(
-        aws.describe_connector("c-0123456789abcdef0").await.unwrap(),
+        aws.describe_connector(&ConnectorId::parse("c-0123456789abcdef0").unwrap())
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(aws.describe_api_destination("none").await.unwrap(), None);
@@ -1035,7 +1044,7 @@ async fn transient_errors_and_throttling_are_retried_and_counted_once() {
         json!({"operation": "DescribeConnector", "fault": "server_error", "count": -1}),
     );
     let err = aws
-        .describe_connector("c-0123456789abcdef0")
+        .describe_connector(&ConnectorId::parse("c-0123456789abcdef0").unwrap())
         .await
         .unwrap_err();
     moto().clear_faults(&region);

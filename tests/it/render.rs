@@ -12,7 +12,7 @@ use outbound::diff::{FieldChange, Leaf, Reason};
 use outbound::plan::{Action, Change, ChangeReason, Plan};
 use outbound::render::json::PlanFile;
 use outbound::render::{self, markdown};
-use outbound::resource::{Address, Kind};
+use outbound::resource::{Address, Kind, ResourceId};
 
 use crate::{states, support};
 use support::project::{Project, Run, connection};
@@ -66,7 +66,7 @@ fn change(kind: Kind, name: &str, action: Action, reasons: &[ChangeReason]) -> C
 }
 
 fn existing(mut c: Change, id: &str, arn: &str, status: Option<&str>) -> Change {
-    c.id = Some(id.into());
+    c.id = Some(ResourceId::name(id));
     c.arn = Some(arn.into());
     c.status = status.map(Into::into);
     c
