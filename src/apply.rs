@@ -19,7 +19,8 @@ use crate::plan::{Action, Change, Plan};
 use crate::resource::connector::{TAG_LINEAGE, TAG_NAME};
 use crate::resource::rules::Health;
 use crate::resource::{
-    Address, ApiDestinationSpec, Arn, ConnectionSpec, ConnectorId, ConnectorSpec, Kind, ResourceId,
+    Address, ApiDestinationSpec, Arn, ConnectionSpec, ConnectorId, ConnectorSpec, FieldPath, Kind,
+    ResourceId,
 };
 use crate::state::{LiveMarkers, Pending, Record, State, StateError};
 use crate::store::Store;
@@ -602,12 +603,12 @@ impl Job {
         let spec: ConnectorSpec = typed(&self.spec)?;
         let arn = c.arn.clone().unwrap_or_default();
         let (tag_changes, other): (Vec<_>, Vec<_>) =
-            c.fields.iter().partition(|f| f.path.starts_with("tags."));
+            c.fields.iter().partition(|f| f.path.tag_key().is_some());
         if !other.is_empty() {
-            let clear: Vec<String> = c
+            let clear: Vec<FieldPath> = c
                 .clear
                 .iter()
-                .filter(|p| !p.starts_with("/spec/tags"))
+                .filter(|p| !p.pointer().starts_with("/spec/tags"))
                 .cloned()
                 .collect();
             aws.update_connector(&id, &spec, &clear).await?;
@@ -616,7 +617,7 @@ impl Job {
             .iter()
             .filter(|f| f.after.is_some())
             .filter_map(|f| {
-                let key = f.path.strip_prefix("tags.")?;
+                let key = f.path.tag_key()?;
                 // `outbound:` tags are not in the spec: the plan carries their value.
                 let value = spec.tags.get(key).cloned().or_else(|| match &f.after {
                     Some(crate::diff::Leaf::Value(Value::String(v))) => Some(v.clone()),
@@ -628,7 +629,7 @@ impl Job {
         let unset: Vec<String> = tag_changes
             .iter()
             .filter(|f| f.after.is_none())
-            .filter_map(|f| f.path.strip_prefix("tags.").map(str::to_owned))
+            .filter_map(|f| f.path.tag_key().map(str::to_owned))
             .collect();
         aws.tag_connector(&arn, &set).await?;
         aws.untag_connector(&arn, &unset).await?;

@@ -16,7 +16,7 @@ use crate::live::Observed;
 use crate::manifest::DesiredState;
 use crate::plan::{Action, Change, ChangeReason, Plan};
 use crate::resource::rules::Health;
-use crate::resource::{Address, Arn, Kind, ResourceId, Spec};
+use crate::resource::{Address, Arn, FieldPath, Kind, ResourceId, Spec};
 use crate::state::State;
 
 /// The pseudo-field through which the plan changes a connection's authorization.
@@ -59,7 +59,7 @@ pub struct Modified {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FieldDrift {
-    pub path: String,
+    pub path: FieldPath,
     #[serde(serialize_with = "leaf")]
     pub expected: Option<Leaf>,
     #[serde(serialize_with = "leaf")]
@@ -145,7 +145,7 @@ pub struct PendingChange {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingField {
-    pub path: String,
+    pub path: FieldPath,
     #[serde(serialize_with = "leaf")]
     pub before: Option<Leaf>,
     #[serde(serialize_with = "leaf")]

@@ -7,7 +7,9 @@ use std::future::Future;
 
 use super::events::{Secrets, Written};
 use super::{Aws, AwsError, Live};
-use crate::resource::{ApiDestinationSpec, Arn, ConnectionSpec, ConnectorId, ConnectorSpec};
+use crate::resource::{
+    ApiDestinationSpec, Arn, ConnectionSpec, ConnectorId, ConnectorSpec, FieldPath,
+};
 
 type Answer<T> = Result<T, AwsError>;
 
@@ -25,7 +27,7 @@ pub trait Cloud: Send + Sync + 'static {
         name: &str,
         spec: &ConnectionSpec,
         secrets: &Secrets,
-        clear: &[String],
+        clear: &[FieldPath],
     ) -> impl Future<Output = Answer<Written>> + Send;
     fn deauthorize_connection(&self, name: &str) -> impl Future<Output = Answer<()>> + Send;
     fn delete_connection(&self, name: &str) -> impl Future<Output = Answer<()>> + Send;
@@ -40,7 +42,7 @@ pub trait Cloud: Send + Sync + 'static {
         name: &str,
         spec: &ApiDestinationSpec,
         connection_arn: &Arn,
-        clear: &[String],
+        clear: &[FieldPath],
     ) -> impl Future<Output = Answer<Written>> + Send;
     fn delete_api_destination(&self, name: &str) -> impl Future<Output = Answer<()>> + Send;
     fn describe_connector(
@@ -57,7 +59,7 @@ pub trait Cloud: Send + Sync + 'static {
         &self,
         id: &ConnectorId,
         spec: &ConnectorSpec,
-        clear: &[String],
+        clear: &[FieldPath],
     ) -> impl Future<Output = Answer<()>> + Send;
     fn tag_connector(
         &self,
@@ -89,7 +91,7 @@ impl Cloud for Aws {
         name: &str,
         spec: &ConnectionSpec,
         secrets: &Secrets,
-        clear: &[String],
+        clear: &[FieldPath],
     ) -> impl Future<Output = Answer<Written>> + Send {
         Aws::update_connection(self, name, spec, secrets, clear)
     }
@@ -112,7 +114,7 @@ impl Cloud for Aws {
         name: &str,
         spec: &ApiDestinationSpec,
         connection_arn: &Arn,
-        clear: &[String],
+        clear: &[FieldPath],
     ) -> impl Future<Output = Answer<Written>> + Send {
         Aws::update_api_destination(self, name, spec, connection_arn, clear)
     }
@@ -136,7 +138,7 @@ impl Cloud for Aws {
         &self,
         id: &ConnectorId,
         spec: &ConnectorSpec,
-        clear: &[String],
+        clear: &[FieldPath],
     ) -> impl Future<Output = Answer<()>> + Send {
         Aws::update_connector(self, id, spec, clear)
     }

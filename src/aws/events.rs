@@ -20,8 +20,10 @@ use serde_json::{Map, Value};
 
 use super::{Aws, AwsError, Live, absent_as_none, cannot_clear, put, put_str, rfc3339, wire};
 use crate::manifest::secret::SecretValue;
-use crate::resource::rules::{Reset, path_of_pointer};
-use crate::resource::{ApiDestinationSpec, Arn, ConnectionSpec, ResourceId, api_destination};
+use crate::resource::rules::Reset;
+use crate::resource::{
+    ApiDestinationSpec, Arn, ConnectionSpec, FieldPath, ResourceId, api_destination,
+};
 
 mod clear;
 mod live;
@@ -31,7 +33,8 @@ use clear::connection_clears;
 use live::auth_parameters_of;
 use request::{Wire, arn_of, auth_type};
 
-/// Resolved secrets of a connection by JSON pointer (`/spec/authParameters/…`).
+/// Resolved secrets of a connection by JSON pointer (`/spec/authParameters/…`,
+/// [`FieldPath::pointer`]).
 pub type Secrets = BTreeMap<String, SecretValue>;
 
 /// What a Create or Update answer carries: enough to record the change without describing
@@ -135,7 +138,7 @@ impl Aws {
         name: &str,
         spec: &ConnectionSpec,
         secrets: &Secrets,
-        clear: &[String],
+        clear: &[FieldPath],
     ) -> Result<Written, AwsError> {
         const OP: &str = "UpdateConnection";
         let clears = connection_clears(spec, clear)?;
@@ -283,13 +286,13 @@ impl Aws {
         name: &str,
         spec: &ApiDestinationSpec,
         connection_arn: &Arn,
-        clear: &[String],
+        clear: &[FieldPath],
     ) -> Result<Written, AwsError> {
         const OP: &str = "UpdateApiDestination";
         let mut description = spec.description.clone();
         let mut rate = spec.invocation_rate_limit_per_second;
-        for pointer in clear {
-            let path = path_of_pointer(pointer);
+        for field in clear {
+            let path = field.unkeyed();
             match (path.as_str(), api_destination::reset(&path)) {
                 (_, Reset::EmptyString) => description = description.or(Some(String::new())),
                 ("invocationRateLimitPerSecond", Reset::Default) => {
@@ -297,7 +300,7 @@ impl Aws {
                 }
                 // The ARN a `connection:` resolves to is always sent.
                 (_, Reset::NotSent) => {}
-                _ => return Err(cannot_clear(OP, pointer, NO_ENCODING)),
+                _ => return Err(cannot_clear(OP, &field.pointer(), NO_ENCODING)),
             }
         }
         let request = self

@@ -12,7 +12,7 @@ use super::cloud::Cloud;
 use super::events::{Secrets, Written};
 use super::{AwsError, ErrorClass, Live};
 use crate::resource::{
-    ApiDestinationSpec, Arn, ConnectionSpec, ConnectorId, ConnectorSpec, ResourceId,
+    ApiDestinationSpec, Arn, ConnectionSpec, ConnectorId, ConnectorSpec, FieldPath, ResourceId,
 };
 
 #[derive(Default)]
@@ -153,7 +153,7 @@ impl Cloud for Fake {
         name: &str,
         spec: &ConnectionSpec,
         _: &Secrets,
-        _: &[String],
+        _: &[FieldPath],
     ) -> impl Future<Output = Answer<Written>> + Send {
         let spec = json(spec);
         self.call("UpdateConnection", name, move |i| {
@@ -196,7 +196,7 @@ impl Cloud for Fake {
         name: &str,
         spec: &ApiDestinationSpec,
         connection_arn: &Arn,
-        _: &[String],
+        _: &[FieldPath],
     ) -> impl Future<Output = Answer<Written>> + Send {
         let mut spec = json(spec);
         spec["connectionArn"] = connection_arn.as_str().into();
@@ -248,7 +248,7 @@ impl Cloud for Fake {
         &self,
         id: &ConnectorId,
         spec: &ConnectorSpec,
-        _: &[String],
+        _: &[FieldPath],
     ) -> impl Future<Output = Answer<()>> + Send {
         let id = id.as_str();
         let spec = json(spec);

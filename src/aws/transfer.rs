@@ -33,7 +33,7 @@ use aws_sdk_transfer::types::{
 
 use super::{Aws, AwsError, ErrorClass, ListedConnector, Live, absent_as_none, built, invalid};
 use crate::resource::connector::{self, IpAddressType};
-use crate::resource::{Arn, ConnectorId, ConnectorSpec};
+use crate::resource::{Arn, ConnectorId, ConnectorSpec, FieldPath};
 
 mod live;
 mod request;
@@ -180,7 +180,7 @@ impl Aws {
         &self,
         id: &ConnectorId,
         spec: &ConnectorSpec,
-        clear: &[String],
+        clear: &[FieldPath],
     ) -> Result<(), AwsError> {
         const OP: &str = "UpdateConnector";
         let clears = connector_clears(spec, clear)?;

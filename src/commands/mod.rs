@@ -65,7 +65,7 @@ pub struct Prepared {
     pub observed: std::collections::BTreeMap<crate::resource::Address, crate::live::Observed>,
     pub fingerprints: std::collections::BTreeMap<
         crate::resource::Address,
-        std::collections::BTreeMap<String, String>,
+        std::collections::BTreeMap<crate::resource::FieldPath, String>,
     >,
 }
 
@@ -109,7 +109,7 @@ pub struct Gathered {
     /// Secret fingerprints of the manifests, by address and path.
     pub fingerprints: std::collections::BTreeMap<
         crate::resource::Address,
-        std::collections::BTreeMap<String, String>,
+        std::collections::BTreeMap<crate::resource::FieldPath, String>,
     >,
 }
 

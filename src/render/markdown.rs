@@ -215,9 +215,13 @@ fn field(a: Action, f: &FieldChange) -> String {
         .then(|| compare(f.before.as_ref(), f.after.as_ref()))
         .flatten();
     if let Some(c) = compared {
-        return format!("- {}:{notes}\n{}", code(&f.path), compared_block(&c));
+        return format!(
+            "- {}:{notes}\n{}",
+            code(f.path.as_str()),
+            compared_block(&c)
+        );
     }
-    let mut line = format!("- {}: ", code(&f.path));
+    let mut line = format!("- {}: ", code(f.path.as_str()));
     if a != Action::Create {
         let _ = write!(line, "{} → ", leaf(f.before.as_ref()));
     }

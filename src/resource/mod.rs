@@ -4,6 +4,7 @@ pub mod api_destination;
 pub mod connection;
 pub mod connector;
 pub mod ids;
+pub mod path;
 pub mod patterns;
 pub mod problem;
 pub mod rules;
@@ -19,6 +20,7 @@ pub use api_destination::ApiDestinationSpec;
 pub use connection::ConnectionSpec;
 pub use connector::ConnectorSpec;
 pub use ids::{Arn, ConnectorId, ResourceId};
+pub use path::FieldPath;
 
 /// The kinds of resource, in the order a plan lists them.
 #[derive(

@@ -14,7 +14,7 @@ use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
 use hmac::{Hmac, KeyInit, Mac};
 
 use crate::manifest::secret::SecretValue;
-use crate::resource::Address;
+use crate::resource::{Address, FieldPath};
 
 /// Memory (KiB), passes and lanes. Memory-hard enough that a guess costs real work, cheap
 /// enough that a plan over 100 connections stays well under a second on two cores.
@@ -162,7 +162,7 @@ impl Default for Fingerprinter {
 pub fn all(
     desired: &crate::manifest::DesiredState,
     salt: &str,
-) -> std::collections::BTreeMap<Address, std::collections::BTreeMap<String, String>> {
+) -> std::collections::BTreeMap<Address, std::collections::BTreeMap<FieldPath, String>> {
     all_with(desired, salt, &Scheme::Argon2id, &Default::default())
 }
 
@@ -183,9 +183,9 @@ pub fn all_with(
     salt: &str,
     scheme: &Scheme,
     recorded: &std::collections::BTreeMap<Address, crate::state::Record>,
-) -> std::collections::BTreeMap<Address, std::collections::BTreeMap<String, String>> {
+) -> std::collections::BTreeMap<Address, std::collections::BTreeMap<FieldPath, String>> {
     type Fingerprints =
-        std::collections::BTreeMap<Address, std::collections::BTreeMap<String, String>>;
+        std::collections::BTreeMap<Address, std::collections::BTreeMap<FieldPath, String>>;
     let key = match scheme {
         Scheme::Keyed(key) => Some(key),
         Scheme::Argon2id => None,
@@ -199,8 +199,8 @@ pub fn all_with(
             continue;
         }
         let flat = crate::diff::Flat::of(r.spec.kind(), &r.spec.aws_json(&|_| None));
-        for (path, pointer) in flat.sensitive() {
-            let Some(value) = r.secrets.get(pointer) else {
+        for path in flat.sensitive() {
+            let Some(value) = r.secrets.get(&path.pointer()) else {
                 continue;
             };
             let was = recorded
@@ -209,7 +209,7 @@ pub fn all_with(
             let recorded_argon2 = was.is_some_and(|w| w.starts_with(ARGON2_PREFIX));
             match key {
                 Some(key) if !recorded_argon2 => {
-                    let fp = keyed(key, salt, address, path, value);
+                    let fp = keyed(key, salt, address, path.as_str(), value);
                     out.entry(address.clone())
                         .or_default()
                         .insert(path.clone(), fp);
@@ -234,7 +234,7 @@ pub fn all_with(
         .map_or(1, |n| n.get())
         .min(jobs.len().max(1));
     let chunk = jobs.len().div_ceil(threads).max(1);
-    let results: Vec<(Address, String, String)> = std::thread::scope(|s| {
+    let results: Vec<(Address, FieldPath, String)> = std::thread::scope(|s| {
         let handles: Vec<_> = jobs
             .chunks(chunk)
             .map(|part| {
@@ -243,10 +243,10 @@ pub fn all_with(
                     part.iter()
                         .map(|(a, path, v, was)| {
                             let (a, was) = (*a, *was);
-                            let mut fp = f.fingerprint(salt, a, path, v);
+                            let mut fp = f.fingerprint(salt, a, path.as_str(), v);
                             // Changed under a key: from now on the keyed fingerprint.
                             if let Some(key) = key.filter(|_| was != Some(&fp)) {
-                                fp = keyed(key, salt, a, path, v);
+                                fp = keyed(key, salt, a, path.as_str(), v);
                             }
                             (a.clone(), path.clone(), fp)
                         })

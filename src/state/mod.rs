@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::resource::{Address, Arn, ConnectorId, ResourceId};
+use crate::resource::{Address, Arn, ConnectorId, FieldPath, ResourceId};
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -40,9 +40,9 @@ pub struct Record {
     pub arn: Arn,
     /// The last-applied spec in manifest shape; secrets are references, never values.
     pub spec: Value,
-    /// Secret fingerprints by JSON pointer (`/spec/authParameters/…`).
+    /// Secret fingerprints by field path (`authParameters.apiKeyAuthParameters.apiKeyValue`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub fingerprints: BTreeMap<String, String>,
+    pub fingerprints: BTreeMap<FieldPath, String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub protect: bool,
     #[serde(default)]

@@ -13,7 +13,9 @@ use crate::support::moto;
 use outbound::aws::events::Secrets;
 use outbound::aws::{Aws, AwsError, AwsOptions, ErrorClass, Live};
 use outbound::manifest::secret::SecretRef;
-use outbound::resource::{ApiDestinationSpec, Arn, ConnectionSpec, ConnectorId, ConnectorSpec};
+use outbound::resource::{
+    ApiDestinationSpec, Arn, ConnectionSpec, ConnectorId, ConnectorSpec, FieldPath,
+};
 
 // ---- helpers --------------------------------------------------------------------------
 
@@ -280,8 +282,8 @@ async fn connection_update_sends_the_spec_and_clears_removed_fields() {
     let spec = connection(changed.clone());
     let (secrets, _) = resolve(&spec, "up2");
     let clear = [
-        "/spec/description".to_owned(),
-        "/spec/authParameters/invocationHttpParameters".to_owned(),
+        FieldPath::from_pointer("/spec/description"),
+        FieldPath::from_pointer("/spec/authParameters/invocationHttpParameters"),
     ];
     aws.update_connection("c", &spec, &secrets, &clear)
         .await
@@ -304,7 +306,9 @@ async fn connection_update_sends_the_spec_and_clears_removed_fields() {
         "c",
         &spec,
         &secrets,
-        &["/spec/authParameters/invocationHttpParameters".to_owned()],
+        &[FieldPath::from_pointer(
+            "/spec/authParameters/invocationHttpParameters",
+        )],
     )
     .await
     .unwrap();
@@ -330,10 +334,10 @@ async fn connection_type_change_drops_the_old_block() {
     let spec = connection(basic.clone());
     let (secrets, _) = resolve(&spec, "tc2");
     let clear = [
-        "/spec/description".to_owned(),
-        "/spec/authParameters/apiKeyAuthParameters/apiKeyName".to_owned(),
-        "/spec/authParameters/apiKeyAuthParameters/apiKeyValue".to_owned(),
-        "/spec/authParameters/invocationHttpParameters".to_owned(),
+        FieldPath::from_pointer("/spec/description"),
+        FieldPath::from_pointer("/spec/authParameters/apiKeyAuthParameters/apiKeyName"),
+        FieldPath::from_pointer("/spec/authParameters/apiKeyAuthParameters/apiKeyValue"),
+        FieldPath::from_pointer("/spec/authParameters/invocationHttpParameters"),
     ];
     aws.update_connection("c", &spec, &secrets, &clear)
         .await
@@ -366,7 +370,9 @@ async fn connection_requests_that_cannot_be_sent_fail_before_any_call() {
 
     // A required field has no clear encoding.
     let (secrets, _) = resolve(&spec, "ms2");
-    let clear = ["/spec/authParameters/apiKeyAuthParameters/apiKeyName".to_owned()];
+    let clear = [FieldPath::from_pointer(
+        "/spec/authParameters/apiKeyAuthParameters/apiKeyName",
+    )];
     let err = aws
         .update_connection("c", &spec, &secrets, &clear)
         .await
@@ -491,9 +497,9 @@ async fn api_destination_round_trip_update_and_clears() {
         "httpMethod": "PUT"
     }));
     let clear = [
-        "/spec/description".to_owned(),
-        "/spec/invocationRateLimitPerSecond".to_owned(),
-        "/spec/connection".to_owned(),
+        FieldPath::from_pointer("/spec/description"),
+        FieldPath::from_pointer("/spec/invocationRateLimitPerSecond"),
+        FieldPath::from_pointer("/spec/connection"),
     ];
     aws.update_api_destination("acme-orders", &changed, &connection_arn, &clear)
         .await
@@ -519,7 +525,7 @@ async fn api_destination_round_trip_update_and_clears() {
             "acme-orders",
             &changed,
             &connection_arn,
-            &["/spec/httpMethod".to_owned()],
+            &[FieldPath::from_pointer("/spec/httpMethod")],
         )
         .await
         .unwrap_err();
@@ -691,10 +697,10 @@ async fn connector_update_sends_the_spec_and_clear_encodings() {
     config.insert("compression".into(), json!("DISABLED"));
     manifest["url"] = json!("https://as2-new.acme.example/as2");
     let clear = [
-        "/spec/as2Config/basicAuthSecretId".to_owned(),
-        "/spec/as2Config/mdnSigningAlgorithm".to_owned(),
-        "/spec/as2Config/preserveContentType".to_owned(),
-        "/spec/tags/old".to_owned(),
+        FieldPath::from_pointer("/spec/as2Config/basicAuthSecretId"),
+        FieldPath::from_pointer("/spec/as2Config/mdnSigningAlgorithm"),
+        FieldPath::from_pointer("/spec/as2Config/preserveContentType"),
+        FieldPath::from_pointer("/spec/tags/old"),
     ];
     aws.update_connector(&as2, &connector(manifest.clone()), &clear)
         .await
@@ -726,10 +732,10 @@ async fn connector_update_sends_the_spec_and_clear_encodings() {
         .remove("portNumber");
     manifest.as_object_mut().unwrap().remove("ipAddressType");
     let clear = [
-        "/spec/sftpConfig/trustedHostKeys".to_owned(),
-        "/spec/sftpConfig/maxConcurrentConnections".to_owned(),
-        "/spec/egressConfig/vpcLattice/portNumber".to_owned(),
-        "/spec/ipAddressType".to_owned(),
+        FieldPath::from_pointer("/spec/sftpConfig/trustedHostKeys"),
+        FieldPath::from_pointer("/spec/sftpConfig/maxConcurrentConnections"),
+        FieldPath::from_pointer("/spec/egressConfig/vpcLattice/portNumber"),
+        FieldPath::from_pointer("/spec/ipAddressType"),
     ];
     aws.update_connector(&sftp, &connector(manifest.clone()), &clear)
         .await
@@ -790,7 +796,7 @@ async fn connector_fields_without_a_clear_encoding_fail_before_any_call() {
         "/spec/as2Config/signingAlgorithm",
     ] {
         let err = aws
-            .update_connector(&id, &spec, &[pointer.to_owned()])
+            .update_connector(&id, &spec, &[FieldPath::from_pointer(pointer)])
             .await
             .unwrap_err();
         assert_class(&err, ErrorClass::Invalid, None);
