@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use std::collections::BTreeMap;
 
-use outbound::resource::Address;
+use outbound::resource::{Address, Arn, FieldPath, ResourceId};
 use outbound::state::Record;
 use outbound::state::fingerprint::{self, Scheme, Taken};
 
@@ -52,10 +52,10 @@ fn measure(name: &str, take: impl FnOnce() -> Taken) -> anyhow::Result<(Taken, f
 }
 
 /// A state record holding `fingerprints` (the rest does not matter to fingerprinting).
-fn record(fingerprints: &BTreeMap<String, String>) -> Record {
+fn record(fingerprints: &BTreeMap<FieldPath, String>) -> Record {
     Record {
-        id: String::new(),
-        arn: String::new(),
+        id: ResourceId::name(""),
+        arn: Arn::new(""),
         spec: serde_json::Value::Null,
         fingerprints: fingerprints.clone(),
         protect: false,

@@ -18,7 +18,10 @@ use crate::manifest::DesiredState;
 use crate::plan::{Action, Change, Plan};
 use crate::resource::connector::{TAG_LINEAGE, TAG_NAME};
 use crate::resource::rules::Health;
-use crate::resource::{Address, ApiDestinationSpec, ConnectionSpec, ConnectorSpec, Kind};
+use crate::resource::{
+    Address, ApiDestinationSpec, Arn, ConnectionSpec, ConnectorId, ConnectorSpec, FieldPath, Kind,
+    ResourceId,
+};
 use crate::state::{LiveMarkers, Pending, Record, State, StateError};
 use crate::store::Store;
 
@@ -104,7 +107,7 @@ pub async fn apply<C: Cloud>(
         .map(|c| (&c.address, c))
         .collect();
     let mut outcomes: BTreeMap<Address, Outcome> = BTreeMap::new();
-    let mut arns: BTreeMap<Address, String> = state
+    let mut arns: BTreeMap<Address, Arn> = state
         .resources
         .iter()
         .map(|(a, r)| (a.clone(), r.arn.clone()))
@@ -249,7 +252,7 @@ fn mark_pending(plan: &Plan, store: &Store, state: &mut State) -> Result<Vec<Add
                 update: change.action == Action::Update,
                 id: None,
                 replaces: (change.action == Action::Replace)
-                    .then(|| change.id.clone())
+                    .then(|| change.id.as_ref().and_then(|i| i.connector().ok()))
                     .flatten(),
             },
         );
@@ -282,7 +285,7 @@ fn record(
     address: &Address,
     result: Result<Effect, AwsError>,
     state: &mut State,
-    arns: &mut BTreeMap<Address, String>,
+    arns: &mut BTreeMap<Address, Arn>,
 ) -> Outcome {
     if result.is_ok() {
         state.pending.remove(address);
@@ -348,7 +351,7 @@ fn refresh_noops(plan: &Plan, store: &Store, state: &mut State) -> Result<(), St
 /// A connector a job created: the loop saves its id in `state.pending`, then answers.
 struct Created {
     address: Address,
-    id: String,
+    id: ConnectorId,
     saved: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -369,7 +372,7 @@ impl Job {
         change: &Change,
         desired: &DesiredState,
         state: &State,
-        arns: &BTreeMap<Address, String>,
+        arns: &BTreeMap<Address, Arn>,
     ) -> Job {
         // Only the secret values come from `desired`: what to send is the plan's.
         let mut spec = change.desired.clone().unwrap_or(Value::Null);
@@ -381,7 +384,7 @@ impl Job {
             && let (Some(o), Some(arn)) =
                 (spec.as_object_mut(), connection.and_then(|c| arns.get(&c)))
         {
-            o.insert("connectionArn".into(), arn.clone().into());
+            o.insert("connectionArn".into(), arn.as_str().into());
         }
         Job {
             change: change.clone(),
@@ -452,7 +455,7 @@ impl Job {
             .or(c.arn.clone())
             .unwrap_or_default();
         Ok(Effect::Record(self.record(
-            name.to_owned(),
+            ResourceId::name(name),
             arn,
             live.as_ref(),
         )))
@@ -461,11 +464,13 @@ impl Job {
     /// Deletes it; already gone counts as done.
     async fn delete<C: Cloud>(&self, aws: &C) -> Result<Effect, AwsError> {
         let c = &self.change;
-        let id = c.id.clone().unwrap_or_else(|| c.address.name.clone());
+        let id =
+            c.id.clone()
+                .unwrap_or_else(|| ResourceId::name(&c.address.name));
         let deleted = match c.address.kind {
-            Kind::Connection => aws.delete_connection(&id).await,
-            Kind::ApiDestination => aws.delete_api_destination(&id).await,
-            Kind::Connector => aws.delete_connector(&id).await,
+            Kind::Connection => aws.delete_connection(id.as_str()).await,
+            Kind::ApiDestination => aws.delete_api_destination(id.as_str()).await,
+            Kind::Connector => aws.delete_connector(&self.connector_id()?).await,
         };
         match deleted {
             Ok(()) => Ok(Effect::Remove),
@@ -504,7 +509,7 @@ impl Job {
         )
         .await?;
         Ok(Effect::Record(self.record(
-            name.to_owned(),
+            ResourceId::name(name),
             live.as_ref().map_or(arn, |l| l.arn.clone()),
             live.as_ref(),
         )))
@@ -515,7 +520,7 @@ impl Job {
         let c = &self.change;
         let name = c.address.name.as_str();
         let spec: ApiDestinationSpec = typed(&self.spec)?;
-        let connection_arn = spec.connection_arn.clone().unwrap_or_default();
+        let connection_arn = Arn::new(spec.connection_arn.clone().unwrap_or_default());
         let written = if c.action == Action::Create {
             aws.create_api_destination(name, &spec, &connection_arn)
                 .await?
@@ -577,12 +582,14 @@ impl Job {
                 });
             }
         };
-        if c.action == Action::Replace
-            && let Some(old) = &c.id
-        {
-            delete_connector(aws, old).await?;
+        if c.action == Action::Replace && c.id.is_some() {
+            delete_connector(aws, &self.connector_id()?).await?;
         }
-        Ok(Effect::Record(self.record(new_id, arn, live.as_ref())))
+        Ok(Effect::Record(self.record(
+            new_id.into(),
+            arn,
+            live.as_ref(),
+        )))
     }
 
     /// Updates a connector in place: its members, then its tags; waits until it is ready.
@@ -592,16 +599,16 @@ impl Job {
         timeout: Duration,
     ) -> Result<Effect, AwsError> {
         let c = &self.change;
-        let id = c.id.clone().unwrap_or_else(|| c.address.name.clone());
+        let id = self.connector_id()?;
         let spec: ConnectorSpec = typed(&self.spec)?;
         let arn = c.arn.clone().unwrap_or_default();
         let (tag_changes, other): (Vec<_>, Vec<_>) =
-            c.fields.iter().partition(|f| f.path.starts_with("tags."));
+            c.fields.iter().partition(|f| f.path.tag_key().is_some());
         if !other.is_empty() {
-            let clear: Vec<String> = c
+            let clear: Vec<FieldPath> = c
                 .clear
                 .iter()
-                .filter(|p| !p.starts_with("/spec/tags"))
+                .filter(|p| !p.pointer().starts_with("/spec/tags"))
                 .cloned()
                 .collect();
             aws.update_connector(&id, &spec, &clear).await?;
@@ -610,7 +617,7 @@ impl Job {
             .iter()
             .filter(|f| f.after.is_some())
             .filter_map(|f| {
-                let key = f.path.strip_prefix("tags.")?;
+                let key = f.path.tag_key()?;
                 // `outbound:` tags are not in the spec: the plan carries their value.
                 let value = spec.tags.get(key).cloned().or_else(|| match &f.after {
                     Some(crate::diff::Leaf::Value(Value::String(v))) => Some(v.clone()),
@@ -622,7 +629,7 @@ impl Job {
         let unset: Vec<String> = tag_changes
             .iter()
             .filter(|f| f.after.is_none())
-            .filter_map(|f| f.path.strip_prefix("tags.").map(str::to_owned))
+            .filter_map(|f| f.path.tag_key().map(str::to_owned))
             .collect();
         aws.tag_connector(&arn, &set).await?;
         aws.untag_connector(&arn, &unset).await?;
@@ -634,11 +641,32 @@ impl Job {
             Health::Healthy,
         )
         .await?;
-        Ok(Effect::Record(self.record(id.clone(), arn, live.as_ref())))
+        Ok(Effect::Record(self.record(id.into(), arn, live.as_ref())))
     }
 
     /// The ARN of a Create or Update answer, else the one the plan knew.
-    fn arn_of(&self, written: &Written) -> String {
+    /// The id of the connector this change is about (the plan's, from the state or AWS).
+    fn connector_id(&self) -> Result<ConnectorId, AwsError> {
+        let c = &self.change;
+        let id = c.id.as_ref().map(ResourceId::connector);
+        match id {
+            Some(Ok(id)) => Ok(id),
+            Some(Err(e)) => Err(AwsError {
+                operation: "apply",
+                class: ErrorClass::Invalid,
+                code: None,
+                message: format!("{}: {e}", c.address),
+            }),
+            None => Err(AwsError {
+                operation: "apply",
+                class: ErrorClass::Invalid,
+                code: None,
+                message: format!("{}: the plan names no connector id", c.address),
+            }),
+        }
+    }
+
+    fn arn_of(&self, written: &Written) -> Arn {
         if written.arn.is_empty() {
             self.change.arn.clone().unwrap_or_default()
         } else {
@@ -647,8 +675,8 @@ impl Job {
     }
 
     /// The record of a change whose answer said all there is to know.
-    fn record_written(&self, name: &str, arn: String, written: &Written) -> Record {
-        let mut record = self.record(name.to_owned(), arn, None);
+    fn record_written(&self, name: &str, arn: Arn, written: &Written) -> Record {
+        let mut record = self.record(ResourceId::name(name), arn, None);
         record.live = LiveMarkers {
             last_modified: written.last_modified.clone(),
             status: written.status.clone(),
@@ -656,7 +684,7 @@ impl Job {
         record
     }
 
-    fn record(&self, id: String, arn: String, live: Option<&Live>) -> Record {
+    fn record(&self, id: ResourceId, arn: Arn, live: Option<&Live>) -> Record {
         Record {
             id,
             arn,
@@ -673,7 +701,7 @@ impl Job {
 }
 
 /// `DeleteConnector`; a connector already gone counts as deleted.
-async fn delete_connector<C: Cloud>(aws: &C, id: &str) -> Result<(), AwsError> {
+async fn delete_connector<C: Cloud>(aws: &C, id: &ConnectorId) -> Result<(), AwsError> {
     match aws.delete_connector(id).await {
         Err(e) if e.class != ErrorClass::NotFound => Err(e),
         _ => Ok(()),

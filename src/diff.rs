@@ -10,8 +10,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::resource::Kind;
-use crate::resource::rules::{Rules, SpecView, is_under};
+use crate::resource::rules::{Rules, SpecView};
+use crate::resource::{FieldPath, Kind};
 
 /// One leaf of a spec.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,12 +34,11 @@ impl fmt::Display for Leaf {
     }
 }
 
-/// A spec in canonical form: display path (`authParameters.apiKeyAuthParameters.apiKeyName`,
-/// `…headerParameters[X-Env].value`, `tags.team`) to leaf, and each path's JSON pointer.
+/// A spec in canonical form: path (`authParameters.apiKeyAuthParameters.apiKeyName`,
+/// `…headerParameters[X-Env].value`, `tags.team`; each knows its JSON pointer) to leaf.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Flat {
-    pub fields: BTreeMap<String, Leaf>,
-    pub pointers: BTreeMap<String, String>,
+    pub fields: BTreeMap<FieldPath, Leaf>,
 }
 
 impl Flat {
@@ -48,30 +47,20 @@ impl Flat {
     /// object is walked, whatever its keys.
     pub fn of(kind: Kind, spec: &Value) -> Flat {
         let mut flat = Flat::default();
-        flat.walk(kind.rules(), spec, String::new(), "/spec".to_owned());
+        flat.walk(kind.rules(), spec, FieldPath::root());
         flat
     }
 
-    fn walk(&mut self, rules: &Rules, v: &Value, path: String, pointer: String) {
+    fn walk(&mut self, rules: &Rules, v: &Value, path: FieldPath) {
         match v {
             Value::Null => {}
             Value::String(s) if s.is_empty() => {}
             Value::Object(_) if rules.is_secret_slot(&path) => {
-                self.leaf(path, pointer, Leaf::Sensitive(None));
+                self.leaf(path, Leaf::Sensitive(None));
             }
             Value::Object(o) => {
                 for (k, child) in o {
-                    let p = if path.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{path}.{k}")
-                    };
-                    self.walk(
-                        rules,
-                        child,
-                        p,
-                        format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1")),
-                    );
+                    self.walk(rules, child, path.field(k));
                 }
             }
             Value::Array(items)
@@ -86,39 +75,35 @@ impl Flat {
                     if let Some(o) = rest.as_object_mut() {
                         o.remove("key");
                     }
-                    self.walk(
-                        rules,
-                        &rest,
-                        format!("{path}[{key}]"),
-                        format!("{pointer}/{i}"),
-                    );
+                    self.walk(rules, &rest, path.item(&key, i));
                 }
             }
             Value::Array(items) if items.is_empty() => {}
             Value::Array(items) => {
                 let mut sorted = items.clone();
                 sorted.sort_by_key(|a| a.to_string());
-                self.leaf(path, pointer, Leaf::Value(Value::Array(sorted)));
+                self.leaf(path, Leaf::Value(Value::Array(sorted)));
             }
-            other => self.leaf(path, pointer, Leaf::Value(other.clone())),
+            other => self.leaf(path, Leaf::Value(other.clone())),
         }
     }
 
-    fn leaf(&mut self, path: String, pointer: String, leaf: Leaf) {
-        self.pointers.insert(path.clone(), pointer);
+    fn leaf(&mut self, path: FieldPath, leaf: Leaf) {
+        // A repeated list key: the last item wins, its pointer with it.
+        self.fields.remove(&path);
         self.fields.insert(path, leaf);
     }
 
-    /// Paths of secrets with their JSON pointers.
-    pub fn sensitive(&self) -> impl Iterator<Item = (&String, &String)> {
+    /// Paths of secrets (each with its JSON pointer, `FieldPath::pointer`).
+    pub fn sensitive(&self) -> impl Iterator<Item = &FieldPath> {
         self.fields
             .iter()
             .filter(|(_, l)| matches!(l, Leaf::Sensitive(_)))
-            .map(|(p, _)| (p, &self.pointers[p]))
+            .map(|(p, _)| p)
     }
 
     /// Sets the fingerprint of each secret from `fingerprints` (by path).
-    pub fn with_fingerprints(mut self, fingerprints: &BTreeMap<String, String>) -> Self {
+    pub fn with_fingerprints(mut self, fingerprints: &BTreeMap<FieldPath, String>) -> Self {
         for (path, leaf) in self.fields.iter_mut() {
             if let Leaf::Sensitive(fp) = leaf {
                 *fp = fingerprints.get(path).cloned();
@@ -151,7 +136,7 @@ impl fmt::Display for Reason {
 /// reset to the AWS default).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldChange {
-    pub path: String,
+    pub path: FieldPath,
     pub before: Option<Leaf>,
     pub after: Option<Leaf>,
     pub reason: Reason,
@@ -167,7 +152,7 @@ impl SpecView for Flat {
     }
 
     fn any_under(&self, prefix: &str) -> bool {
-        self.fields.keys().any(|p| is_under(p, prefix))
+        self.fields.keys().any(|p| p.is_under(prefix))
     }
 }
 
@@ -177,7 +162,7 @@ impl SpecView for Flat {
 pub fn diff(kind: Kind, desired: &Flat, recorded: Option<&Flat>, live: &Flat) -> Vec<FieldChange> {
     let empty = Flat::default();
     let recorded_or_empty = recorded.unwrap_or(&empty);
-    let paths: BTreeSet<&String> = desired
+    let paths: BTreeSet<&FieldPath> = desired
         .fields
         .keys()
         .chain(recorded_or_empty.fields.keys())
@@ -187,7 +172,7 @@ pub fn diff(kind: Kind, desired: &Flat, recorded: Option<&Flat>, live: &Flat) ->
     for path in paths {
         let d = desired.fields.get(path);
         let r = recorded_or_empty.fields.get(path);
-        let default = rules.default_of(path).map(Leaf::Value);
+        let default = rules.default_of(path.as_str()).map(Leaf::Value);
         let l = live.fields.get(path).or(default.as_ref());
         let change = match d {
             Some(Leaf::Sensitive(fd)) => match (l, r) {
@@ -212,7 +197,7 @@ pub fn diff(kind: Kind, desired: &Flat, recorded: Option<&Flat>, live: &Flat) ->
             None => (l.is_some() && l != default.as_ref()).then_some(Reason::ManifestChange),
         };
         if let Some(reason) = change {
-            let replaced = (rules.replaces)(path, desired, live);
+            let replaced = (rules.replaces)(path.as_str(), desired, live);
             let cannot_clear = d.is_none() && !rules.reset_of(path, desired).in_place();
             out.push(FieldChange {
                 path: path.clone(),
@@ -226,20 +211,10 @@ pub fn diff(kind: Kind, desired: &Flat, recorded: Option<&Flat>, live: &Flat) ->
     out
 }
 
-/// The JSON pointer to clear for a removed path: its nearest ancestor outside a keyed list.
-pub fn clear_pointer(flat: &Flat, path: &str) -> String {
-    let base = path.split('[').next().unwrap_or(path);
-    let base = if base.len() < path.len() {
-        // Inside a keyed list: the list's block is re-sent whole, name its parent.
-        base.rsplit_once('.').map_or(base, |(parent, _)| parent)
-    } else {
-        base
-    };
-    flat.pointers
-        .get(path)
-        .filter(|_| !path.contains('['))
-        .cloned()
-        .unwrap_or_else(|| format!("/spec/{}", base.replace('.', "/")))
+/// The field to clear for a removed path: its nearest ancestor outside a keyed list (the
+/// list's block is re-sent whole, so its parent is named).
+pub fn clear_path(path: &FieldPath) -> FieldPath {
+    path.outside_lists()
 }
 
 #[cfg(test)]
@@ -321,7 +296,7 @@ mod tests {
         const KEY: &str = "authParameters.apiKeyAuthParameters.apiKeyValue";
         let spec =
             |v: Value| json!({"authParameters": {"apiKeyAuthParameters": {"apiKeyValue": v}}});
-        let fp = |v: &str| BTreeMap::from([(KEY.to_owned(), v.to_owned())]);
+        let fp = |v: &str| BTreeMap::from([(FieldPath::parse(KEY), v.to_owned())]);
         let reference = || spec(json!({"fromEnv": "X"}));
         let desired = flat(reference()).with_fingerprints(&fp("one"));
         let live = flat(spec(json!({"$sensitive": true})));

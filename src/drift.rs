@@ -16,7 +16,7 @@ use crate::live::Observed;
 use crate::manifest::DesiredState;
 use crate::plan::{Action, Change, ChangeReason, Plan};
 use crate::resource::rules::Health;
-use crate::resource::{Address, Kind, Spec};
+use crate::resource::{Address, Arn, FieldPath, Kind, ResourceId, Spec};
 use crate::state::State;
 
 /// The pseudo-field through which the plan changes a connection's authorization.
@@ -51,7 +51,7 @@ pub struct DriftReport {
 pub struct Modified {
     pub address: Address,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub id: Option<ResourceId>,
     pub fields: Vec<FieldDrift>,
 }
 
@@ -59,7 +59,7 @@ pub struct Modified {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FieldDrift {
-    pub path: String,
+    pub path: FieldPath,
     #[serde(serialize_with = "leaf")]
     pub expected: Option<Leaf>,
     #[serde(serialize_with = "leaf")]
@@ -72,7 +72,7 @@ pub struct FieldDrift {
 pub struct Deleted {
     pub address: Address,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub id: Option<ResourceId>,
     /// `false` when the manifest is gone too: apply will only forget it.
     pub in_manifests: bool,
 }
@@ -84,7 +84,7 @@ pub struct Deleted {
 pub struct Unhealthy {
     pub address: Address,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub id: Option<ResourceId>,
     pub status: String,
     /// `StateReason` of a connection, `ErrorMessage` of a connector.
     pub reason: Option<String>,
@@ -126,9 +126,9 @@ impl Serialize for Subject {
 pub struct Unmanaged {
     pub kind: Kind,
     /// The name (connections, API destinations) or `c-…` id (connectors).
-    pub id: String,
+    pub id: ResourceId,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub arn: Option<String>,
+    pub arn: Option<Arn>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
@@ -145,7 +145,7 @@ pub struct PendingChange {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingField {
-    pub path: String,
+    pub path: FieldPath,
     #[serde(serialize_with = "leaf")]
     pub before: Option<Leaf>,
     #[serde(serialize_with = "leaf")]
@@ -497,7 +497,7 @@ pub fn unmanaged(
                 .filter(|n| kind != Kind::Connection || !by_arn.contains(n.as_str()))
                 .map(|id| Unmanaged {
                     kind,
-                    id,
+                    id: ResourceId::name(id),
                     arn: None,
                     url: None,
                 }),
@@ -516,7 +516,7 @@ pub fn unmanaged(
                 .filter(|c| !connector_ids.contains(c.id.as_str()))
                 .map(|c| Unmanaged {
                     kind: Kind::Connector,
-                    id: c.id,
+                    id: c.id.into(),
                     arn: Some(c.arn).filter(|a| !a.is_empty()),
                     url: c.url,
                 }),

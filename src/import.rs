@@ -352,7 +352,7 @@ mod tests {
 
     fn live(id: &str, arn: &str, spec: Value) -> Live {
         Live {
-            id: id.into(),
+            id: crate::resource::ResourceId::name(id),
             arn: arn.into(),
             spec,
             status: None,
@@ -457,7 +457,7 @@ spec:
         state.resources.insert(
             Address::new(Kind::Connection, "acme"),
             Record {
-                id: "acme".into(),
+                id: crate::resource::ResourceId::name("acme"),
                 arn: known.into(),
                 spec: json!({}),
                 fingerprints: BTreeMap::new(),

@@ -6,15 +6,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use crate::manifest::DesiredState;
-use crate::resource::Address;
+use crate::resource::{Address, Arn, ConnectorId, ResourceId};
 use crate::state::State;
 
 /// A resource as AWS has it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Live {
     /// The identity AWS knows it by: the name (connections, API destinations) or `c-…` id.
-    pub id: String,
-    pub arn: String,
+    pub id: ResourceId,
+    pub arn: Arn,
     /// The spec in manifest shape (camelCase, tags as a map without `aws:` keys); secret
     /// values AWS does not return are `{"$sensitive": true}`.
     pub spec: Value,
@@ -31,8 +31,8 @@ pub struct Live {
 /// A connector as `ListConnectors` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedConnector {
-    pub id: String,
-    pub arn: String,
+    pub id: ConnectorId,
+    pub arn: Arn,
     pub url: Option<String>,
 }
 
@@ -44,7 +44,7 @@ pub struct Observed {
     pub adopted: bool,
     /// Other connectors tagged with this address and our lineage: copies left by an
     /// interrupted create or replacement, to be deleted.
-    pub leftovers: Vec<String>,
+    pub leftovers: Vec<ConnectorId>,
 }
 
 /// Every address the manifests or the state name (pending creations included): what is

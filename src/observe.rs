@@ -22,7 +22,7 @@ use crate::live::Observed;
 use crate::manifest::DesiredState;
 use crate::resource::connector::{TAG_LINEAGE, TAG_NAME};
 use crate::resource::rules::Health;
-use crate::resource::{Address, Kind, Spec};
+use crate::resource::{Address, ConnectorId, Kind, ResourceId, Spec};
 use crate::state::{Record, State};
 
 /// What AWS holds for each address the manifests or the state name; an address AWS could
@@ -195,7 +195,7 @@ pub fn unchanged(kind: Kind, record: &Record, entry: &Listed) -> Option<Live> {
         }
     }
     Some(Live {
-        id: entry.name.clone(),
+        id: ResourceId::name(&entry.name),
         arn: entry.arn.clone(),
         spec,
         status: entry.status.clone(),
@@ -238,7 +238,11 @@ async fn describe<A: Observe>(
             let live = match a.kind {
                 Kind::Connection => aws.describe_connection(id).await,
                 Kind::ApiDestination => aws.describe_api_destination(id).await,
-                Kind::Connector => aws.describe_connector(id).await,
+                // Not a connector id: AWS has no connector by it.
+                Kind::Connector => match ConnectorId::parse(id) {
+                    Ok(id) => aws.describe_connector(&id).await,
+                    Err(_) => Ok(None),
+                },
             };
             let observed = live.map(|live| Observed {
                 adopted: pending && live.is_some() && !state.resources.contains_key(a),
@@ -263,7 +267,10 @@ fn settle(
 ) -> Result<Observed, AwsError> {
     let tagged = tagged?;
     let recorded_id = state.resources.get(address).map(|r| r.id.as_str());
-    let saved_id = state.pending.get(address).and_then(|p| p.id.as_deref());
+    let saved_id = state
+        .pending
+        .get(address)
+        .and_then(|p| p.id.as_ref().map(ConnectorId::as_str));
     let (mut ours, theirs): (Vec<Live>, Vec<Live>) = tagged
         .into_iter()
         .filter(|l| Some(l.id.as_str()) != recorded_id)
@@ -272,7 +279,7 @@ fn settle(
     match recorded {
         Some(Err(e)) => Err(e),
         Some(Ok(o)) if o.live.is_some() => Ok(Observed {
-            leftovers: ours.into_iter().map(|l| l.id).collect(),
+            leftovers: ours.iter().filter_map(|l| l.id.connector().ok()).collect(),
             ..o
         }),
         _ => {
@@ -281,7 +288,7 @@ fn settle(
                 Some(live) => Observed {
                     live: Some(live),
                     adopted: true,
-                    leftovers: ours.map(|l| l.id).collect(),
+                    leftovers: ours.filter_map(|l| l.id.connector().ok()).collect(),
                 },
                 // A connector recorded but gone is deleted outside, whatever else is tagged.
                 None if recorded_id.is_some() => Observed::default(),
@@ -363,7 +370,7 @@ mod tests {
 
     fn record(spec: Value, last_modified: Option<&str>, status: Option<&str>) -> Record {
         Record {
-            id: "n".into(),
+            id: ResourceId::name("n"),
             arn: "arn:recorded".into(),
             spec,
             fingerprints: BTreeMap::new(),
@@ -499,6 +506,7 @@ mod tests {
     // ---- observe against the in-process double (crate::aws::fake) -----------------------
 
     use crate::aws::fake::Fake;
+    use crate::resource::{ConnectorId, ResourceId};
     use crate::state::Pending;
 
     const MANIFESTS: &str = "apiVersion: outbound/v1
@@ -551,7 +559,7 @@ spec:
 
     fn connection_live(time: &str, status: &str) -> Live {
         Live {
-            id: "a".into(),
+            id: ResourceId::name("a"),
             arn: CONNECTION_ARN.into(),
             spec: json!({
                 "authorizationType": "API_KEY",
@@ -568,7 +576,7 @@ spec:
 
     fn destination_live(time: &str) -> Live {
         Live {
-            id: "to-a".into(),
+            id: ResourceId::name("to-a"),
             arn: "arn:aws:events:fake:1:api-destination/to-a/1".into(),
             spec: json!({
                 "connectionArn": CONNECTION_ARN,
@@ -586,8 +594,8 @@ spec:
     /// A connector tagged as outbound tags the copies it creates.
     fn connector_live(id: &str, name: &str, lineage: &str) -> Live {
         Live {
-            id: id.into(),
-            arn: format!("arn:aws:transfer:fake:1:connector/{id}"),
+            id: ConnectorId::parse(id).unwrap().into(),
+            arn: format!("arn:aws:transfer:fake:1:connector/{id}").into(),
             spec: json!({"url": CONNECTOR_URL}),
             status: Some("ACTIVE".into()),
             status_reason: None,
@@ -641,7 +649,7 @@ spec:
             started: T0.into(),
             delete: false,
             update: false,
-            id: id.map(str::to_owned),
+            id: id.map(|i| ConnectorId::parse(i).unwrap()),
             replaces: None,
         }
     }

@@ -11,7 +11,9 @@ use std::future::Future;
 
 use super::events::{Listed, Secrets, Written};
 use super::{Aws, AwsError, ListedConnector, Live};
-use crate::resource::{ApiDestinationSpec, ConnectionSpec, ConnectorSpec};
+use crate::resource::{
+    ApiDestinationSpec, Arn, ConnectionSpec, ConnectorId, ConnectorSpec, FieldPath,
+};
 
 type Answer<T> = Result<T, AwsError>;
 
@@ -23,7 +25,10 @@ pub trait Observe: Send + Sync {
         &self,
         name: &str,
     ) -> impl Future<Output = Answer<Option<Live>>> + Send;
-    fn describe_connector(&self, id: &str) -> impl Future<Output = Answer<Option<Live>>> + Send;
+    fn describe_connector(
+        &self,
+        id: &ConnectorId,
+    ) -> impl Future<Output = Answer<Option<Live>>> + Send;
     /// Every connection as the `ListConnections` pages show it (all pages).
     fn listed_connections(&self) -> impl Future<Output = Answer<Vec<Listed>>> + Send;
     /// Every API destination as the `ListApiDestinations` pages show it (all pages).
@@ -42,7 +47,10 @@ impl Observe for Aws {
     ) -> impl Future<Output = Answer<Option<Live>>> + Send {
         Aws::describe_api_destination(self, name)
     }
-    fn describe_connector(&self, id: &str) -> impl Future<Output = Answer<Option<Live>>> + Send {
+    fn describe_connector(
+        &self,
+        id: &ConnectorId,
+    ) -> impl Future<Output = Answer<Option<Live>>> + Send {
         Aws::describe_connector(self, id)
     }
     fn listed_connections(&self) -> impl Future<Output = Answer<Vec<Listed>>> + Send {
@@ -70,7 +78,7 @@ pub trait Cloud: Observe + 'static {
         name: &str,
         spec: &ConnectionSpec,
         secrets: &Secrets,
-        clear: &[String],
+        clear: &[FieldPath],
     ) -> impl Future<Output = Answer<Written>> + Send;
     fn deauthorize_connection(&self, name: &str) -> impl Future<Output = Answer<()>> + Send;
     fn delete_connection(&self, name: &str) -> impl Future<Output = Answer<()>> + Send;
@@ -78,14 +86,14 @@ pub trait Cloud: Observe + 'static {
         &self,
         name: &str,
         spec: &ApiDestinationSpec,
-        connection_arn: &str,
+        connection_arn: &Arn,
     ) -> impl Future<Output = Answer<Written>> + Send;
     fn update_api_destination(
         &self,
         name: &str,
         spec: &ApiDestinationSpec,
-        connection_arn: &str,
-        clear: &[String],
+        connection_arn: &Arn,
+        clear: &[FieldPath],
     ) -> impl Future<Output = Answer<Written>> + Send;
     fn delete_api_destination(&self, name: &str) -> impl Future<Output = Answer<()>> + Send;
     /// `CreateConnector` alone: the `c-…` id (apply saves it before reading the connector).
@@ -93,24 +101,24 @@ pub trait Cloud: Observe + 'static {
         &self,
         spec: &ConnectorSpec,
         extra_tags: &BTreeMap<String, String>,
-    ) -> impl Future<Output = Answer<String>> + Send;
+    ) -> impl Future<Output = Answer<ConnectorId>> + Send;
     fn update_connector(
         &self,
-        id: &str,
+        id: &ConnectorId,
         spec: &ConnectorSpec,
-        clear: &[String],
+        clear: &[FieldPath],
     ) -> impl Future<Output = Answer<()>> + Send;
     fn tag_connector(
         &self,
-        arn: &str,
+        arn: &Arn,
         tags: &BTreeMap<String, String>,
     ) -> impl Future<Output = Answer<()>> + Send;
     fn untag_connector(
         &self,
-        arn: &str,
+        arn: &Arn,
         keys: &[String],
     ) -> impl Future<Output = Answer<()>> + Send;
-    fn delete_connector(&self, id: &str) -> impl Future<Output = Answer<()>> + Send;
+    fn delete_connector(&self, id: &ConnectorId) -> impl Future<Output = Answer<()>> + Send;
 }
 
 impl Cloud for Aws {
@@ -127,7 +135,7 @@ impl Cloud for Aws {
         name: &str,
         spec: &ConnectionSpec,
         secrets: &Secrets,
-        clear: &[String],
+        clear: &[FieldPath],
     ) -> impl Future<Output = Answer<Written>> + Send {
         Aws::update_connection(self, name, spec, secrets, clear)
     }
@@ -141,7 +149,7 @@ impl Cloud for Aws {
         &self,
         name: &str,
         spec: &ApiDestinationSpec,
-        connection_arn: &str,
+        connection_arn: &Arn,
     ) -> impl Future<Output = Answer<Written>> + Send {
         Aws::create_api_destination(self, name, spec, connection_arn)
     }
@@ -149,8 +157,8 @@ impl Cloud for Aws {
         &self,
         name: &str,
         spec: &ApiDestinationSpec,
-        connection_arn: &str,
-        clear: &[String],
+        connection_arn: &Arn,
+        clear: &[FieldPath],
     ) -> impl Future<Output = Answer<Written>> + Send {
         Aws::update_api_destination(self, name, spec, connection_arn, clear)
     }
@@ -161,32 +169,32 @@ impl Cloud for Aws {
         &self,
         spec: &ConnectorSpec,
         extra_tags: &BTreeMap<String, String>,
-    ) -> impl Future<Output = Answer<String>> + Send {
+    ) -> impl Future<Output = Answer<ConnectorId>> + Send {
         Aws::start_connector(self, spec, extra_tags)
     }
     fn update_connector(
         &self,
-        id: &str,
+        id: &ConnectorId,
         spec: &ConnectorSpec,
-        clear: &[String],
+        clear: &[FieldPath],
     ) -> impl Future<Output = Answer<()>> + Send {
         Aws::update_connector(self, id, spec, clear)
     }
     fn tag_connector(
         &self,
-        arn: &str,
+        arn: &Arn,
         tags: &BTreeMap<String, String>,
     ) -> impl Future<Output = Answer<()>> + Send {
         Aws::tag_connector(self, arn, tags)
     }
     fn untag_connector(
         &self,
-        arn: &str,
+        arn: &Arn,
         keys: &[String],
     ) -> impl Future<Output = Answer<()>> + Send {
         Aws::untag_connector(self, arn, keys)
     }
-    fn delete_connector(&self, id: &str) -> impl Future<Output = Answer<()>> + Send {
+    fn delete_connector(&self, id: &ConnectorId) -> impl Future<Output = Answer<()>> + Send {
         Aws::delete_connector(self, id)
     }
 }

@@ -20,8 +20,10 @@ use serde_json::{Map, Value};
 
 use super::{Aws, AwsError, Live, absent_as_none, cannot_clear, put, put_str, rfc3339, wire};
 use crate::manifest::secret::SecretValue;
-use crate::resource::rules::{Reset, path_of_pointer};
-use crate::resource::{ApiDestinationSpec, ConnectionSpec, api_destination};
+use crate::resource::rules::Reset;
+use crate::resource::{
+    ApiDestinationSpec, Arn, ConnectionSpec, FieldPath, ResourceId, api_destination,
+};
 
 mod clear;
 mod live;
@@ -31,7 +33,8 @@ use clear::connection_clears;
 use live::auth_parameters_of;
 use request::{Wire, arn_of, auth_type};
 
-/// Resolved secrets of a connection by JSON pointer (`/spec/authParameters/…`).
+/// Resolved secrets of a connection by JSON pointer (`/spec/authParameters/…`,
+/// [`FieldPath::pointer`]).
 pub type Secrets = BTreeMap<String, SecretValue>;
 
 /// What a Create or Update answer carries: enough to record the change without describing
@@ -39,7 +42,7 @@ pub type Secrets = BTreeMap<String, SecretValue>;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Written {
     /// Empty when the answer has none (an update: the recorded ARN stands).
-    pub arn: String,
+    pub arn: Arn,
     /// `ConnectionState` or `ApiDestinationState` right after the change.
     pub status: Option<String>,
     /// RFC 3339 `LastModifiedTime` of the change.
@@ -50,7 +53,7 @@ pub struct Written {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Listed {
     pub name: String,
-    pub arn: String,
+    pub arn: Arn,
     pub status: Option<String>,
     pub status_reason: Option<String>,
     /// RFC 3339.
@@ -82,8 +85,8 @@ impl Aws {
             put(&mut spec, "authParameters", auth_parameters_of(auth));
         }
         Ok(Some(Live {
-            id: out.name().unwrap_or(name).to_owned(),
-            arn: out.connection_arn().unwrap_or_default().to_owned(),
+            id: ResourceId::name(out.name().unwrap_or(name)),
+            arn: Arn::new(out.connection_arn().unwrap_or_default()),
             spec: Value::Object(spec),
             status: out.connection_state().map(|s| s.as_str().to_owned()),
             status_reason: out
@@ -135,7 +138,7 @@ impl Aws {
         name: &str,
         spec: &ConnectionSpec,
         secrets: &Secrets,
-        clear: &[String],
+        clear: &[FieldPath],
     ) -> Result<Written, AwsError> {
         const OP: &str = "UpdateConnection";
         let clears = connection_clears(spec, clear)?;
@@ -155,7 +158,7 @@ impl Aws {
             .send();
         let out = self.call(OP, request).await?;
         Ok(Written {
-            arn: out.connection_arn().unwrap_or_default().to_owned(),
+            arn: Arn::new(out.connection_arn().unwrap_or_default()),
             status: out.connection_state().map(|s| s.as_str().to_owned()),
             last_modified: rfc3339(out.last_modified_time()),
         })
@@ -198,7 +201,7 @@ impl Aws {
                 }
                 Some(Listed {
                     name: c.name()?.to_owned(),
-                    arn: c.connection_arn().unwrap_or_default().to_owned(),
+                    arn: Arn::new(c.connection_arn().unwrap_or_default()),
                     status: c.connection_state().map(|s| s.as_str().to_owned()),
                     status_reason: c
                         .state_reason()
@@ -232,8 +235,8 @@ impl Aws {
         );
         put_str(&mut spec, "description", out.description());
         Ok(Some(Live {
-            id: out.name().unwrap_or(name).to_owned(),
-            arn: out.api_destination_arn().unwrap_or_default().to_owned(),
+            id: ResourceId::name(out.name().unwrap_or(name)),
+            arn: Arn::new(out.api_destination_arn().unwrap_or_default()),
             spec: Value::Object(spec),
             status: out.api_destination_state().map(|s| s.as_str().to_owned()),
             status_reason: None,
@@ -248,7 +251,7 @@ impl Aws {
         &self,
         name: &str,
         spec: &ApiDestinationSpec,
-        connection_arn: &str,
+        connection_arn: &Arn,
     ) -> Result<Written, AwsError> {
         const OP: &str = "CreateApiDestination";
         let request = self
@@ -256,7 +259,7 @@ impl Aws {
             .create_api_destination()
             .name(name)
             .set_description(spec.description.clone())
-            .connection_arn(connection_arn)
+            .connection_arn(connection_arn.as_str())
             .invocation_endpoint(&spec.invocation_endpoint)
             .http_method(ApiDestinationHttpMethod::from(
                 wire(&spec.http_method).as_str(),
@@ -282,14 +285,14 @@ impl Aws {
         &self,
         name: &str,
         spec: &ApiDestinationSpec,
-        connection_arn: &str,
-        clear: &[String],
+        connection_arn: &Arn,
+        clear: &[FieldPath],
     ) -> Result<Written, AwsError> {
         const OP: &str = "UpdateApiDestination";
         let mut description = spec.description.clone();
         let mut rate = spec.invocation_rate_limit_per_second;
-        for pointer in clear {
-            let path = path_of_pointer(pointer);
+        for field in clear {
+            let path = field.unkeyed();
             match (path.as_str(), api_destination::reset(&path)) {
                 (_, Reset::EmptyString) => description = description.or(Some(String::new())),
                 ("invocationRateLimitPerSecond", Reset::Default) => {
@@ -297,7 +300,7 @@ impl Aws {
                 }
                 // The ARN a `connection:` resolves to is always sent.
                 (_, Reset::NotSent) => {}
-                _ => return Err(cannot_clear(OP, pointer, NO_ENCODING)),
+                _ => return Err(cannot_clear(OP, &field.pointer(), NO_ENCODING)),
             }
         }
         let request = self
@@ -305,7 +308,7 @@ impl Aws {
             .update_api_destination()
             .name(name)
             .set_description(description)
-            .connection_arn(connection_arn)
+            .connection_arn(connection_arn.as_str())
             .invocation_endpoint(&spec.invocation_endpoint)
             .http_method(ApiDestinationHttpMethod::from(
                 wire(&spec.http_method).as_str(),
@@ -314,7 +317,7 @@ impl Aws {
             .send();
         let out = self.call(OP, request).await?;
         Ok(Written {
-            arn: out.api_destination_arn().unwrap_or_default().to_owned(),
+            arn: Arn::new(out.api_destination_arn().unwrap_or_default()),
             status: out.api_destination_state().map(|s| s.as_str().to_owned()),
             last_modified: rfc3339(out.last_modified_time()),
         })
@@ -357,7 +360,7 @@ impl Aws {
                 );
                 Some(Listed {
                     name: d.name()?.to_owned(),
-                    arn: d.api_destination_arn().unwrap_or_default().to_owned(),
+                    arn: Arn::new(d.api_destination_arn().unwrap_or_default()),
                     status: d.api_destination_state().map(|s| s.as_str().to_owned()),
                     status_reason: None,
                     last_modified: rfc3339(d.last_modified_time()),

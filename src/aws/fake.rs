@@ -13,7 +13,10 @@ use serde_json::{Map, Value};
 use super::cloud::{Cloud, Observe};
 use super::events::{Listed, Secrets, Written};
 use super::{AwsError, ErrorClass, ListedConnector, Live};
-use crate::resource::{ApiDestinationSpec, ConnectionSpec, ConnectorSpec, Kind};
+use crate::resource::{
+    ApiDestinationSpec, Arn, ConnectionSpec, ConnectorId, ConnectorSpec, FieldPath, Kind,
+    ResourceId,
+};
 
 #[derive(Default)]
 struct Inner {
@@ -49,7 +52,7 @@ impl Fake {
     /// A resource AWS holds already (its kind is read from its ARN: `…:connection/…`,
     /// `…:api-destination/…`, `…:connector/…`).
     pub fn insert(&self, live: Live) {
-        self.lock().live.insert(live.id.clone(), live);
+        self.lock().live.insert(live.id.to_string(), live);
     }
 
     /// Every call so far, as `Operation id` (`Operation` alone for a List).
@@ -102,7 +105,7 @@ impl Fake {
         inner
             .live
             .values()
-            .filter(move |l| kind_of(&l.arn) == Some(kind))
+            .filter(move |l| kind_of(l.arn.as_str()) == Some(kind))
     }
 
     /// A connection or API destination as its List page shows it: a connection's
@@ -124,7 +127,7 @@ impl Fake {
                     .filter_map(|k| Some(((*k).to_owned(), l.spec.get(*k)?.clone())))
                     .collect();
                 Listed {
-                    name: l.id.clone(),
+                    name: l.id.to_string(),
                     arn: l.arn.clone(),
                     status: l.status.clone(),
                     status_reason: l.status_reason.clone(),
@@ -139,8 +142,8 @@ impl Fake {
         inner.live.insert(
             id.to_owned(),
             Live {
-                id: id.to_owned(),
-                arn,
+                id: ResourceId::name(id),
+                arn: Arn::new(arn),
                 spec,
                 status: status.map(str::to_owned),
                 status_reason: None,
@@ -206,7 +209,11 @@ impl Observe for Fake {
     ) -> impl Future<Output = Answer<Option<Live>>> + Send {
         self.call("DescribeApiDestination", name, |i| Fake::describe(i, name))
     }
-    fn describe_connector(&self, id: &str) -> impl Future<Output = Answer<Option<Live>>> + Send {
+    fn describe_connector(
+        &self,
+        id: &ConnectorId,
+    ) -> impl Future<Output = Answer<Option<Live>>> + Send {
+        let id = id.as_str();
         self.call("DescribeConnector", id, |i| Fake::describe(i, id))
     }
     fn listed_connections(&self) -> impl Future<Output = Answer<Vec<Listed>>> + Send {
@@ -222,8 +229,9 @@ impl Observe for Fake {
     fn list_connectors(&self) -> impl Future<Output = Answer<Vec<ListedConnector>>> + Send {
         self.call("ListConnectors", "", |i| {
             Ok(Fake::of_kind(i, Kind::Connector)
-                .map(|l| ListedConnector {
-                    id: l.id.clone(),
+                .filter_map(|l| l.id.connector().ok().map(|id| (id, l)))
+                .map(|(id, l)| ListedConnector {
+                    id,
                     arn: l.arn.clone(),
                     url: l.spec.get("url").and_then(Value::as_str).map(str::to_owned),
                 })
@@ -244,7 +252,7 @@ impl Cloud for Fake {
             let arn = format!("arn:aws:events:fake:1:connection/{name}/1");
             Fake::put(i, name, arn.clone(), spec, Some("AUTHORIZED"));
             // No state in the answer: apply reads it back (the double's scripted states).
-            Ok(written(arn))
+            Ok(written(Arn::new(arn)))
         })
     }
     fn update_connection(
@@ -252,7 +260,7 @@ impl Cloud for Fake {
         name: &str,
         spec: &ConnectionSpec,
         _: &Secrets,
-        _: &[String],
+        _: &[FieldPath],
     ) -> impl Future<Output = Answer<Written>> + Send {
         let spec = json(spec);
         self.call("UpdateConnection", name, move |i| {
@@ -261,7 +269,7 @@ impl Cloud for Fake {
                     l.spec = spec;
                     Ok(written(l.arn.clone()))
                 }
-                None => Fake::remove(i, name).map(|()| written(String::new())),
+                None => Fake::remove(i, name).map(|()| written(Arn::default())),
             }
         })
     }
@@ -280,32 +288,32 @@ impl Cloud for Fake {
         &self,
         name: &str,
         spec: &ApiDestinationSpec,
-        connection_arn: &str,
+        connection_arn: &Arn,
     ) -> impl Future<Output = Answer<Written>> + Send {
         let mut spec = json(spec);
-        spec["connectionArn"] = connection_arn.into();
+        spec["connectionArn"] = connection_arn.as_str().into();
         self.call("CreateApiDestination", name, move |i| {
             let arn = format!("arn:aws:events:fake:1:api-destination/{name}/1");
             Fake::put(i, name, arn.clone(), spec, Some("ACTIVE"));
-            Ok(written(arn))
+            Ok(written(Arn::new(arn)))
         })
     }
     fn update_api_destination(
         &self,
         name: &str,
         spec: &ApiDestinationSpec,
-        connection_arn: &str,
-        _: &[String],
+        connection_arn: &Arn,
+        _: &[FieldPath],
     ) -> impl Future<Output = Answer<Written>> + Send {
         let mut spec = json(spec);
-        spec["connectionArn"] = connection_arn.into();
+        spec["connectionArn"] = connection_arn.as_str().into();
         self.call("UpdateApiDestination", name, move |i| {
             match i.live.get_mut(name) {
                 Some(l) => {
                     l.spec = spec;
                     Ok(written(l.arn.clone()))
                 }
-                None => Fake::remove(i, name).map(|()| written(String::new())),
+                None => Fake::remove(i, name).map(|()| written(Arn::default())),
             }
         })
     }
@@ -316,7 +324,7 @@ impl Cloud for Fake {
         &self,
         spec: &ConnectorSpec,
         extra_tags: &BTreeMap<String, String>,
-    ) -> impl Future<Output = Answer<String>> + Send {
+    ) -> impl Future<Output = Answer<ConnectorId>> + Send {
         let spec = json(spec);
         let tags = extra_tags.clone();
         let name = tags.values().next().cloned().unwrap_or_default();
@@ -328,15 +336,21 @@ impl Cloud for Fake {
             if let Some(l) = i.live.get_mut(&id) {
                 l.tags = tags;
             }
-            Ok(id)
+            ConnectorId::parse(&id).map_err(|e| AwsError {
+                operation: "CreateConnector",
+                class: ErrorClass::Other,
+                code: None,
+                message: e.to_string(),
+            })
         })
     }
     fn update_connector(
         &self,
-        id: &str,
+        id: &ConnectorId,
         spec: &ConnectorSpec,
-        _: &[String],
+        _: &[FieldPath],
     ) -> impl Future<Output = Answer<()>> + Send {
+        let id = id.as_str();
         let spec = json(spec);
         self.call("UpdateConnector", id, move |i| match i.live.get_mut(id) {
             Some(l) => {
@@ -348,21 +362,22 @@ impl Cloud for Fake {
     }
     fn tag_connector(
         &self,
-        arn: &str,
+        arn: &Arn,
         _: &BTreeMap<String, String>,
     ) -> impl Future<Output = Answer<()>> + Send {
-        self.call("TagResource", arn, |_| Ok(()))
+        self.call("TagResource", arn.as_str(), |_| Ok(()))
     }
-    fn untag_connector(&self, arn: &str, _: &[String]) -> impl Future<Output = Answer<()>> + Send {
-        self.call("UntagResource", arn, |_| Ok(()))
+    fn untag_connector(&self, arn: &Arn, _: &[String]) -> impl Future<Output = Answer<()>> + Send {
+        self.call("UntagResource", arn.as_str(), |_| Ok(()))
     }
-    fn delete_connector(&self, id: &str) -> impl Future<Output = Answer<()>> + Send {
+    fn delete_connector(&self, id: &ConnectorId) -> impl Future<Output = Answer<()>> + Send {
+        let id = id.as_str();
         self.call("DeleteConnector", id, |i| Fake::remove(i, id))
     }
 }
 
 /// An answer with the ARN only: no state or time, as if AWS had said nothing more.
-fn written(arn: String) -> Written {
+fn written(arn: Arn) -> Written {
     Written {
         arn,
         status: None,

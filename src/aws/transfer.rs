@@ -31,9 +31,9 @@ use aws_sdk_transfer::types::{
     UpdateConnectorVpcLatticeEgressConfig,
 };
 
-use super::{Aws, AwsError, ListedConnector, Live, absent_as_none, built, invalid};
-use crate::resource::ConnectorSpec;
+use super::{Aws, AwsError, ErrorClass, ListedConnector, Live, absent_as_none, built, invalid};
 use crate::resource::connector::{self, IpAddressType};
+use crate::resource::{Arn, ConnectorId, ConnectorSpec, FieldPath};
 
 mod live;
 mod request;
@@ -48,8 +48,12 @@ const RESERVED_TAG_PREFIXES: [&str; 2] = ["aws:", "outbound:"];
 
 impl Aws {
     /// `DescribeConnector` (tags included); `None` when the id is unknown.
-    pub async fn describe_connector(&self, id: &str) -> Result<Option<Live>, AwsError> {
-        let request = self.transfer.describe_connector().connector_id(id).send();
+    pub async fn describe_connector(&self, id: &ConnectorId) -> Result<Option<Live>, AwsError> {
+        let request = self
+            .transfer
+            .describe_connector()
+            .connector_id(id.as_str())
+            .send();
         let Some(out) = absent_as_none(self.call("DescribeConnector", request).await)? else {
             return Ok(None);
         };
@@ -68,8 +72,8 @@ impl Aws {
             let page = self.call("ListConnectors", request).await?;
             connectors.extend(page.connectors().iter().filter_map(|c| {
                 Some(ListedConnector {
-                    id: c.connector_id()?.to_owned(),
-                    arn: c.arn().unwrap_or_default().to_owned(),
+                    id: ConnectorId::parse(c.connector_id()?).ok()?,
+                    arn: Arn::new(c.arn().unwrap_or_default()),
                     url: c.url().map(str::to_owned),
                 })
             }));
@@ -90,9 +94,13 @@ impl Aws {
         &self,
         spec: &ConnectorSpec,
         extra_tags: &BTreeMap<String, String>,
-    ) -> Result<(String, String), AwsError> {
+    ) -> Result<(ConnectorId, Arn), AwsError> {
         let id = self.start_connector(spec, extra_tags).await?;
-        let request = self.transfer.describe_connector().connector_id(&id).send();
+        let request = self
+            .transfer
+            .describe_connector()
+            .connector_id(id.as_str())
+            .send();
         let described = self
             .call("DescribeConnector", request)
             .await
@@ -108,7 +116,7 @@ impl Aws {
             .map(|c| c.arn())
             .filter(|a| !a.is_empty())
         {
-            Some(arn) => Ok((id, arn.to_owned())),
+            Some(arn) => Ok((id, Arn::new(arn))),
             None => Err(invalid(
                 "DescribeConnector",
                 format!("connector {id} was created, but AWS describes it without an ARN"),
@@ -122,7 +130,7 @@ impl Aws {
         &self,
         spec: &ConnectorSpec,
         extra_tags: &BTreeMap<String, String>,
-    ) -> Result<String, AwsError> {
+    ) -> Result<ConnectorId, AwsError> {
         const OP: &str = "CreateConnector";
         let none = ConnectorClears::default();
         let mut tags = Vec::new();
@@ -157,16 +165,22 @@ impl Aws {
                     .retry_classifier(super::error::LostCreatesAreNotRepeated),
             )
             .send();
-        Ok(self.call(OP, request).await?.connector_id().to_owned())
+        let out = self.call(OP, request).await?;
+        ConnectorId::parse(out.connector_id()).map_err(|e| AwsError {
+            operation: OP,
+            class: ErrorClass::Other,
+            code: None,
+            message: format!("AWS answered with {e}"),
+        })
     }
 
     /// `UpdateConnector` to `spec` (tags excluded); `clear` as in `update_connection`, with
     /// the encodings in the module documentation.
     pub async fn update_connector(
         &self,
-        id: &str,
+        id: &ConnectorId,
         spec: &ConnectorSpec,
-        clear: &[String],
+        clear: &[FieldPath],
     ) -> Result<(), AwsError> {
         const OP: &str = "UpdateConnector";
         let clears = connector_clears(spec, clear)?;
@@ -195,7 +209,7 @@ impl Aws {
         let request = self
             .transfer
             .update_connector()
-            .connector_id(id)
+            .connector_id(id.as_str())
             .url(&spec.url)
             .access_role(&spec.access_role)
             .set_logging_role(spec.logging_role.clone())
@@ -217,7 +231,7 @@ impl Aws {
     /// `TagResource` with `tags` (skipped when empty).
     pub async fn tag_connector(
         &self,
-        arn: &str,
+        arn: &Arn,
         tags: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
         const OP: &str = "TagResource";
@@ -231,29 +245,33 @@ impl Aws {
         let request = self
             .transfer
             .tag_resource()
-            .arn(arn)
+            .arn(arn.as_str())
             .set_tags(Some(list))
             .send();
         self.call(OP, request).await.map(drop)
     }
 
     /// `UntagResource` of `keys` (skipped when empty).
-    pub async fn untag_connector(&self, arn: &str, keys: &[String]) -> Result<(), AwsError> {
+    pub async fn untag_connector(&self, arn: &Arn, keys: &[String]) -> Result<(), AwsError> {
         if keys.is_empty() {
             return Ok(());
         }
         let request = self
             .transfer
             .untag_resource()
-            .arn(arn)
+            .arn(arn.as_str())
             .set_tag_keys(Some(keys.to_vec()))
             .send();
         self.call("UntagResource", request).await.map(drop)
     }
 
     /// `DeleteConnector`.
-    pub async fn delete_connector(&self, id: &str) -> Result<(), AwsError> {
-        let request = self.transfer.delete_connector().connector_id(id).send();
+    pub async fn delete_connector(&self, id: &ConnectorId) -> Result<(), AwsError> {
+        let request = self
+            .transfer
+            .delete_connector()
+            .connector_id(id.as_str())
+            .send();
         self.call("DeleteConnector", request).await.map(drop)
     }
 }

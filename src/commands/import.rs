@@ -15,7 +15,7 @@ use crate::cli::ImportArgs;
 use crate::import::{self, Found, Imported};
 use crate::render;
 use crate::resource::connector::{TAG_LINEAGE, TAG_NAME};
-use crate::resource::{Address, Kind, patterns};
+use crate::resource::{Address, ConnectorId, Kind, ResourceId, patterns};
 use crate::state::{self, State};
 
 /// What the command line asks for.
@@ -23,7 +23,7 @@ enum Wanted {
     /// `--all`, of these kinds.
     All(BTreeSet<Kind>),
     /// `KIND/NAME[=ID]...`
-    These(Vec<(Address, Option<String>)>),
+    These(Vec<(Address, Option<ConnectorId>)>),
 }
 
 /// What was found, and what was refused or left out (with why).
@@ -133,7 +133,7 @@ fn wanted(args: &ImportArgs) -> Result<Wanted, Vec<String>> {
     }
     let name = &*patterns::NAME_RE;
     let mut problems = Vec::new();
-    let mut these: Vec<(Address, Option<String>)> = Vec::new();
+    let mut these: Vec<(Address, Option<ConnectorId>)> = Vec::new();
     for arg in &args.resources {
         let (address, id) = match arg.split_once('=') {
             Some((a, id)) => (a, Some(id.to_owned())),
@@ -155,12 +155,15 @@ fn wanted(args: &ImportArgs) -> Result<Wanted, Vec<String>> {
                 "{arg}: `=ID` is for connectors; a {} is found by its name",
                 address.kind
             ));
-        } else if id.as_deref().is_some_and(|i| !i.starts_with("c-")) {
-            problems.push(format!("{arg}: a connector id starts with `c-`"));
+        } else if let Some(Err(e)) = id.as_deref().map(ConnectorId::parse) {
+            problems.push(format!("{arg}: {e}"));
         } else if these.iter().any(|(a, _)| *a == address) {
             problems.push(format!("{address} is named twice"));
         } else {
-            these.push((address, id));
+            these.push((
+                address,
+                id.as_deref().and_then(|i| ConnectorId::parse(i).ok()),
+            ));
         }
     }
     if problems.is_empty() {
@@ -175,7 +178,7 @@ fn wanted(args: &ImportArgs) -> Result<Wanted, Vec<String>> {
 async fn named<A: Observe>(
     aws: &A,
     region: &str,
-    these: &[(Address, Option<String>)],
+    these: &[(Address, Option<ConnectorId>)],
     state: &State,
     force: bool,
     parallelism: usize,
@@ -186,7 +189,7 @@ async fn named<A: Observe>(
         .iter()
         .any(|(a, id)| a.kind == Kind::Connector && id.is_none())
     {
-        let ids: Vec<String> = aws
+        let ids: Vec<ConnectorId> = aws
             .list_connectors()
             .await?
             .into_iter()
@@ -227,7 +230,7 @@ async fn named<A: Observe>(
         let Some(live) = live else {
             search.refused.push(format!(
                 "{address}{} does not exist in AWS (region {region})",
-                id.as_deref().map(|i| format!(" ({i})")).unwrap_or_default(),
+                id.as_ref().map(|i| format!(" ({i})")).unwrap_or_default(),
             ));
             continue;
         };
@@ -304,7 +307,7 @@ async fn all<A: Observe>(
         for live in described {
             if let Some(live) = live? {
                 search.found.push(Found {
-                    address: Address::new(kind, live.id.clone()),
+                    address: Address::new(kind, live.id.as_str()),
                     live,
                 });
             }
@@ -312,7 +315,7 @@ async fn all<A: Observe>(
     }
     if kinds.contains(&Kind::Connector) {
         let managed = managed_names(Kind::Connector);
-        let ids: Vec<String> = aws
+        let ids: Vec<ConnectorId> = aws
             .list_connectors()
             .await?
             .into_iter()
@@ -357,7 +360,7 @@ async fn all<A: Observe>(
 /// Describes connectors concurrently (tags included), in the order of `ids`.
 async fn describe_connectors<A: Observe>(
     aws: &A,
-    ids: &[String],
+    ids: &[ConnectorId],
     parallelism: usize,
 ) -> Result<Vec<Live>, AwsError> {
     let described: Vec<Result<Option<Live>, AwsError>> = stream::iter(ids)
@@ -380,7 +383,7 @@ fn connector_name(live: &Live, taken: &BTreeSet<Address>) -> String {
         .filter(|n| name.is_match(n))
         .filter(|n| !taken.contains(&Address::new(Kind::Connector, (*n).clone())))
         .cloned()
-        .unwrap_or_else(|| live.id.clone())
+        .unwrap_or_else(|| live.id.to_string())
 }
 
 /// The lineage of another state that `live`'s tag names, if any.
@@ -392,11 +395,14 @@ fn foreign_lineage<'a>(live: &'a Live, state: &State) -> Option<&'a str> {
 }
 
 /// The address this state records connector `id` under, if any.
-fn managed_connector<'a>(state: &'a State, id: &str) -> Option<(&'a Address, &'a state::Record)> {
+fn managed_connector<'a>(
+    state: &'a State,
+    id: &ResourceId,
+) -> Option<(&'a Address, &'a state::Record)> {
     state
         .resources
         .iter()
-        .find(|(a, r)| a.kind == Kind::Connector && r.id == id)
+        .find(|(a, r)| a.kind == Kind::Connector && r.id == *id)
 }
 
 /// Writes every manifest into `dir`.
@@ -424,7 +430,7 @@ fn summary(dir: &Path, imported: &[Imported]) -> String {
         dir.display()
     );
     for i in imported {
-        let id = if i.record.id == i.address.name {
+        let id = if i.record.id == i.address.name.as_str() {
             String::new()
         } else {
             format!("  ({})", i.record.id)
@@ -488,11 +494,12 @@ fn next_steps(imported: &[Imported]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resource::Arn;
 
     fn connector(id: &str, tags: &[(&str, &str)]) -> Live {
         Live {
-            id: id.into(),
-            arn: format!("arn:aws:transfer:r:1:connector/{id}"),
+            id: ConnectorId::parse(id).unwrap().into(),
+            arn: Arn::new(format!("arn:aws:transfer:r:1:connector/{id}")),
             spec: serde_json::json!({}),
             status: Some("ACTIVE".into()),
             status_reason: None,
@@ -540,8 +547,8 @@ mod tests {
 
     fn connection(name: &str) -> Live {
         Live {
-            id: name.into(),
-            arn: format!("arn:aws:events:r:1:connection/{name}/1"),
+            id: ResourceId::name(name),
+            arn: format!("arn:aws:events:r:1:connection/{name}/1").into(),
             spec: serde_json::json!({"authorizationType": "API_KEY"}),
             status: Some("AUTHORIZED".into()),
             status_reason: None,
@@ -642,10 +649,11 @@ mod tests {
             &[(TAG_NAME, "theirs"), (TAG_LINEAGE, "other")],
         ));
         fake.insert(connector("c-5", &[(TAG_NAME, "edi")]));
-        let these: Vec<(Address, Option<String>)> = ["owned", "twice", "theirs", "edi", "absent"]
-            .into_iter()
-            .map(|n| (Address::new(Kind::Connector, n), None))
-            .collect();
+        let these: Vec<(Address, Option<ConnectorId>)> =
+            ["owned", "twice", "theirs", "edi", "absent"]
+                .into_iter()
+                .map(|n| (Address::new(Kind::Connector, n), None))
+                .collect();
         let search = named(&fake, "r", &these, &state, false, 1).await.unwrap();
         assert_eq!(addresses(&search), ["Connector/edi"]);
         let refused = search.refused.join("\n");

@@ -65,7 +65,7 @@ pub struct Prepared {
     pub observed: std::collections::BTreeMap<crate::resource::Address, crate::live::Observed>,
     pub fingerprints: std::collections::BTreeMap<
         crate::resource::Address,
-        std::collections::BTreeMap<String, String>,
+        std::collections::BTreeMap<crate::resource::FieldPath, String>,
     >,
     /// The secret checks a state holding these fingerprints keeps (apply records them).
     pub secret_checks: std::collections::BTreeMap<String, String>,
@@ -111,7 +111,7 @@ pub struct Gathered {
     /// Secret fingerprints of the manifests, by address and path.
     pub fingerprints: std::collections::BTreeMap<
         crate::resource::Address,
-        std::collections::BTreeMap<String, String>,
+        std::collections::BTreeMap<crate::resource::FieldPath, String>,
     >,
     /// The secret checks a state holding these fingerprints keeps.
     pub secret_checks: std::collections::BTreeMap<String, String>,

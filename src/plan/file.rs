@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::{Action, Change, ChangeReason, Plan, Summary};
 use crate::diff::{FieldChange, Leaf, Reason};
-use crate::resource::{Address, Kind};
+use crate::resource::{Address, Arn, ConnectorId, FieldPath, Kind, ResourceId};
 
 /// 2: `fingerprintSalt`, `secretsChecked`, `checksum`, `secretsNotCompared`, and a change's
 /// `spec` holds its references (`connection`, `deauthorized`). Plans of format 1 are refused.
@@ -58,27 +58,32 @@ pub struct ChangeJson {
     pub order: usize,
     /// What apply needs to run exactly this change (extensions of SPEC §5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub id: Option<ResourceId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub arn: Option<String>,
+    pub arn: Option<Arn>,
     /// The spec to send, with secret references (never values) and the references apply
     /// resolves (`connection`, `deauthorized`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<Value>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub secret_fingerprints: BTreeMap<String, String>,
+    pub secret_fingerprints: BTreeMap<FieldPath, String>,
     /// Secret fields not compared (`--secrets skip`), by path.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub secrets_not_compared: Vec<String>,
+    pub secrets_not_compared: Vec<FieldPath>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub protect: bool,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub clear: Vec<String>,
+    /// JSON pointers of the fields to reset.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "crate::resource::path::as_pointers"
+    )]
+    pub clear: Vec<FieldPath>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<Address>,
     /// Connector copies left by an interrupted create or replacement, deleted by this change.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub leftovers: Vec<String>,
+    pub leftovers: Vec<ConnectorId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -88,7 +93,7 @@ pub struct ChangeJson {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FieldJson {
-    pub path: String,
+    pub path: FieldPath,
     pub before: Value,
     pub after: Value,
     pub sensitive: bool,
@@ -100,7 +105,7 @@ pub struct FieldJson {
 #[serde(rename_all = "camelCase")]
 pub struct DriftJson {
     pub address: Address,
-    pub path: String,
+    pub path: FieldPath,
     pub expected: Value,
     pub actual: Value,
 }

@@ -13,7 +13,7 @@ use crate::graph::{self, Graph};
 use crate::live::{Live, Observed, addresses};
 use crate::manifest::{DesiredResource, DesiredState};
 use crate::resource::rules::Health;
-use crate::resource::{Address, Kind, Spec, connection};
+use crate::resource::{Address, Arn, ConnectorId, FieldPath, Kind, ResourceId, Spec, connection};
 use crate::state::{Record, State};
 
 /// What happens to one resource.
@@ -69,19 +69,20 @@ pub struct Change {
     /// Position in execution order (creates in dependency order, then deletes in reverse).
     pub order: usize,
     /// The AWS identity (name or `c-…` id) and ARN of an existing resource.
-    pub id: Option<String>,
-    pub arn: Option<String>,
+    pub id: Option<ResourceId>,
+    pub arn: Option<Arn>,
     /// The spec to send, in manifest shape with secret references (never values) and the
     /// references apply resolves (`connection`, `deauthorized`): apply sends exactly this.
     pub desired: Option<Value>,
     /// Secret fingerprints of `desired`, by path.
-    pub fingerprints: BTreeMap<String, String>,
+    pub fingerprints: BTreeMap<FieldPath, String>,
     /// Secret fields of `desired` not compared: their values were not resolved (`--secrets
     /// skip`), by path.
-    pub not_compared: Vec<String>,
+    pub not_compared: Vec<FieldPath>,
     pub protect: bool,
-    /// JSON pointers of fields to reset (removed from the manifest since the last apply).
-    pub clear: Vec<String>,
+    /// Fields to reset (removed from the manifest since the last apply); the saved plan
+    /// writes them as JSON pointers.
+    pub clear: Vec<FieldPath>,
     /// Changes that must succeed before this one runs.
     pub after: Vec<Address>,
     /// Connection state or connector status, as AWS reported it.
@@ -89,7 +90,7 @@ pub struct Change {
     pub status_reason: Option<String>,
     /// Connector copies an interrupted create or replacement left (`Observed::leftovers`):
     /// the change deletes them before anything else (issue 10 item 1).
-    pub leftovers: Vec<String>,
+    pub leftovers: Vec<ConnectorId>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -287,7 +288,7 @@ pub fn check_fresh(
     plan: &Plan,
     state: &State,
     observed: &BTreeMap<Address, Observed>,
-    fingerprints: &BTreeMap<Address, BTreeMap<String, String>>,
+    fingerprints: &BTreeMap<Address, BTreeMap<FieldPath, String>>,
 ) -> Result<(), Stale> {
     let mut why = Vec::new();
     if plan.state_lineage != state.lineage || plan.state_serial != state.serial {
@@ -315,7 +316,7 @@ pub fn check_fresh(
         if matches!(c.action, Action::Create | Action::Update | Action::Replace)
             && now != c.fingerprints
         {
-            let paths: BTreeSet<&String> = now.keys().chain(c.fingerprints.keys()).collect();
+            let paths: BTreeSet<&FieldPath> = now.keys().chain(c.fingerprints.keys()).collect();
             for p in paths
                 .into_iter()
                 .filter(|p| !c.not_compared.contains(p))
@@ -364,14 +365,14 @@ pub fn planned_desired(plan: &Plan, manifests: &DesiredState) -> Result<DesiredS
         let now = manifests.resources.get(&c.address);
         let mut secrets = BTreeMap::new();
         if let Some(now) = now {
-            let pointers: BTreeMap<String, String> =
+            let pointers: BTreeMap<FieldPath, String> =
                 Flat::of(now.spec.kind(), &now.spec.aws_json(&|_| None))
                     .sensitive()
-                    .map(|(path, pointer)| (path.clone(), pointer.clone()))
+                    .map(|path| (path.clone(), path.pointer()))
                     .collect();
-            for (path, pointer) in Flat::of(spec.kind(), &spec.aws_json(&|_| None)).sensitive() {
+            for path in Flat::of(spec.kind(), &spec.aws_json(&|_| None)).sensitive() {
                 if let Some(value) = pointers.get(path).and_then(|p| now.secrets.get(p)) {
-                    secrets.insert(pointer.clone(), value.clone());
+                    secrets.insert(path.pointer(), value.clone());
                 }
             }
         }
@@ -408,7 +409,7 @@ impl Plan {
     pub fn fingerprint_unchecked(
         &mut self,
         state: &State,
-        fingerprints: &BTreeMap<Address, BTreeMap<String, String>>,
+        fingerprints: &BTreeMap<Address, BTreeMap<FieldPath, String>>,
     ) {
         for c in &mut self.changes {
             if c.not_compared.is_empty() || c.desired.is_none() {
@@ -420,7 +421,9 @@ impl Plan {
                 c.action = Action::Update;
                 c.reasons.insert(ChangeReason::ManifestChange);
                 c.fields.push(FieldChange {
-                    path: "authParameters (secret value changed since the last apply)".into(),
+                    path: FieldPath::label(
+                        "authParameters (secret value changed since the last apply)",
+                    ),
                     before: Some(Leaf::Sensitive(None)),
                     after: Some(Leaf::Sensitive(None)),
                     reason: Reason::ManifestChange,
@@ -433,13 +436,13 @@ impl Plan {
 
     /// The secret fields, by address, whose value this plan sends and whose fingerprint
     /// differs from the one the state recorded at the last apply.
-    pub fn secrets_changed(&self, state: &State) -> BTreeMap<Address, Vec<String>> {
+    pub fn secrets_changed(&self, state: &State) -> BTreeMap<Address, Vec<FieldPath>> {
         self.changes
             .iter()
             .filter(|c| matches!(c.action, Action::Update | Action::Replace))
             .filter_map(|c| {
                 let recorded = &state.resources.get(&c.address)?.fingerprints;
-                let paths: Vec<String> = recorded
+                let paths: Vec<FieldPath> = recorded
                     .iter()
                     .filter(|(p, fp)| c.fingerprints.get(*p).is_some_and(|now| now != *fp))
                     .map(|(p, _)| p.clone())
@@ -485,7 +488,7 @@ pub fn build(
     desired: &DesiredState,
     state: &State,
     observed: &BTreeMap<Address, Observed>,
-    fingerprints: &BTreeMap<Address, BTreeMap<String, String>>,
+    fingerprints: &BTreeMap<Address, BTreeMap<FieldPath, String>>,
 ) -> Result<Plan, PlanError> {
     let addresses = addresses(desired, state);
     let arn_of = |a: &Address| {
@@ -522,10 +525,8 @@ pub fn build(
         // Secrets not resolved (`--secrets skip`; a resolved manifest has every value, or
         // it is invalid): not compared, like those of a connection to deauthorize.
         let unresolved = d.is_some_and(|d| d.secrets.is_empty());
-        let not_compared: Vec<String> = match &desired_flat {
-            Some(f) if unresolved && !wants_deauthorized => {
-                f.sensitive().map(|(path, _)| path.clone()).collect()
-            }
+        let not_compared: Vec<FieldPath> = match &desired_flat {
+            Some(f) if unresolved && !wants_deauthorized => f.sensitive().cloned().collect(),
             _ => Vec::new(),
         };
         if !not_compared.is_empty() {
@@ -645,7 +646,7 @@ fn compared(
     kind: Kind,
     d: Option<&DesiredResource>,
     desired_json: Option<&Value>,
-    fps: &BTreeMap<String, String>,
+    fps: &BTreeMap<FieldPath, String>,
     r: Option<&Record>,
     wants_deauthorized: bool,
 ) -> (Option<Flat>, Option<Flat>) {
@@ -654,8 +655,10 @@ fn compared(
         if matches!(&d.map(|d| &d.spec), Some(Spec::ApiDestination(s)) if s.connection.is_some())
             && j.get("connectionArn").is_none()
         {
-            f.fields
-                .insert("connectionArn".into(), Leaf::KnownAfterApply);
+            f.fields.insert(
+                FieldPath::root().field("connectionArn"),
+                Leaf::KnownAfterApply,
+            );
         }
         f
     });
@@ -723,21 +726,22 @@ fn action_of(
     }
 }
 
-/// The JSON pointers to reset in an update: fields in the last-applied spec, gone from the
-/// manifest.
+/// The fields to reset in an update: fields in the last-applied spec, gone from the
+/// manifest; in the order of their JSON pointers.
 fn clears(
     desired: &Option<Flat>,
     recorded: &Option<Flat>,
     action: Action,
     fields: &[FieldChange],
-) -> Vec<String> {
+) -> Vec<FieldPath> {
     match (desired, recorded, action) {
         (Some(want), Some(recorded), Action::Update) => fields
             .iter()
             .filter(|f| !want.fields.contains_key(&f.path) && recorded.fields.contains_key(&f.path))
-            .map(|f| diff::clear_pointer(recorded, &f.path))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
+            .map(|f| diff::clear_path(&f.path))
+            .map(|p| (p.pointer(), p))
+            .collect::<BTreeMap<_, _>>()
+            .into_values()
             .collect(),
         _ => Vec::new(),
     }
@@ -782,7 +786,7 @@ fn connection_state(
     let was_deauthorized =
         recorded.is_some_and(|r| r.spec.get("deauthorized") == Some(&Value::Bool(true)));
     let state_change = |after: &str, reason: Reason| FieldChange {
-        path: "connectionState".into(),
+        path: FieldPath::root().field("connectionState"),
         before: Some(Leaf::Value(status.into())),
         after: Some(Leaf::Value(after.into())),
         reason,
@@ -834,7 +838,7 @@ fn connection_state(
         };
         reasons.insert(reason.into());
         fields.push(FieldChange {
-            path: path.into(),
+            path: FieldPath::label(path),
             before: Some(Leaf::Sensitive(None)),
             after: Some(Leaf::Sensitive(None)),
             reason,
@@ -860,7 +864,7 @@ fn secrets_never_sent(
     reasons.extend(fields.iter().map(|f| ChangeReason::from(f.reason)));
     reasons.insert(ChangeReason::SecretsNeverSent);
     fields.push(FieldChange {
-        path: "authParameters (secrets, never sent by outbound)".into(),
+        path: FieldPath::label("authParameters (secrets, never sent by outbound)"),
         before: Some(Leaf::Sensitive(None)),
         after: Some(Leaf::Sensitive(None)),
         reason: Reason::ManifestChange,
@@ -897,7 +901,7 @@ fn ownership_tags(
         if have.map(String::as_str) != Some(want) {
             missing = true;
             fields.push(FieldChange {
-                path: format!("tags.{key}"),
+                path: FieldPath::root().field("tags").field(key),
                 before: have.map(|h| Leaf::Value(h.clone().into())),
                 after: Some(Leaf::Value(want.into())),
                 reason,
@@ -1023,8 +1027,8 @@ mod tests {
         state.resources.insert(
             address.clone(),
             Record {
-                id: address.name.clone(),
-                arn: format!("arn:aws:events:r:1:connection/{}/x", address.name),
+                id: ResourceId::name(&address.name),
+                arn: Arn::new(format!("arn:aws:events:r:1:connection/{}/x", address.name)),
                 spec: serde_json::json!({"authorizationType": "API_KEY"}),
                 fingerprints: BTreeMap::new(),
                 protect: false,
@@ -1068,14 +1072,17 @@ mod tests {
         let manifests = secret_headers(now.path(), ["B", "A"]);
         let planned = planned_desired(&plan, &manifests).unwrap();
         let acme = &planned.resources[&Address::new(Kind::Connection, "acme")];
-        let sent: BTreeMap<String, String> =
+        let sent: BTreeMap<FieldPath, String> =
             Flat::of(acme.spec.kind(), &acme.spec.aws_json(&|_| None))
                 .sensitive()
-                .map(|(path, pointer)| (path.clone(), acme.secrets[pointer].expose().to_owned()))
+                .map(|path| {
+                    let value = acme.secrets[&path.pointer()].expose().to_owned();
+                    (path.clone(), value)
+                })
                 .collect();
         let header = |h: &str| {
             sent.iter()
-                .find(|(p, _)| p.contains(&format!("[{h}]")))
+                .find(|(p, _)| p.as_str().contains(&format!("[{h}]")))
                 .map(|(_, v)| v.as_str())
         };
         assert_eq!(

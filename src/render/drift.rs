@@ -8,8 +8,8 @@ use anstyle::{AnsiColor, Style};
 use crate::diff::Leaf;
 use crate::drift::{DriftReport, FieldDrift, PendingChange, Summary, Unhealthy, Verdict};
 use crate::plan::Action;
-use crate::resource::Address;
 use crate::resource::rules::Identity;
+use crate::resource::{Address, ResourceId};
 
 const BAD: Style = AnsiColor::Red.on_default();
 const WARN: Style = AnsiColor::Yellow.on_default();
@@ -181,12 +181,12 @@ fn drifted(f: &FieldDrift, quote: &dyn Fn(&str) -> String) -> String {
     if secret(&f.expected) && secret(&f.actual) {
         format!(
             "{}: changed (secret values cannot be read back)",
-            quote(&f.path)
+            quote(f.path.as_str())
         )
     } else {
         format!(
             "{}: expected {}, actual {}",
-            quote(&f.path),
+            quote(f.path.as_str()),
             quote(&show(&f.expected)),
             quote(&show(&f.actual))
         )
@@ -214,7 +214,7 @@ fn section(out: &mut String, title: &str) {
 }
 
 /// The AWS id of a resource AWS knows by an id it assigned (its name says nothing there).
-fn id_note(address: &Address, id: &Option<String>) -> String {
+fn id_note(address: &Address, id: &Option<ResourceId>) -> String {
     match (address.kind.rules().identity, id) {
         (Identity::Tagged { .. }, Some(id)) => format!(" ({id})"),
         _ => String::new(),
@@ -353,7 +353,7 @@ pub fn markdown(report: &DriftReport) -> String {
                     .map(|f| {
                         format!(
                             "{}: {} → {}",
-                            code(&f.path),
+                            code(f.path.as_str()),
                             code(&show(&f.before)),
                             code(&show(&f.after))
                         )
@@ -465,7 +465,7 @@ mod tests {
                     address: Address::new(Kind::ApiDestination, format!("destination-{i}")),
                     id: None,
                     fields: vec![FieldDrift {
-                        path: "description".into(),
+                        path: crate::resource::FieldPath::parse("description"),
                         expected: Some(Leaf::Value(long.clone().into())),
                         actual: Some(Leaf::Value("changed | by hand\n<b>".into())),
                     }],

@@ -194,7 +194,9 @@ fn section(c: &Change) -> String {
 /// What a section says when there are no field changes to list.
 fn no_fields(c: &Change) -> String {
     match (c.action, &c.id) {
-        (Action::Delete, Some(id)) => format!("_Deletes {} with all its fields._\n", code(id)),
+        (Action::Delete, Some(id)) => {
+            format!("_Deletes {} with all its fields._\n", code(id.as_str()))
+        }
         (Action::Delete, None) => "_Deleted with all its fields._\n".into(),
         (Action::Forget, _) => "_Already gone from AWS: only its record is dropped._\n".into(),
         _ => "_No field changes._\n".into(),
@@ -213,9 +215,13 @@ fn field(a: Action, f: &FieldChange) -> String {
         .then(|| compare(f.before.as_ref(), f.after.as_ref()))
         .flatten();
     if let Some(c) = compared {
-        return format!("- {}:{notes}\n{}", code(&f.path), compared_block(&c));
+        return format!(
+            "- {}:{notes}\n{}",
+            code(f.path.as_str()),
+            compared_block(&c)
+        );
     }
-    let mut line = format!("- {}: ", code(&f.path));
+    let mut line = format!("- {}: ", code(f.path.as_str()));
     if a != Action::Create {
         let _ = write!(line, "{} → ", leaf(f.before.as_ref()));
     }

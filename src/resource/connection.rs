@@ -518,7 +518,7 @@ mod rules_tests {
         let mut found = std::collections::BTreeSet::new();
         for spec in &specs {
             for (pointer, _, _) in spec.secrets() {
-                found.insert(super::super::rules::path_of_pointer(&pointer));
+                found.insert(super::super::FieldPath::from_pointer(&pointer).unkeyed());
             }
         }
         let declared: std::collections::BTreeSet<String> =

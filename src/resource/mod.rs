@@ -3,6 +3,8 @@
 pub mod api_destination;
 pub mod connection;
 pub mod connector;
+pub mod ids;
+pub mod path;
 pub mod patterns;
 pub mod problem;
 pub mod rules;
@@ -17,6 +19,8 @@ use serde::{Deserialize, Serialize};
 pub use api_destination::ApiDestinationSpec;
 pub use connection::ConnectionSpec;
 pub use connector::ConnectorSpec;
+pub use ids::{Arn, ConnectorId, ResourceId};
+pub use path::FieldPath;
 
 /// The kinds of resource, in the order a plan lists them.
 #[derive(
@@ -176,7 +180,7 @@ impl Manifest {
 impl Spec {
     /// The spec as AWS will hold it: `connection: name` becomes `connectionArn` (when
     /// `arn_of` knows the ARN), `deauthorized` is not a field of the resource.
-    pub fn aws_json(&self, arn_of: &dyn Fn(&Address) -> Option<String>) -> serde_json::Value {
+    pub fn aws_json(&self, arn_of: &dyn Fn(&Address) -> Option<Arn>) -> serde_json::Value {
         let json = match self {
             Spec::Connection(s) => serde_json::to_value(s),
             Spec::ApiDestination(s) => serde_json::to_value(s),
@@ -189,7 +193,7 @@ impl Spec {
         {
             o.remove("connection");
             if let Some(arn) = arn_of(&Address::new(Kind::Connection, name.clone())) {
-                o.insert("connectionArn".into(), arn.into());
+                o.insert("connectionArn".into(), arn.as_str().into());
             }
         }
         strip_references(&json)

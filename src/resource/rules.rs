@@ -7,6 +7,8 @@
 use serde_json::Value;
 
 use super::Kind;
+use super::path::FieldPath;
+pub use super::path::is_under;
 
 /// A value AWS reports for a field left unset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,14 +136,13 @@ impl Rules {
     }
 
     /// Whether the field at `path` (list keys allowed) may hold a secret reference.
-    pub fn is_secret_slot(&self, path: &str) -> bool {
-        let path = unkeyed(path);
-        self.secret_slots.contains(&path.as_str())
+    pub fn is_secret_slot(&self, path: &FieldPath) -> bool {
+        self.secret_slots.contains(&path.unkeyed().as_str())
     }
 
     /// How the field at `path` (list keys allowed: `a.b[key].c`) is reset.
-    pub fn reset_of(&self, path: &str, desired: &dyn SpecView) -> Reset {
-        (self.reset)(&unkeyed(path), desired)
+    pub fn reset_of(&self, path: &FieldPath, desired: &dyn SpecView) -> Reset {
+        (self.reset)(&path.unkeyed(), desired)
     }
 }
 
@@ -153,60 +154,5 @@ impl Kind {
             Kind::ApiDestination => &super::api_destination::RULES,
             Kind::Connector => &super::connector::RULES,
         }
-    }
-}
-
-/// `path` without its list keys: `a.b[k].c` -> `a.b.c`.
-pub fn unkeyed(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    let mut depth = 0usize;
-    for ch in path.chars() {
-        match ch {
-            '[' => depth += 1,
-            ']' => depth = depth.saturating_sub(1),
-            c if depth == 0 => out.push(c),
-            _ => {}
-        }
-    }
-    out
-}
-
-/// The unkeyed path of a JSON pointer into a spec: `/spec/a/b/0/c` -> `a.b.c`.
-pub fn path_of_pointer(pointer: &str) -> String {
-    pointer
-        .strip_prefix("/spec")
-        .unwrap_or(pointer)
-        .split('/')
-        .filter(|s| !s.is_empty() && !s.bytes().all(|b| b.is_ascii_digit()))
-        .map(|s| s.replace("~1", "/").replace("~0", "~"))
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
-/// Whether `path` is `prefix` or lies under it.
-pub fn is_under(path: &str, prefix: &str) -> bool {
-    path == prefix
-        || path
-            .strip_prefix(prefix)
-            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn list_keys_are_dropped_and_prefixes_end_at_a_segment() {
-        assert_eq!(
-            unkeyed("authParameters.invocationHttpParameters.headerParameters[X-a.b].value"),
-            "authParameters.invocationHttpParameters.headerParameters.value"
-        );
-        assert!(is_under("tags.team", "tags"));
-        assert!(is_under("a.b[k].c", "a.b"));
-        assert!(!is_under("descriptionX", "description"));
-        assert_eq!(
-            path_of_pointer("/spec/authParameters/invocationHttpParameters/headerParameters/0"),
-            "authParameters.invocationHttpParameters.headerParameters"
-        );
     }
 }

@@ -8,17 +8,17 @@
 //! secret is compared in the algorithm its recorded fingerprint was taken with, so switching
 //! shows no change where there is none (see [`Scheme`]).
 
+use std::collections::BTreeMap;
+
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
-use std::collections::BTreeMap;
-
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Digest;
 
 use crate::manifest::DesiredState;
 use crate::manifest::secret::SecretValue;
-use crate::resource::Address;
+use crate::resource::{Address, FieldPath};
 
 /// Memory (KiB), passes and lanes. Memory-hard enough that a guess costs real work, cheap
 /// enough that a plan over 100 connections stays well under a second on two cores.
@@ -170,7 +170,7 @@ impl Default for Fingerprinter {
 }
 
 /// Fingerprints by address, then by path.
-pub type Fingerprints = BTreeMap<Address, BTreeMap<String, String>>;
+pub type Fingerprints = BTreeMap<Address, BTreeMap<FieldPath, String>>;
 
 /// Argon2id fingerprints of every secret of `desired`, by address and path (see [`all_with`]).
 pub fn all(desired: &DesiredState, salt: &str) -> Fingerprints {
@@ -227,7 +227,7 @@ fn digest<'a>(
 /// One secret to fingerprint: where it is, its value, and its recorded fingerprint.
 struct Job<'a> {
     address: &'a Address,
-    path: String,
+    path: FieldPath,
     value: &'a SecretValue,
     was: Option<&'a String>,
 }
@@ -269,8 +269,8 @@ pub fn all_with(
             continue;
         }
         let flat = crate::diff::Flat::of(r.spec.kind(), &r.spec.aws_json(&|_| None));
-        for (path, pointer) in flat.sensitive() {
-            let Some(value) = r.secrets.get(pointer) else {
+        for path in flat.sensitive() {
+            let Some(value) = r.secrets.get(&path.pointer()) else {
                 continue;
             };
             let was = recorded
@@ -279,7 +279,7 @@ pub fn all_with(
             let recorded_argon2 = was.is_some_and(|w| w.starts_with(ARGON2_PREFIX));
             match key {
                 Some(key) if !recorded_argon2 => {
-                    let fp = keyed(key, salt, address, path, value);
+                    let fp = keyed(key, salt, address, path.as_str(), value);
                     taken.insert(address, path.clone(), fp);
                 }
                 _ => {
@@ -310,7 +310,7 @@ pub fn all_with(
             let fp = if job.was == Some(&fp) {
                 fp
             } else {
-                keyed(key, salt, job.address, &job.path, job.value)
+                keyed(key, salt, job.address, job.path.as_str(), job.value)
             };
             taken.insert(job.address, job.path.clone(), fp);
         }
@@ -364,7 +364,7 @@ pub fn all_with(
 }
 
 impl Taken {
-    fn insert(&mut self, address: &Address, path: String, fp: String) {
+    fn insert(&mut self, address: &Address, path: FieldPath, fp: String) {
         self.fingerprints
             .entry(address.clone())
             .or_default()
@@ -419,7 +419,7 @@ fn with_fingerprinter<T>(f: impl FnOnce(&mut Fingerprinter) -> T) -> T {
 fn argon2_each(salt: &str, jobs: &[&Job]) -> Vec<String> {
     use rayon::prelude::*;
     jobs.par_iter()
-        .map(|j| with_fingerprinter(|f| f.fingerprint(salt, j.address, &j.path, j.value)))
+        .map(|j| with_fingerprinter(|f| f.fingerprint(salt, j.address, j.path.as_str(), j.value)))
         .collect()
 }
 
@@ -467,8 +467,8 @@ mod tests {
             .iter()
             .map(|(a, fps)| {
                 let record = crate::state::Record {
-                    id: a.name.clone(),
-                    arn: String::new(),
+                    id: crate::resource::ResourceId::name(a.name.clone()),
+                    arn: crate::resource::Arn::new(""),
                     spec: serde_json::Value::Null,
                     fingerprints: fps.clone(),
                     protect: false,
@@ -478,12 +478,14 @@ mod tests {
                 (a.clone(), record)
             })
             .collect();
-        let mut buckets: BTreeMap<String, Vec<(&Address, String, &SecretValue, &String)>> =
+        let mut buckets: BTreeMap<String, Vec<(&Address, FieldPath, &SecretValue, &String)>> =
             BTreeMap::new();
         for (address, r) in &desired.resources {
             let flat = crate::diff::Flat::of(r.spec.kind(), &r.spec.aws_json(&|_| None));
-            for (path, pointer) in flat.sensitive() {
-                if let (Some(value), Some(fp)) = (r.secrets.get(pointer), fps[address].get(path)) {
+            for path in flat.sensitive() {
+                if let (Some(value), Some(fp)) =
+                    (r.secrets.get(&path.pointer()), fps[address].get(path))
+                {
                     buckets.entry(bucket_of(address)).or_default().push((
                         address,
                         path.clone(),

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::resource::Address;
+use crate::resource::{Address, Arn, ConnectorId, FieldPath, ResourceId};
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -40,13 +40,13 @@ pub struct State {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Record {
     /// The name (connections, API destinations) or `c-…` id (connectors).
-    pub id: String,
-    pub arn: String,
+    pub id: ResourceId,
+    pub arn: Arn,
     /// The last-applied spec in manifest shape; secrets are references, never values.
     pub spec: Value,
-    /// Secret fingerprints by JSON pointer (`/spec/authParameters/…`).
+    /// Secret fingerprints by field path (`authParameters.apiKeyAuthParameters.apiKeyValue`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub fingerprints: BTreeMap<String, String>,
+    pub fingerprints: BTreeMap<FieldPath, String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub protect: bool,
     #[serde(default)]
@@ -83,10 +83,10 @@ pub struct Pending {
     /// The `c-…` id CreateConnector handed back, saved before apply waits on the connector
     /// (issue 10 item 1), so a run that dies or fails later still knows the copy it made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub id: Option<ConnectorId>,
     /// A connector replacement in progress: the id of the connector being replaced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replaces: Option<String>,
+    pub replaces: Option<ConnectorId>,
 }
 
 impl State {

@@ -13,7 +13,9 @@ use crate::support::moto;
 use outbound::aws::events::Secrets;
 use outbound::aws::{Aws, AwsError, AwsOptions, ErrorClass, Live};
 use outbound::manifest::secret::SecretRef;
-use outbound::resource::{ApiDestinationSpec, ConnectionSpec, ConnectorSpec};
+use outbound::resource::{
+    ApiDestinationSpec, Arn, ConnectionSpec, ConnectorId, ConnectorSpec, FieldPath,
+};
 
 // ---- helpers --------------------------------------------------------------------------
 
@@ -168,7 +170,7 @@ async fn connection_round_trip_shows_the_manifest_shape_with_secrets_hidden() {
         .unwrap()
         .arn;
     assert!(
-        arn.starts_with(&format!(
+        arn.as_str().starts_with(&format!(
             "arn:aws:events:{region}:{}:connection/acme-orders-api/",
             support::ACCOUNT
         )),
@@ -280,8 +282,8 @@ async fn connection_update_sends_the_spec_and_clears_removed_fields() {
     let spec = connection(changed.clone());
     let (secrets, _) = resolve(&spec, "up2");
     let clear = [
-        "/spec/description".to_owned(),
-        "/spec/authParameters/invocationHttpParameters".to_owned(),
+        FieldPath::from_pointer("/spec/description"),
+        FieldPath::from_pointer("/spec/authParameters/invocationHttpParameters"),
     ];
     aws.update_connection("c", &spec, &secrets, &clear)
         .await
@@ -304,7 +306,9 @@ async fn connection_update_sends_the_spec_and_clears_removed_fields() {
         "c",
         &spec,
         &secrets,
-        &["/spec/authParameters/invocationHttpParameters".to_owned()],
+        &[FieldPath::from_pointer(
+            "/spec/authParameters/invocationHttpParameters",
+        )],
     )
     .await
     .unwrap();
@@ -330,10 +334,10 @@ async fn connection_type_change_drops_the_old_block() {
     let spec = connection(basic.clone());
     let (secrets, _) = resolve(&spec, "tc2");
     let clear = [
-        "/spec/description".to_owned(),
-        "/spec/authParameters/apiKeyAuthParameters/apiKeyName".to_owned(),
-        "/spec/authParameters/apiKeyAuthParameters/apiKeyValue".to_owned(),
-        "/spec/authParameters/invocationHttpParameters".to_owned(),
+        FieldPath::from_pointer("/spec/description"),
+        FieldPath::from_pointer("/spec/authParameters/apiKeyAuthParameters/apiKeyName"),
+        FieldPath::from_pointer("/spec/authParameters/apiKeyAuthParameters/apiKeyValue"),
+        FieldPath::from_pointer("/spec/authParameters/invocationHttpParameters"),
     ];
     aws.update_connection("c", &spec, &secrets, &clear)
         .await
@@ -366,7 +370,9 @@ async fn connection_requests_that_cannot_be_sent_fail_before_any_call() {
 
     // A required field has no clear encoding.
     let (secrets, _) = resolve(&spec, "ms2");
-    let clear = ["/spec/authParameters/apiKeyAuthParameters/apiKeyName".to_owned()];
+    let clear = [FieldPath::from_pointer(
+        "/spec/authParameters/apiKeyAuthParameters/apiKeyName",
+    )];
     let err = aws
         .update_connection("c", &spec, &secrets, &clear)
         .await
@@ -468,7 +474,7 @@ async fn api_destination_round_trip_update_and_clears() {
         (live.id.as_str(), live.arn.as_str()),
         ("acme-orders", arn.as_str())
     );
-    assert!(arn.starts_with(&format!(
+    assert!(arn.as_str().starts_with(&format!(
         "arn:aws:events:{region}:{}:api-destination/acme-orders/",
         support::ACCOUNT
     )));
@@ -491,9 +497,9 @@ async fn api_destination_round_trip_update_and_clears() {
         "httpMethod": "PUT"
     }));
     let clear = [
-        "/spec/description".to_owned(),
-        "/spec/invocationRateLimitPerSecond".to_owned(),
-        "/spec/connection".to_owned(),
+        FieldPath::from_pointer("/spec/description"),
+        FieldPath::from_pointer("/spec/invocationRateLimitPerSecond"),
+        FieldPath::from_pointer("/spec/connection"),
     ];
     aws.update_api_destination("acme-orders", &changed, &connection_arn, &clear)
         .await
@@ -519,7 +525,7 @@ async fn api_destination_round_trip_update_and_clears() {
             "acme-orders",
             &changed,
             &connection_arn,
-            &["/spec/httpMethod".to_owned()],
+            &[FieldPath::from_pointer("/spec/httpMethod")],
         )
         .await
         .unwrap_err();
@@ -577,7 +583,11 @@ async fn api_destinations_list_delete_and_errors() {
         ErrorClass::Conflict,
         Some("ResourceAlreadyExistsException"),
     );
-    let unknown = connection_arn.replace(":connection/conn/", ":connection/gone/");
+    let unknown = Arn::new(
+        connection_arn
+            .as_str()
+            .replace(":connection/conn/", ":connection/gone/"),
+    );
     let err = aws
         .create_api_destination("three", &spec, &unknown)
         .await
@@ -618,9 +628,12 @@ async fn as2_connector_round_trip_keeps_reserved_tags_out_of_the_spec() {
         .create_connector(&connector(manifest.clone()), &outbound_tags("acme-as2"))
         .await
         .unwrap();
-    assert!(id.len() == 19 && id.starts_with("c-"), "{id}");
+    assert!(
+        id.as_str().len() == 19 && id.as_str().starts_with("c-"),
+        "{id}"
+    );
     assert_eq!(
-        arn,
+        arn.as_str(),
         format!(
             "arn:aws:transfer:{region}:{}:connector/{id}",
             support::ACCOUNT
@@ -684,10 +697,10 @@ async fn connector_update_sends_the_spec_and_clear_encodings() {
     config.insert("compression".into(), json!("DISABLED"));
     manifest["url"] = json!("https://as2-new.acme.example/as2");
     let clear = [
-        "/spec/as2Config/basicAuthSecretId".to_owned(),
-        "/spec/as2Config/mdnSigningAlgorithm".to_owned(),
-        "/spec/as2Config/preserveContentType".to_owned(),
-        "/spec/tags/old".to_owned(),
+        FieldPath::from_pointer("/spec/as2Config/basicAuthSecretId"),
+        FieldPath::from_pointer("/spec/as2Config/mdnSigningAlgorithm"),
+        FieldPath::from_pointer("/spec/as2Config/preserveContentType"),
+        FieldPath::from_pointer("/spec/tags/old"),
     ];
     aws.update_connector(&as2, &connector(manifest.clone()), &clear)
         .await
@@ -719,10 +732,10 @@ async fn connector_update_sends_the_spec_and_clear_encodings() {
         .remove("portNumber");
     manifest.as_object_mut().unwrap().remove("ipAddressType");
     let clear = [
-        "/spec/sftpConfig/trustedHostKeys".to_owned(),
-        "/spec/sftpConfig/maxConcurrentConnections".to_owned(),
-        "/spec/egressConfig/vpcLattice/portNumber".to_owned(),
-        "/spec/ipAddressType".to_owned(),
+        FieldPath::from_pointer("/spec/sftpConfig/trustedHostKeys"),
+        FieldPath::from_pointer("/spec/sftpConfig/maxConcurrentConnections"),
+        FieldPath::from_pointer("/spec/egressConfig/vpcLattice/portNumber"),
+        FieldPath::from_pointer("/spec/ipAddressType"),
     ];
     aws.update_connector(&sftp, &connector(manifest.clone()), &clear)
         .await
@@ -783,7 +796,7 @@ async fn connector_fields_without_a_clear_encoding_fail_before_any_call() {
         "/spec/as2Config/signingAlgorithm",
     ] {
         let err = aws
-            .update_connector(&id, &spec, &[pointer.to_owned()])
+            .update_connector(&id, &spec, &[FieldPath::from_pointer(pointer)])
             .await
             .unwrap_err();
         assert_class(&err, ErrorClass::Invalid, None);
@@ -817,7 +830,7 @@ async fn empty_logging_role_and_message_subject_are_rejected() {
     );
     let err = client
         .update_connector()
-        .connector_id(&id)
+        .connector_id(id.as_str())
         .logging_role("")
         .send()
         .await
@@ -831,7 +844,7 @@ async fn empty_logging_role_and_message_subject_are_rejected() {
         .build();
     let err = client
         .update_connector()
-        .connector_id(&id)
+        .connector_id(id.as_str())
         .as2_config(subject)
         .send()
         .await
@@ -986,7 +999,9 @@ async fn aws_errors_are_classified() {
     moto().clear_faults(&region);
 
     assert_eq!(
-        aws.describe_connector("c-0123456789abcdef0").await.unwrap(),
+        aws.describe_connector(&ConnectorId::parse("c-0123456789abcdef0").unwrap())
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(aws.describe_api_destination("none").await.unwrap(), None);
@@ -1035,7 +1050,7 @@ async fn transient_errors_and_throttling_are_retried_and_counted_once() {
         json!({"operation": "DescribeConnector", "fault": "server_error", "count": -1}),
     );
     let err = aws
-        .describe_connector("c-0123456789abcdef0")
+        .describe_connector(&ConnectorId::parse("c-0123456789abcdef0").unwrap())
         .await
         .unwrap_err();
     moto().clear_faults(&region);

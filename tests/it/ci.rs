@@ -245,7 +245,7 @@ fn change_rate_outside(p: &Project, rate: i64) {
         spec["invocationRateLimitPerSecond"] = json!(rate);
         let spec: ApiDestinationSpec = serde_json::from_value(spec).unwrap();
         let arn = live.spec["connectionArn"].as_str().unwrap();
-        aws.update_api_destination("ci-orders", &spec, arn, &[])
+        aws.update_api_destination("ci-orders", &spec, &arn.into(), &[])
             .await
             .unwrap();
     });

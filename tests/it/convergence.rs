@@ -108,9 +108,12 @@ fn as2_connector_every_field_set_changed_removed_and_tags_added_outside() {
         .unwrap()
         .to_owned();
     outside(&p.region, async |aws| {
-        aws.tag_connector(&arn, &[("cost-center".to_owned(), "42".to_owned())].into())
-            .await
-            .unwrap();
+        aws.tag_connector(
+            &arn.into(),
+            &[("cost-center".to_owned(), "42".to_owned())].into(),
+        )
+        .await
+        .unwrap();
     });
     assert_empty(&p, "tag added outside");
 }

@@ -141,7 +141,7 @@ fn changes_made_outside_outbound_are_each_found_in_their_bucket() {
         spec["invocationRateLimitPerSecond"] = json!(25);
         let spec: ApiDestinationSpec = serde_json::from_value(spec).unwrap();
         let arn = live.spec["connectionArn"].as_str().unwrap();
-        aws.update_api_destination("orders", &spec, arn, &[])
+        aws.update_api_destination("orders", &spec, &arn.into(), &[])
             .await
             .unwrap();
         aws.delete_connector(&acme_as2).await.unwrap();
@@ -288,7 +288,7 @@ fn a_field_changed_in_the_manifest_and_in_aws_is_drift_as_well_as_pending() {
         spec["invocationRateLimitPerSecond"] = json!(25);
         let spec: ApiDestinationSpec = serde_json::from_value(spec).unwrap();
         let arn = live.spec["connectionArn"].as_str().unwrap();
-        aws.update_api_destination("orders", &spec, arn, &[])
+        aws.update_api_destination("orders", &spec, &arn.into(), &[])
             .await
             .unwrap();
     });

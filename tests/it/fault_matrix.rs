@@ -319,7 +319,7 @@ fn inventory(p: &Project) -> Vec<String> {
         let mut tagged: Vec<(Option<String>, String)> = Vec::new();
         for c in aws.list_connectors().await.unwrap() {
             if let Some(live) = aws.describe_connector(&c.id).await.unwrap() {
-                tagged.push((live.tags.get("outbound:name").cloned(), c.id.clone()));
+                tagged.push((live.tags.get("outbound:name").cloned(), c.id.to_string()));
             }
         }
         (connections, destinations, tagged)
@@ -577,6 +577,7 @@ fn replacement_id_is_saved_before_the_wait() {
     assert_eq!(pending["replaces"], json!(old), "{pending}");
     let new = pending["id"].as_str().unwrap_or_default().to_owned();
     assert!(new.starts_with("c-"), "no id saved: {pending}");
+    let new = outbound::resource::ConnectorId::parse(&new).unwrap();
     let tags = outside(&p.region, async |aws| {
         aws.describe_connector(&new).await.unwrap().map(|l| l.tags)
     });

@@ -779,7 +779,7 @@ fn ownership_tags_removed_outside_outbound_are_drift_and_restored() {
         .unwrap()
         .to_owned();
     support::project::outside(&p.region, async |aws| {
-        aws.untag_connector(&arn, &["outbound:lineage".to_owned()])
+        aws.untag_connector(&arn.into(), &["outbound:lineage".to_owned()])
             .await
             .unwrap()
     });

@@ -126,7 +126,7 @@ fn a_change_outside_outbound_is_caught_through_the_list_page_timestamp() {
         spec["invocationRateLimitPerSecond"] = json!(25);
         let arn = live.spec["connectionArn"].as_str().unwrap().to_owned();
         let spec: ApiDestinationSpec = serde_json::from_value(spec).unwrap();
-        aws.update_api_destination("to-b", &spec, &arn, &[])
+        aws.update_api_destination("to-b", &spec, &arn.into(), &[])
             .await
             .unwrap();
     });

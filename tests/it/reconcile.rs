@@ -545,7 +545,7 @@ fn drift_is_reverted_and_labelled_as_drift() {
             .unwrap();
         let arn = live.spec["connectionArn"].as_str().unwrap().to_owned();
         spec.connection = None;
-        aws.update_api_destination("orders", &spec, &arn, &[])
+        aws.update_api_destination("orders", &spec, &arn.into(), &[])
             .await
             .unwrap();
     });
@@ -571,10 +571,7 @@ fn a_resource_deleted_outside_is_planned_for_recreation_as_such() {
     let p = Project::new();
     p.write("x.yaml", &connector("acme-as2", "Invoices"));
     p.apply();
-    let id = p.state()["resources"]["Connector/acme-as2"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = p.connector_id("acme-as2");
     outside(&p.region, async |aws| {
         aws.delete_connector(&id).await.unwrap()
     });
@@ -841,7 +838,7 @@ fn a_saved_plan_applies_exactly_what_it_showed_and_a_stale_one_is_refused() {
         aws.update_api_destination(
             "orders",
             &spec,
-            spec.connection_arn.clone().unwrap().as_str(),
+            &spec.connection_arn.clone().unwrap().into(),
             &[],
         )
         .await

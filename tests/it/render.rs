@@ -12,7 +12,7 @@ use outbound::diff::{FieldChange, Leaf, Reason};
 use outbound::plan::{Action, Change, ChangeReason, Plan};
 use outbound::render::json::PlanFile;
 use outbound::render::{self, markdown};
-use outbound::resource::{Address, Kind};
+use outbound::resource::{Address, FieldPath, Kind, ResourceId};
 
 use crate::{states, support};
 use support::project::{Project, Run, connection};
@@ -32,7 +32,7 @@ fn value(v: Value) -> Option<Leaf> {
 
 fn field(path: &str, before: Option<Leaf>, after: Option<Leaf>, reason: Reason) -> FieldChange {
     FieldChange {
-        path: path.into(),
+        path: FieldPath::parse(path),
         before,
         after,
         reason,
@@ -66,7 +66,7 @@ fn change(kind: Kind, name: &str, action: Action, reasons: &[ChangeReason]) -> C
 }
 
 fn existing(mut c: Change, id: &str, arn: &str, status: Option<&str>) -> Change {
-    c.id = Some(id.into());
+    c.id = Some(ResourceId::name(id));
     c.arn = Some(arn.into());
     c.status = status.map(Into::into);
     c
@@ -102,7 +102,7 @@ fn create_connection() -> Change {
         "authParameters": {"apiKeyAuthParameters": {
             "apiKeyName": "x-api-key", "apiKeyValue": {"fromEnv": "ACME_API_KEY"}}},
     }));
-    c.fingerprints = BTreeMap::from([(API_KEY_PATH.into(), FINGERPRINT_CANARY.into())]);
+    c.fingerprints = BTreeMap::from([(FieldPath::parse(API_KEY_PATH), FINGERPRINT_CANARY.into())]);
     c
 }
 
@@ -188,7 +188,8 @@ fn deauthorized_connection() -> Change {
             Reason::Drift,
         ),
     ];
-    c.fingerprints = BTreeMap::from([(SIGNATURE_PATH.into(), FINGERPRINT_CANARY.into())]);
+    c.fingerprints =
+        BTreeMap::from([(FieldPath::parse(SIGNATURE_PATH), FINGERPRINT_CANARY.into())]);
     c
 }
 

@@ -17,6 +17,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 use outbound::aws::Aws;
+use outbound::resource::ConnectorId;
 
 /// The value of `ACME_API_KEY`, the secret the tests' manifests name: no run may print it.
 pub const CANARY: &str = "CANARY-SECRET-5f3a91";
@@ -88,11 +89,9 @@ impl Project {
     }
 
     /// The recorded `c-…` id of a connector.
-    pub fn connector_id(&self, name: &str) -> String {
-        self.state()["resources"][format!("Connector/{name}")]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+    pub fn connector_id(&self, name: &str) -> ConnectorId {
+        let id = &self.state()["resources"][format!("Connector/{name}")]["id"];
+        ConnectorId::parse(id.as_str().unwrap()).unwrap()
     }
 
     /// `outbound ARGS` in this project: the emulator's environment, this state file, no

@@ -4,8 +4,9 @@
 use super::{INVOCATION, NO_ENCODING, OAUTH_HTTP};
 use crate::aws::{AwsError, cannot_clear, under, wire};
 use crate::resource::ConnectionSpec;
+use crate::resource::FieldPath;
 use crate::resource::connection;
-use crate::resource::rules::{Reset, path_of_pointer};
+use crate::resource::rules::Reset;
 
 /// Which of the three HTTP parameter lists of a block to send even when the spec has none.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -54,14 +55,15 @@ pub(super) struct ConnectionClears {
 /// `UpdateConnection` makes in place); any other pointer cannot be cleared in place.
 pub(super) fn connection_clears(
     spec: &ConnectionSpec,
-    clear: &[String],
+    clear: &[FieldPath],
 ) -> Result<ConnectionClears, AwsError> {
     const OP: &str = "UpdateConnection";
     let auth = wire(&spec.authorization_type);
     let mut out = ConnectionClears::default();
-    for pointer in clear {
+    for path in clear {
+        let pointer = path.pointer();
         let p = pointer.as_str();
-        let marked = match connection::reset(&path_of_pointer(p), Some(&auth)) {
+        let marked = match connection::reset(&path.unkeyed(), Some(&auth)) {
             Reset::EmptyString => {
                 out.description = true;
                 true
@@ -105,7 +107,8 @@ mod tests {
             format!("{INVOCATION}/queryStringParameters"),
             "/spec/description".to_owned(),
             "/spec/authParameters/basicAuthParameters/username".to_owned(),
-        ];
+        ]
+        .map(|p| FieldPath::from_pointer(&p));
         let clears = connection_clears(&api_key(), &pointers).unwrap();
         assert!(clears.description);
         assert_eq!(
@@ -116,7 +119,7 @@ mod tests {
                 body: false
             }
         );
-        let all = connection_clears(&api_key(), &[INVOCATION.to_owned()]).unwrap();
+        let all = connection_clears(&api_key(), &[FieldPath::from_pointer(INVOCATION)]).unwrap();
         assert_eq!(
             all.invocation,
             Lists {
@@ -131,7 +134,9 @@ mod tests {
     fn required_fields_cannot_be_cleared() {
         let err = connection_clears(
             &api_key(),
-            &["/spec/authParameters/apiKeyAuthParameters/apiKeyName".to_owned()],
+            &[FieldPath::from_pointer(
+                "/spec/authParameters/apiKeyAuthParameters/apiKeyName",
+            )],
         )
         .unwrap_err();
         assert_eq!(err.class, ErrorClass::Invalid);
@@ -141,7 +146,7 @@ mod tests {
             err.message
         );
         // OAuth HTTP parameters of a connection that is not OAuth are not ours to clear.
-        assert!(connection_clears(&api_key(), &[OAUTH_HTTP.to_owned()]).is_ok());
+        assert!(connection_clears(&api_key(), &[FieldPath::from_pointer(OAUTH_HTTP)]).is_ok());
         assert!(under("/spec/descriptionX", "/spec/description").is_none());
     }
 }

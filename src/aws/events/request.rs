@@ -15,8 +15,8 @@ use super::clear::{ConnectionClears, Lists};
 use super::{AUTH, INVOCATION, OAUTH_HTTP, Secrets};
 use crate::aws::{AwsError, ErrorClass, built, invalid, wire};
 use crate::manifest::secret::{ParamValue, SecretRef};
-use crate::resource::ConnectionSpec;
 use crate::resource::connection::{AuthorizationType, HttpParameters};
+use crate::resource::{Arn, ConnectionSpec};
 
 /// Builds the auth parameters of a request, reading secrets by their JSON pointers.
 pub(super) struct Wire<'a> {
@@ -296,9 +296,9 @@ pub(super) fn auth_type(t: AuthorizationType) -> ConnectionAuthorizationType {
     ConnectionAuthorizationType::from(wire(&t).as_str())
 }
 
-pub(super) fn arn_of(operation: &'static str, arn: Option<&str>) -> Result<String, AwsError> {
+pub(super) fn arn_of(operation: &'static str, arn: Option<&str>) -> Result<Arn, AwsError> {
     match arn {
-        Some(arn) if !arn.is_empty() => Ok(arn.to_owned()),
+        Some(arn) if !arn.is_empty() => Ok(Arn::new(arn)),
         _ => Err(AwsError {
             operation,
             class: ErrorClass::Other,

@@ -8,10 +8,11 @@ use serde_json::{Map, Value};
 
 use super::RESERVED_TAG_PREFIXES;
 use crate::aws::{Live, put, put_str};
+use crate::resource::{Arn, ConnectorId};
 
 /// A described connector as plain data: spec in manifest shape (tags without reserved
 /// keys), every tag in `tags`.
-pub(super) fn live(id: &str, c: &DescribedConnector) -> Live {
+pub(super) fn live(id: &ConnectorId, c: &DescribedConnector) -> Live {
     let mut spec = Map::new();
     put_str(&mut spec, "url", c.url());
     put_str(&mut spec, "accessRole", c.access_role());
@@ -95,8 +96,12 @@ pub(super) fn live(id: &str, c: &DescribedConnector) -> Live {
         .collect();
     put(&mut spec, "tags", Value::Object(own));
     Live {
-        id: c.connector_id().unwrap_or(id).to_owned(),
-        arn: c.arn().to_owned(),
+        id: c
+            .connector_id()
+            .and_then(|i| ConnectorId::parse(i).ok())
+            .unwrap_or_else(|| id.clone())
+            .into(),
+        arn: Arn::new(c.arn()),
         spec: Value::Object(spec),
         status: Some(c.status().as_str().to_owned()),
         status_reason: c

@@ -13,9 +13,10 @@ use serde_json::Value;
 
 use crate::aws::{AwsError, cannot_clear, invalid};
 use crate::resource::ConnectorSpec;
+use crate::resource::FieldPath;
 use crate::resource::connector;
 use crate::resource::connector::{As2Config, IpAddressType, SftpConfig};
-use crate::resource::rules::{Reset, path_of_pointer};
+use crate::resource::rules::Reset;
 
 /// Which removed fields an `UpdateConnector` resets, and to what (module documentation).
 #[derive(Debug, Default)]
@@ -36,20 +37,21 @@ pub(super) struct ConnectorClears {
 /// 4. anything else cannot be cleared in place, for the reason the rules give.
 pub(super) fn connector_clears(
     spec: &ConnectorSpec,
-    clear: &[String],
+    clear: &[FieldPath],
 ) -> Result<ConnectorClears, AwsError> {
     const OP: &str = "UpdateConnector";
     let shape = serde_json::to_value(spec)
         .map_err(|e| invalid(OP, format!("could not read the spec: {e}")))?;
     let (as2, sftp) = (spec.as2_config.is_some(), spec.sftp_config.is_some());
     let mut out = ConnectorClears::default();
-    for pointer in clear {
+    for path in clear {
+        let pointer = path.pointer();
         let p = pointer.as_str();
         let in_spec = p
             .strip_prefix("/spec")
             .and_then(|inner| shape.pointer(inner))
             .is_some_and(|v| !v.is_null());
-        let reset = connector::reset(&path_of_pointer(p));
+        let reset = connector::reset(&path.unkeyed());
         if reset == Reset::Untag || in_spec {
             continue;
         }
@@ -191,10 +193,10 @@ mod tests {
         let clears = connector_clears(
             &sftp(),
             &[
-                "/spec/sftpConfig/maxConcurrentConnections".into(),
-                "/spec/sftpConfig/trustedHostKeys".into(),
-                "/spec/ipAddressType".into(),
-                "/spec/tags/old".into(),
+                FieldPath::from_pointer("/spec/sftpConfig/maxConcurrentConnections"),
+                FieldPath::from_pointer("/spec/sftpConfig/trustedHostKeys"),
+                FieldPath::from_pointer("/spec/ipAddressType"),
+                FieldPath::from_pointer("/spec/tags/old"),
             ],
         )
         .unwrap();
@@ -212,7 +214,7 @@ mod tests {
             "/spec/as2Config/basicAuthSecretId",
             "/spec/securityPolicyName",
         ] {
-            let err = connector_clears(&sftp(), &[pointer.to_owned()]).unwrap_err();
+            let err = connector_clears(&sftp(), &[FieldPath::from_pointer(pointer)]).unwrap_err();
             assert_eq!(err.class, ErrorClass::Invalid, "{pointer}");
             assert!(
                 err.message.contains("cannot be cleared in place"),
