@@ -499,12 +499,7 @@ pub fn build(
     let mut unmanaged = Vec::new();
     let mut changes = Vec::new();
     for address in addresses(desired, state) {
-        let sides = Sides {
-            address,
-            d: desired.resources.get(address),
-            r: state.resources.get(address),
-            o: observed.get(address).cloned().unwrap_or_default(),
-        };
+        let sides = Sides::of(address, desired, state, observed);
         if sides.unmanaged() {
             unmanaged.push(address.clone());
             continue;
@@ -523,13 +518,7 @@ pub fn build(
     // 3. Execution order, and what each change waits for.
     order(&mut changes, desired, state)?;
     // 4. What AWS held for each address, to tell a saved plan gone stale.
-    let live_fingerprints = changes
-        .iter()
-        .map(|c| {
-            let live = observed.get(&c.address).and_then(|o| o.live.as_ref());
-            (c.address.clone(), live_fingerprint(live))
-        })
-        .collect();
+    let live_fingerprints = live_fingerprints(&changes, observed);
     Ok(Plan {
         state_lineage: state.lineage.clone(),
         state_serial: state.serial,
@@ -549,7 +538,21 @@ struct Sides<'a> {
     o: Observed,
 }
 
-impl Sides<'_> {
+impl<'a> Sides<'a> {
+    fn of(
+        address: &'a Address,
+        desired: &'a DesiredState,
+        state: &'a State,
+        observed: &BTreeMap<Address, Observed>,
+    ) -> Self {
+        Sides {
+            address,
+            d: desired.resources.get(address),
+            r: state.resources.get(address),
+            o: observed.get(address).cloned().unwrap_or_default(),
+        }
+    }
+
     /// In the manifests and in AWS, but neither in the state nor found through an
     /// interrupted creation: outbound did not create it.
     fn unmanaged(&self) -> bool {
@@ -584,27 +587,14 @@ fn change_of(
     );
     let not_compared = not_compared(sides, &mut desired_flat, &mut recorded_flat);
     // 2. What to do, field by field, and why.
-    let mut reasons = BTreeSet::new();
-    if o.adopted {
-        reasons.insert(ChangeReason::Adopted);
-    }
-    let live_flat = live.map(|l| Flat::of(address.kind, &l.spec));
-    let (action, fields) = action_and_fields(
-        sides,
-        state,
-        (&desired_flat, recorded_flat.as_ref(), &live_flat),
-        &mut reasons,
-    );
+    let (action, fields, reasons) =
+        action_and_fields(sides, state, (&desired_flat, recorded_flat.as_ref()));
     // 3. The change, with all apply needs to make it.
     let clear = clears(&desired_flat, &recorded_flat, action, &fields);
     Change {
         address: address.clone(),
         action,
-        reasons: if action == Action::Noop {
-            BTreeSet::new()
-        } else {
-            reasons
-        },
+        reasons,
         fields,
         order: 0,
         id: live
@@ -648,25 +638,49 @@ fn not_compared(
     not_compared
 }
 
-/// The action and its field changes: the diff's, then what it cannot see (leftover copies
-/// to delete, a connection's authorization, secrets never sent, a connector's ownership tags).
+/// The action, its field changes and why (no reason for a `Noop`): the diff's, then what
+/// the diff cannot see.
 fn action_and_fields(
     sides: &Sides<'_>,
     state: &State,
-    flats: (&Option<Flat>, Option<&Flat>, &Option<Flat>),
+    (desired_flat, recorded_flat): (&Option<Flat>, Option<&Flat>),
+) -> (Action, Vec<FieldChange>, BTreeSet<ChangeReason>) {
+    let address = sides.address;
+    let mut reasons = BTreeSet::new();
+    if sides.o.adopted {
+        reasons.insert(ChangeReason::Adopted);
+    }
+    let live_flat = sides
+        .o
+        .live
+        .as_ref()
+        .map(|l| Flat::of(address.kind, &l.spec));
+    let interrupted_delete = state.pending.get(address).is_some_and(|p| p.delete);
+    let (action, fields) = action_of(
+        address.kind,
+        (desired_flat, recorded_flat, &live_flat),
+        sides.r.is_some(),
+        interrupted_delete,
+        &mut reasons,
+    );
+    let (action, fields) = beyond_the_diff(sides, state, (action, fields), &mut reasons);
+    if action == Action::Noop {
+        reasons.clear();
+    }
+    (action, fields, reasons)
+}
+
+/// What the diff cannot see: leftover copies to delete, a connection's authorization,
+/// secrets never sent, a connector's ownership tags.
+fn beyond_the_diff(
+    sides: &Sides<'_>,
+    state: &State,
+    (action, fields): (Action, Vec<FieldChange>),
     reasons: &mut BTreeSet<ChangeReason>,
 ) -> (Action, Vec<FieldChange>) {
     let (address, d, r, o) = (sides.address, sides.d, sides.r, &sides.o);
     let live = o.live.as_ref();
     let wants_deauthorized = sides.wants_deauthorized();
-    let interrupted_delete = state.pending.get(address).is_some_and(|p| p.delete);
-    let (action, fields) = action_of(
-        address.kind,
-        flats,
-        r.is_some(),
-        interrupted_delete,
-        reasons,
-    );
     // Leftover copies must go even when nothing else changes: the change that deletes
     // them is an update with no fields.
     let action = if action == Action::Noop && !o.leftovers.is_empty() {
@@ -700,6 +714,20 @@ fn action_and_fields(
         }
         _ => (action, fields),
     }
+}
+
+/// A hash of what AWS holds for each planned address (see [`live_fingerprint`]).
+fn live_fingerprints(
+    changes: &[Change],
+    observed: &BTreeMap<Address, Observed>,
+) -> BTreeMap<Address, String> {
+    changes
+        .iter()
+        .map(|c| {
+            let live = observed.get(&c.address).and_then(|o| o.live.as_ref());
+            (c.address.clone(), live_fingerprint(live))
+        })
+        .collect()
 }
 
 /// The changes that would delete or replace a protected resource.
