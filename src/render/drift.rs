@@ -293,6 +293,31 @@ pub fn markdown(report: &DriftReport) -> String {
             .map_or("not looked for".to_owned(), |n| n.to_string()),
         s.pending_manifest_changes
     ));
+    let rows = finding_rows(report);
+    if !rows.is_empty() {
+        md.push("| resource | finding | detail |\n|---|---|---|\n");
+        for r in rows {
+            md.row(&r);
+        }
+        md.push("\n");
+    }
+    pending_changes(&mut md, report);
+    if !report.in_sync.is_empty() {
+        md.push(&format!(
+            "<details><summary>In sync ({})</summary>\n\n",
+            report.in_sync.len()
+        ));
+        for a in &report.in_sync {
+            md.row(&format!("- {}\n", code(&a.to_string())));
+        }
+        md.push("\n</details>\n");
+    }
+    md.finish()
+}
+
+/// One Markdown table row per finding: not checked, modified or deleted outside, unhealthy
+/// or waiting, unmanaged.
+fn finding_rows(report: &DriftReport) -> Vec<String> {
     let mut rows = Vec::new();
     for n in &report.not_checked {
         rows.push(row(&n.subject.to_string(), "not checked", &cell(&n.reason)));
@@ -331,54 +356,42 @@ pub fn markdown(report: &DriftReport) -> String {
         let detail = u.url.as_deref().map(cell).unwrap_or_default();
         rows.push(row(&format!("{} {}", u.kind, u.id), "unmanaged", &detail));
     }
-    if !rows.is_empty() {
-        md.push("| resource | finding | detail |\n|---|---|---|\n");
-        for r in rows {
-            md.row(&r);
-        }
-        md.push("\n");
+    rows
+}
+
+/// The folded section of pending manifest changes (not drift), if any.
+fn pending_changes(md: &mut Markdown, report: &DriftReport) {
+    if report.pending_manifest_changes.is_empty() {
+        return;
     }
-    if !report.pending_manifest_changes.is_empty() {
-        md.push(&format!(
-            "<details><summary>Pending manifest changes ({}): not drift</summary>\n\n\
-             | resource | change | fields |\n|---|---|---|\n",
-            report.pending_manifest_changes.len()
+    md.push(&format!(
+        "<details><summary>Pending manifest changes ({}): not drift</summary>\n\n\
+         | resource | change | fields |\n|---|---|---|\n",
+        report.pending_manifest_changes.len()
+    ));
+    for p in &report.pending_manifest_changes {
+        let fields: Vec<String> = if p.action == Action::Create {
+            Vec::new()
+        } else {
+            p.fields
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{}: {} → {}",
+                        code(&f.path),
+                        code(&show(&f.before)),
+                        code(&show(&f.after))
+                    )
+                })
+                .collect()
+        };
+        md.row(&row(
+            &p.address.to_string(),
+            action_words(p.action),
+            &fields.join("<br>"),
         ));
-        for p in &report.pending_manifest_changes {
-            let fields: Vec<String> = if p.action == Action::Create {
-                Vec::new()
-            } else {
-                p.fields
-                    .iter()
-                    .map(|f| {
-                        format!(
-                            "{}: {} → {}",
-                            code(&f.path),
-                            code(&show(&f.before)),
-                            code(&show(&f.after))
-                        )
-                    })
-                    .collect()
-            };
-            md.row(&row(
-                &p.address.to_string(),
-                action_words(p.action),
-                &fields.join("<br>"),
-            ));
-        }
-        md.push("\n</details>\n\n");
     }
-    if !report.in_sync.is_empty() {
-        md.push(&format!(
-            "<details><summary>In sync ({})</summary>\n\n",
-            report.in_sync.len()
-        ));
-        for a in &report.in_sync {
-            md.row(&format!("- {}\n", code(&a.to_string())));
-        }
-        md.push("\n</details>\n");
-    }
-    md.finish()
+    md.push("\n</details>\n\n");
 }
 
 /// Markdown with a size budget: rows past it are counted instead of written.
