@@ -82,10 +82,6 @@ enum Effect {
 }
 
 /// Runs `plan`; `state` is updated and saved to `store` as changes succeed.
-#[allow(
-    clippy::expect_used,
-    reason = "a task that panicked is a bug; its address is lost with it"
-)]
 pub async fn apply<C: Cloud>(
     aws: &Arc<C>,
     plan: &Plan,
@@ -94,115 +90,227 @@ pub async fn apply<C: Cloud>(
     state: &mut State,
     options: &ApplyOptions,
 ) -> Result<Report, ApplyError> {
+    // 1. Records out of date are refreshed; every creation and deletion is pending before
+    //    the first starts: one write, not one per change.
     refresh_noops(plan, store, state)?;
-    // Every creation and deletion is pending before the first starts: one write, not one
-    // per change.
     let marked = mark_pending(plan, store, state)?;
-    let mut last_save = tokio::time::Instant::now();
-    let mut unsaved = false;
-    let mut todo: BTreeMap<&Address, &Change> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action != Action::Noop)
-        .map(|c| (&c.address, c))
-        .collect();
-    let mut outcomes: BTreeMap<Address, Outcome> = BTreeMap::new();
-    let mut arns: BTreeMap<Address, Arn> = state
-        .resources
-        .iter()
-        .map(|(a, r)| (a.clone(), r.arn.clone()))
-        .collect();
-    let mut running = JoinSet::new();
-    let mut in_flight = BTreeSet::new();
+    let mut saves = Saves::new();
+    let mut tally = Tally::new(plan, state);
     // Jobs report each connector they create here, and wait until it is saved as pending.
     let (created_tx, mut created_rx) = tokio::sync::mpsc::unbounded_channel::<Created>();
     loop {
-        // 1. Skip what waits on a failure; start what is ready, up to the bound.
-        let mut started = Vec::new();
-        for (address, change) in todo.iter().filter(|_| !options.cancel.is_cancelled()) {
-            if let Some(blocker) = blocked_by(change, &outcomes) {
-                outcomes.insert((*address).clone(), Outcome::Skipped(blocker.clone()));
-                started.push((*address).clone());
-                continue;
-            }
-            let ready = change
-                .after
-                .iter()
-                .all(|a| outcomes.get(a) == Some(&Outcome::Done));
-            if ready && in_flight.len() < options.parallelism.max(1) {
-                let job = Job::new(change, desired, state, &arns);
-                let aws = Arc::clone(aws);
-                let timeout = options.wait_timeout;
-                let created = created_tx.clone();
-                running.spawn(async move {
-                    let address = job.change.address.clone();
-                    let step = Arc::clone(&job.step);
-                    let result = job.run(aws.as_ref(), timeout, &created).await;
-                    step.finished(result.is_ok());
-                    (address, result)
-                });
-                in_flight.insert((*address).clone());
-                started.push((*address).clone());
-            }
-        }
-        for a in &started {
-            todo.remove(a);
-        }
-        // 2. Save the id of a connector just created (before its job waits on it), or wait
+        // 2. Skip what waits on a failure; start what is ready, up to the bound.
+        let started = start_ready(&mut tally, aws, desired, state, options, &created_tx);
+        // 3. Save the id of a connector just created (before its job waits on it), or wait
         //    for a job to finish and record it.
         let joined = tokio::select! {
             Some(created) = created_rx.recv() => {
-                if let Some(p) = state.pending.get_mut(&created.address) {
-                    p.id = Some(created.id);
-                }
-                save(store, state)?;
-                let _ = created.saved.send(());
+                save_created(created, store, state)?;
                 continue;
             }
-            joined = running.join_next() => joined,
+            joined = tally.running.join_next() => joined,
         };
         let Some(joined) = joined else {
-            if todo.is_empty() || options.cancel.is_cancelled() {
-                break;
+            if tally.go_on_idle(&started, options.cancel.is_cancelled()) {
+                continue;
             }
-            if !started.is_empty() {
-                continue; // skips may have unblocked (or skipped) more
-            }
-            // Nothing runs and nothing could start: end, never spin.
-            fail_stuck(std::mem::take(&mut todo), &mut outcomes);
             break;
         };
-        let mut finished = vec![joined];
-        while let Some(more) = running.try_join_next() {
-            finished.push(more);
-        }
-        unsaved = true;
-        for joined in finished {
-            let (address, result) = joined.expect("apply tasks do not panic");
-            in_flight.remove(&address);
-            let outcome = record(&address, result, state, &mut arns);
-            outcomes.insert(address, outcome);
-        }
-        if last_save.elapsed() >= SAVE_EVERY {
-            save(store, state)?;
-            last_save = tokio::time::Instant::now();
-            unsaved = false;
+        tally.finished(joined, state);
+        // 4. The state is saved at most every `SAVE_EVERY`.
+        saves.changed(store, state)?;
+    }
+    // 5. Changes that never started are not pending; then the last write.
+    saves.unsaved |= unmark_unstarted(&marked, &tally.outcomes, state);
+    saves.flush(store, state)?;
+    Ok(Report {
+        rows: rows(plan, tally.outcomes),
+    })
+}
+
+/// What the loop of [`apply`] knows between its steps.
+struct Tally<'p> {
+    /// The changes not started yet.
+    todo: BTreeMap<&'p Address, &'p Change>,
+    outcomes: BTreeMap<Address, Outcome>,
+    /// The ARN of every resource in the state, for the changes that name it.
+    arns: BTreeMap<Address, Arn>,
+    running: JoinSet<Finished>,
+    in_flight: BTreeSet<Address>,
+}
+
+impl<'p> Tally<'p> {
+    fn new(plan: &'p Plan, state: &State) -> Self {
+        Tally {
+            todo: plan
+                .changes
+                .iter()
+                .filter(|c| c.action != Action::Noop)
+                .map(|c| (&c.address, c))
+                .collect(),
+            outcomes: BTreeMap::new(),
+            arns: state
+                .resources
+                .iter()
+                .map(|(a, r)| (a.clone(), r.arn.clone()))
+                .collect(),
+            running: JoinSet::new(),
+            in_flight: BTreeSet::new(),
         }
     }
-    // Changes that never started are not pending; then the last write.
-    for address in &marked {
+
+    /// A job ended (and any other that did meanwhile): each change goes into the state, its
+    /// outcome into the tally.
+    #[allow(
+        clippy::expect_used,
+        reason = "a task that panicked is a bug; its address is lost with it"
+    )]
+    fn finished(&mut self, joined: Result<Finished, tokio::task::JoinError>, state: &mut State) {
+        let mut finished = vec![joined];
+        while let Some(more) = self.running.try_join_next() {
+            finished.push(more);
+        }
+        for joined in finished {
+            let (address, result) = joined.expect("apply tasks do not panic");
+            self.in_flight.remove(&address);
+            let outcome = record(&address, result, state, &mut self.arns);
+            self.outcomes.insert(address, outcome);
+        }
+    }
+
+    /// Nothing runs: whether to go on, since skips may have unblocked (or skipped) more.
+    /// When nothing could start either, what is left fails: the run ends, never spins.
+    fn go_on_idle(&mut self, started: &[Address], cancelled: bool) -> bool {
+        if self.todo.is_empty() || cancelled {
+            return false;
+        }
+        if !started.is_empty() {
+            return true;
+        }
+        fail_stuck(std::mem::take(&mut self.todo), &mut self.outcomes);
+        false
+    }
+}
+
+/// While changes finish, the state is saved at most every [`SAVE_EVERY`], and at the end.
+struct Saves {
+    last: tokio::time::Instant,
+    unsaved: bool,
+}
+
+impl Saves {
+    fn new() -> Self {
+        Saves {
+            last: tokio::time::Instant::now(),
+            unsaved: false,
+        }
+    }
+
+    /// Changes were recorded: saves them if the last save is old enough.
+    fn changed(&mut self, store: &Store, state: &mut State) -> Result<(), StateError> {
+        self.unsaved = true;
+        if self.last.elapsed() >= SAVE_EVERY {
+            save(store, state)?;
+            self.last = tokio::time::Instant::now();
+            self.unsaved = false;
+        }
+        Ok(())
+    }
+
+    /// The last write, if anything is unsaved.
+    fn flush(self, store: &Store, state: &mut State) -> Result<(), StateError> {
+        if self.unsaved {
+            save(store, state)?;
+        }
+        Ok(())
+    }
+}
+
+/// What a job's task returns.
+type Finished = (Address, Result<Effect, AwsError>);
+
+/// Skips what waits on a failure, starts what is ready, up to the bound (none once
+/// cancelled). Returns the addresses skipped or started, no longer to do.
+fn start_ready<C: Cloud>(
+    tally: &mut Tally<'_>,
+    aws: &Arc<C>,
+    desired: &DesiredState,
+    state: &State,
+    options: &ApplyOptions,
+    created_tx: &tokio::sync::mpsc::UnboundedSender<Created>,
+) -> Vec<Address> {
+    let Tally {
+        todo,
+        outcomes,
+        arns,
+        running,
+        in_flight,
+    } = tally;
+    let mut started = Vec::new();
+    for (address, change) in todo.iter().filter(|_| !options.cancel.is_cancelled()) {
+        if let Some(blocker) = blocked_by(change, outcomes) {
+            outcomes.insert((*address).clone(), Outcome::Skipped(blocker.clone()));
+            started.push((*address).clone());
+            continue;
+        }
+        let ready = change
+            .after
+            .iter()
+            .all(|a| outcomes.get(a) == Some(&Outcome::Done));
+        if ready && in_flight.len() < options.parallelism.max(1) {
+            let job = Job::new(change, desired, state, arns);
+            let aws = Arc::clone(aws);
+            let timeout = options.wait_timeout;
+            let created = created_tx.clone();
+            running.spawn(async move {
+                let address = job.change.address.clone();
+                let step = Arc::clone(&job.step);
+                let result = job.run(aws.as_ref(), timeout, &created).await;
+                step.finished(result.is_ok());
+                (address, result)
+            });
+            in_flight.insert((*address).clone());
+            started.push((*address).clone());
+        }
+    }
+    for a in &started {
+        todo.remove(a);
+    }
+    started
+}
+
+/// Saves the id of a connector a job just created as pending, then lets the job go on.
+fn save_created(created: Created, store: &Store, state: &mut State) -> Result<(), StateError> {
+    if let Some(p) = state.pending.get_mut(&created.address) {
+        p.id = Some(created.id);
+    }
+    save(store, state)?;
+    let _ = created.saved.send(());
+    Ok(())
+}
+
+/// Drops the pending marks of the changes that never started (neither done nor failed).
+/// Returns whether any was dropped.
+fn unmark_unstarted(
+    marked: &[Address],
+    outcomes: &BTreeMap<Address, Outcome>,
+    state: &mut State,
+) -> bool {
+    let mut unmarked = false;
+    for address in marked {
         if !matches!(
             outcomes.get(address),
             Some(Outcome::Done | Outcome::Failed(_))
         ) {
-            unsaved |= state.pending.remove(address).is_some();
+            unmarked |= state.pending.remove(address).is_some();
         }
     }
-    if unsaved {
-        save(store, state)?;
-    }
-    let rows = plan
-        .changes
+    unmarked
+}
+
+/// A report row for every change that was to run, in plan order.
+fn rows(plan: &Plan, mut outcomes: BTreeMap<Address, Outcome>) -> Vec<Row> {
+    plan.changes
         .iter()
         .filter(|c| c.action != Action::Noop)
         .map(|c| Row {
@@ -210,8 +318,7 @@ pub async fn apply<C: Cloud>(
             action: c.action,
             outcome: outcomes.remove(&c.address).unwrap_or(Outcome::NotStarted),
         })
-        .collect();
-    Ok(Report { rows })
+        .collect()
 }
 
 /// The change `change` waits for that failed or was skipped, if any.

@@ -17,7 +17,7 @@ use crate::manifest::DesiredState;
 use crate::plan::{Action, Change, ChangeReason, Plan};
 use crate::resource::rules::Health;
 use crate::resource::{Address, Arn, FieldPath, Kind, ResourceId, Spec};
-use crate::state::State;
+use crate::state::{Record, State};
 
 /// The pseudo-field through which the plan changes a connection's authorization.
 const CONNECTION_STATE: &str = "connectionState";
@@ -310,13 +310,45 @@ fn classify(c: &Change, inputs: &Inputs<'_>, report: &mut DriftReport) {
                 .or_else(|| connection_note(c, inputs)),
         });
     }
+    let (modified, pending) = fields_of(c, record, unhealthy.is_some());
+    if !modified.is_empty() {
+        report.modified_outside.push(Modified {
+            address: c.address.clone(),
+            id,
+            fields: modified,
+        });
+        drifted = true;
+    }
+    let for_manifest = c
+        .reasons
+        .iter()
+        .any(|r| !matches!(r, ChangeReason::Drift | ChangeReason::DeletedOutside));
+    if c.action != Action::Noop && (for_manifest || !pending.is_empty()) {
+        report.pending_manifest_changes.push(PendingChange {
+            address: c.address.clone(),
+            action: c.action,
+            fields: pending,
+        });
+    }
+    if record.is_some() && !drifted {
+        report.in_sync.push(c.address.clone());
+    }
+}
+
+/// A change's fields as drift (AWS no longer holds what was applied) and as pending
+/// manifest changes; the state of a connection reported unhealthy is not repeated.
+fn fields_of(
+    c: &Change,
+    record: Option<&Record>,
+    unhealthy: bool,
+) -> (Vec<FieldDrift>, Vec<PendingField>) {
     let applied = record.map(|r| recorded_flat(c.address.kind, &r.spec));
     let mut modified = Vec::new();
     let mut pending = Vec::new();
     for f in &c.fields {
         match f.reason {
             // Reported as unhealthy, with AWS's reason.
-            Reason::Drift if f.path == CONNECTION_STATE && unhealthy.is_some() => {}
+            Reason::Drift if f.path == CONNECTION_STATE && unhealthy => {}
             Reason::Drift => modified.push(FieldDrift {
                 path: f.path.clone(),
                 expected: f.after.clone(),
@@ -340,28 +372,7 @@ fn classify(c: &Change, inputs: &Inputs<'_>, report: &mut DriftReport) {
             }
         }
     }
-    if !modified.is_empty() {
-        report.modified_outside.push(Modified {
-            address: c.address.clone(),
-            id,
-            fields: modified,
-        });
-        drifted = true;
-    }
-    let for_manifest = c
-        .reasons
-        .iter()
-        .any(|r| !matches!(r, ChangeReason::Drift | ChangeReason::DeletedOutside));
-    if c.action != Action::Noop && (for_manifest || !pending.is_empty()) {
-        report.pending_manifest_changes.push(PendingChange {
-            address: c.address.clone(),
-            action: c.action,
-            fields: pending,
-        });
-    }
-    if record.is_some() && !drifted {
-        report.in_sync.push(c.address.clone());
-    }
+    (modified, pending)
 }
 
 /// Whether AWS no longer holds the value last applied (secrets cannot be compared).

@@ -2,6 +2,7 @@
 //! report. The lock is taken before the state is read when nobody is asked, and after the
 //! answer otherwise (then the state must still be the one planned from).
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal};
 
 use super::{Outcome, Prepared, aws_options, observe_all, prepare, runtime};
@@ -9,6 +10,7 @@ use crate::apply::{self, ApplyOptions};
 use crate::cli::{ApplyArgs, SecretsMode};
 use crate::plan;
 use crate::render;
+use crate::resource::Address;
 use crate::signal::Signals;
 
 pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
@@ -36,21 +38,7 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
         };
         // A signal while AWS is read lets the reads finish (they block this thread), then
         // apply starts nothing.
-        let prepared = match &saved {
-            Some(plan) => prepare_saved(plan, args, options, verbose).await?,
-            // Apply always needs the secret values.
-            None => {
-                prepare(
-                    &args.paths.paths,
-                    options,
-                    &args.aws,
-                    SecretsMode::Resolve,
-                    verbose,
-                )
-                .await?
-            }
-        };
-        let mut p = match prepared {
+        let mut p = match prepare_any(saved.as_ref(), args, options, verbose).await? {
             Ok(p) => p,
             Err(n) => return Ok(n.into()),
         };
@@ -71,18 +59,12 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
             Some(held) => held,
             None => (Signals::listen()?, p.store.lock("apply")?),
         };
-        if interactive {
-            let changed = match p.store.load()? {
-                Some(now) => now != p.state,
-                None => p.state.serial != 0,
-            };
-            if changed {
-                render::message(
-                    "error: the state changed while the plan was shown (another apply ran); \
-                     nothing was applied. Run apply again to review the new plan.\n",
-                );
-                return Ok(Outcome::Failed);
-            }
+        if interactive && state_changed(&p)? {
+            render::message(
+                "error: the state changed while the plan was shown (another apply ran); \
+                 nothing was applied. Run apply again to review the new plan.\n",
+            );
+            return Ok(Outcome::Failed);
         }
         // 3. Apply: a first signal stops new changes, a second stops at once.
         let options = ApplyOptions {
@@ -92,62 +74,20 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
         };
         let secrets_changed = p.plan.secrets_changed(&p.state);
         let before = p.aws.calls.total();
-        // The secret checks of this run's fingerprints go with the records apply writes
-        // (a check only holds for the fingerprints it was taken with, so any record apply
-        // does not bring up to date just fails its bucket's check next time).
-        let new_checks = p.state.secret_checks != p.secret_checks;
-        p.state.secret_checks = std::mem::take(&mut p.secret_checks);
-        let writes = p.store.writes();
-        let applying = apply::apply(
-            &p.aws,
-            &p.plan,
-            &p.desired,
-            &p.store,
-            &mut p.state,
-            &options,
-        );
-        let report = tokio::select! {
-            report = applying => report?,
-            () = signals.forced() => {
-                render::message(
-                    "Stopped at once: changes in flight may have happened in AWS; the next \
-                     plan finds them.\n",
-                );
-                let signal = signals.received().unwrap_or(crate::signal::Signal::Interrupt);
-                return Ok(Outcome::Stopped(signal));
-            }
+        let report = match apply_or_stop(&mut p, &options, &signals).await? {
+            Ok(report) => report,
+            Err(signal) => return Ok(Outcome::Stopped(signal)),
         };
-        if new_checks && p.store.writes() == writes {
-            p.state.serial += 1;
-            p.store.save(&p.state)?;
-        }
+        // 4. The report on stdout; the AWS calls on stderr (`-v`).
         if verbose > 0 {
             render::message(&format!(
                 "apply: {} (of which {} to apply); {}\n",
                 p.aws.calls,
                 p.aws.calls.total() - before,
-                p.store.activity()
+                render::state_activity(&p.store)
             ));
         }
-        if !report.rows.is_empty() {
-            render::out(&render::text::report(&report));
-        }
-        let sent: Vec<String> = report
-            .rows
-            .iter()
-            .filter(|r| r.outcome == apply::Outcome::Done)
-            .filter_map(|r| {
-                let paths = secrets_changed.get(&r.address)?;
-                Some(format!(
-                    "{}: secret value changed since the last apply ({})\n",
-                    r.address,
-                    paths.join(", ")
-                ))
-            })
-            .collect();
-        if !sent.is_empty() {
-            render::out(&sent.concat());
-        }
+        show_report(&report, &secrets_changed);
         lock.release()?;
         Ok(if let Some(signal) = signals.received() {
             Outcome::Stopped(signal)
@@ -156,6 +96,83 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
         } else {
             Outcome::Success
         })
+    })
+}
+
+/// What applying needs, from a saved plan or from the manifests.
+async fn prepare_any(
+    saved: Option<&plan::Plan>,
+    args: &ApplyArgs,
+    options: crate::manifest::load::Options,
+    verbose: u8,
+) -> anyhow::Result<Result<Prepared, super::NotPrepared>> {
+    match saved {
+        Some(plan) => prepare_saved(plan, args, options, verbose).await,
+        // Apply always needs the secret values.
+        None => {
+            prepare(
+                &args.paths.paths,
+                options,
+                &args.aws,
+                SecretsMode::Resolve,
+                verbose,
+            )
+            .await
+        }
+    }
+}
+
+/// Applies the plan; a second signal stops at once, with the signal received.
+async fn apply_or_stop(
+    p: &mut Prepared,
+    options: &ApplyOptions,
+    signals: &Signals,
+) -> anyhow::Result<Result<apply::Report, crate::signal::Signal>> {
+    // The secret checks of this run's fingerprints go with the records apply writes (a check
+    // only holds for the fingerprints it was taken with, so a record apply does not bring up
+    // to date just fails its bucket's check next time); saved even when nothing changes.
+    let new_checks = p.state.secret_checks != p.secret_checks;
+    p.state.secret_checks = std::mem::take(&mut p.secret_checks);
+    let writes = p.store.writes();
+    let applying = apply::apply(&p.aws, &p.plan, &p.desired, &p.store, &mut p.state, options);
+    Ok(tokio::select! {
+        report = applying => {
+            let report = report?;
+            if new_checks && p.store.writes() == writes {
+                p.state.serial += 1;
+                p.store.save(&p.state)?;
+            }
+            Ok(report)
+        }
+        () = signals.forced() => {
+            render::message(
+                "Stopped at once: changes in flight may have happened in AWS; the next \
+                 plan finds them.\n",
+            );
+            Err(signals.received().unwrap_or(crate::signal::Signal::Interrupt))
+        }
+    })
+}
+
+/// The apply report, then which changes sent a secret value changed since the last apply.
+fn show_report(
+    report: &apply::Report,
+    secrets_changed: &BTreeMap<Address, Vec<crate::resource::FieldPath>>,
+) {
+    if !report.rows.is_empty() {
+        render::out(&render::text::report(report));
+    }
+    let sent = render::text::secrets_sent(report, secrets_changed);
+    if !sent.is_empty() {
+        render::out(&sent);
+    }
+}
+
+/// Whether the state changed while the plan was shown (another apply ran).
+fn state_changed(p: &Prepared) -> anyhow::Result<bool> {
+    Ok(match p.store.load()? {
+        Some(now) => now != p.state,
+        None => p.state.serial != 0,
     })
 }
 

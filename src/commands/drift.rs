@@ -65,7 +65,7 @@ fn drift(args: &DriftArgs, verbose: u8) -> anyhow::Result<Result<Outcome, NotPre
             Format::Markdown => render::drift::markdown(&report),
         });
         // `--secrets skip`: which secret fields the report could not compare.
-        let skipped = super::plan::not_compared(&plan);
+        let skipped = render::text::not_compared(&plan);
         if !skipped.is_empty() {
             render::message(&skipped);
         }

@@ -200,65 +200,76 @@ async fn named<A: Observe>(
         Vec::new()
     };
     for (address, id) in these {
-        if let Some(r) = state.resources.get(address) {
-            search.refused.push(format!(
-                "{address} is already managed by this state (AWS id {})",
-                r.id
-            ));
-            continue;
+        match describe_named(aws, region, (address, id.as_ref()), &tagged, state, force).await? {
+            Ok(live) => search.found.push(Found {
+                address: address.clone(),
+                live,
+            }),
+            Err(refused) => search.refused.push(refused),
         }
-        let live = match (address.kind, id) {
-            (Kind::Connection, _) => aws.describe_connection(&address.name).await?,
-            (Kind::ApiDestination, _) => aws.describe_api_destination(&address.name).await?,
-            (Kind::Connector, Some(id)) => aws.describe_connector(id).await?,
-            (Kind::Connector, None) => {
-                let mut matching = tagged
-                    .iter()
-                    .filter(|l| l.tags.get(TAG_NAME) == Some(&address.name));
-                match (matching.next(), matching.next()) {
-                    (Some(_), Some(_)) => {
-                        search.refused.push(format!(
-                            "{address}: several connectors are tagged {TAG_NAME}={}; name one with {address}=c-…",
-                            address.name
-                        ));
-                        continue;
-                    }
-                    (one, _) => one.cloned(),
-                }
-            }
-        };
-        let Some(live) = live else {
-            search.refused.push(format!(
-                "{address}{} does not exist in AWS (region {region})",
-                id.as_ref().map(|i| format!(" ({i})")).unwrap_or_default(),
-            ));
-            continue;
-        };
-        if let Some((a, _)) = managed_connector(state, &live.id)
-            && address.kind == Kind::Connector
-        {
-            search.refused.push(format!(
-                "{address}: {} is already managed by this state as {a}",
-                live.id
-            ));
-            continue;
-        }
-        if address.kind == Kind::Connector
-            && let Some(other) = foreign_lineage(&live, state)
-            && !force
-        {
-            search.refused.push(format!(
-                "{address} ({}) is managed by another outbound state (its {TAG_LINEAGE} tag is {other}, this state's lineage is {}); pass --force to take it over",
-                live.id, state.lineage
-            ));
-            continue;
-        }
-        search.found.push(Found {
-            address: address.clone(),
-            live,
-        });
     }
     Ok(search)
+}
+
+/// One address of the command line described, or why it is refused: managed already,
+/// unknown to AWS, ambiguous, or another state's.
+async fn describe_named<A: Observe>(
+    aws: &A,
+    region: &str,
+    (address, id): (&Address, Option<&ConnectorId>),
+    tagged: &[Live],
+    state: &State,
+    force: bool,
+) -> Result<Result<Live, String>, AwsError> {
+    if let Some(r) = state.resources.get(address) {
+        return Ok(Err(format!(
+            "{address} is already managed by this state (AWS id {})",
+            r.id
+        )));
+    }
+    let live = match (address.kind, id) {
+        (Kind::Connection, _) => aws.describe_connection(&address.name).await?,
+        (Kind::ApiDestination, _) => aws.describe_api_destination(&address.name).await?,
+        (Kind::Connector, Some(id)) => aws.describe_connector(id).await?,
+        (Kind::Connector, None) => {
+            let mut matching = tagged
+                .iter()
+                .filter(|l| l.tags.get(TAG_NAME) == Some(&address.name));
+            match (matching.next(), matching.next()) {
+                (Some(_), Some(_)) => {
+                    return Ok(Err(format!(
+                        "{address}: several connectors are tagged {TAG_NAME}={}; name one with {address}=c-…",
+                        address.name
+                    )));
+                }
+                (one, _) => one.cloned(),
+            }
+        }
+    };
+    let Some(live) = live else {
+        return Ok(Err(format!(
+            "{address}{} does not exist in AWS (region {region})",
+            id.map(|i| format!(" ({i})")).unwrap_or_default(),
+        )));
+    };
+    if let Some((a, _)) = managed_connector(state, &live.id)
+        && address.kind == Kind::Connector
+    {
+        return Ok(Err(format!(
+            "{address}: {} is already managed by this state as {a}",
+            live.id
+        )));
+    }
+    if address.kind == Kind::Connector
+        && let Some(other) = foreign_lineage(&live, state)
+        && !force
+    {
+        return Ok(Err(format!(
+            "{address} ({}) is managed by another outbound state (its {TAG_LINEAGE} tag is {other}, this state's lineage is {}); pass --force to take it over",
+            live.id, state.lineage
+        )));
+    }
+    Ok(Ok(live))
 }
 
 /// Every resource of `kinds` that this state does not manage. Connectors are named by their
@@ -272,89 +283,120 @@ async fn all<A: Observe>(
     parallelism: usize,
 ) -> Result<Search, AwsError> {
     let mut search = Search::default();
-    let managed_names = |kind: Kind| -> BTreeSet<&str> {
-        state
-            .resources
-            .iter()
-            .filter(|(a, _)| a.kind == kind)
-            .map(|(_, r)| r.id.as_str())
-            .collect()
-    };
+    // 1. Connections and API destinations, by name.
     for kind in [Kind::Connection, Kind::ApiDestination] {
-        if !kinds.contains(&kind) {
-            continue;
-        }
-        let managed = managed_names(kind);
-        let names: Vec<String> = match kind {
-            Kind::Connection => aws.listed_connections().await?,
-            _ => aws.listed_api_destinations().await?,
-        }
-        .into_iter()
-        .map(|l| l.name)
-        .filter(|n| !managed.contains(n.as_str()))
-        .filter(|n| !state.resources.contains_key(&Address::new(kind, n.clone())))
-        .collect();
-        let described: Vec<Result<Option<Live>, AwsError>> = stream::iter(names)
-            .map(|n| async move {
-                match kind {
-                    Kind::Connection => aws.describe_connection(&n).await,
-                    _ => aws.describe_api_destination(&n).await,
-                }
-            })
-            .buffered(parallelism.max(1))
-            .collect()
-            .await;
-        for live in described {
-            if let Some(live) = live? {
-                search.found.push(Found {
-                    address: Address::new(kind, live.id.as_str()),
-                    live,
-                });
-            }
+        if kinds.contains(&kind) {
+            search
+                .found
+                .extend(unmanaged_by_name(aws, kind, state, parallelism).await?);
         }
     }
+    // 2. Connectors, by their `outbound:name` tag or their id.
     if kinds.contains(&Kind::Connector) {
-        let managed = managed_names(Kind::Connector);
-        let ids: Vec<ConnectorId> = aws
-            .list_connectors()
-            .await?
-            .into_iter()
-            .map(|c| c.id)
-            .filter(|id| !managed.contains(id.as_str()))
-            .collect();
-        let mut taken: BTreeSet<Address> = state.resources.keys().cloned().collect();
-        for live in describe_connectors(aws, &ids, parallelism).await? {
-            let tag = live.tags.get(TAG_NAME);
-            if let Some(other) = foreign_lineage(&live, state)
-                && !force
-            {
-                search.skipped.push(format!(
-                    "connector {} ({TAG_NAME}={}): managed by another outbound state (lineage {other}); import it with --force to take it over",
-                    live.id,
-                    tag.map_or("(none)", String::as_str)
-                ));
-                continue;
-            }
-            if let Some(name) = tag
-                && live.tags.get(TAG_LINEAGE) == Some(&state.lineage)
-                && state
-                    .pending
-                    .contains_key(&Address::new(Kind::Connector, name.clone()))
-            {
-                search.skipped.push(format!(
-                    "connector {} (Connector/{name}): an interrupted creation of this state, adopted by the next plan",
-                    live.id
-                ));
-                continue;
-            }
-            let name = connector_name(&live, &taken);
-            let address = Address::new(Kind::Connector, name);
-            taken.insert(address.clone());
-            search.found.push(Found { address, live });
-        }
+        unmanaged_connectors(aws, state, force, parallelism, &mut search).await?;
     }
     search.found.sort_by(|a, b| a.address.cmp(&b.address));
     Ok(search)
+}
+
+/// The ids (names, for a connection or destination) of the resources of `kind` this state
+/// manages.
+fn managed_ids(state: &State, kind: Kind) -> BTreeSet<&str> {
+    state
+        .resources
+        .iter()
+        .filter(|(a, _)| a.kind == kind)
+        .map(|(_, r)| r.id.as_str())
+        .collect()
+}
+
+/// Every connection (or API destination) this state does not manage, described.
+async fn unmanaged_by_name<A: Observe>(
+    aws: &A,
+    kind: Kind,
+    state: &State,
+    parallelism: usize,
+) -> Result<Vec<Found>, AwsError> {
+    let mut found = Vec::new();
+    let managed = managed_ids(state, kind);
+    let names: Vec<String> = match kind {
+        Kind::Connection => aws.listed_connections().await?,
+        _ => aws.listed_api_destinations().await?,
+    }
+    .into_iter()
+    .map(|l| l.name)
+    .filter(|n| !managed.contains(n.as_str()))
+    .filter(|n| !state.resources.contains_key(&Address::new(kind, n.clone())))
+    .collect();
+    let described: Vec<Result<Option<Live>, AwsError>> = stream::iter(names)
+        .map(|n| async move {
+            match kind {
+                Kind::Connection => aws.describe_connection(&n).await,
+                _ => aws.describe_api_destination(&n).await,
+            }
+        })
+        .buffered(parallelism.max(1))
+        .collect()
+        .await;
+    for live in described {
+        if let Some(live) = live? {
+            found.push(Found {
+                address: Address::new(kind, live.id.as_str()),
+                live,
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// Every connector this state does not manage, named by its tag or id; one another state's
+/// lineage claims (unless `force`) or whose interrupted creation this state adopts, skipped.
+async fn unmanaged_connectors<A: Observe>(
+    aws: &A,
+    state: &State,
+    force: bool,
+    parallelism: usize,
+    search: &mut Search,
+) -> Result<(), AwsError> {
+    let managed = managed_ids(state, Kind::Connector);
+    let ids: Vec<ConnectorId> = aws
+        .list_connectors()
+        .await?
+        .into_iter()
+        .map(|c| c.id)
+        .filter(|id| !managed.contains(id.as_str()))
+        .collect();
+    let mut taken: BTreeSet<Address> = state.resources.keys().cloned().collect();
+    for live in describe_connectors(aws, &ids, parallelism).await? {
+        let tag = live.tags.get(TAG_NAME);
+        if let Some(other) = foreign_lineage(&live, state)
+            && !force
+        {
+            search.skipped.push(format!(
+                "connector {} ({TAG_NAME}={}): managed by another outbound state (lineage {other}); import it with --force to take it over",
+                live.id,
+                tag.map_or("(none)", String::as_str)
+            ));
+            continue;
+        }
+        if let Some(name) = tag
+            && live.tags.get(TAG_LINEAGE) == Some(&state.lineage)
+            && state
+                .pending
+                .contains_key(&Address::new(Kind::Connector, name.clone()))
+        {
+            search.skipped.push(format!(
+                "connector {} (Connector/{name}): an interrupted creation of this state, adopted by the next plan",
+                live.id
+            ));
+            continue;
+        }
+        let name = connector_name(&live, &taken);
+        let address = Address::new(Kind::Connector, name);
+        taken.insert(address.clone());
+        search.found.push(Found { address, live });
+    }
+    Ok(())
 }
 
 /// Describes connectors concurrently (tags included), in the order of `ids`.

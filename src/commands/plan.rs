@@ -2,7 +2,6 @@
 
 use super::{NotPrepared, Outcome, prepare, refused, runtime};
 use crate::cli::{Format, PlanArgs, SecretsMode};
-use crate::plan::Plan;
 use crate::render;
 use crate::render::failure::Failure;
 
@@ -65,7 +64,7 @@ fn plan(args: &PlanArgs, verbose: u8) -> anyhow::Result<Result<Outcome, NotPrepa
                 file.display()
             ));
         }
-        let skipped = not_compared(plan);
+        let skipped = render::text::not_compared(plan);
         render::out(&match args.format {
             Format::Text => render::text::plan(plan) + &skipped,
             Format::Json => render::json::plan(plan),
@@ -78,24 +77,4 @@ fn plan(args: &PlanArgs, verbose: u8) -> anyhow::Result<Result<Outcome, NotPrepa
             Ok(Ok(Outcome::Success))
         }
     })
-}
-
-/// The secret fields a plan made with `--secrets skip` did not compare, one line each
-/// (`ADDRESS: PATH: not compared (no value here)`); empty when every secret was compared.
-pub fn not_compared(plan: &Plan) -> String {
-    let lines: String = plan
-        .changes
-        .iter()
-        .flat_map(|c| {
-            c.not_compared
-                .iter()
-                .map(move |p| format!("  {}: {p}: not compared (no value here)\n", c.address))
-        })
-        .collect();
-    if lines.is_empty() {
-        return lines;
-    }
-    format!(
-        "\nSecrets not compared (--secrets skip): apply resolves them, and sends those whose value changed since the last apply.\n{lines}"
-    )
 }

@@ -207,25 +207,7 @@ fn check_across<'a>(
             document: c.raw.index,
         };
         if let Some(first) = raws.get(&c.address) {
-            let first_file = &loaded.files[first.file];
-            let hint = format!(
-                "first declared at {}:{}",
-                first_file.path.display(),
-                first_file.locate(first.index, "").0
-            );
-            report(
-                loaded,
-                c.raw,
-                Some(&c.address),
-                vec![
-                    Problem::new(
-                        "/metadata/name",
-                        format!("duplicate resource {}", c.address),
-                    )
-                    .hint(hint),
-                ],
-                diags,
-            );
+            report_duplicate(loaded, &c, first, diags);
             continue;
         }
         let mut problems = Vec::new();
@@ -249,12 +231,46 @@ fn check_across<'a>(
             },
         );
     }
+    check_connections(loaded, &resources, &raws, diags);
+    (resources, raws)
+}
+
+/// A resource declared twice: the second is reported, naming where the first is.
+fn report_duplicate(loaded: &Loaded, c: &Checked<'_>, first: &RawDoc, diags: &mut Diagnostics) {
+    let first_file = &loaded.files[first.file];
+    let hint = format!(
+        "first declared at {}:{}",
+        first_file.path.display(),
+        first_file.locate(first.index, "").0
+    );
+    report(
+        loaded,
+        c.raw,
+        Some(&c.address),
+        vec![
+            Problem::new(
+                "/metadata/name",
+                format!("duplicate resource {}", c.address),
+            )
+            .hint(hint),
+        ],
+        diags,
+    );
+}
+
+/// Every API destination's `connection` names a Connection of the manifests.
+fn check_connections(
+    loaded: &Loaded,
+    resources: &BTreeMap<Address, DesiredResource>,
+    raws: &BTreeMap<Address, &RawDoc>,
+    diags: &mut Diagnostics,
+) {
     let connections: Vec<&str> = resources
         .keys()
         .filter(|a| a.kind == Kind::Connection)
         .map(|a| a.name.as_str())
         .collect();
-    for (address, r) in &resources {
+    for (address, r) in resources {
         let Spec::ApiDestination(d) = &r.spec else {
             continue;
         };
@@ -274,7 +290,6 @@ fn check_across<'a>(
             report(loaded, raws[address], Some(address), vec![problem], diags);
         }
     }
-    (resources, raws)
 }
 
 /// Resolves every secret of a connection (none when it is to be deauthorized).

@@ -115,53 +115,14 @@ fn describe(err: &ValidationError<'_>, root: &Value, doc: &Value, out: &mut Vec<
     let instance = doc.pointer(&pointer);
     let problem = match err.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
-            let known: Vec<&str> = here
-                .and_then(|s| s.get("properties"))
-                .and_then(Value::as_object)
-                .map(|p| p.keys().map(String::as_str).collect())
-                .unwrap_or_default();
-
-            for field in unexpected {
-                let hint = did_you_mean(field, known.iter().copied())
-                    .unwrap_or_else(|| format!("expected one of: {}", known.join(", ")));
-                out.push(
-                    Problem::new(
-                        format!("{pointer}/{}", escape(field)),
-                        format!("unknown field `{field}`"),
-                    )
-                    .hint(hint),
-                );
-            }
+            unknown_fields(&pointer, here, unexpected, out);
             return;
         }
         ValidationErrorKind::Required { property } => {
             let name = property.as_str().unwrap_or("?");
             Problem::new(pointer, format!("missing required field `{name}`"))
         }
-        ValidationErrorKind::Enum { options } => {
-            let options: Vec<&str> = options
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            match instance.and_then(Value::as_str) {
-                Some(got) => Problem::new(
-                    pointer,
-                    format!("`{got}` is not one of {}", options.join(", ")),
-                )
-                .hint(
-                    did_you_mean(got, options.iter().copied())
-                        .unwrap_or_else(|| format!("use one of {}", options.join(", "))),
-                ),
-                None => Problem::new(
-                    pointer,
-                    format!(
-                        "expected one of {}, found {}",
-                        options.join(", "),
-                        type_name(instance)
-                    ),
-                ),
-            }
-        }
+        ValidationErrorKind::Enum { options } => enum_problem(pointer, options, instance),
         ValidationErrorKind::Type { kind } => {
             let expected = match kind {
                 TypeKind::Single(t) => json_type(&t.to_string()).to_owned(),
@@ -212,6 +173,58 @@ fn describe(err: &ValidationError<'_>, root: &Value, doc: &Value, out: &mut Vec<
         _ => Problem::new(pointer, "is not valid here"),
     };
     out.push(problem);
+}
+
+/// An unknown field each, with the closest known one or the list of them as a hint.
+fn unknown_fields(
+    pointer: &str,
+    here: Option<&Value>,
+    unexpected: &[String],
+    out: &mut Vec<Problem>,
+) {
+    let known: Vec<&str> = here
+        .and_then(|s| s.get("properties"))
+        .and_then(Value::as_object)
+        .map(|p| p.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+
+    for field in unexpected {
+        let hint = did_you_mean(field, known.iter().copied())
+            .unwrap_or_else(|| format!("expected one of: {}", known.join(", ")));
+        out.push(
+            Problem::new(
+                format!("{pointer}/{}", escape(field)),
+                format!("unknown field `{field}`"),
+            )
+            .hint(hint),
+        );
+    }
+}
+
+/// A value not among `options`: the closest one as a hint.
+fn enum_problem(pointer: String, options: &Value, instance: Option<&Value>) -> Problem {
+    let options: Vec<&str> = options
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    match instance.and_then(Value::as_str) {
+        Some(got) => Problem::new(
+            pointer,
+            format!("`{got}` is not one of {}", options.join(", ")),
+        )
+        .hint(
+            did_you_mean(got, options.iter().copied())
+                .unwrap_or_else(|| format!("use one of {}", options.join(", "))),
+        ),
+        None => Problem::new(
+            pointer,
+            format!(
+                "expected one of {}, found {}",
+                options.join(", "),
+                type_name(instance)
+            ),
+        ),
+    }
 }
 
 fn secret_problem(pointer: String, instance: Option<&Value>, literal_allowed: bool) -> Problem {

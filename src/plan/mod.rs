@@ -490,7 +490,6 @@ pub fn build(
     observed: &BTreeMap<Address, Observed>,
     fingerprints: &BTreeMap<Address, BTreeMap<FieldPath, String>>,
 ) -> Result<Plan, PlanError> {
-    let addresses = addresses(desired, state);
     let arn_of = |a: &Address| {
         observed
             .get(a)
@@ -498,137 +497,31 @@ pub fn build(
             .map(|l| l.arn.clone())
             .or_else(|| state.resources.get(a).map(|r| r.arn.clone()))
     };
+    // 1. A change for every address of the manifests or the state, but what AWS already
+    //    holds and outbound did not create.
     let mut unmanaged = Vec::new();
-    let mut protected = Vec::new();
     let mut changes = Vec::new();
-    for address in addresses {
-        let d = desired.resources.get(address);
-        let r = state.resources.get(address);
-        let o = observed.get(address).cloned().unwrap_or_default();
-        let live = o.live.as_ref();
-        if d.is_some() && r.is_none() && live.is_some() && !o.adopted {
+    for address in addresses(desired, state) {
+        let sides = Sides::of(address, desired, state, observed);
+        if sides.unmanaged() {
             unmanaged.push(address.clone());
             continue;
         }
         let fps = fingerprints.get(address).cloned().unwrap_or_default();
-        let desired_json = d.map(|d| d.spec.aws_json(&arn_of));
-        let wants_deauthorized =
-            matches!(d.map(|d| &d.spec), Some(Spec::Connection(c)) if c.deauthorized);
-        let (mut desired_flat, mut recorded_flat) = compared(
-            address.kind,
-            d,
-            desired_json.as_ref(),
-            &fps,
-            r,
-            wants_deauthorized,
-        );
-        // Secrets not resolved (`--secrets skip`; a resolved manifest has every value, or
-        // it is invalid): not compared, like those of a connection to deauthorize.
-        let unresolved = d.is_some_and(|d| d.secrets.is_empty());
-        let not_compared: Vec<FieldPath> = match &desired_flat {
-            Some(f) if unresolved && !wants_deauthorized => f.sensitive().cloned().collect(),
-            _ => Vec::new(),
-        };
-        if !not_compared.is_empty() {
-            for f in [&mut desired_flat, &mut recorded_flat]
-                .into_iter()
-                .flatten()
-            {
-                f.fields.retain(|_, l| !matches!(l, Leaf::Sensitive(_)));
-            }
-        }
-        let live_flat = live.map(|l| Flat::of(address.kind, &l.spec));
-        let protect = d.is_some_and(|d| d.protect) || r.is_some_and(|r| r.protect);
-        let mut reasons = BTreeSet::new();
-        if o.adopted {
-            reasons.insert(ChangeReason::Adopted);
-        }
-        let interrupted_delete = state.pending.get(address).is_some_and(|p| p.delete);
-        let (action, fields) = action_of(
-            address.kind,
-            (&desired_flat, recorded_flat.as_ref(), &live_flat),
-            r.is_some(),
-            interrupted_delete,
-            &mut reasons,
-        );
-        // Leftover copies must go even when nothing else changes: the change that deletes
-        // them is an update with no fields.
-        let action = if action == Action::Noop && !o.leftovers.is_empty() {
-            reasons.insert(ChangeReason::Adopted);
-            Action::Update
-        } else {
-            action
-        };
-        let (action, fields) = match (address.kind, live, r) {
-            (Kind::Connection, Some(l), _) if matches!(action, Action::Noop | Action::Update) => {
-                let interrupted_update = state.pending.get(address).is_some_and(|p| p.update);
-                connection_state(
-                    action,
-                    fields,
-                    l,
-                    r,
-                    (wants_deauthorized, interrupted_update),
-                    &mut reasons,
-                )
-            }
-            _ => (action, fields),
-        };
-        let (action, fields) = match (address.kind, live, r) {
-            (Kind::Connection, Some(_), Some(r)) if r.imported && !wants_deauthorized => {
-                secrets_never_sent(action, fields, &mut reasons)
-            }
-            (Kind::Connector, Some(l), Some(r))
-                if d.is_some() && matches!(action, Action::Noop | Action::Update) =>
-            {
-                ownership_tags(action, fields, l, address, state, r.imported, &mut reasons)
-            }
-            _ => (action, fields),
-        };
-        if protect && matches!(action, Action::Delete | Action::Replace) {
-            protected.push(address.clone());
-        }
-        let clear = clears(&desired_flat, &recorded_flat, action, &fields);
-        changes.push(Change {
-            address: address.clone(),
-            action,
-            reasons: if action == Action::Noop {
-                BTreeSet::new()
-            } else {
-                reasons
-            },
-            fields,
-            order: 0,
-            id: live
-                .map(|l| l.id.clone())
-                .or_else(|| r.map(|r| r.id.clone())),
-            arn: live
-                .map(|l| l.arn.clone())
-                .or_else(|| r.map(|r| r.arn.clone())),
-            desired: d.and_then(|d| with_references(desired_json, &d.spec)),
-            fingerprints: fps,
-            not_compared,
-            protect,
-            clear,
-            after: Vec::new(),
-            status: live.and_then(|l| l.status.clone()),
-            status_reason: live.and_then(|l| l.status_reason.clone()),
-            leftovers: o.leftovers.clone(),
-        });
+        changes.push(change_of(&sides, state, fps, &arn_of));
     }
+    // 2. Refuse to take over what outbound did not create, or to delete what is protected.
     if !unmanaged.is_empty() {
         return Err(PlanError::Unmanaged(unmanaged));
     }
+    let protected = protected(&changes);
     if !protected.is_empty() {
         return Err(PlanError::Protected(protected));
     }
+    // 3. Execution order, and what each change waits for.
     order(&mut changes, desired, state)?;
-    let live_fingerprints = changes
-        .iter()
-        .map(|c| {
-            let live = observed.get(&c.address).and_then(|o| o.live.as_ref());
-            (c.address.clone(), live_fingerprint(live))
-        })
-        .collect();
+    // 4. What AWS held for each address, to tell a saved plan gone stale.
+    let live_fingerprints = live_fingerprints(&changes, observed);
     Ok(Plan {
         state_lineage: state.lineage.clone(),
         state_serial: state.serial,
@@ -637,6 +530,214 @@ pub fn build(
         changes,
         live_fingerprints,
     })
+}
+
+/// One address as the planner sees it: its manifest (`d`), its record in the state (`r`),
+/// and what AWS holds (`o`).
+struct Sides<'a> {
+    address: &'a Address,
+    d: Option<&'a DesiredResource>,
+    r: Option<&'a Record>,
+    o: Observed,
+}
+
+impl<'a> Sides<'a> {
+    fn of(
+        address: &'a Address,
+        desired: &'a DesiredState,
+        state: &'a State,
+        observed: &BTreeMap<Address, Observed>,
+    ) -> Self {
+        Sides {
+            address,
+            d: desired.resources.get(address),
+            r: state.resources.get(address),
+            o: observed.get(address).cloned().unwrap_or_default(),
+        }
+    }
+
+    /// In the manifests and in AWS, but neither in the state nor found through an
+    /// interrupted creation: outbound did not create it.
+    fn unmanaged(&self) -> bool {
+        self.d.is_some() && self.r.is_none() && self.o.live.is_some() && !self.o.adopted
+    }
+
+    /// `deauthorized: true` in the manifest.
+    fn wants_deauthorized(&self) -> bool {
+        matches!(self.d.map(|d| &d.spec), Some(Spec::Connection(c)) if c.deauthorized)
+    }
+}
+
+/// The change of one managed address, with `order` and `after` left for [`order`].
+fn change_of(
+    sides: &Sides<'_>,
+    state: &State,
+    fps: BTreeMap<FieldPath, String>,
+    arn_of: &dyn Fn(&Address) -> Option<Arn>,
+) -> Change {
+    let Sides { address, d, r, o } = sides;
+    let (address, d, r) = (*address, *d, *r);
+    let live = o.live.as_ref();
+    // 1. The desired and recorded specs as the diff compares them.
+    let desired_json = d.map(|d| d.spec.aws_json(arn_of));
+    let (mut desired_flat, mut recorded_flat) = compared(
+        address.kind,
+        d,
+        desired_json.as_ref(),
+        &fps,
+        r,
+        sides.wants_deauthorized(),
+    );
+    let not_compared = not_compared(sides, &mut desired_flat, &mut recorded_flat);
+    // 2. What to do, field by field, and why.
+    let (action, fields, reasons) =
+        action_and_fields(sides, state, (&desired_flat, recorded_flat.as_ref()));
+    // 3. The change, with all apply needs to make it.
+    let clear = clears(&desired_flat, &recorded_flat, action, &fields);
+    Change {
+        address: address.clone(),
+        action,
+        reasons,
+        fields,
+        order: 0,
+        id: live
+            .map(|l| l.id.clone())
+            .or_else(|| r.map(|r| r.id.clone())),
+        arn: live
+            .map(|l| l.arn.clone())
+            .or_else(|| r.map(|r| r.arn.clone())),
+        desired: d.and_then(|d| with_references(desired_json, &d.spec)),
+        fingerprints: fps,
+        not_compared,
+        protect: d.is_some_and(|d| d.protect) || r.is_some_and(|r| r.protect),
+        clear,
+        after: Vec::new(),
+        status: live.and_then(|l| l.status.clone()),
+        status_reason: live.and_then(|l| l.status_reason.clone()),
+        leftovers: o.leftovers.clone(),
+    }
+}
+
+/// The secret fields not compared, dropped from both specs: their values were not resolved
+/// (`--secrets skip`; a resolved manifest has every value, or it is invalid), like those of a
+/// connection to deauthorize.
+fn not_compared(
+    sides: &Sides<'_>,
+    desired_flat: &mut Option<Flat>,
+    recorded_flat: &mut Option<Flat>,
+) -> Vec<FieldPath> {
+    let unresolved = sides.d.is_some_and(|d| d.secrets.is_empty());
+    let not_compared: Vec<FieldPath> = match &desired_flat {
+        Some(f) if unresolved && !sides.wants_deauthorized() => f.sensitive().cloned().collect(),
+        _ => Vec::new(),
+    };
+    if !not_compared.is_empty() {
+        for f in [desired_flat, recorded_flat].into_iter().flatten() {
+            f.fields.retain(|_, l| !matches!(l, Leaf::Sensitive(_)));
+        }
+    }
+    not_compared
+}
+
+/// The action, its field changes and why (no reason for a `Noop`): the diff's, then what
+/// the diff cannot see.
+fn action_and_fields(
+    sides: &Sides<'_>,
+    state: &State,
+    (desired_flat, recorded_flat): (&Option<Flat>, Option<&Flat>),
+) -> (Action, Vec<FieldChange>, BTreeSet<ChangeReason>) {
+    let address = sides.address;
+    let mut reasons = BTreeSet::new();
+    if sides.o.adopted {
+        reasons.insert(ChangeReason::Adopted);
+    }
+    let live_flat = sides
+        .o
+        .live
+        .as_ref()
+        .map(|l| Flat::of(address.kind, &l.spec));
+    let interrupted_delete = state.pending.get(address).is_some_and(|p| p.delete);
+    let (action, fields) = action_of(
+        address.kind,
+        (desired_flat, recorded_flat, &live_flat),
+        sides.r.is_some(),
+        interrupted_delete,
+        &mut reasons,
+    );
+    let (action, fields) = beyond_the_diff(sides, state, (action, fields), &mut reasons);
+    if action == Action::Noop {
+        reasons.clear();
+    }
+    (action, fields, reasons)
+}
+
+/// What the diff cannot see: leftover copies to delete, a connection's authorization,
+/// secrets never sent, a connector's ownership tags.
+fn beyond_the_diff(
+    sides: &Sides<'_>,
+    state: &State,
+    (action, fields): (Action, Vec<FieldChange>),
+    reasons: &mut BTreeSet<ChangeReason>,
+) -> (Action, Vec<FieldChange>) {
+    let (address, d, r, o) = (sides.address, sides.d, sides.r, &sides.o);
+    let live = o.live.as_ref();
+    let wants_deauthorized = sides.wants_deauthorized();
+    // Leftover copies must go even when nothing else changes: the change that deletes
+    // them is an update with no fields.
+    let action = if action == Action::Noop && !o.leftovers.is_empty() {
+        reasons.insert(ChangeReason::Adopted);
+        Action::Update
+    } else {
+        action
+    };
+    let (action, fields) = match (address.kind, live, r) {
+        (Kind::Connection, Some(l), _) if matches!(action, Action::Noop | Action::Update) => {
+            let interrupted_update = state.pending.get(address).is_some_and(|p| p.update);
+            connection_state(
+                action,
+                fields,
+                l,
+                r,
+                (wants_deauthorized, interrupted_update),
+                reasons,
+            )
+        }
+        _ => (action, fields),
+    };
+    match (address.kind, live, r) {
+        (Kind::Connection, Some(_), Some(r)) if r.imported && !wants_deauthorized => {
+            secrets_never_sent(action, fields, reasons)
+        }
+        (Kind::Connector, Some(l), Some(r))
+            if d.is_some() && matches!(action, Action::Noop | Action::Update) =>
+        {
+            ownership_tags(action, fields, l, address, state, r.imported, reasons)
+        }
+        _ => (action, fields),
+    }
+}
+
+/// A hash of what AWS holds for each planned address (see [`live_fingerprint`]).
+fn live_fingerprints(
+    changes: &[Change],
+    observed: &BTreeMap<Address, Observed>,
+) -> BTreeMap<Address, String> {
+    changes
+        .iter()
+        .map(|c| {
+            let live = observed.get(&c.address).and_then(|o| o.live.as_ref());
+            (c.address.clone(), live_fingerprint(live))
+        })
+        .collect()
+}
+
+/// The changes that would delete or replace a protected resource.
+fn protected(changes: &[Change]) -> Vec<Address> {
+    changes
+        .iter()
+        .filter(|c| c.protect && matches!(c.action, Action::Delete | Action::Replace))
+        .map(|c| c.address.clone())
+        .collect()
 }
 
 /// The desired and recorded specs in canonical form, as the diff compares them: a

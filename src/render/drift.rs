@@ -95,68 +95,9 @@ pub fn text(report: &DriftReport) -> String {
             let _ = writeln!(out, "  {WARN}?{WARN:#} {}: {}", n.subject, n.reason);
         }
     }
-    if !report.modified_outside.is_empty() {
-        section(
-            &mut out,
-            "Modified outside outbound (expected: the last apply; actual: AWS):",
-        );
-        for m in &report.modified_outside {
-            let _ = writeln!(
-                out,
-                "  {BAD}~{BAD:#} {}{}",
-                m.address,
-                id_note(&m.address, &m.id)
-            );
-            for f in &m.fields {
-                let _ = writeln!(out, "      {}", drifted(f, &|s| s.to_owned()));
-            }
-        }
-    }
-    if !report.deleted_outside.is_empty() {
-        section(&mut out, "Deleted outside outbound:");
-        for d in &report.deleted_outside {
-            let note = if d.in_manifests {
-                ""
-            } else {
-                " (its manifest is gone too)"
-            };
-            let _ = writeln!(
-                out,
-                "  {BAD}-{BAD:#} {}{}{note}",
-                d.address,
-                id_note(&d.address, &d.id)
-            );
-        }
-    }
-    if !report.unhealthy.is_empty() {
-        section(&mut out, "Unhealthy:");
-        for u in &report.unhealthy {
-            status_line(&mut out, BAD, '!', u);
-        }
-    }
-    if !report.waiting.is_empty() {
-        section(
-            &mut out,
-            "Waiting (AWS is still settling these; not drift):",
-        );
-        for w in &report.waiting {
-            status_line(&mut out, DIM, '.', w);
-        }
-    }
-    if let Some(unmanaged) = report.unmanaged.as_ref().filter(|u| !u.is_empty()) {
-        section(
-            &mut out,
-            "Unmanaged (in the account and region; neither the manifests nor the state name them):",
-        );
-        for u in unmanaged {
-            let url = u
-                .url
-                .as_deref()
-                .map(|u| format!(" ({u})"))
-                .unwrap_or_default();
-            let _ = writeln!(out, "  {BAD}+{BAD:#} {} {}{url}", u.kind, u.id);
-        }
-    }
+    changed_outside(&mut out, report);
+    statuses(&mut out, report);
+    unmanaged(&mut out, report);
     if !report.pending_manifest_changes.is_empty() {
         section(
             &mut out,
@@ -173,6 +114,77 @@ pub fn text(report: &DriftReport) -> String {
         }
     }
     out
+}
+
+/// The resources modified or deleted outside outbound, field by field.
+fn changed_outside(out: &mut String, report: &DriftReport) {
+    if !report.modified_outside.is_empty() {
+        section(
+            out,
+            "Modified outside outbound (expected: the last apply; actual: AWS):",
+        );
+        for m in &report.modified_outside {
+            let _ = writeln!(
+                out,
+                "  {BAD}~{BAD:#} {}{}",
+                m.address,
+                id_note(&m.address, &m.id)
+            );
+            for f in &m.fields {
+                let _ = writeln!(out, "      {}", drifted(f, &|s| s.to_owned()));
+            }
+        }
+    }
+    if !report.deleted_outside.is_empty() {
+        section(out, "Deleted outside outbound:");
+        for d in &report.deleted_outside {
+            let note = if d.in_manifests {
+                ""
+            } else {
+                " (its manifest is gone too)"
+            };
+            let _ = writeln!(
+                out,
+                "  {BAD}-{BAD:#} {}{}{note}",
+                d.address,
+                id_note(&d.address, &d.id)
+            );
+        }
+    }
+}
+
+/// The resources unhealthy, and those AWS is still settling (not drift).
+fn statuses(out: &mut String, report: &DriftReport) {
+    if !report.unhealthy.is_empty() {
+        section(out, "Unhealthy:");
+        for u in &report.unhealthy {
+            status_line(out, BAD, '!', u);
+        }
+    }
+    if !report.waiting.is_empty() {
+        section(out, "Waiting (AWS is still settling these; not drift):");
+        for w in &report.waiting {
+            status_line(out, DIM, '.', w);
+        }
+    }
+}
+
+/// What the account holds that neither the manifests nor the state name.
+fn unmanaged(out: &mut String, report: &DriftReport) {
+    if let Some(unmanaged) = report.unmanaged.as_ref().filter(|u| !u.is_empty()) {
+        section(
+            out,
+            "Unmanaged (in the account and region; neither the manifests nor the state name them):",
+        );
+        for u in unmanaged {
+            let url = u
+                .url
+                .as_deref()
+                .map(|u| format!(" ({u})"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "  {BAD}+{BAD:#} {} {}{url}", u.kind, u.id);
+        }
+    }
 }
 
 /// `path: expected X, actual Y`, each part through `quote`; a secret only as changed.
@@ -293,6 +305,31 @@ pub fn markdown(report: &DriftReport) -> String {
             .map_or("not looked for".to_owned(), |n| n.to_string()),
         s.pending_manifest_changes
     ));
+    let rows = finding_rows(report);
+    if !rows.is_empty() {
+        md.push("| resource | finding | detail |\n|---|---|---|\n");
+        for r in rows {
+            md.row(&r);
+        }
+        md.push("\n");
+    }
+    pending_changes(&mut md, report);
+    if !report.in_sync.is_empty() {
+        md.push(&format!(
+            "<details><summary>In sync ({})</summary>\n\n",
+            report.in_sync.len()
+        ));
+        for a in &report.in_sync {
+            md.row(&format!("- {}\n", code(&a.to_string())));
+        }
+        md.push("\n</details>\n");
+    }
+    md.finish()
+}
+
+/// One Markdown table row per finding: not checked, modified or deleted outside, unhealthy
+/// or waiting, unmanaged.
+fn finding_rows(report: &DriftReport) -> Vec<String> {
     let mut rows = Vec::new();
     for n in &report.not_checked {
         rows.push(row(&n.subject.to_string(), "not checked", &cell(&n.reason)));
@@ -331,54 +368,42 @@ pub fn markdown(report: &DriftReport) -> String {
         let detail = u.url.as_deref().map(cell).unwrap_or_default();
         rows.push(row(&format!("{} {}", u.kind, u.id), "unmanaged", &detail));
     }
-    if !rows.is_empty() {
-        md.push("| resource | finding | detail |\n|---|---|---|\n");
-        for r in rows {
-            md.row(&r);
-        }
-        md.push("\n");
+    rows
+}
+
+/// The folded section of pending manifest changes (not drift), if any.
+fn pending_changes(md: &mut Markdown, report: &DriftReport) {
+    if report.pending_manifest_changes.is_empty() {
+        return;
     }
-    if !report.pending_manifest_changes.is_empty() {
-        md.push(&format!(
-            "<details><summary>Pending manifest changes ({}): not drift</summary>\n\n\
-             | resource | change | fields |\n|---|---|---|\n",
-            report.pending_manifest_changes.len()
+    md.push(&format!(
+        "<details><summary>Pending manifest changes ({}): not drift</summary>\n\n\
+         | resource | change | fields |\n|---|---|---|\n",
+        report.pending_manifest_changes.len()
+    ));
+    for p in &report.pending_manifest_changes {
+        let fields: Vec<String> = if p.action == Action::Create {
+            Vec::new()
+        } else {
+            p.fields
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{}: {} → {}",
+                        code(f.path.as_str()),
+                        code(&show(&f.before)),
+                        code(&show(&f.after))
+                    )
+                })
+                .collect()
+        };
+        md.row(&row(
+            &p.address.to_string(),
+            action_words(p.action),
+            &fields.join("<br>"),
         ));
-        for p in &report.pending_manifest_changes {
-            let fields: Vec<String> = if p.action == Action::Create {
-                Vec::new()
-            } else {
-                p.fields
-                    .iter()
-                    .map(|f| {
-                        format!(
-                            "{}: {} → {}",
-                            code(f.path.as_str()),
-                            code(&show(&f.before)),
-                            code(&show(&f.after))
-                        )
-                    })
-                    .collect()
-            };
-            md.row(&row(
-                &p.address.to_string(),
-                action_words(p.action),
-                &fields.join("<br>"),
-            ));
-        }
-        md.push("\n</details>\n\n");
     }
-    if !report.in_sync.is_empty() {
-        md.push(&format!(
-            "<details><summary>In sync ({})</summary>\n\n",
-            report.in_sync.len()
-        ));
-        for a in &report.in_sync {
-            md.row(&format!("- {}\n", code(&a.to_string())));
-        }
-        md.push("\n</details>\n");
-    }
-    md.finish()
+    md.push("\n</details>\n\n");
 }
 
 /// Markdown with a size budget: rows past it are counted instead of written.

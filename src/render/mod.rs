@@ -63,3 +63,12 @@ pub fn count(n: usize, noun: &str) -> String {
         format!("{n} {noun}s")
     }
 }
+
+/// `state: 3 writes` and, for a remote backend, its calls (`-v`).
+pub fn state_activity(store: &crate::store::Store) -> String {
+    let writes = count(store.writes(), "write");
+    match store.calls() {
+        Some(calls) => format!("state: {writes}; {calls}"),
+        None => format!("state: {writes}"),
+    }
+}

@@ -1,5 +1,6 @@
 //! The plan and the apply report as text for people (SPEC §2).
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
@@ -10,6 +11,7 @@ use super::compare::{Comparison, Segment, compare};
 use crate::apply::{Outcome, Report};
 use crate::diff::FieldChange;
 use crate::plan::{Action, Change, ChangeReason, Plan};
+use crate::resource::Address;
 use crate::resource::rules::Health;
 
 const ADD: Style = AnsiColor::Green.on_default();
@@ -88,6 +90,26 @@ pub fn plan(plan: &Plan) -> String {
         s.noop
     );
     out
+}
+
+/// The secret fields a plan made with `--secrets skip` did not compare, one line each
+/// (`ADDRESS: PATH: not compared (no value here)`); empty when every secret was compared.
+pub fn not_compared(plan: &Plan) -> String {
+    let lines: String = plan
+        .changes
+        .iter()
+        .flat_map(|c| {
+            c.not_compared
+                .iter()
+                .map(move |p| format!("  {}: {p}: not compared (no value here)\n", c.address))
+        })
+        .collect();
+    if lines.is_empty() {
+        return lines;
+    }
+    format!(
+        "\nSecrets not compared (--secrets skip): apply resolves them, and sends those whose value changed since the last apply.\n{lines}"
+    )
 }
 
 fn change(out: &mut String, c: &Change) {
@@ -274,4 +296,28 @@ pub fn report(report: &Report) -> String {
         );
     }
     out
+}
+
+/// A line for each change done that sent a secret value changed since the last apply.
+pub fn secrets_sent(
+    report: &Report,
+    secrets_changed: &BTreeMap<Address, Vec<crate::resource::FieldPath>>,
+) -> String {
+    report
+        .rows
+        .iter()
+        .filter(|r| r.outcome == Outcome::Done)
+        .filter_map(|r| {
+            let paths = secrets_changed.get(&r.address)?;
+            Some(format!(
+                "{}: secret value changed since the last apply ({})\n",
+                r.address,
+                paths
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+        .collect()
 }

@@ -187,36 +187,7 @@ impl ConnectorSpec {
             _ => {}
         }
         if let (Some(as2), None) = (&self.as2_config, &self.sftp_config) {
-            if !has_scheme(&self.url, "https") && !has_scheme(&self.url, "http") {
-                out.push(Problem::new(
-                    "/spec/url",
-                    "an AS2 connector's url must start with `https://` or `http://`",
-                ));
-            } else if as2.encryption_algorithm == Some(EncryptionAlgorithm::None)
-                && !has_scheme(&self.url, "https")
-            {
-                out.push(
-                    Problem::new(
-                        "/spec/as2Config/encryptionAlgorithm",
-                        "`NONE` is only allowed with an `https://` url",
-                    )
-                    .hint("use an https:// url, or an encryption algorithm such as AES256_CBC"),
-                );
-            }
-            match (as2.mdn_response, &as2.async_mdn_config) {
-                (Some(MdnResponse::Async), None) => out.push(
-                    Problem::new(
-                        "/spec/as2Config/mdnResponse",
-                        "`ASYNC` needs `asyncMdnConfig`",
-                    )
-                    .hint("add `asyncMdnConfig: { url: …, serverIds: [s-…] }`"),
-                ),
-                (r, Some(_)) if r != Some(MdnResponse::Async) => out.push(Problem::new(
-                    "/spec/as2Config/asyncMdnConfig",
-                    "`asyncMdnConfig` is only used with `mdnResponse: ASYNC`",
-                )),
-                _ => {}
-            }
+            self.check_as2(as2, out);
         }
         if self.sftp_config.is_some() && self.as2_config.is_none() && !has_scheme(&self.url, "sftp")
         {
@@ -231,6 +202,46 @@ impl ConnectorSpec {
                 "VPC Lattice egress is only for SFTP connectors",
             ));
         }
+        self.check_tags(out);
+    }
+
+    /// An AS2 connector's url scheme, encryption and MDN settings.
+    fn check_as2(&self, as2: &As2Config, out: &mut Vec<Problem>) {
+        use patterns::has_scheme;
+        if !has_scheme(&self.url, "https") && !has_scheme(&self.url, "http") {
+            out.push(Problem::new(
+                "/spec/url",
+                "an AS2 connector's url must start with `https://` or `http://`",
+            ));
+        } else if as2.encryption_algorithm == Some(EncryptionAlgorithm::None)
+            && !has_scheme(&self.url, "https")
+        {
+            out.push(
+                Problem::new(
+                    "/spec/as2Config/encryptionAlgorithm",
+                    "`NONE` is only allowed with an `https://` url",
+                )
+                .hint("use an https:// url, or an encryption algorithm such as AES256_CBC"),
+            );
+        }
+        match (as2.mdn_response, &as2.async_mdn_config) {
+            (Some(MdnResponse::Async), None) => out.push(
+                Problem::new(
+                    "/spec/as2Config/mdnResponse",
+                    "`ASYNC` needs `asyncMdnConfig`",
+                )
+                .hint("add `asyncMdnConfig: { url: …, serverIds: [s-…] }`"),
+            ),
+            (r, Some(_)) if r != Some(MdnResponse::Async) => out.push(Problem::new(
+                "/spec/as2Config/asyncMdnConfig",
+                "`asyncMdnConfig` is only used with `mdnResponse: ASYNC`",
+            )),
+            _ => {}
+        }
+    }
+
+    /// Tag keys outbound or AWS reserve, and AWS's length limits.
+    fn check_tags(&self, out: &mut Vec<Problem>) {
         for (key, value) in &self.tags {
             let pointer = format!("/spec/tags/{}", key.replace('~', "~0").replace('/', "~1"));
             if key.starts_with("outbound:") || key.starts_with("aws:") {

@@ -316,13 +316,22 @@ pub fn all_with(
         }
         return taken;
     }
-    // 2b. Argon2id: a bucket whose check holds keeps its recorded fingerprints.
+    // 2b. Argon2id, bucket by bucket.
+    by_buckets(salt, &jobs, checks, &mut taken);
+    taken
+}
+
+/// Argon2id fingerprints of `jobs` into `taken`: a bucket whose check holds keeps its
+/// recorded fingerprints; every other one is fingerprinted secret by secret, then gets its
+/// new check.
+fn by_buckets(salt: &str, jobs: &[Job], checks: &BTreeMap<String, String>, taken: &mut Taken) {
+    // 1. The buckets whose checks hold.
     let mut buckets: BTreeMap<String, Vec<&Job>> = BTreeMap::new();
-    for job in &jobs {
+    for job in jobs {
         buckets.entry(bucket_of(job.address)).or_default().push(job);
     }
     let held = checks_holding(salt, &buckets, checks);
-    // 3. Every other bucket secret by secret, then its new check.
+    // 2. Their recorded fingerprints stand, and their checks.
     let (kept, redo): (Vec<_>, Vec<_>) = buckets.into_iter().partition(|(b, _)| held.contains(b));
     for (bucket, jobs) in kept {
         for job in jobs {
@@ -336,6 +345,7 @@ pub fn all_with(
             taken.checks.insert(bucket, check.clone());
         }
     }
+    // 3. Every other bucket secret by secret, then its new check.
     let redo_jobs: Vec<&Job> = redo
         .iter()
         .flat_map(|(_, jobs)| jobs.iter().copied())
@@ -360,7 +370,6 @@ pub fn all_with(
     for ((bucket, _), check) in new_checks.iter().zip(check_each(salt, &new_checks)) {
         taken.checks.insert(bucket.clone(), check);
     }
-    taken
 }
 
 impl Taken {

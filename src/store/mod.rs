@@ -123,14 +123,9 @@ impl Store {
         self.writes.load(Ordering::Relaxed)
     }
 
-    /// `state: 3 writes` and, for a remote backend, its calls (`-v`).
-    pub fn activity(&self) -> String {
-        let n = self.writes();
-        let writes = format!("{n} write{}", if n == 1 { "" } else { "s" });
-        match self.backend.calls() {
-            Some(calls) => format!("state: {writes}; {calls}"),
-            None => format!("state: {writes}"),
-        }
+    /// The calls to a remote backend; `None` for a local file.
+    pub fn calls(&self) -> Option<&crate::aws::CallLog> {
+        self.backend.calls()
     }
 
     /// Takes the lock for `operation`, or fails at once naming who holds it and the lock id.

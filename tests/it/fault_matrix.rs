@@ -26,6 +26,8 @@ use support::project::{Project, outside};
 /// in every run and a held call is the only one in flight when the process is killed.
 const APPLY: &[&str] = &["apply", "--auto-approve", "--parallelism", "1"];
 
+/// Not `support::project::connection` (that one adds invocation parameters with a secret
+/// header): the matrix's figures in docs/reliability.md were measured with this manifest.
 fn connection(name: &str, description: &str) -> String {
     format!(
         "apiVersion: outbound/v1

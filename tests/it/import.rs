@@ -86,6 +86,10 @@ struct HandMade {
 /// 4. a destination on (1) and one on (3);
 /// 5. an AS2 connector tagged `team: edi`, and an SFTP one tagged `outbound:name` by some
 ///    earlier tool.
+#[allow(
+    clippy::too_many_lines,
+    reason = "the five hand-made resources in one place, numbered as in the comment above"
+)]
 fn make_by_hand(region: &str) -> HandMade {
     let (ev, tr, rt) = sdk(region);
     rt.block_on(async {
@@ -369,6 +373,10 @@ fn counted(p: &Project) -> BTreeMap<String, usize> {
     counts
 }
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "one scenario end to end, read top to bottom"
+)]
 #[test]
 fn import_round_trip_changes_aws_only_by_the_secrets_sent_and_the_tags() {
     let p = Project::new();

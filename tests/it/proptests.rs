@@ -18,6 +18,10 @@ use outbound::manifest::{self, diag::Diagnostics};
 const CANARY: &str = "CANARY-PROPTEST-c41d";
 
 /// Valid documents covering every field of every kind (secrets from `secret.txt`).
+#[allow(
+    clippy::too_many_lines,
+    reason = "data: a document per kind with every field"
+)]
 fn bases() -> Vec<Value> {
     let secret = json!({ "fromFile": "secret.txt" });
     let http = json!({

@@ -18,40 +18,7 @@ pub(super) fn live(id: &ConnectorId, c: &DescribedConnector) -> Live {
     put_str(&mut spec, "accessRole", c.access_role());
     put_str(&mut spec, "loggingRole", c.logging_role());
     if let Some(a) = c.as2_config() {
-        let mut m = Map::new();
-        put_str(&mut m, "localProfileId", a.local_profile_id());
-        put_str(&mut m, "partnerProfileId", a.partner_profile_id());
-        put_str(&mut m, "messageSubject", a.message_subject());
-        put_str(&mut m, "compression", a.compression().map(|v| v.as_str()));
-        put_str(
-            &mut m,
-            "encryptionAlgorithm",
-            a.encryption_algorithm().map(|v| v.as_str()),
-        );
-        put_str(
-            &mut m,
-            "signingAlgorithm",
-            a.signing_algorithm().map(|v| v.as_str()),
-        );
-        put_str(
-            &mut m,
-            "mdnSigningAlgorithm",
-            a.mdn_signing_algorithm().map(|v| v.as_str()),
-        );
-        put_str(&mut m, "mdnResponse", a.mdn_response().map(|v| v.as_str()));
-        put_str(&mut m, "basicAuthSecretId", a.basic_auth_secret_id());
-        put_str(
-            &mut m,
-            "preserveContentType",
-            a.preserve_content_type().map(|v| v.as_str()),
-        );
-        if let Some(mdn) = a.async_mdn_config() {
-            let mut async_mdn = Map::new();
-            put_str(&mut async_mdn, "url", mdn.url());
-            put(&mut async_mdn, "serverIds", mdn.server_ids().into());
-            put(&mut m, "asyncMdnConfig", Value::Object(async_mdn));
-        }
-        spec.insert("as2Config".into(), Value::Object(m));
+        spec.insert("as2Config".into(), Value::Object(as2(a)));
     }
     if let Some(s) = c.sftp_config() {
         let mut m = Map::new();
@@ -111,4 +78,42 @@ pub(super) fn live(id: &ConnectorId, c: &DescribedConnector) -> Live {
         last_modified: None,
         tags,
     }
+}
+
+/// A connector's `As2Config` in manifest shape.
+fn as2(a: &aws_sdk_transfer::types::As2ConnectorConfig) -> Map<String, Value> {
+    let mut m = Map::new();
+    put_str(&mut m, "localProfileId", a.local_profile_id());
+    put_str(&mut m, "partnerProfileId", a.partner_profile_id());
+    put_str(&mut m, "messageSubject", a.message_subject());
+    put_str(&mut m, "compression", a.compression().map(|v| v.as_str()));
+    put_str(
+        &mut m,
+        "encryptionAlgorithm",
+        a.encryption_algorithm().map(|v| v.as_str()),
+    );
+    put_str(
+        &mut m,
+        "signingAlgorithm",
+        a.signing_algorithm().map(|v| v.as_str()),
+    );
+    put_str(
+        &mut m,
+        "mdnSigningAlgorithm",
+        a.mdn_signing_algorithm().map(|v| v.as_str()),
+    );
+    put_str(&mut m, "mdnResponse", a.mdn_response().map(|v| v.as_str()));
+    put_str(&mut m, "basicAuthSecretId", a.basic_auth_secret_id());
+    put_str(
+        &mut m,
+        "preserveContentType",
+        a.preserve_content_type().map(|v| v.as_str()),
+    );
+    if let Some(mdn) = a.async_mdn_config() {
+        let mut async_mdn = Map::new();
+        put_str(&mut async_mdn, "url", mdn.url());
+        put(&mut async_mdn, "serverIds", mdn.server_ids().into());
+        put(&mut m, "asyncMdnConfig", Value::Object(async_mdn));
+    }
+    m
 }
