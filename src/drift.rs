@@ -397,18 +397,9 @@ fn is_unhealthy(kind: Kind, status: &str, deauthorize_asked: bool) -> bool {
     }
 }
 
-/// Transitional statuses: AWS is still working on the resource. An API destination is
-/// `INACTIVE` while its connection is not authorized (AWS-recorded while it is
-/// `AUTHORIZING`, docs/testing.md).
+/// A transitional status: AWS is still working on the resource (the kind's rules say which).
 fn is_settling(kind: Kind, status: &str) -> bool {
-    match kind {
-        Kind::Connection => matches!(
-            status,
-            "AUTHORIZING" | "DEAUTHORIZING" | "CREATING" | "UPDATING"
-        ),
-        Kind::Connector => status == "PENDING",
-        Kind::ApiDestination => status == "INACTIVE",
-    }
+    kind.rules().settling.iter().any(|(s, _)| *s == status)
 }
 
 /// `its connection NAME is STATE` for an API destination, from the connection's part of the

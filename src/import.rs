@@ -104,7 +104,7 @@ fn document(
             references(&mut spec, address, "", &mut Vec::new(), envs, &mut secrets);
             // Kept as AWS has it: a deauthorized connection is imported deauthorized (its
             // secrets then need not be set, and the plan leaves it alone).
-            if let (Some("DEAUTHORIZED"), Some(o)) =
+            if let (Some(crate::resource::connection::STATE_DEAUTHORIZED), Some(o)) =
                 (f.live.status.as_deref(), spec.as_object_mut())
             {
                 o.insert("deauthorized".into(), true.into());

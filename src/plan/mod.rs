@@ -120,28 +120,30 @@ pub struct Plan {
 
 /// A hash of a resource as AWS holds it (spec, status, last modification), to tell whether
 /// it changed between plan and apply; `absent` when AWS has no such resource.
-pub fn live_fingerprint(live: Option<&Live>) -> String {
+pub fn live_fingerprint(kind: Kind, live: Option<&Live>) -> String {
     use sha2::{Digest, Sha256};
     let Some(l) = live else {
         return "absent".to_owned();
     };
     let canonical = serde_json::json!({
-        "id": l.id, "arn": l.arn, "spec": l.spec, "status": l.status.as_deref().map(settled),
+        "id": l.id, "arn": l.arn, "spec": l.spec, "status": l.status.as_deref().map(|s| settled(kind, s)),
         "lastModified": l.last_modified, "tags": l.tags,
     });
     let digest = Sha256::digest(canonical.to_string().as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The status a transitional one becomes when all goes well: an OAuth connection
-/// `AUTHORIZING`, an API destination `INACTIVE` meanwhile, a connector `PENDING`. The plan
-/// treats both alike, so a saved plan is not stale for settling between plan and apply.
-fn settled(status: &str) -> &str {
-    match status {
-        "AUTHORIZING" => "AUTHORIZED",
-        "INACTIVE" | "PENDING" => "ACTIVE",
-        s => s,
-    }
+/// The status a transitional one becomes when all goes well (the kind's rules: an OAuth
+/// connection `AUTHORIZING`, an API destination `INACTIVE` meanwhile, a connector
+/// `PENDING`). The plan treats both alike, so a saved plan is not stale for settling between
+/// plan and apply.
+fn settled(kind: Kind, status: &str) -> &str {
+    kind.rules()
+        .settling
+        .iter()
+        .find(|(s, _)| *s == status)
+        .and_then(|(_, to)| *to)
+        .unwrap_or(status)
 }
 
 /// Why no plan can be made.
@@ -300,7 +302,7 @@ pub fn check_fresh(
     for c in &plan.changes {
         let live = observed.get(&c.address).and_then(|o| o.live.as_ref());
         let then = plan.live_fingerprints.get(&c.address).map(String::as_str);
-        if then.is_some_and(|t| t != live_fingerprint(live)) {
+        if then.is_some_and(|t| t != live_fingerprint(c.address.kind, live)) {
             why.push(stale_fields(c, live));
         }
         let now = fingerprints.get(&c.address).cloned().unwrap_or_default();
@@ -726,7 +728,7 @@ fn live_fingerprints(
         .iter()
         .map(|c| {
             let live = observed.get(&c.address).and_then(|o| o.live.as_ref());
-            (c.address.clone(), live_fingerprint(live))
+            (c.address.clone(), live_fingerprint(c.address.kind, live))
         })
         .collect()
 }

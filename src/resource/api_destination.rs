@@ -80,6 +80,9 @@ pub static RULES: Rules = Rules {
     replaces: |_, _, _| false,
     health,
     secret_slots: &[],
+    // `INACTIVE` while its connection is not authorized (AWS-recorded while it is
+    // `AUTHORIZING`, docs/testing.md).
+    settling: &[("INACTIVE", Some("ACTIVE"))],
     identity: Identity::Name,
 };
 

@@ -397,6 +397,12 @@ pub static RULES: Rules = Rules {
         "authParameters.oAuthParameters.oAuthHttpParameters.queryStringParameters.value",
         "authParameters.oAuthParameters.oAuthHttpParameters.bodyParameters.value",
     ],
+    settling: &[
+        ("AUTHORIZING", Some("AUTHORIZED")),
+        ("DEAUTHORIZING", None),
+        ("CREATING", None),
+        ("UPDATING", None),
+    ],
 };
 
 use serde_json::Value;

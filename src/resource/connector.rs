@@ -290,6 +290,7 @@ pub static RULES: Rules = Rules {
     },
     health,
     secret_slots: &[],
+    settling: &[("PENDING", Some("ACTIVE"))],
     identity: Identity::Tagged {
         name: TAG_NAME,
         lineage: TAG_LINEAGE,

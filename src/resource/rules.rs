@@ -113,6 +113,10 @@ pub struct Rules {
     /// secret (`{fromEnv}`, `{fromFile}`, or AWS's `{"$sensitive": true}`), a string a
     /// literal. Secrecy is decided here, by the schema, never by key names found in data.
     pub secret_slots: &'static [&'static str],
+    /// Transitional statuses (AWS is still working on the resource; drift reports them as
+    /// waiting), each with the status it becomes when all goes well where a saved plan may
+    /// count it as that one (`None`: settling there is a change the plan did not see).
+    pub settling: &'static [(&'static str, Option<&'static str>)],
 }
 
 impl Rules {
