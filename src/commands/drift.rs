@@ -87,12 +87,13 @@ fn plan_readable(
     for r in g.desired.resources.values_mut() {
         r.protect = false;
     }
-    let mut state = g.state.clone();
-    for r in state.resources.values_mut() {
+    // In place, not a copy: a state at account scale is tens of MB as JSON values, and the
+    // report reads no protect flag.
+    for r in g.state.resources.values_mut() {
         r.protect = false;
     }
     loop {
-        match plan::build(&g.desired, &state, &g.observed, &g.fingerprints) {
+        match plan::build(&g.desired, &g.state, &g.observed, &g.fingerprints) {
             Err(PlanError::Unmanaged(taken)) => {
                 for address in taken {
                     g.observed.remove(&address);
