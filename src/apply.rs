@@ -414,7 +414,8 @@ fn record(
     }
 }
 
-fn save(store: &Store, state: &mut State) -> Result<(), StateError> {
+/// Writes `state` as its next serial.
+pub fn save(store: &Store, state: &mut State) -> Result<(), StateError> {
     state.serial += 1;
     store.save(state)
 }

@@ -399,7 +399,7 @@ fn is_unhealthy(kind: Kind, status: &str, deauthorize_asked: bool) -> bool {
 
 /// A transitional status: AWS is still working on the resource (the kind's rules say which).
 fn is_settling(kind: Kind, status: &str) -> bool {
-    kind.rules().settling.iter().any(|(s, _)| *s == status)
+    kind.rules().is_settling(status)
 }
 
 /// `its connection NAME is STATE` for an API destination, from the connection's part of the

@@ -139,8 +139,7 @@ async fn apply_or_stop(
         report = applying => {
             let report = report?;
             if new_checks && p.store.writes() == writes {
-                p.state.serial += 1;
-                p.store.save(&p.state)?;
+                apply::save(&p.store, &mut p.state)?;
             }
             Ok(report)
         }

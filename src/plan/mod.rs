@@ -119,31 +119,20 @@ pub struct Plan {
 }
 
 /// A hash of a resource as AWS holds it (spec, status, last modification), to tell whether
-/// it changed between plan and apply; `absent` when AWS has no such resource.
+/// it changed between plan and apply; `absent` when AWS has no such resource. A transitional
+/// status counts as the one it settles to (`Rules::settled`), so a saved plan is not stale
+/// for a resource that settled between plan and apply.
 pub fn live_fingerprint(kind: Kind, live: Option<&Live>) -> String {
     use sha2::{Digest, Sha256};
     let Some(l) = live else {
         return "absent".to_owned();
     };
     let canonical = serde_json::json!({
-        "id": l.id, "arn": l.arn, "spec": l.spec, "status": l.status.as_deref().map(|s| settled(kind, s)),
+        "id": l.id, "arn": l.arn, "spec": l.spec, "status": l.status.as_deref().map(|s| kind.rules().settled(s)),
         "lastModified": l.last_modified, "tags": l.tags,
     });
     let digest = Sha256::digest(canonical.to_string().as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The status a transitional one becomes when all goes well (the kind's rules: an OAuth
-/// connection `AUTHORIZING`, an API destination `INACTIVE` meanwhile, a connector
-/// `PENDING`). The plan treats both alike, so a saved plan is not stale for settling between
-/// plan and apply.
-fn settled(kind: Kind, status: &str) -> &str {
-    kind.rules()
-        .settling
-        .iter()
-        .find(|(s, _)| *s == status)
-        .and_then(|(_, to)| *to)
-        .unwrap_or(status)
 }
 
 /// Why no plan can be made.

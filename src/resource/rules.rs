@@ -120,6 +120,21 @@ pub struct Rules {
 }
 
 impl Rules {
+    /// Whether `status` is transitional: AWS is still working on the resource.
+    pub fn is_settling(&self, status: &str) -> bool {
+        self.settling.iter().any(|(s, _)| *s == status)
+    }
+
+    /// The status `status` becomes when all goes well, where a saved plan may count it as
+    /// that one; any other status as it is.
+    pub fn settled<'a>(&self, status: &'a str) -> &'a str {
+        self.settling
+            .iter()
+            .find(|(s, _)| *s == status)
+            .and_then(|(_, to)| *to)
+            .unwrap_or(status)
+    }
+
     /// The default AWS reports for `path` when unset.
     pub fn default_of(&self, path: &str) -> Option<Value> {
         self.defaults

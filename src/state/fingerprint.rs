@@ -303,22 +303,22 @@ pub fn all_with(
              sends them again"
         );
     }
-    if let Some(key) = key {
+    match key {
         // 2a. Under a key: Argon2id where it was recorded so, keyed from the first change.
-        let all: Vec<&Job> = jobs.iter().collect();
-        for (job, fp) in jobs.iter().zip(argon2_each(salt, &all)) {
-            let fp = if job.was == Some(&fp) {
-                fp
-            } else {
-                keyed(key, salt, job.address, job.path.as_str(), job.value)
-            };
-            taken.insert(job.address, job.path.clone(), fp);
+        Some(key) => {
+            let all: Vec<&Job> = jobs.iter().collect();
+            for (job, fp) in jobs.iter().zip(argon2_each(salt, &all)) {
+                let fp = if job.was == Some(&fp) {
+                    fp
+                } else {
+                    keyed(key, salt, job.address, job.path.as_str(), job.value)
+                };
+                taken.insert(job.address, job.path.clone(), fp);
+            }
         }
-        free_fingerprinters();
-        return taken;
+        // 2b. Argon2id, bucket by bucket.
+        None => by_buckets(salt, &jobs, checks, &mut taken),
     }
-    // 2b. Argon2id, bucket by bucket.
-    by_buckets(salt, &jobs, checks, &mut taken);
     free_fingerprinters();
     taken
 }
@@ -355,23 +355,28 @@ fn by_buckets(salt: &str, jobs: &[Job], checks: &BTreeMap<String, String>, taken
     for (job, fp) in redo_jobs.iter().zip(argon2_each(salt, &redo_jobs)) {
         taken.insert(job.address, job.path.clone(), fp);
     }
+    let fps = &taken.fingerprints;
     let new_checks: Vec<(String, [u8; 32])> = redo
         .iter()
         .map(|(bucket, jobs)| {
-            let fps = &taken.fingerprints;
-            let entries = jobs.iter().map(|j| {
-                let fp = fps
-                    .get(j.address)
-                    .and_then(|m| m.get(&j.path))
-                    .map_or("", String::as_str);
-                (j.address, j.path.as_str(), fp, j.value)
-            });
-            (bucket.clone(), digest(entries))
+            let fp_of = |j: &Job| fps.get(j.address).and_then(|m| m.get(&j.path));
+            (bucket.clone(), bucket_digest(jobs, fp_of))
         })
         .collect();
     for ((bucket, _), check) in new_checks.iter().zip(check_each(salt, &new_checks)) {
         taken.checks.insert(bucket.clone(), check);
     }
+}
+
+/// The [`digest`] of a bucket's secrets, each with the fingerprint `fp_of` gives it.
+fn bucket_digest<'a>(
+    jobs: &[&'a Job<'a>],
+    fp_of: impl Fn(&'a Job<'a>) -> Option<&'a String>,
+) -> [u8; 32] {
+    digest(jobs.iter().map(|j| {
+        let fp = fp_of(j).map_or("", String::as_str);
+        (j.address, j.path.as_str(), fp, j.value)
+    }))
 }
 
 impl Taken {
@@ -393,17 +398,7 @@ fn checks_holding(
     let candidates: Vec<(String, [u8; 32])> = buckets
         .iter()
         .filter(|(b, jobs)| checks.contains_key(*b) && jobs.iter().all(|j| j.was.is_some()))
-        .map(|(b, jobs)| {
-            let entries = jobs.iter().map(|j| {
-                (
-                    j.address,
-                    j.path.as_str(),
-                    j.was.map_or("", String::as_str),
-                    j.value,
-                )
-            });
-            (b.clone(), digest(entries))
-        })
+        .map(|(b, jobs)| (b.clone(), bucket_digest(jobs, |j| j.was)))
         .collect();
     candidates
         .iter()
