@@ -56,7 +56,7 @@ fn record(fingerprints: &BTreeMap<FieldPath, String>) -> Record {
     Record {
         id: ResourceId::name(""),
         arn: Arn::new(""),
-        spec: serde_json::Value::Null,
+        spec: serde_json::Value::Null.into(),
         fingerprints: fingerprints.clone(),
         protect: false,
         live: Default::default(),

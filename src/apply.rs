@@ -20,7 +20,7 @@ use crate::resource::connector::{TAG_LINEAGE, TAG_NAME};
 use crate::resource::rules::Health;
 use crate::resource::{
     Address, ApiDestinationSpec, Arn, ConnectionSpec, ConnectorId, ConnectorSpec, FieldPath, Kind,
-    ResourceId,
+    ResourceId, SpecJson,
 };
 use crate::state::{LiveMarkers, Pending, Record, State, StateError};
 use crate::store::Store;
@@ -468,7 +468,7 @@ struct Job {
     change: Change,
     /// The planned spec, with `connectionArn` filled in for an API destination from the
     /// connection the plan names; it is also what the state records.
-    spec: Value,
+    spec: SpecJson,
     secrets: crate::aws::events::Secrets,
     lineage: String,
     /// Its progress on stderr: its end, and what it waits on.
@@ -483,7 +483,7 @@ impl Job {
         arns: &BTreeMap<Address, Arn>,
     ) -> Job {
         // Only the secret values come from `desired`: what to send is the plan's.
-        let mut spec = change.desired.clone().unwrap_or(Value::Null);
+        let mut spec = change.desired.as_ref().map_or(Value::Null, SpecJson::value);
         let connection = spec
             .get("connection")
             .and_then(Value::as_str)
@@ -496,7 +496,7 @@ impl Job {
         }
         Job {
             change: change.clone(),
-            spec,
+            spec: SpecJson::from(spec),
             secrets: desired
                 .resources
                 .get(&change.address)
@@ -816,8 +816,8 @@ async fn delete_connector<C: Cloud>(aws: &C, id: &ConnectorId) -> Result<(), Aws
     }
 }
 
-fn typed<T: serde::de::DeserializeOwned>(spec: &Value) -> Result<T, AwsError> {
-    serde_json::from_value(spec.clone()).map_err(|e| AwsError {
+fn typed<T: serde::de::DeserializeOwned>(spec: &SpecJson) -> Result<T, AwsError> {
+    spec.typed().map_err(|e| AwsError {
         operation: "apply",
         class: ErrorClass::Invalid,
         code: None,
@@ -1058,7 +1058,7 @@ spec:
         assert_eq!(describes, 2, "{calls:?}");
         let acme_arn = &state.resources[&Address::new(Kind::Connection, "acme")].arn;
         assert_eq!(
-            fake.live("orders").unwrap().spec["connectionArn"],
+            fake.live("orders").unwrap().spec.value()["connectionArn"],
             acme_arn.as_str()
         );
         assert!(state.pending.is_empty());

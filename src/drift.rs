@@ -16,7 +16,7 @@ use crate::live::Observed;
 use crate::manifest::DesiredState;
 use crate::plan::{Action, Change, ChangeReason, Plan};
 use crate::resource::rules::Health;
-use crate::resource::{Address, Arn, FieldPath, Kind, ResourceId, Spec};
+use crate::resource::{Address, Arn, FieldPath, Kind, ResourceId, Spec, SpecJson};
 use crate::state::{Record, State};
 
 /// The pseudo-field through which the plan changes a connection's authorization.
@@ -382,8 +382,8 @@ fn changed_since(applied: &Leaf, live: Option<&Leaf>) -> bool {
 }
 
 /// The last-applied spec in canonical form, without what is not a field of the resource.
-fn recorded_flat(kind: Kind, spec: &Value) -> Flat {
-    Flat::of(kind, &crate::resource::strip_references(spec))
+fn recorded_flat(kind: Kind, spec: &SpecJson) -> Flat {
+    Flat::of(kind, &spec.without_references())
 }
 
 /// Statuses that mean the resource does not work, by its kind's rules: a failure, or
@@ -409,7 +409,8 @@ fn connection_note(c: &Change, inputs: &Inputs<'_>) -> Option<String> {
         return None;
     }
     let record = inputs.state.resources.get(&c.address)?;
-    let name = record.spec.get("connection")?.as_str()?;
+    let name = record.spec.get("connection")?;
+    let name = name.as_str()?;
     let connection = Address::new(Kind::Connection, name.to_owned());
     let status = inputs
         .plan
@@ -432,7 +433,7 @@ pub fn deauthorize_asked(desired: &DesiredState, state: &State) -> BTreeSet<Addr
         .resources
         .iter()
         .filter(|(a, r)| {
-            a.kind == Kind::Connection && r.spec.get("deauthorized") == Some(&Value::Bool(true))
+            a.kind == Kind::Connection && r.spec.get("deauthorized") == Some(Value::Bool(true))
         })
         .map(|(a, _)| a.clone());
     in_manifest.chain(applied).collect()

@@ -92,7 +92,7 @@ fn document(
     envs: &mut BTreeSet<String>,
 ) -> Result<Imported, NotRepresentable> {
     let address = &f.address;
-    let mut spec = f.live.spec.clone();
+    let mut spec = f.live.spec.value();
     let mut secrets = Vec::new();
     let mut problems = Vec::new();
     let bad = |e: serde_json::Error| NotRepresentable {
@@ -153,7 +153,7 @@ fn document(
         record: Record {
             id: f.live.id.clone(),
             arn: f.live.arn.clone(),
-            spec: recorded,
+            spec: recorded.into(),
             fingerprints: BTreeMap::new(),
             protect: false,
             live: LiveMarkers {
@@ -354,7 +354,7 @@ mod tests {
         Live {
             id: crate::resource::ResourceId::name(id),
             arn: arn.into(),
-            spec,
+            spec: spec.into(),
             status: None,
             status_reason: None,
             last_modified: Some("2026-01-01T00:00:00Z".into()),
@@ -459,7 +459,7 @@ spec:
             Record {
                 id: crate::resource::ResourceId::name("acme"),
                 arn: known.into(),
-                spec: json!({}),
+                spec: json!({}).into(),
                 fingerprints: BTreeMap::new(),
                 protect: false,
                 live: LiveMarkers::default(),
@@ -473,8 +473,8 @@ spec:
             docs[0].yaml
         );
         assert!(!docs[0].yaml.contains("connectionArn"));
-        assert_eq!(docs[0].record.spec["connection"], "acme");
-        assert_eq!(docs[0].record.spec["connectionArn"], known);
+        assert_eq!(docs[0].record.spec.value()["connection"], "acme");
+        assert_eq!(docs[0].record.spec.value()["connectionArn"], known);
         assert!(docs[1].yaml.contains(&format!("connectionArn: {other}")));
         assert!(docs[0].secrets.is_empty() && !docs[0].record.imported);
     }
@@ -495,7 +495,7 @@ spec:
             "{}",
             docs[0].yaml
         );
-        assert_eq!(docs[0].record.spec["deauthorized"], true);
+        assert_eq!(docs[0].record.spec.value()["deauthorized"], true);
         assert_eq!(docs[0].secrets[0].env, "OUTBOUND_OFF_PASSWORD");
     }
 

@@ -3,10 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value;
-
 use crate::manifest::DesiredState;
-use crate::resource::{Address, Arn, ConnectorId, ResourceId};
+use crate::resource::{Address, Arn, ConnectorId, ResourceId, SpecJson};
 use crate::state::State;
 
 /// A resource as AWS has it.
@@ -17,7 +15,7 @@ pub struct Live {
     pub arn: Arn,
     /// The spec in manifest shape (camelCase, tags as a map without `aws:` keys); secret
     /// values AWS does not return are `{"$sensitive": true}`.
-    pub spec: Value,
+    pub spec: SpecJson,
     /// `ConnectionState`, `ApiDestinationState` or connector `Status`.
     pub status: Option<String>,
     /// `StateReason` of a connection, `ErrorMessage` of a connector.

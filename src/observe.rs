@@ -177,7 +177,7 @@ pub fn unchanged(kind: Kind, record: &Record, entry: &Listed) -> Option<Live> {
     {
         return None;
     }
-    let mut spec = as_described(&crate::resource::strip_references(&record.spec));
+    let mut spec = as_described(&record.spec.without_references());
     let (Some(spec_fields), Some(page_fields)) = (spec.as_object_mut(), entry.spec.as_object())
     else {
         return None;
@@ -197,7 +197,7 @@ pub fn unchanged(kind: Kind, record: &Record, entry: &Listed) -> Option<Live> {
     Some(Live {
         id: ResourceId::name(&entry.name),
         arn: entry.arn.clone(),
-        spec,
+        spec: spec.into(),
         status: entry.status.clone(),
         status_reason: entry.status_reason.clone(),
         last_modified: entry.last_modified.clone(),
@@ -372,7 +372,7 @@ mod tests {
         Record {
             id: ResourceId::name("n"),
             arn: "arn:recorded".into(),
-            spec,
+            spec: spec.into(),
             fingerprints: BTreeMap::new(),
             protect: false,
             live: LiveMarkers {
@@ -566,7 +566,8 @@ spec:
                 "authParameters": {"apiKeyAuthParameters": {
                     "apiKeyName": "x-api-key", "apiKeyValue": {"$sensitive": true}
                 }}
-            }),
+            })
+            .into(),
             status: Some(status.into()),
             status_reason: None,
             last_modified: Some(time.into()),
@@ -583,7 +584,8 @@ spec:
                 "invocationEndpoint": "https://api.example.com/orders",
                 "httpMethod": "POST",
                 "invocationRateLimitPerSecond": 300
-            }),
+            })
+            .into(),
             status: Some("ACTIVE".into()),
             status_reason: None,
             last_modified: Some(time.into()),
@@ -596,7 +598,7 @@ spec:
         Live {
             id: ConnectorId::parse(id).unwrap().into(),
             arn: format!("arn:aws:transfer:fake:1:connector/{id}").into(),
-            spec: json!({"url": CONNECTOR_URL}),
+            spec: json!({"url": CONNECTOR_URL}).into(),
             status: Some("ACTIVE".into()),
             status_reason: None,
             last_modified: None,
@@ -613,7 +615,7 @@ spec:
         Record {
             id: live.id.clone(),
             arn: live.arn.clone(),
-            spec,
+            spec: spec.into(),
             fingerprints: BTreeMap::new(),
             protect: false,
             live: LiveMarkers {
@@ -707,11 +709,14 @@ spec:
         let connection = live_of(&observation, &a()).unwrap();
         assert_eq!(connection.arn, CONNECTION_ARN);
         assert_eq!(
-            connection.spec["authParameters"]["apiKeyAuthParameters"]["apiKeyValue"],
+            connection.spec.value()["authParameters"]["apiKeyAuthParameters"]["apiKeyValue"],
             json!({"$sensitive": true})
         );
         let destination = live_of(&observation, &to_a()).unwrap();
-        assert_eq!(destination.spec["invocationRateLimitPerSecond"], 300);
+        assert_eq!(
+            destination.spec.value()["invocationRateLimitPerSecond"],
+            300
+        );
         assert_eq!(live_of(&observation, &as2()).unwrap().id, "c-1");
     }
 

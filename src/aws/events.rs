@@ -87,7 +87,7 @@ impl Aws {
         Ok(Some(Live {
             id: ResourceId::name(out.name().unwrap_or(name)),
             arn: Arn::new(out.connection_arn().unwrap_or_default()),
-            spec: Value::Object(spec),
+            spec: Value::Object(spec).into(),
             status: out.connection_state().map(|s| s.as_str().to_owned()),
             status_reason: out
                 .state_reason()
@@ -237,7 +237,7 @@ impl Aws {
         Ok(Some(Live {
             id: ResourceId::name(out.name().unwrap_or(name)),
             arn: Arn::new(out.api_destination_arn().unwrap_or_default()),
-            spec: Value::Object(spec),
+            spec: Value::Object(spec).into(),
             status: out.api_destination_state().map(|s| s.as_str().to_owned()),
             status_reason: None,
             last_modified: rfc3339(out.last_modified_time()),

@@ -124,7 +124,7 @@ impl Fake {
             .map(|l| {
                 let spec: Map<String, Value> = page_fields
                     .iter()
-                    .filter_map(|k| Some(((*k).to_owned(), l.spec.get(*k)?.clone())))
+                    .filter_map(|k| Some(((*k).to_owned(), l.spec.get(k)?)))
                     .collect();
                 Listed {
                     name: l.id.to_string(),
@@ -144,7 +144,7 @@ impl Fake {
             Live {
                 id: ResourceId::name(id),
                 arn: Arn::new(arn),
-                spec,
+                spec: spec.into(),
                 status: status.map(str::to_owned),
                 status_reason: None,
                 last_modified: None,
@@ -233,7 +233,10 @@ impl Observe for Fake {
                 .map(|(id, l)| ListedConnector {
                     id,
                     arn: l.arn.clone(),
-                    url: l.spec.get("url").and_then(Value::as_str).map(str::to_owned),
+                    url: l
+                        .spec
+                        .get("url")
+                        .and_then(|u| u.as_str().map(str::to_owned)),
                 })
                 .collect())
         })
@@ -266,7 +269,7 @@ impl Cloud for Fake {
         self.call("UpdateConnection", name, move |i| {
             match i.live.get_mut(name) {
                 Some(l) => {
-                    l.spec = spec;
+                    l.spec = spec.into();
                     Ok(written(l.arn.clone()))
                 }
                 None => Fake::remove(i, name).map(|()| written(Arn::default())),
@@ -310,7 +313,7 @@ impl Cloud for Fake {
         self.call("UpdateApiDestination", name, move |i| {
             match i.live.get_mut(name) {
                 Some(l) => {
-                    l.spec = spec;
+                    l.spec = spec.into();
                     Ok(written(l.arn.clone()))
                 }
                 None => Fake::remove(i, name).map(|()| written(Arn::default())),
@@ -354,7 +357,7 @@ impl Cloud for Fake {
         let spec = json(spec);
         self.call("UpdateConnector", id, move |i| match i.live.get_mut(id) {
             Some(l) => {
-                l.spec = spec;
+                l.spec = spec.into();
                 Ok(())
             }
             None => Fake::remove(i, id),

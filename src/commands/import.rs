@@ -542,7 +542,7 @@ mod tests {
         Live {
             id: ConnectorId::parse(id).unwrap().into(),
             arn: Arn::new(format!("arn:aws:transfer:r:1:connector/{id}")),
-            spec: serde_json::json!({}),
+            spec: serde_json::json!({}).into(),
             status: Some("ACTIVE".into()),
             status_reason: None,
             last_modified: None,
@@ -591,7 +591,7 @@ mod tests {
         Live {
             id: ResourceId::name(name),
             arn: format!("arn:aws:events:r:1:connection/{name}/1").into(),
-            spec: serde_json::json!({"authorizationType": "API_KEY"}),
+            spec: serde_json::json!({"authorizationType": "API_KEY"}).into(),
             status: Some("AUTHORIZED".into()),
             status_reason: None,
             last_modified: Some("2026-12-02T08:00:00Z".into()),

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::{Action, Change, ChangeReason, Plan, Summary};
 use crate::diff::{FieldChange, Leaf, Reason};
-use crate::resource::{Address, Arn, ConnectorId, FieldPath, Kind, ResourceId};
+use crate::resource::{Address, Arn, ConnectorId, FieldPath, Kind, ResourceId, SpecJson};
 
 /// 2: `fingerprintSalt`, `secretsChecked`, `checksum`, `secretsNotCompared`, and a change's
 /// `spec` holds its references (`connection`, `deauthorized`). Plans of format 1 are refused.
@@ -64,7 +64,7 @@ pub struct ChangeJson {
     /// The spec to send, with secret references (never values) and the references apply
     /// resolves (`connection`, `deauthorized`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub spec: Option<Value>,
+    pub spec: Option<SpecJson>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub secret_fingerprints: BTreeMap<FieldPath, String>,
     /// Secret fields not compared (`--secrets skip`), by path.

@@ -13,7 +13,9 @@ use crate::graph::{self, Graph};
 use crate::live::{Live, Observed, addresses};
 use crate::manifest::{DesiredResource, DesiredState};
 use crate::resource::rules::Health;
-use crate::resource::{Address, Arn, ConnectorId, FieldPath, Kind, ResourceId, Spec, connection};
+use crate::resource::{
+    Address, Arn, ConnectorId, FieldPath, Kind, ResourceId, Spec, SpecJson, connection,
+};
 use crate::state::{Record, State};
 
 /// What happens to one resource.
@@ -73,7 +75,7 @@ pub struct Change {
     pub arn: Option<Arn>,
     /// The spec to send, in manifest shape with secret references (never values) and the
     /// references apply resolves (`connection`, `deauthorized`): apply sends exactly this.
-    pub desired: Option<Value>,
+    pub desired: Option<SpecJson>,
     /// Secret fingerprints of `desired`, by path.
     pub fingerprints: BTreeMap<FieldPath, String>,
     /// Secret fields of `desired` not compared: their values were not resolved (`--secrets
@@ -345,13 +347,9 @@ pub fn planned_desired(plan: &Plan, manifests: &DesiredState) -> Result<DesiredS
         };
         let bad = |e| BadSpec(c.address.clone(), e);
         let spec = match c.address.kind {
-            Kind::Connection => {
-                Spec::Connection(serde_json::from_value(json.clone()).map_err(bad)?)
-            }
-            Kind::ApiDestination => {
-                Spec::ApiDestination(serde_json::from_value(json.clone()).map_err(bad)?)
-            }
-            Kind::Connector => Spec::Connector(serde_json::from_value(json.clone()).map_err(bad)?),
+            Kind::Connection => Spec::Connection(json.typed().map_err(bad)?),
+            Kind::ApiDestination => Spec::ApiDestination(json.typed().map_err(bad)?),
+            Kind::Connector => Spec::Connector(json.typed().map_err(bad)?),
         };
         let now = manifests.resources.get(&c.address);
         let mut secrets = BTreeMap::new();
@@ -449,7 +447,7 @@ fn stale_fields(c: &Change, live: Option<&Live>) -> String {
     let Some(live) = live else {
         return format!("{} was deleted in AWS", c.address);
     };
-    let now = Flat::of(c.address.kind, &live.spec);
+    let now = Flat::of(c.address.kind, &live.spec.value());
     let fields: Vec<String> = c
         .fields
         .iter()
@@ -597,7 +595,9 @@ fn change_of(
         arn: live
             .map(|l| l.arn.clone())
             .or_else(|| r.map(|r| r.arn.clone())),
-        desired: d.and_then(|d| with_references(desired_json, &d.spec)),
+        desired: d
+            .and_then(|d| with_references(desired_json, &d.spec))
+            .map(SpecJson::from),
         fingerprints: fps,
         not_compared,
         protect: d.is_some_and(|d| d.protect) || r.is_some_and(|r| r.protect),
@@ -646,7 +646,7 @@ fn action_and_fields(
         .o
         .live
         .as_ref()
-        .map(|l| Flat::of(address.kind, &l.spec));
+        .map(|l| Flat::of(address.kind, &l.spec.value()));
     let interrupted_delete = state.pending.get(address).is_some_and(|p| p.delete);
     let (action, fields) = action_of(
         address.kind,
@@ -754,10 +754,8 @@ fn compared(
         }
         f
     });
-    let mut recorded_flat = r.map(|r| {
-        Flat::of(kind, &crate::resource::strip_references(&r.spec))
-            .with_fingerprints(&r.fingerprints)
-    });
+    let mut recorded_flat =
+        r.map(|r| Flat::of(kind, &r.spec.without_references()).with_fingerprints(&r.fingerprints));
     if wants_deauthorized {
         for f in [&mut desired_flat, &mut recorded_flat]
             .into_iter()
@@ -876,7 +874,7 @@ fn connection_state(
 ) -> (Action, Vec<FieldChange>) {
     let status = live.status.as_deref().unwrap_or("UNKNOWN");
     let was_deauthorized =
-        recorded.is_some_and(|r| r.spec.get("deauthorized") == Some(&Value::Bool(true)));
+        recorded.is_some_and(|r| r.spec.get("deauthorized") == Some(Value::Bool(true)));
     let state_change = |after: &str, reason: Reason| FieldChange {
         path: FieldPath::root().field("connectionState"),
         before: Some(Leaf::Value(status.into())),
@@ -1036,8 +1034,7 @@ fn order(changes: &mut [Change], desired: &DesiredState, state: &State) -> Resul
             .and_then(|r| {
                 r.spec
                     .get("connection")
-                    .and_then(Value::as_str)
-                    .map(String::from)
+                    .and_then(|c| c.as_str().map(String::from))
             })
             .map(|c| vec![Address::new(Kind::Connection, c)])
             .unwrap_or_default()
@@ -1121,7 +1118,7 @@ mod tests {
             Record {
                 id: ResourceId::name(&address.name),
                 arn: Arn::new(format!("arn:aws:events:r:1:connection/{}/x", address.name)),
-                spec: serde_json::json!({"authorizationType": "API_KEY"}),
+                spec: serde_json::json!({"authorizationType": "API_KEY"}).into(),
                 fingerprints: BTreeMap::new(),
                 protect: false,
                 live: Default::default(),

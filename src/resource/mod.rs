@@ -4,6 +4,7 @@ pub mod api_destination;
 pub mod connection;
 pub mod connector;
 pub mod ids;
+pub mod json;
 pub mod path;
 pub mod patterns;
 pub mod problem;
@@ -20,6 +21,7 @@ pub use api_destination::ApiDestinationSpec;
 pub use connection::ConnectionSpec;
 pub use connector::ConnectorSpec;
 pub use ids::{Arn, ConnectorId, ResourceId};
+pub use json::SpecJson;
 pub use path::FieldPath;
 
 /// The kinds of resource, in the order a plan lists them.
@@ -196,14 +198,13 @@ impl Spec {
                 o.insert("connectionArn".into(), arn.as_str().into());
             }
         }
-        strip_references(&json)
+        strip_references(json)
     }
 }
 
 /// A recorded or desired spec without the fields that are not attributes of the resource in
 /// AWS (`deauthorized`, the `connection` name).
-pub fn strip_references(spec: &serde_json::Value) -> serde_json::Value {
-    let mut spec = spec.clone();
+pub fn strip_references(mut spec: serde_json::Value) -> serde_json::Value {
     if let Some(o) = spec.as_object_mut() {
         o.remove("deauthorized");
         o.remove("connection");

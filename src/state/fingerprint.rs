@@ -481,7 +481,7 @@ mod tests {
                 let record = crate::state::Record {
                     id: crate::resource::ResourceId::name(a.name.clone()),
                     arn: crate::resource::Arn::new(""),
-                    spec: serde_json::Value::Null,
+                    spec: serde_json::Value::Null.into(),
                     fingerprints: fps.clone(),
                     protect: false,
                     live: Default::default(),

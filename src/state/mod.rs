@@ -7,10 +7,8 @@ pub mod fingerprint;
 
 use std::collections::BTreeMap;
 
+use crate::resource::{Address, Arn, ConnectorId, FieldPath, ResourceId, SpecJson};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-
-use crate::resource::{Address, Arn, ConnectorId, FieldPath, ResourceId};
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -43,7 +41,7 @@ pub struct Record {
     pub id: ResourceId,
     pub arn: Arn,
     /// The last-applied spec in manifest shape; secrets are references, never values.
-    pub spec: Value,
+    pub spec: SpecJson,
     /// Secret fingerprints by field path (`authParameters.apiKeyAuthParameters.apiKeyValue`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fingerprints: BTreeMap<FieldPath, String>,

@@ -764,7 +764,7 @@ async fn connector_update_sends_the_spec_and_clear_encodings() {
         .unwrap();
     let live = aws.describe_connector(&other).await.unwrap().unwrap();
     assert_eq!(
-        live.spec["sftpConfig"]["maxConcurrentConnections"],
+        live.spec.value()["sftpConfig"]["maxConcurrentConnections"],
         json!(3)
     );
     assert_eq!(aws.calls.counts()["UpdateConnector"], 3);
@@ -871,7 +871,7 @@ async fn connector_tags_change_only_through_tag_and_untag() {
     .await
     .unwrap();
     let live = aws.describe_connector(&id).await.unwrap().unwrap();
-    assert_eq!(live.spec["tags"], json!({"team": "edi"}));
+    assert_eq!(live.spec.value()["tags"], json!({"team": "edi"}));
     assert_eq!(live.tags.len(), 3);
 
     aws.untag_connector(&arn, &["team".to_owned()])

@@ -241,10 +241,13 @@ fn change_rate_outside(p: &Project, rate: i64) {
             .await
             .unwrap()
             .unwrap();
-        let mut spec = live.spec.clone();
+        let mut spec = live.spec.value();
         spec["invocationRateLimitPerSecond"] = json!(rate);
         let spec: ApiDestinationSpec = serde_json::from_value(spec).unwrap();
-        let arn = live.spec["connectionArn"].as_str().unwrap();
+        let arn = live.spec.value()["connectionArn"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         aws.update_api_destination("ci-orders", &spec, &arn.into(), &[])
             .await
             .unwrap();

@@ -137,10 +137,13 @@ fn changes_made_outside_outbound_are_each_found_in_their_bucket() {
             .await
             .unwrap()
             .unwrap();
-        let mut spec = live.spec.clone();
+        let mut spec = live.spec.value();
         spec["invocationRateLimitPerSecond"] = json!(25);
         let spec: ApiDestinationSpec = serde_json::from_value(spec).unwrap();
-        let arn = live.spec["connectionArn"].as_str().unwrap();
+        let arn = live.spec.value()["connectionArn"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         aws.update_api_destination("orders", &spec, &arn.into(), &[])
             .await
             .unwrap();
@@ -284,10 +287,13 @@ fn a_field_changed_in_the_manifest_and_in_aws_is_drift_as_well_as_pending() {
             .await
             .unwrap()
             .unwrap();
-        let mut spec = live.spec.clone();
+        let mut spec = live.spec.value();
         spec["invocationRateLimitPerSecond"] = json!(25);
         let spec: ApiDestinationSpec = serde_json::from_value(spec).unwrap();
-        let arn = live.spec["connectionArn"].as_str().unwrap();
+        let arn = live.spec.value()["connectionArn"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         aws.update_api_destination("orders", &spec, &arn.into(), &[])
             .await
             .unwrap();

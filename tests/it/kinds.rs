@@ -36,13 +36,19 @@ spec:
     let live = outside(&p.region, async |aws| {
         aws.describe_connection("acme").await.unwrap().unwrap()
     });
-    assert_eq!(live.spec["authorizationType"], "BASIC", "{}", live.spec);
+    assert_eq!(
+        live.spec.value()["authorizationType"],
+        "BASIC",
+        "{}",
+        live.spec
+    );
     assert!(
         live.spec.get("description").is_none(),
         "description kept: {}",
         live.spec
     );
-    let invocation = live.spec["authParameters"].get("invocationHttpParameters");
+    let spec = live.spec.value();
+    let invocation = spec["authParameters"].get("invocationHttpParameters");
     let lists_left = invocation.and_then(|i| i.as_object()).map_or(0, |o| {
         o.values()
             .filter(|v| v.as_array().is_some_and(|a| !a.is_empty()))
@@ -79,6 +85,6 @@ fn a_connector_tag_named_from_env_is_compared_like_any_tag() {
     let live = outside(&p.region, async |aws| {
         aws.describe_connector(&id).await.unwrap().unwrap()
     });
-    assert_eq!(live.spec["tags"]["fromEnv"], "two", "{}", live.spec);
+    assert_eq!(live.spec.value()["tags"]["fromEnv"], "two", "{}", live.spec);
     p.assert_no_changes();
 }

@@ -122,9 +122,12 @@ fn a_change_outside_outbound_is_caught_through_the_list_page_timestamp() {
     let p = applied();
     outside(&p.region, async |aws| {
         let live = aws.describe_api_destination("to-b").await.unwrap().unwrap();
-        let mut spec = live.spec.clone();
+        let mut spec = live.spec.value();
         spec["invocationRateLimitPerSecond"] = json!(25);
-        let arn = live.spec["connectionArn"].as_str().unwrap().to_owned();
+        let arn = live.spec.value()["connectionArn"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let spec: ApiDestinationSpec = serde_json::from_value(spec).unwrap();
         aws.update_api_destination("to-b", &spec, &arn.into(), &[])
             .await

@@ -473,7 +473,7 @@ fn a_field_removed_from_the_manifest_is_reset_and_one_never_written_is_left_alon
         "cleared: {}",
         live.spec
     );
-    assert_eq!(live.spec["invocationRateLimitPerSecond"], 300);
+    assert_eq!(live.spec.value()["invocationRateLimitPerSecond"], 300);
     p.assert_no_changes();
 }
 
@@ -543,7 +543,10 @@ fn drift_is_reverted_and_labelled_as_drift() {
             .await
             .unwrap()
             .unwrap();
-        let arn = live.spec["connectionArn"].as_str().unwrap().to_owned();
+        let arn = live.spec.value()["connectionArn"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         spec.connection = None;
         aws.update_api_destination("orders", &spec, &arn.into(), &[])
             .await
@@ -833,7 +836,7 @@ fn a_saved_plan_applies_exactly_what_it_showed_and_a_stale_one_is_refused() {
             .unwrap()
             .unwrap();
         let mut spec: outbound::resource::ApiDestinationSpec =
-            serde_json::from_value(live.spec.clone()).unwrap();
+            serde_json::from_value(live.spec.value()).unwrap();
         spec.description = Some("changed by hand".into());
         aws.update_api_destination(
             "orders",

@@ -96,12 +96,15 @@ fn create_connection() -> Change {
             value(json!("Orders | <b>Acme</b> `prod` ``v2``\nsecond line")),
         ),
     ];
-    c.desired = Some(json!({
+    c.desired = Some(
+        json!({
         "authorizationType": "API_KEY",
         "description": "Orders | <b>Acme</b> `prod` ``v2``\nsecond line",
         "authParameters": {"apiKeyAuthParameters": {
             "apiKeyName": "x-api-key", "apiKeyValue": {"fromEnv": "ACME_API_KEY"}}},
-    }));
+        })
+        .into(),
+    );
     c.fingerprints = BTreeMap::from([(FieldPath::parse(API_KEY_PATH), FINGERPRINT_CANARY.into())]);
     c
 }

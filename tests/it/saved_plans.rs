@@ -133,12 +133,12 @@ fn edits_to_the_manifests_after_the_plan_never_change_what_is_applied() {
         )
     });
     assert_eq!(
-        orders.spec["connectionArn"],
+        orders.spec.value()["connectionArn"],
         acme.arn.as_str(),
         "not re-pointed"
     );
-    assert_eq!(orders.spec["invocationRateLimitPerSecond"], 20);
-    assert_eq!(acme.spec["description"], "Orders API");
+    assert_eq!(orders.spec.value()["invocationRateLimitPerSecond"], 20);
+    assert_eq!(acme.spec.value()["description"], "Orders API");
     assert_eq!(
         p.state()["resources"]["ApiDestination/orders"]["spec"]["connection"],
         "acme",
@@ -254,7 +254,11 @@ fn a_truncated_or_edited_plan_file_is_refused_before_any_aws_call() {
     let acme = outside(&p.region, async |aws| {
         aws.describe_connection("acme").await.unwrap().unwrap()
     });
-    assert_eq!(acme.spec["description"], "Orders API", "nothing applied");
+    assert_eq!(
+        acme.spec.value()["description"],
+        "Orders API",
+        "nothing applied"
+    );
 }
 
 /// Issue 9 §2b: a pull-request plan without the secret in the environment and with

@@ -69,7 +69,7 @@ pub(super) fn live(id: &ConnectorId, c: &DescribedConnector) -> Live {
             .unwrap_or_else(|| id.clone())
             .into(),
         arn: Arn::new(c.arn()),
-        spec: Value::Object(spec),
+        spec: Value::Object(spec).into(),
         status: Some(c.status().as_str().to_owned()),
         status_reason: c
             .error_message()
