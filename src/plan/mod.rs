@@ -489,8 +489,9 @@ pub fn build(
     // 1. A change for every address of the manifests or the state, but what AWS already
     //    holds and outbound did not create.
     let mut unmanaged = Vec::new();
-    let mut changes = Vec::new();
-    for address in addresses(desired, state) {
+    let addresses = addresses(desired, state);
+    let mut changes = Vec::with_capacity(addresses.len());
+    for address in addresses {
         let sides = Sides::of(address, desired, state, observed);
         if sides.unmanaged() {
             unmanaged.push(address.clone());

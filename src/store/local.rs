@@ -1,7 +1,7 @@
 //! The local state file: atomic writes (temp file, fsync, rename) made only if the file is
 //! still what this run last read or wrote (a hash), and a lock file beside it.
 
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -32,6 +32,31 @@ impl LocalFile {
                 path: self.location(),
                 source,
             }),
+        }
+    }
+
+    /// The hash of the file's content, or `None` when there is none; read in chunks, so a
+    /// state of megabytes is not held a second time while it is written.
+    fn content_hash(&self) -> Result<Option<Vec<u8>>, StateError> {
+        let read = |source| StateError::Read {
+            path: self.location(),
+            source,
+        };
+        let file = match std::fs::File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(read(source)),
+        };
+        let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
+        let mut hasher = Sha256::new();
+        loop {
+            let chunk = reader.fill_buf().map_err(read)?;
+            if chunk.is_empty() {
+                return Ok(Some(hasher.finalize().to_vec()));
+            }
+            hasher.update(chunk);
+            let n = chunk.len();
+            reader.consume(n);
         }
     }
 
@@ -78,7 +103,7 @@ impl Backend for LocalFile {
     /// Writes atomically: a temp file beside it, fsync, rename, fsync of the directory.
     fn write(&self, bytes: Vec<u8>) -> Result<(), StateError> {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        if self.content()?.as_deref().map(hash) != *seen {
+        if self.content_hash()? != *seen {
             return Err(StateError::Conflict {
                 path: self.location(),
             });

@@ -50,6 +50,8 @@ pub struct Store {
     /// The lineage of the state read; `None` before a load or when there was none.
     lineage: Arc<Mutex<Option<String>>>,
     writes: Arc<AtomicUsize>,
+    /// The length of the state last read or written, to size the next write's buffer.
+    size: Arc<AtomicUsize>,
 }
 
 impl Store {
@@ -58,6 +60,7 @@ impl Store {
             backend,
             lineage: Arc::default(),
             writes: Arc::default(),
+            size: Arc::default(),
         }
     }
 
@@ -87,6 +90,7 @@ impl Store {
             });
         }
         let state: State = serde_json::from_slice(&bytes).map_err(parse)?;
+        self.size.store(bytes.len(), Ordering::Relaxed);
         *self.lineage.lock().unwrap_or_else(|e| e.into_inner()) = Some(state.lineage.clone());
         Ok(Some(state))
     }
@@ -112,8 +116,11 @@ impl Store {
                 None => *read = Some(state.lineage.clone()),
             }
         }
-        let mut json = serde_json::to_vec_pretty(state).expect("state serializes");
+        // Sized from the last write, so a state of megabytes is not copied as the buffer grows.
+        let mut json = Vec::with_capacity(self.size.load(Ordering::Relaxed) + 4096);
+        serde_json::to_writer_pretty(&mut json, state).expect("state serializes");
         json.push(b'\n');
+        self.size.store(json.len(), Ordering::Relaxed);
         self.writes.fetch_add(1, Ordering::Relaxed);
         self.backend.write(json)
     }
