@@ -122,9 +122,10 @@ impl Fake {
         };
         Fake::of_kind(inner, kind)
             .map(|l| {
+                let described = l.spec.value();
                 let spec: Map<String, Value> = page_fields
                     .iter()
-                    .filter_map(|k| Some(((*k).to_owned(), l.spec.get(k)?)))
+                    .filter_map(|k| Some(((*k).to_owned(), described.get(*k)?.clone())))
                     .collect();
                 Listed {
                     name: l.id.to_string(),

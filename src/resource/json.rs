@@ -46,11 +46,6 @@ impl SpecJson {
             _ => None,
         }
     }
-
-    /// The compact JSON text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 impl From<Value> for SpecJson {
@@ -59,13 +54,8 @@ impl From<Value> for SpecJson {
     }
 }
 
-impl From<&Value> for SpecJson {
-    fn from(value: &Value) -> Self {
-        SpecJson::new(value)
-    }
-}
-
 impl PartialEq<Value> for SpecJson {
+    /// Equal when the held spec is that value (tests compare live specs with `json!`).
     fn eq(&self, other: &Value) -> bool {
         self.value() == *other
     }
@@ -107,7 +97,7 @@ mod tests {
         let value = json!({"b": {"fromEnv": "KEY"}, "a": [1, 2.5, "x"], "c": null});
         let spec = SpecJson::new(&value);
         assert_eq!(
-            spec.as_str(),
+            spec.to_string(),
             r#"{"a":[1,2.5,"x"],"b":{"fromEnv":"KEY"},"c":null}"#
         );
         assert_eq!(spec.value(), value);
