@@ -42,7 +42,7 @@ impl Outcome {
 /// Runs the command `cli` names.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
-        Command::Validate(args) => validate::run(&args.paths),
+        Command::Validate(args) => validate::run(&args.paths.paths, args.secrets),
         Command::Plan(args) => plan::run(&args, cli.global.verbose),
         Command::Apply(args) => apply::run(&args, cli.global.verbose),
         Command::Drift(args) => drift::run(&args, cli.global.verbose),

@@ -3,11 +3,14 @@
 use std::path::PathBuf;
 
 use super::Outcome;
+use crate::cli::SecretsMode;
 use crate::manifest;
 use crate::render;
 
-pub fn run(paths: &[PathBuf]) -> anyhow::Result<Outcome> {
-    match manifest::validate(paths) {
+/// With [`SecretsMode::Skip`] no secret reference is resolved (a job without the values).
+pub fn run(paths: &[PathBuf], secrets: SecretsMode) -> anyhow::Result<Outcome> {
+    let resolve = secrets == SecretsMode::Resolve;
+    match manifest::validate_with(paths, manifest::load::Options::default(), resolve) {
         Ok(desired) => {
             render::out(&format!(
                 "{} in {}: valid\n",

@@ -57,11 +57,14 @@ fn table_order(plan: &Plan) -> Vec<&Change> {
 /// The counts line, and how many changes revert drift.
 fn counts(plan: &Plan) -> String {
     let s = plan.summary();
-    let deauthorize = if s.deauthorize > 0 {
+    let mut deauthorize = if s.deauthorize > 0 {
         format!(", {} to deauthorize", s.deauthorize)
     } else {
         String::new()
     };
+    if s.adopt > 0 {
+        deauthorize.push_str(&format!(", {} to adopt", s.adopt));
+    }
     let drift = plan
         .changes
         .iter()
@@ -145,6 +148,7 @@ fn action(a: Action) -> (&'static str, &'static str) {
         Action::Delete => ("-", "delete"),
         Action::Forget => ("-", "forget"),
         Action::Deauthorize => ("!", "deauthorize"),
+        Action::Adopt => ("<=", "adopt"),
         Action::Noop => (" ", "unchanged"),
     }
 }

@@ -26,6 +26,7 @@ fn symbol(action: Action) -> (&'static str, Style) {
         Action::Replace => ("-/+", REMOVE),
         Action::Delete | Action::Forget => ("-", REMOVE),
         Action::Deauthorize => ("!", CHANGE),
+        Action::Adopt => ("<=", ADD),
         Action::Noop => (" ", Style::new()),
     }
 }
@@ -38,6 +39,7 @@ pub fn action_words(c: &Change) -> &'static str {
         Action::Delete => "will be deleted",
         Action::Forget => "will be forgotten (already gone from AWS)",
         Action::Deauthorize => "will be deauthorized",
+        Action::Adopt => "will be adopted (recorded in the state)",
         Action::Noop => "is unchanged",
     }
 }
@@ -77,13 +79,18 @@ pub fn plan(plan: &Plan) -> String {
     let s = plan.summary();
     let _ = writeln!(
         out,
-        "Plan: {} to create, {} to update, {} to replace, {} to delete{}; {} unchanged.",
+        "Plan: {} to create, {} to update, {} to replace, {} to delete{}{}; {} unchanged.",
         s.create,
         s.update,
         s.replace,
         s.delete,
         if s.deauthorize > 0 {
             format!(", {} to deauthorize", s.deauthorize)
+        } else {
+            String::new()
+        },
+        if s.adopt > 0 {
+            format!(", {} to adopt", s.adopt)
         } else {
             String::new()
         },
