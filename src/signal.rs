@@ -2,42 +2,18 @@
 //! signal cancels a token: the reads of AWS stop at once ([`unless_stopped`]: nothing was
 //! changed), no new change starts, the changes in flight finish, the state is saved and the
 //! lock released. The second ends the run at once, whatever it is doing (reading, planning,
-//! applying, a large plan's checks): the listener itself runs the hooks registered with
-//! [`on_forced_exit`] (the lock's release) and exits 130 or 143 (after the first signal).
+//! applying, a large plan's checks): the listener itself releases the locks this process
+//! holds (`crate::store::release_held`) and exits 130 or 143 (after the first signal).
 //! Listening starts only once there is something to stop: before that, the signals keep their
 //! default effect.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use tokio_util::sync::CancellationToken;
 
-/// What runs when a second signal ends the process: releasing the lock.
-type Hook = Box<dyn Fn() + Send + Sync>;
-
-/// The hooks to run on a forced exit, by the id [`on_forced_exit`] gave.
-static HOOKS: Mutex<Vec<(u64, Hook)>> = Mutex::new(Vec::new());
-static NEXT_HOOK: AtomicU64 = AtomicU64::new(0);
 /// The first-signal token of the listening [`Signals`], for the reads that do not hold it.
 static LISTENING: Mutex<Option<CancellationToken>> = Mutex::new(None);
-
-/// Registers `hook` to run if a second signal ends the process; returns its id, to
-/// [`forget_forced_exit`] it once it is no longer needed.
-pub fn on_forced_exit(hook: Hook) -> u64 {
-    let id = NEXT_HOOK.fetch_add(1, Ordering::Relaxed);
-    HOOKS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push((id, hook));
-    id
-}
-
-pub fn forget_forced_exit(id: u64) {
-    HOOKS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .retain(|(i, _)| *i != id);
-}
 
 /// A run stopped by a signal before it changed anything (see [`unless_stopped`]).
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +61,14 @@ pub enum Signal {
 }
 
 impl Signal {
+    /// 128 + its number, as shells report it: 130 SIGINT, 143 SIGTERM.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Signal::Interrupt => 130,
+            Signal::Terminate => 143,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Signal::Interrupt => "Ctrl-C (SIGINT)",
@@ -142,20 +126,16 @@ impl Drop for Signals {
     }
 }
 
-/// The second signal: the hooks run (the lock is released), then the process ends with the
-/// first signal's code.
+/// The second signal: the locks this process holds are released, then the process ends with
+/// the first signal's code.
 fn forced_exit() -> ! {
     let signal = first_signal();
     crate::render::message(
         "Stopped at once: changes in flight may have happened in AWS; the next plan finds \
          them.\n",
     );
-    for (_, hook) in HOOKS.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-        hook();
-    }
-    std::process::exit(i32::from(
-        crate::commands::Outcome::Stopped(signal).exit_code(),
-    ));
+    crate::store::release_held();
+    std::process::exit(i32::from(signal.exit_code()));
 }
 
 /// SIGINT and SIGTERM as one stream.

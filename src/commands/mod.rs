@@ -33,8 +33,7 @@ impl Outcome {
             Outcome::Failed => 1,
             Outcome::Changes => 2,
             Outcome::Incomplete => 3,
-            Outcome::Stopped(crate::signal::Signal::Interrupt) => 130,
-            Outcome::Stopped(crate::signal::Signal::Terminate) => 143,
+            Outcome::Stopped(signal) => signal.exit_code(),
         }
     }
 }

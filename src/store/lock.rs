@@ -1,7 +1,7 @@
 //! The lock beside the state: who holds it (user, host, CI run, pid, operation, time) under a
 //! random id, with a lease (`expires`) its holder renews while it runs; taken by `apply` and
-//! `import`, released on every exit outbound controls (a second signal included, see
-//! `crate::signal`), removed by hand only with its id (`outbound unlock ID`). A lock is stale,
+//! `import`, released on every exit outbound controls (a second signal included:
+//! [`release_held`]), removed by hand only with its id (`outbound unlock ID`). A lock is stale,
 //! and taken over saying so, when its lease ran out (the holder was killed: `kill -9`, a CI
 //! runner gone) or, for the local file, when its process died on this host. A take-over
 //! replaces exactly the lock that was read (an S3 conditional write on its ETag; for the file,
@@ -238,8 +238,25 @@ pub struct Lock {
     held: Arc<Held>,
     /// Stops the renewals (dropped: the thread ends at once).
     renewals: Option<(Sender<()>, std::thread::JoinHandle<()>)>,
-    /// The forced-exit hook that releases this lock.
-    hook: u64,
+}
+
+/// The locks this process holds, for [`release_held`].
+static HELD: Mutex<Vec<std::sync::Weak<Held>>> = Mutex::new(Vec::new());
+
+/// Releases every lock this process holds: a second signal ends the process at once
+/// (`crate::signal`), and calls this first.
+pub fn release_held() {
+    let held: Vec<Arc<Held>> = HELD
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter_map(std::sync::Weak::upgrade)
+        .collect();
+    for h in held {
+        if let Err(e) = h.remove() {
+            tracing::error!(error = %e, "the lock was not released");
+        }
+    }
 }
 
 impl Lock {
@@ -270,16 +287,13 @@ impl Lock {
                     renewing.renew();
                 }
             });
-        let releasing = Arc::clone(&held);
-        let hook = crate::signal::on_forced_exit(Box::new(move || {
-            if let Err(e) = releasing.remove() {
-                tracing::error!(error = %e, "the lock was not released");
-            }
-        }));
+        let mut all = HELD.lock().unwrap_or_else(|e| e.into_inner());
+        all.retain(|h| h.strong_count() > 0);
+        all.push(Arc::downgrade(&held));
+        drop(all);
         Lock {
             held,
             renewals: thread.ok().map(|t| (stop, t)),
-            hook,
         }
     }
 
@@ -294,7 +308,6 @@ impl Lock {
     }
 
     fn stop_renewals(&mut self) {
-        crate::signal::forget_forced_exit(self.hook);
         if let Some((stop, thread)) = self.renewals.take() {
             drop(stop);
             let _ = thread.join();

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use serde::Deserialize;
 
 use crate::state::{FORMAT_VERSION, State, StateError};
-pub use lock::{LEASE, Lock, LockInfo, Removed};
+pub use lock::{LEASE, Lock, LockInfo, Removed, release_held};
 
 /// A lock as stored: its bytes, and the version to replace or delete exactly it (an ETag;
 /// `None` for a file).
