@@ -16,8 +16,13 @@ unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_ROL
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
 # Without arguments: every test but the fault matrix (minutes of kill -9 runs; its own step in
-# .ci/run: scripts/fault-matrix.sh). With arguments, exactly what they select.
-if [[ $# -eq 0 ]]; then
-  exec cargo test --all-targets -- --skip fault_matrix::
+# .ci/run: scripts/fault-matrix.sh), with a line of progress at least every 20 s (a long test
+# prints nothing until it ends). With arguments, exactly what they select.
+if [[ $# -gt 0 ]]; then
+  exec cargo test --all-targets "$@"
 fi
-exec cargo test --all-targets "$@"
+start=$SECONDS
+(while sleep 20; do echo "scripts/test.sh: $((SECONDS - start)) s" >&2; done) &
+ticker=$!
+trap 'kill "$ticker" 2>/dev/null' EXIT
+cargo test --all-targets -- --skip fault_matrix::
