@@ -900,3 +900,62 @@ fn sigterm_during_import_leaves_no_lock_and_writes_nothing() {
     assert!(s3.get(&bucket, LOCK).is_none(), "no lock left");
     assert!(!out.exists(), "no manifest written");
 }
+
+/// The lease is pushed back on S3 while the run goes on (every third of it: 10 s here).
+#[test]
+fn an_s3_lock_is_renewed_while_its_run_goes_on() {
+    let (p, s3, bucket) = s3_project();
+    p.write("k.yaml", &connector("edi", "Orders"));
+    support::moto().fault(
+        &p.region,
+        json!({"operation": "ListConnectors", "fault": "delay", "delay_ms": 9_000}),
+    );
+    let child = p
+        .command(&["apply", "--auto-approve"])
+        .env("OUTBOUND_LOCK_LEASE", "10s")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = None;
+    until("the lock", || {
+        first = s3.json(&bucket, LOCK);
+        first.is_some()
+    });
+    let first = first.unwrap();
+    until("a renewal", || {
+        s3.json(&bucket, LOCK)
+            .is_some_and(|now| now["expires"] != first["expires"])
+    });
+    let renewed = s3.json(&bucket, LOCK).unwrap();
+    assert_eq!(renewed["id"], first["id"]);
+    let run = Run::checked(child.wait_with_output().unwrap());
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(s3.get(&bucket, LOCK).is_none(), "released at the end");
+}
+
+/// Issue 15 item 4: SIGTERM while `apply --plan` reads AWS: exit 143, no lock, no change.
+#[test]
+fn sigterm_while_a_saved_plan_reads_aws_leaves_no_lock() {
+    let (p, s3, bucket) = s3_project();
+    p.write("k.yaml", &connector("edi", "Orders"));
+    let file = p.dir.path().join("plan.json");
+    let plan = p.run(&["plan", "--out", file.to_str().unwrap()]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    support::moto().forget_calls(&p.region);
+    let apply = held(
+        &p,
+        "ListConnectors",
+        3_000,
+        &["apply", "--plan", file.to_str().unwrap()],
+    );
+    signal(&apply, "TERM");
+    let run = Run::checked(apply.wait_with_output().unwrap());
+    assert_eq!(run.code, 143, "{}\n{}", run.stdout, run.stderr);
+    assert!(s3.get(&bucket, LOCK).is_none(), "no lock left");
+    assert!(
+        p.mutations().iter().all(|o| o.ends_with("Object")),
+        "{:?}",
+        p.mutations()
+    );
+}
