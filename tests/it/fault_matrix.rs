@@ -615,7 +615,7 @@ enum Backend {
 /// How a run is interrupted in [`interruptions_on_both_backends`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Interruption {
-    /// `kill -9` while the first read of AWS is held.
+    /// `kill -9` while a read of AWS is held (the first of its service).
     KillDuringReads,
     /// GitHub's cancel sequence while AWS is read slowly (gaps shortened, order kept).
     GithubCancel,
@@ -666,44 +666,7 @@ fn interrupted_cell(backend: Backend, how: Interruption) -> Vec<String> {
     };
     let mut problems = Vec::new();
     match how {
-        Interruption::KillDuringReads => {
-            // On S3 the lock (call 1) and the state (call 2) come first.
-            let first_read = if backend == Backend::S3 { 3 } else { 1 };
-            moto.arm_point(
-                &p.region,
-                json!({"call": first_read, "when": "before", "action": "hold"}),
-            );
-            let mut child = p
-                .command(APPLY)
-                .env("OUTBOUND_LOCK_LEASE", SHORT_LEASE)
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap();
-            let deadline = Instant::now() + Duration::from_secs(120);
-            let held = loop {
-                if let Some(pt) = moto
-                    .points(&p.region)
-                    .into_iter()
-                    .find(|pt| pt["state"] == "held")
-                {
-                    break pt["operation"].as_str().unwrap_or_default().to_owned();
-                }
-                assert!(child.try_wait().unwrap().is_none(), "the apply ended first");
-                assert!(Instant::now() < deadline, "the reads were never reached");
-                std::thread::sleep(Duration::from_millis(20));
-            };
-            child.kill().unwrap();
-            let _ = child.wait();
-            moto.release_points(&p.region);
-            if !held.starts_with("List") && !held.starts_with("Describe") {
-                problems.push(format!("held {held}, not a read"));
-            }
-            if backend == Backend::S3 {
-                // kill -9 leaves the S3 lock: its lease runs out, then it is taken over.
-                std::thread::sleep(Duration::from_secs(11));
-            }
-        }
+        Interruption::KillDuringReads => problems.extend(kill_during_reads(&p, backend)),
         Interruption::GithubCancel => {
             let run = crate::state::cancelled_like_github(&p, APPLY);
             if !matches!(run.code, 130 | 143) {
@@ -739,6 +702,53 @@ fn interrupted_cell(backend: Backend, how: Interruption) -> Vec<String> {
     problems.extend(check_with(&p, true, &state));
     if lock_left() {
         problems.push("lock left after the recovery".into());
+    }
+    problems
+}
+
+/// `kill -9` while a read of AWS is held; on S3, then the lease is waited out. Returns what
+/// went wrong before the recovery.
+fn kill_during_reads(p: &Project, backend: Backend) -> Vec<String> {
+    let moto = support::moto();
+    let mut problems = Vec::new();
+    // The first read of each service is held a minute (by operation, not by call
+    // number: on S3 the lock's lease renewals are calls too, at times of their own).
+    for service in ["events", "transfer"] {
+        moto.fault(
+            &p.region,
+            json!({"operation": "*", "service": service, "fault": "delay",
+                   "delay_ms": 60_000}),
+        );
+    }
+    let mut child = p
+        .command(APPLY)
+        .env("OUTBOUND_LOCK_LEASE", SHORT_LEASE)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let held = loop {
+        if let Some(c) = moto
+            .calls(&p.region)
+            .into_iter()
+            .find(|c| c.fault.as_deref() == Some("delay") && c.status.is_none())
+        {
+            break c.operation.unwrap_or_default();
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the apply ended first");
+        assert!(Instant::now() < deadline, "the reads were never reached");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    child.kill().unwrap();
+    let _ = child.wait();
+    moto.clear_faults(&p.region);
+    if !held.starts_with("List") && !held.starts_with("Describe") {
+        problems.push(format!("held {held}, not a read"));
+    }
+    if backend == Backend::S3 {
+        // kill -9 leaves the S3 lock: its lease runs out, then it is taken over.
+        std::thread::sleep(Duration::from_secs(11));
     }
     problems
 }
