@@ -46,16 +46,29 @@ pub fn run(args: &ImportArgs, verbose: u8) -> anyhow::Result<Outcome> {
         // 2. The lock, then the state it protects.
         let options = aws_options(&args.aws);
         let store = crate::store::open(&args.aws.state, &options).await?;
+        // Signals are handled once the lock is held: a first one stops the reads of AWS (then
+        // nothing is written), a second ends the run at once; the lock is released either way.
+        let signals = crate::signal::Signals::listen()?;
         let lock = store.lock("import")?;
         let mut state = store.load()?.unwrap_or_default();
         // 3. AWS, read only.
         let aws = Aws::connect(&options, Vec::new()).await?;
         let parallelism = usize::from(args.aws.parallelism);
-        let search = match &wanted {
-            Wanted::All(kinds) => all(&aws, kinds, &state, args.force, parallelism).await,
-            Wanted::These(these) => {
-                let region = aws.region().unwrap_or_default();
-                named(&aws, &region, these, &state, args.force, parallelism).await
+        let search = crate::signal::unless_stopped(async {
+            match &wanted {
+                Wanted::All(kinds) => all(&aws, kinds, &state, args.force, parallelism).await,
+                Wanted::These(these) => {
+                    let region = aws.region().unwrap_or_default();
+                    named(&aws, &region, these, &state, args.force, parallelism).await
+                }
+            }
+        })
+        .await;
+        let search = match search {
+            Ok(search) => search,
+            Err(stopped) => {
+                render::message(&format!("{stopped}; nothing was imported.\n"));
+                return Ok(Outcome::Stopped(stopped.0));
             }
         };
         if verbose > 0 {
@@ -97,7 +110,11 @@ pub fn run(args: &ImportArgs, verbose: u8) -> anyhow::Result<Outcome> {
         if !args.force && !existing.is_empty() {
             return Ok(refuse(&existing));
         }
-        // 5. Manifests first, then the state.
+        // 5. Manifests first, then the state (unless a signal came while they were made).
+        if let Some(signal) = signals.received() {
+            render::message("Stopped before writing: nothing was imported.\n");
+            return Ok(Outcome::Stopped(signal));
+        }
         write(&args.out, &imported)?;
         for i in &imported {
             state.resources.insert(i.address.clone(), i.record.clone());

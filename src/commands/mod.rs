@@ -33,8 +33,7 @@ impl Outcome {
             Outcome::Failed => 1,
             Outcome::Changes => 2,
             Outcome::Incomplete => 3,
-            Outcome::Stopped(crate::signal::Signal::Interrupt) => 130,
-            Outcome::Stopped(crate::signal::Signal::Terminate) => 143,
+            Outcome::Stopped(signal) => signal.exit_code(),
         }
     }
 }
@@ -230,7 +229,7 @@ pub async fn observe_all(
         crate::cli::Refresh::Changed => observe::Refresh::Changed,
         crate::cli::Refresh::Full => observe::Refresh::Full,
     };
-    let ((observation, reads), taken) = std::thread::scope(|s| {
+    let (observed, taken) = std::thread::scope(|s| {
         let fps = s.spawn(|| {
             state::fingerprint::all_with(
                 &desired,
@@ -241,16 +240,20 @@ pub async fn observe_all(
             )
         });
         let observed = tokio::task::block_in_place(|| {
-            tokio::runtime::Handle::current().block_on(observe::observe(
-                aws.as_ref(),
-                &desired,
-                &state,
-                usize::from(args.parallelism),
-                refresh,
+            // A first signal (apply, import) stops the reads: `crate::signal::Stopped`.
+            tokio::runtime::Handle::current().block_on(crate::signal::unless_stopped(
+                observe::observe(
+                    aws.as_ref(),
+                    &desired,
+                    &state,
+                    usize::from(args.parallelism),
+                    refresh,
+                ),
             ))
         });
         (observed, fps.join().expect("fingerprinting does not panic"))
     });
+    let (observation, reads) = observed?;
     render::message(&format!(
         "Read {}: {} from List pages, {} described.\n",
         render::count(reads.from_list + reads.described, "resource"),

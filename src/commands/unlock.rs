@@ -8,12 +8,14 @@ use crate::render;
 pub fn run(args: &UnlockArgs) -> anyhow::Result<Outcome> {
     runtime()?.block_on(async {
         let store = crate::store::open(&args.aws.state, &aws_options(&args.aws)).await?;
-        let held = store.unlock(&args.id)?;
+        let removed = match store.unlock(&args.id)? {
+            crate::store::Removed::Lock(held) => format!("held by {}", held.holder()),
+            crate::store::Removed::Unreadable => "which could not be read".to_owned(),
+        };
         render::message(&format!(
-            "Removed the lock {} of state {}, held by {}.\n",
-            held.id,
+            "Removed the lock {} of state {}, {removed}.\n",
+            args.id,
             store.location(),
-            held.holder()
         ));
         Ok(Outcome::Success)
     })
