@@ -438,7 +438,7 @@ fn findings(md: &mut Markdown, report: &DriftReport) {
             .collect();
         bucket(md, title, None, items);
     }
-    let unmanaged = report
+    let unmanaged: Vec<(String, String)> = report
         .unmanaged
         .iter()
         .flatten()
@@ -449,15 +449,26 @@ fn findings(md: &mut Markdown, report: &DriftReport) {
                 .as_deref()
                 .map(|url| format!(" ({})", span(url)))
                 .unwrap_or_default();
-            format!("- {}{url}: adopt it with {}\n", span(&name), span(&import))
+            (format!("- {}{url}\n", span(&name)), import)
         })
         .collect();
+    if unmanaged.is_empty() {
+        return;
+    }
+    // The commands in a block of their own: copied whole, never wrapped at a hyphen.
+    let imports: Vec<&str> = unmanaged.iter().map(|(_, i)| i.as_str()).collect();
+    let block = imports.join("\n");
+    let fence = super::markdown::fence(&block);
     bucket(
         md,
         "Unmanaged (neither the manifests nor the state name them)",
         None,
-        unmanaged,
+        unmanaged.iter().map(|(item, _)| item.clone()).collect(),
     );
+    md.push(&format!(
+        "Adopt them with `outbound import` (a connector needs a NAME for its manifest):\n\n\
+         {fence}sh\n{block}\n{fence}\n\n"
+    ));
 }
 
 /// One drifted field as a sub-item: short values inline, long ones as a `diff` block whole

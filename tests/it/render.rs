@@ -700,7 +700,10 @@ fn drift_report() -> outbound::drift::DriftReport {
 #[test]
 fn drift_issue_markdown() {
     let md = render::drift::markdown(&drift_report());
-    assert!(md.contains("`outbound import Connection/legacy-x`"), "{md}");
+    assert!(
+        md.contains("\noutbound import Connection/legacy-x\n"),
+        "{md}"
+    );
     assert_eq!(md.matches("`Connection/partner-api`").count(), 1, "{md}");
     assert_snapshot!(md);
 }
