@@ -4,7 +4,8 @@
     python split.py OUT
 
 Writes OUT/valid/NNN.json for every document of manifests/*.yaml and of the README's
-```yaml examples that declare `apiVersion: outbound/v1`, and OUT/invalid/ENTRY/NNN.json for
+```yaml examples that declare `apiVersion: outbound/v1` (each example also as
+OUT/readme/NNN.yaml), and OUT/invalid/ENTRY/NNN.json for
 every document of each entry of tests/invalid/ (a file or a folder). An entry whose YAML does
 not load is listed in OUT/syntax.txt instead: the editor flags it before any schema.
 """
@@ -41,8 +42,11 @@ examples = [
     for b in re.findall(r"```yaml\n(.*?)```", readme, re.S)
     if "apiVersion: outbound/v1" in b
 ]
-for block in examples:
+for i, block in enumerate(examples):
     n = write(valid, documents(block), n)
+    # As YAML too, for the editor's validator (yaml-language-server reads files).
+    (out / "readme").mkdir(parents=True, exist_ok=True)
+    (out / "readme" / f"{i:03}.yaml").write_text(block)
 print(f"split: {n} valid documents ({len(examples)} README examples)")
 
 syntax = []
