@@ -143,12 +143,23 @@ pub async fn prepare(
 pub fn refused(e: crate::plan::PlanError) -> NotPrepared {
     use crate::render;
     let hint = e.hint();
+    // A plan refused for a protected resource is still shown whole (on stderr: stdout keeps
+    // only what the format asked for), the refused changes marked.
+    let shown = match &e {
+        crate::plan::PlanError::Protected(_, plan) => Some(plan.clone()),
+        _ => None,
+    };
+    if let Some(plan) = &shown {
+        render::message(&render::text::plan(plan));
+    }
     let e = anyhow::Error::new(e);
     render::error(&e);
     if let Some(h) = &hint {
         render::message(&format!("  hint: {h}\n"));
     }
-    NotPrepared::Failed(render::failure::Failure::error(&e, hint))
+    let mut failure = render::failure::Failure::error(&e, hint);
+    failure.refused_plan = shown.map(|p| render::markdown::refused(&p));
+    NotPrepared::Failed(failure)
 }
 
 /// A plan needs every resource read: an unreadable one is neither present nor absent. Says

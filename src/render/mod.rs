@@ -4,6 +4,7 @@ pub mod compare;
 pub mod drift;
 pub mod failure;
 pub mod json;
+pub mod layout;
 pub mod markdown;
 pub mod text;
 
