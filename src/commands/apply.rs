@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal};
 
-use super::{Outcome, Prepared, aws_options, observe_all, prepare, runtime};
+use super::{Guarded, Outcome, Prepared, observe_all, prepare_from, runtime};
 use crate::apply::{self, ApplyOptions};
 use crate::cli::{ApplyArgs, SecretsMode};
 use crate::plan;
@@ -26,19 +26,41 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
         allow_empty: args.allow_empty,
     };
     runtime()?.block_on(async {
-        // 1. Without a question to ask, the lock comes first, so two applies never plan from
-        //    the same state. A question may wait for hours: nobody is locked out meanwhile.
-        //    Signals are handled from the moment the lock is held; before, they end the run.
+        // 1. The manifests (for a saved plan: their secret values): nothing reaches AWS
+        //    unless they are valid and the configuration is.
+        let manifests = match super::validated(&args.paths.paths, options, SecretsMode::Resolve) {
+            Ok(d) => d,
+            Err(n) => return Ok(n.into()),
+        };
+        crate::state::fingerprint::Scheme::from_env()?;
+        // 2. The account guard, the first AWS call: the state's account and region, and a
+        //    saved plan's, must be this run's.
+        let mut guard = match super::guarded(&args.aws, None).await? {
+            Ok(g) => g,
+            Err(e) => return Ok(refuse(e)),
+        };
+        if let (Some(plan), Some(file)) = (&saved, &args.plan)
+            && let Err(e) = guard.check_plan(plan, file)
+        {
+            return Ok(refuse(e));
+        }
+        // 3. Without a question to ask, the lock comes first, so two applies never plan from
+        //    the same state (read again under the lock). A question may wait for hours:
+        //    nobody is locked out meanwhile. Signals are handled from the moment the lock is
+        //    held; before, they end the run.
         let interactive = !args.auto_approve && args.plan.is_none();
-        let store = crate::store::open(&args.aws.state, &aws_options(&args.aws)).await?;
         let early = if interactive {
             None
         } else {
-            Some((Signals::listen()?, store.lock("apply")?))
+            let held = (Signals::listen()?, guard.store.lock("apply")?);
+            if let Err(e) = guard.reload()? {
+                return Ok(refuse(e));
+            }
+            Some(held)
         };
         // A signal while AWS is read lets the reads finish (they block this thread), then
         // apply starts nothing.
-        let mut p = match prepare_any(saved.as_ref(), args, options, verbose).await? {
+        let mut p = match prepare_any(saved.as_ref(), manifests, args, verbose, guard).await? {
             Ok(p) => p,
             Err(n) => return Ok(n.into()),
         };
@@ -54,7 +76,7 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
             render::message("Apply cancelled; nothing was changed.\n");
             return Ok(Outcome::Failed);
         }
-        // 2. After the answer: the lock, and the state must be the one the plan was made from.
+        // 4. After the answer: the lock, and the state must be the one the plan was made from.
         let (signals, lock) = match early {
             Some(held) => held,
             None => (Signals::listen()?, p.store.lock("apply")?),
@@ -66,7 +88,7 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
             );
             return Ok(Outcome::Failed);
         }
-        // 3. Apply: a first signal stops new changes, a second stops at once.
+        // 5. Apply: a first signal stops new changes, a second stops at once.
         let options = ApplyOptions {
             parallelism: usize::from(args.aws.parallelism),
             wait_timeout: args.wait_timeout,
@@ -78,7 +100,7 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
             Ok(report) => report,
             Err(signal) => return Ok(Outcome::Stopped(signal)),
         };
-        // 4. The report on stdout; the AWS calls on stderr (`-v`).
+        // 6. The report on stdout; the AWS calls on stderr (`-v`).
         if verbose > 0 {
             render::message(&format!(
                 "apply: {} (of which {} to apply); {}\n",
@@ -99,26 +121,22 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
     })
 }
 
+/// A refusal of the account guard: nothing was changed.
+fn refuse(e: crate::state::guard::GuardError) -> Outcome {
+    super::guard::refusal(e).into()
+}
+
 /// What applying needs, from a saved plan or from the manifests.
 async fn prepare_any(
     saved: Option<&plan::Plan>,
+    manifests: crate::manifest::DesiredState,
     args: &ApplyArgs,
-    options: crate::manifest::load::Options,
     verbose: u8,
+    guard: Guarded,
 ) -> anyhow::Result<Result<Prepared, super::NotPrepared>> {
     match saved {
-        Some(plan) => prepare_saved(plan, args, options, verbose).await,
-        // Apply always needs the secret values.
-        None => {
-            prepare(
-                &args.paths.paths,
-                options,
-                &args.aws,
-                SecretsMode::Resolve,
-                verbose,
-            )
-            .await
-        }
+        Some(plan) => prepare_saved(plan, manifests, args, verbose, guard).await,
+        None => prepare_from(manifests, &args.aws, verbose, Some(guard)).await,
     }
 }
 
@@ -167,10 +185,17 @@ fn show_report(
     }
 }
 
-/// Whether the state changed while the plan was shown (another apply ran).
+/// Whether the state changed while the plan was shown (another apply ran). The account and
+/// region this run stamped on an older state that lacked them are not a change.
 fn state_changed(p: &Prepared) -> anyhow::Result<bool> {
     Ok(match p.store.load()? {
-        Some(now) => now != p.state,
+        Some(mut now) => {
+            if now.account.is_none() && now.region.is_none() {
+                now.account.clone_from(&p.state.account);
+                now.region.clone_from(&p.state.region);
+            }
+            now != p.state
+        }
         None => p.state.serial != 0,
     })
 }
@@ -180,19 +205,11 @@ fn state_changed(p: &Prepared) -> anyhow::Result<bool> {
 /// plan's own resources, and the check that nothing the plan relied on changed.
 async fn prepare_saved(
     saved: &plan::Plan,
+    manifests: crate::manifest::DesiredState,
     args: &ApplyArgs,
-    options: crate::manifest::load::Options,
     verbose: u8,
+    mut guard: Guarded,
 ) -> anyhow::Result<Result<Prepared, super::NotPrepared>> {
-    let manifests = match crate::manifest::validate_with(&args.paths.paths, options, true) {
-        Ok(d) => d,
-        Err(diags) => {
-            render::diagnostics(&diags);
-            return Ok(Err(super::NotPrepared::Failed(
-                render::failure::Failure::invalid(&diags),
-            )));
-        }
-    };
     let desired = match plan::planned_desired(saved, &manifests) {
         Ok(d) => d,
         Err(e) => {
@@ -203,13 +220,12 @@ async fn prepare_saved(
             )));
         }
     };
-    let store = crate::store::open(&args.aws.state, &aws_options(&args.aws)).await?;
-    let state = store.load()?.unwrap_or_else(|| crate::state::State {
+    let state = guard.take_state(|| crate::state::State {
         lineage: saved.state_lineage.clone(),
         fingerprint_salt: saved.fingerprint_salt.clone(),
         ..crate::state::State::new()
     });
-    let g = match observe_all(desired, store, state, &args.aws, verbose).await? {
+    let g = match observe_all(desired, guard.store, state, &args.aws, verbose).await? {
         Ok(g) => g,
         Err(n) => return Ok(Err(n)),
     };

@@ -43,11 +43,19 @@ pub fn run(args: &ImportArgs, verbose: u8) -> anyhow::Result<Outcome> {
         Err(problems) => return Ok(refuse(&problems)),
     };
     runtime()?.block_on(async {
-        // 2. The lock, then the state it protects.
+        // 2. The account guard (the first AWS call), the lock, then the state it protects
+        //    (read again under the lock, and checked again).
         let options = aws_options(&args.aws);
-        let store = crate::store::open(&args.aws.state, &options).await?;
+        let mut guard = match super::guarded(&args.aws, None).await? {
+            Ok(g) => g,
+            Err(e) => return Ok(super::guard::refusal(e).into()),
+        };
+        let store = guard.store.clone();
         let lock = store.lock("import")?;
-        let mut state = store.load()?.unwrap_or_default();
+        if let Err(e) = guard.reload()? {
+            return Ok(super::guard::refusal(e).into());
+        }
+        let mut state = guard.take_state(State::new);
         // 3. AWS, read only.
         let aws = Aws::connect(&options, Vec::new()).await?;
         let parallelism = usize::from(args.aws.parallelism);

@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod completions;
 pub mod drift;
+pub mod guard;
 pub mod import;
 pub mod plan;
 pub mod schema;
@@ -10,6 +11,7 @@ pub mod unlock;
 pub mod validate;
 
 use crate::cli::{Cli, Command};
+pub use guard::{Guarded, guarded};
 
 /// How a command ended; the only place exit codes are decided (SPEC §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,8 +127,23 @@ pub async fn prepare(
     secrets: crate::cli::SecretsMode,
     verbose: u8,
 ) -> anyhow::Result<Result<Prepared, NotPrepared>> {
+    match validated(paths, options, secrets) {
+        Ok(desired) => prepare_from(desired, args, verbose, None).await,
+        Err(n) => Ok(Err(n)),
+    }
+}
+
+/// [`prepare`] from manifests already validated; `guard`: the run the account guard let
+/// through, when the command called it already (apply, to lock before the state is read),
+/// else it is called here.
+pub async fn prepare_from(
+    desired: crate::manifest::DesiredState,
+    args: &crate::cli::AwsArgs,
+    verbose: u8,
+    guard: Option<Guarded>,
+) -> anyhow::Result<Result<Prepared, NotPrepared>> {
     use crate::plan;
-    let g = match gather(paths, options, args, secrets, verbose).await? {
+    let g = match gather_from(desired, args, verbose, guard).await? {
         Ok(g) => g,
         Err(n) => return Ok(Err(n)),
     };
@@ -174,9 +191,10 @@ pub fn refuse_unreadable(g: &Gathered) -> Option<NotPrepared> {
     ))
 }
 
-/// Validates, reads the state (without a lock) and observes AWS; what AWS could not be read
-/// for is returned in [`Gathered::unreadable`], not printed. Invalid manifests are printed
-/// here. With [`SecretsMode::Skip`](crate::cli::SecretsMode) no secret is resolved.
+/// Validates, guards the account, reads the state (without a lock) and observes AWS; what AWS
+/// could not be read for is returned in [`Gathered::unreadable`], not printed. Invalid
+/// manifests and a refusal of the guard are printed here. With
+/// [`SecretsMode::Skip`](crate::cli::SecretsMode) no secret is resolved.
 pub async fn gather(
     paths: &[std::path::PathBuf],
     options: crate::manifest::load::Options,
@@ -184,22 +202,45 @@ pub async fn gather(
     secrets: crate::cli::SecretsMode,
     verbose: u8,
 ) -> anyhow::Result<Result<Gathered, NotPrepared>> {
+    match validated(paths, options, secrets) {
+        Ok(desired) => gather_from(desired, args, verbose, None).await,
+        Err(n) => Ok(Err(n)),
+    }
+}
+
+/// The manifests validated (their problems printed): nothing reaches AWS unless they are.
+pub fn validated(
+    paths: &[std::path::PathBuf],
+    options: crate::manifest::load::Options,
+    secrets: crate::cli::SecretsMode,
+) -> Result<crate::manifest::DesiredState, NotPrepared> {
     use crate::{manifest, render};
-    // 1. Manifests: nothing reaches AWS unless they are valid.
     let resolve = secrets == crate::cli::SecretsMode::Resolve;
-    let desired = match manifest::validate_with(paths, options, resolve) {
-        Ok(d) => d,
-        Err(diags) => {
-            render::diagnostics(&diags);
-            return Ok(Err(NotPrepared::Failed(render::failure::Failure::invalid(
-                &diags,
-            ))));
-        }
+    manifest::validate_with(paths, options, resolve).map_err(|diags| {
+        render::diagnostics(&diags);
+        NotPrepared::Failed(render::failure::Failure::invalid(&diags))
+    })
+}
+
+/// [`gather`] from manifests already validated: the account guard (the first AWS call, unless
+/// `guard` is the run it let through), the state it checked, AWS observed.
+pub async fn gather_from(
+    desired: crate::manifest::DesiredState,
+    args: &crate::cli::AwsArgs,
+    verbose: u8,
+    guard: Option<Guarded>,
+) -> anyhow::Result<Result<Gathered, NotPrepared>> {
+    // A configuration error is found before any AWS call.
+    crate::state::fingerprint::Scheme::from_env()?;
+    let mut guard = match guard {
+        Some(g) => g,
+        None => match guarded(args, None).await? {
+            Ok(g) => g,
+            Err(e) => return Ok(Err(guard::refusal(e))),
+        },
     };
-    // 2. State.
-    let store = crate::store::open(&args.state, &aws_options(args)).await?;
-    let state = store.load()?.unwrap_or_default();
-    observe_all(desired, store, state, args, verbose).await
+    let state = guard.take_state(crate::state::State::new);
+    observe_all(desired, guard.store, state, args, verbose).await
 }
 
 /// Observes AWS for every address `desired` or `state` names, while the secret fingerprints

@@ -1,13 +1,17 @@
 //! `outbound unlock LOCK_ID`: removes the state's lock if its id matches (Terraform's
 //! `force-unlock`), for a run that died without releasing it.
 
-use super::{Outcome, aws_options, runtime};
+use super::{Outcome, guarded, runtime};
 use crate::cli::UnlockArgs;
 use crate::render;
 
 pub fn run(args: &UnlockArgs) -> anyhow::Result<Outcome> {
     runtime()?.block_on(async {
-        let store = crate::store::open(&args.aws.state, &aws_options(&args.aws)).await?;
+        // The account guard first: a state of another account or region is not unlocked here.
+        let store = match guarded(&args.aws, None).await? {
+            Ok(g) => g.store,
+            Err(e) => return Ok(super::guard::refusal(e).into()),
+        };
         let held = store.unlock(&args.id)?;
         render::message(&format!(
             "Removed the lock {} of state {}, held by {}.\n",

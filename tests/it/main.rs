@@ -19,6 +19,7 @@ mod convergence;
 mod drift;
 mod fault_matrix;
 mod fingerprints;
+mod guard;
 mod import;
 mod interrupted;
 mod kinds;
