@@ -11,6 +11,7 @@ pub mod cloud;
 pub mod events;
 #[cfg(test)]
 pub mod fake;
+pub mod guard;
 pub mod rate;
 pub mod s3;
 pub mod transfer;

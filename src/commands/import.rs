@@ -63,10 +63,18 @@ pub fn run(args: &ImportArgs, global: &crate::cli::GlobalArgs) -> anyhow::Result
         _ => args.out.clone(),
     };
     runtime()?.block_on(async {
-        // 2. The lock, then the state it protects.
-        let store = ctx.store().await?;
+        // 2. The account guard (the first AWS call), the lock, then the state it protects
+        //    (read again under the lock, and checked again).
+        let mut guard = match super::guarded(ctx).await? {
+            Ok(g) => g,
+            Err(e) => return Ok(super::guard::refusal(e).into()),
+        };
+        let store = guard.store.clone();
         let lock = store.lock("import")?;
-        let mut state = store.load()?.unwrap_or_default();
+        if let Err(e) = guard.reload()? {
+            return Ok(super::guard::refusal(e).into());
+        }
+        let mut state = guard.take_state(State::new);
         // 3. AWS, read only.
         let aws = ctx.clients(Vec::new()).await?;
         let parallelism = usize::from(args.aws.parallelism);

@@ -5,6 +5,7 @@ pub mod completions;
 pub mod context;
 pub mod drift;
 pub mod envs;
+pub mod guard;
 pub mod import;
 pub mod plan;
 pub mod schema;
@@ -12,6 +13,7 @@ pub mod unlock;
 pub mod validate;
 
 use crate::cli::{Cli, Command};
+pub use guard::{Guarded, guarded};
 
 /// How a command ended; the only place exit codes are decided (SPEC §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,8 +145,23 @@ pub async fn prepare(
     secrets: crate::cli::SecretsMode,
     verbose: u8,
 ) -> anyhow::Result<Result<Prepared, NotPrepared>> {
+    match validated(ctx, options, secrets) {
+        Ok(desired) => prepare_from(ctx, desired, verbose, None).await,
+        Err(n) => Ok(Err(n)),
+    }
+}
+
+/// [`prepare`] from manifests already validated; `guard`: the run the account guard let
+/// through, when the command called it already (apply, to lock before the state is read),
+/// else it is called here.
+pub async fn prepare_from(
+    ctx: &context::Context,
+    desired: crate::manifest::DesiredState,
+    verbose: u8,
+    guard: Option<Guarded>,
+) -> anyhow::Result<Result<Prepared, NotPrepared>> {
     use crate::plan;
-    let g = match gather(ctx, options, secrets, verbose).await? {
+    let g = match gather_from(ctx, desired, verbose, guard).await? {
         Ok(g) => g,
         Err(n) => return Ok(Err(n)),
     };
@@ -192,31 +209,56 @@ pub fn refuse_unreadable(g: &Gathered) -> Option<NotPrepared> {
     ))
 }
 
-/// Validates, reads the state (without a lock) and observes AWS; what AWS could not be read
-/// for is returned in [`Gathered::unreadable`], not printed. Invalid manifests are printed
-/// here. With [`SecretsMode::Skip`](crate::cli::SecretsMode) no secret is resolved.
+/// Validates, guards the account, reads the state (without a lock) and observes AWS; what AWS
+/// could not be read for is returned in [`Gathered::unreadable`], not printed. Invalid
+/// manifests and a refusal of the guard are printed here. With
+/// [`SecretsMode::Skip`](crate::cli::SecretsMode) no secret is resolved.
 pub async fn gather(
     ctx: &context::Context,
     options: crate::manifest::load::Options,
     secrets: crate::cli::SecretsMode,
     verbose: u8,
 ) -> anyhow::Result<Result<Gathered, NotPrepared>> {
+    match validated(ctx, options, secrets) {
+        Ok(desired) => gather_from(ctx, desired, verbose, None).await,
+        Err(n) => Ok(Err(n)),
+    }
+}
+
+/// The environment's manifests validated (their problems printed): nothing reaches AWS
+/// unless they are.
+pub fn validated(
+    ctx: &context::Context,
+    options: crate::manifest::load::Options,
+    secrets: crate::cli::SecretsMode,
+) -> Result<crate::manifest::DesiredState, NotPrepared> {
     use crate::render;
-    // 1. Manifests: nothing reaches AWS unless they are valid.
     let resolve = secrets == crate::cli::SecretsMode::Resolve;
-    let desired = match ctx.validate(options, resolve) {
-        Ok(d) => d,
-        Err(diags) => {
-            render::diagnostics(&diags);
-            return Ok(Err(NotPrepared::Failed(render::failure::Failure::invalid(
-                &diags,
-            ))));
-        }
+    ctx.validate(options, resolve).map_err(|diags| {
+        render::diagnostics(&diags);
+        NotPrepared::Failed(render::failure::Failure::invalid(&diags))
+    })
+}
+
+/// [`gather`] from manifests already validated: the account guard (the first AWS call, unless
+/// `guard` is the run it let through), the state it checked, AWS observed.
+pub async fn gather_from(
+    ctx: &context::Context,
+    desired: crate::manifest::DesiredState,
+    verbose: u8,
+    guard: Option<Guarded>,
+) -> anyhow::Result<Result<Gathered, NotPrepared>> {
+    // A configuration error is found before any AWS call.
+    crate::state::fingerprint::Scheme::from_env()?;
+    let mut guard = match guard {
+        Some(g) => g,
+        None => match guarded(ctx).await? {
+            Ok(g) => g,
+            Err(e) => return Ok(Err(guard::refusal(e))),
+        },
     };
-    // 2. State.
-    let store = ctx.store().await?;
-    let state = store.load()?.unwrap_or_default();
-    observe_all(ctx, desired, store, state, verbose).await
+    let state = guard.take_state(crate::state::State::new);
+    observe_all(ctx, desired, guard.store, state, verbose).await
 }
 
 /// Observes AWS for every address `desired` or `state` names, while the secret fingerprints

@@ -168,6 +168,8 @@ fn plan(
             Err(n) => return Ok(Err(n)),
         };
         prepared.plan.secrets_checked = args.secrets == SecretsMode::Resolve;
+        // A saved plan is applied in its environment only.
+        prepared.plan.scope.environment = ctx.name().map(str::to_owned);
         let all = prepared.plan.changes.len();
         if let Err(e) = prepared.plan.target(&args.targets) {
             return Ok(Err(refused(e)));

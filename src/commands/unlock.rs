@@ -1,7 +1,7 @@
 //! `outbound unlock LOCK_ID`: removes the state's lock if its id matches (Terraform's
 //! `force-unlock`), for a run that died without releasing it.
 
-use super::{Outcome, runtime};
+use super::{Outcome, guarded, runtime};
 use crate::cli::{GlobalArgs, UnlockArgs};
 use crate::render;
 
@@ -11,7 +11,11 @@ pub fn run(args: &UnlockArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Failed);
     };
     runtime()?.block_on(async {
-        let store = ctx.store().await?;
+        // The account guard first: a state of another account or region is not unlocked here.
+        let store = match guarded(ctx).await? {
+            Ok(g) => g.store,
+            Err(e) => return Ok(super::guard::refusal(e).into()),
+        };
         let held = store.unlock(&args.id)?;
         render::message(&format!(
             "Removed the lock {} of state {}, held by {}.\n",

@@ -263,7 +263,7 @@ mod tests {
         std::fs::create_dir_all(lone.path().join("x")).unwrap();
         std::fs::write(lone.path().join(FILE_NAME), "").unwrap();
         assert_eq!(find(None, &lone.path().join("x")), None);
-        assert_eq!(find(None, lone.path()), Some(lone.path().join(FILE_NAME)));
+        assert_eq!(find(None, lone.path()), Some(PathBuf::from(FILE_NAME)));
         assert_eq!(
             find(Some(Path::new("p.yaml")), lone.path()),
             Some(PathBuf::from("p.yaml"))

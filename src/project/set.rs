@@ -56,10 +56,32 @@ pub fn validate(
         report(&loaded, &loaded.docs[i], problems, &mut diags);
         report(&loaded, &loaded.docs[i], cautions, &mut warnings);
     }
+    // A field whose placeholder failed is reported for that alone, not also for what the
+    // unsubstituted text breaks (a pattern, a length).
+    let failed: Vec<Diagnostic> = diags
+        .0
+        .iter()
+        .filter(|d| is_placeholder(d))
+        .cloned()
+        .collect();
+    let desired = manifest::validate_loaded(&loaded, diags, resolve_secrets).map_err(|all| {
+        let at = |d: &Diagnostic| (d.file.clone(), d.line, d.column, d.path.clone());
+        Diagnostics(
+            all.0
+                .into_iter()
+                .filter(|d| is_placeholder(d) || !failed.iter().any(|f| at(f) == at(d)))
+                .collect(),
+        )
+    });
     Validated {
-        desired: manifest::validate_loaded(&loaded, diags, resolve_secrets),
+        desired,
         warnings: warnings.sorted(),
     }
+}
+
+/// A problem of a `${...}` placeholder ([`Values::expand`]).
+fn is_placeholder(d: &Diagnostic) -> bool {
+    d.message.starts_with("unknown value `${") || d.message.starts_with("a `${` without")
 }
 
 fn report(loaded: &Loaded, raw: &RawDoc, problems: Vec<Problem>, diags: &mut Diagnostics) {
@@ -400,6 +422,12 @@ metadata: { name: nope, absent: true }
             shown.contains(&"environments/staging/o.yaml:8 metadata.absent".to_owned()),
             "{shown:?}"
         );
+        // The failed placeholder alone, not also the pattern its raw text breaks.
+        let endpoint = shown
+            .iter()
+            .filter(|s| s.ends_with("spec.invocationEndpoint"))
+            .count();
+        assert_eq!(endpoint, 1, "{diags}");
     }
 
     #[test]

@@ -261,3 +261,78 @@ fn plan_all_then_apply_one_environment_in_its_own_account() {
         run.stdout
     );
 }
+
+#[test]
+fn the_wrong_account_is_refused_before_any_other_call() {
+    let e = envs();
+    // A third environment that declares an account the run's credentials are not in (no
+    // role: the harness's own account).
+    let project = std::fs::read_to_string(e.p.dir.path().join("outbound.yaml")).unwrap();
+    let region = crate::support::region();
+    std::fs::write(
+        e.p.dir.path().join("outbound.yaml"),
+        format!(
+            "{project}  elsewhere:\n    account: \"333333333333\"\n    region: {region}\n    state: states/elsewhere.json\n    values: {{ host: x.example }}\n"
+        ),
+    )
+    .unwrap();
+    let run = e.p.run(&["plan", "--env", "elsewhere"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("333333333333") && run.stderr.contains("environment elsewhere"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        crate::support::moto().operations(&region),
+        ["GetCallerIdentity"],
+        "only the guard's call"
+    );
+}
+
+#[test]
+fn a_state_moved_to_another_environment_and_a_saved_plan_of_another_are_refused() {
+    let e = envs();
+    let run = e.p.run(&["apply", "--env", "staging", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    // 1. A saved plan of staging, applied with --env production: refused before any call.
+    let run =
+        e.p.run(&["plan", "--env", "staging", "--out", "staging.plan"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let saved: Value = serde_json::from_str(
+        &std::fs::read_to_string(e.p.dir.path().join("staging.plan")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(saved["environment"], "staging");
+    assert_eq!(saved["account"], STAGING);
+    crate::support::moto().forget_calls(&e.production_region);
+    let run =
+        e.p.run(&["apply", "--env", "production", "--plan", "staging.plan"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("made for environment staging")
+            && run
+                .stderr
+                .contains("this run is for environment production"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        crate::support::moto()
+            .operations(&e.production_region)
+            .is_empty()
+    );
+    // 2. Staging's state put where production's belongs: refused naming both accounts.
+    std::fs::copy(
+        e.p.dir.path().join("states/staging.json"),
+        e.p.dir.path().join("states/production.json"),
+    )
+    .unwrap();
+    let run = e.p.run(&["plan", "--env", "production"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(STAGING) && run.stderr.contains(PRODUCTION),
+        "{}",
+        run.stderr
+    );
+}

@@ -20,6 +20,7 @@ mod drift;
 mod envs;
 mod fault_matrix;
 mod fingerprints;
+mod guard;
 mod import;
 mod interrupted;
 mod kinds;
