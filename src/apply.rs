@@ -948,6 +948,7 @@ mod tests {
                 forget("orphan", &["ghost"]),
             ],
             live_fingerprints: BTreeMap::new(),
+            scope: Default::default(),
         };
         let desired = DesiredState {
             resources: BTreeMap::new(),

@@ -4,6 +4,7 @@
 //! or an S3 object, each written only on condition and guarded by a lock beside it.
 
 pub mod fingerprint;
+pub mod guard;
 
 use std::collections::BTreeMap;
 
@@ -22,6 +23,13 @@ pub struct State {
     pub serial: u64,
     /// Salt of the secret fingerprints, random per lineage.
     pub fingerprint_salt: String,
+    /// The AWS account and region this state is for (the account guard, SPEC §7): written at
+    /// the first write after the guard passed, so an older state without them gains them at
+    /// its next write; a run in another account or region is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<guard::AccountId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     #[serde(default)]
     pub resources: BTreeMap<Address, Record>,
     /// Creations that were started but not yet recorded: found and adopted by the next run.
@@ -95,10 +103,28 @@ impl State {
             lineage: uuid::Uuid::new_v4().to_string(),
             serial: 0,
             fingerprint_salt: fingerprint::new_salt(),
+            account: None,
+            region: None,
             resources: BTreeMap::new(),
             pending: BTreeMap::new(),
             secret_checks: BTreeMap::new(),
         }
+    }
+}
+
+impl State {
+    /// What the guard checks a run against.
+    pub fn recorded(&self) -> guard::Recorded<'_> {
+        guard::Recorded {
+            account: self.account.as_ref(),
+            region: self.region.as_deref(),
+        }
+    }
+
+    /// Records where the run that passed the guard is: the next write saves it.
+    pub fn stamp(&mut self, caller: &guard::Caller) {
+        self.account = Some(caller.account.clone());
+        self.region = Some(caller.region.clone());
     }
 }
 

@@ -183,12 +183,13 @@ fn s3_state_applies_plans_and_counts_its_calls() {
     p.write("k.yaml", &connector("edi", "Orders"));
     let apply = p.run(&["apply", "--auto-approve", "-v"]);
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
-    // Lock, read, one write before the creation (pending), one with the new connector's id
-    // (saved before anything waits on it: docs/reliability.md), one after, unlock (`If-Match`
-    // on the lock's own ETag: no read).
+    // The account guard's read, lock, read again under the lock, one write before the
+    // creation (pending), one with the new connector's id (saved before anything waits on it:
+    // docs/reliability.md), one after, unlock (`If-Match` on the lock's own ETag: no read).
     assert_eq!(
         s3_calls(&p),
         [
+            "GetObject",
             "PutObject",
             "GetObject",
             "PutObject",

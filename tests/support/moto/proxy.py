@@ -58,7 +58,8 @@ class Request:
         return conn != "close"
 
     def aws_identity(self) -> tuple[str | None, str | None, str | None]:
-        """(service, operation, region) from X-Amz-Target and the SigV4 credential scope."""
+        """(service, operation, region) from X-Amz-Target (or a query-protocol form's Action)
+        and the SigV4 credential scope."""
         service = region = operation = None
         target = self.lower.get("x-amz-target")
         if target and "." in target:
@@ -71,6 +72,10 @@ class Request:
                 region, service = scope[2], scope[3]
         if service == "s3" and operation is None:
             operation = self.s3_operation()
+        elif operation is None and "x-www-form-urlencoded" in self.lower.get("content-type", ""):
+            # The query protocol (STS): the operation is the form's `Action`.
+            actions = parse_qs(self.body.decode("utf-8", "replace")).get("Action")
+            operation = actions[0] if actions else None
         return service, operation, region
 
     def s3_operation(self) -> str:
