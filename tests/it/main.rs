@@ -20,6 +20,7 @@ mod drift;
 mod fault_matrix;
 mod fingerprints;
 mod import;
+mod install;
 mod interrupted;
 mod kinds;
 mod layers;
