@@ -394,3 +394,33 @@ fn every_action_used_is_pinned_by_commit_sha() {
     }
     assert!(seen >= 10, "only {seen} `uses:` found in {files:?}");
 }
+
+/// One Rust version everywhere: `rust-version` in Cargo.toml is the version README and
+/// docs/ci.md name and release.yml builds with, and no other `Rust X.Y` is mentioned.
+#[test]
+fn one_rust_version_everywhere() {
+    let read = |p: &str| std::fs::read_to_string(Path::new(ROOT).join(p)).unwrap();
+    let cargo = read("Cargo.toml");
+    let version = Regex::new(r#"(?m)^rust-version = "([0-9.]+)"$"#)
+        .unwrap()
+        .captures(&cargo)
+        .expect("Cargo.toml has a rust-version")[1]
+        .to_owned();
+    let mention = Regex::new(r"Rust (?:≥ )?([0-9]+\.[0-9]+(?:\.[0-9]+)?)").unwrap();
+    for file in ["README.md", "docs/ci.md"] {
+        let text = read(file);
+        let found: Vec<&str> = mention
+            .captures_iter(&text)
+            .map(|c| c.get(1).unwrap().as_str())
+            .collect();
+        assert!(!found.is_empty(), "{file} names no Rust version");
+        assert!(
+            found.iter().all(|v| *v == version),
+            "{file} names Rust {found:?}, Cargo.toml {version}"
+        );
+    }
+    assert!(
+        read(".github/workflows/release.yml").contains(&format!("RUST_VERSION: \"{version}\"")),
+        "release.yml does not build with Rust {version}"
+    );
+}
