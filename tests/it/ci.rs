@@ -436,3 +436,82 @@ fn a_failing_pull_request_comments_the_error_block() {
         "a failed plan changed AWS"
     );
 }
+
+/// docs/ci.md's set-up step 3 makes each account's IAM files from `examples/ci/iam/` with
+/// `sed`: run as written, for one environment's values, it leaves no placeholder (account,
+/// region, bucket, state key, repository, environment, connector role names) and valid JSON.
+#[test]
+fn the_set_up_replaces_every_placeholder_in_the_iam_files() {
+    let docs = std::fs::read_to_string(Path::new(ROOT).join("docs/ci.md")).unwrap();
+    let start = docs
+        .find("env=staging account=")
+        .expect("docs/ci.md sets the environment's values");
+    let end = start + docs[start..].find("\ndone\n").expect("the sed loop ends") + 6;
+    let script = &docs[start..end];
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("examples/ci")).unwrap();
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(Path::new(ROOT).join("examples/ci/iam"))
+        .arg(dir.path().join("examples/ci/"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // The documented values, replaced by this test's own.
+    let script = script
+        .replace("account=111122223333", "account=999988887777")
+        .replace("region=eu-west-1", "region=ap-south-2")
+        .replace("bucket=acme-outbound-state", "bucket=org-state")
+        .replace("repo=acme/integrations", "repo=org/infra")
+        .replace(
+            "connector_role=TransferConnector",
+            "connector_role=EdiAccess",
+        )
+        .replace("logging_role=TransferLogging", "logging_role=EdiLogs");
+    let out = std::process::Command::new("bash")
+        .arg("-euc")
+        .arg(&script)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{script}\n{out:?}");
+    let made: Vec<_> = std::fs::read_dir(dir.path().join("iam/staging"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(made.len(), 6, "{made:?}");
+    for path in made {
+        let text = std::fs::read_to_string(&path).unwrap();
+        serde_json::from_str::<Value>(&text).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+        for placeholder in [
+            "111122223333",
+            "eu-west-1",
+            "acme-outbound-state",
+            "outbound/prod",
+            "acme/integrations",
+            "environment:production",
+            "TransferConnector",
+            "TransferLogging",
+        ] {
+            assert!(
+                !text.contains(placeholder),
+                "{path:?} still holds {placeholder}:\n{text}"
+            );
+        }
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let expected: &[&str] = match name.as_str() {
+            "trust-apply.json" => &["repo:org/infra:environment:staging", "999988887777"],
+            "trust-plan.json" => &["repo:org/infra:pull_request"],
+            "outbound-apply.json" => &[
+                "arn:aws:s3:::org-state/staging/state.json.lock",
+                "arn:aws:iam::999988887777:role/EdiAccess*",
+                "arn:aws:iam::999988887777:role/EdiLogs*",
+                "arn:aws:events:ap-south-2:999988887777:connection/*",
+            ],
+            _ => &["999988887777"],
+        };
+        for want in expected {
+            assert!(text.contains(want), "{name} lacks {want}:\n{text}");
+        }
+    }
+}
