@@ -128,7 +128,16 @@ unpack() {
 	local file=$1 bin=$2
 	mkdir -p "$bin"
 	case $file in
-	*.zip) if command -v unzip >/dev/null; then unzip -q -o "$file" -d "$bin"; else tar -xf "$file" -C "$bin"; fi ;;
+	*.zip)
+		# Windows runners: Git Bash may lack unzip; 7-Zip is on GitHub's images.
+		if command -v unzip >/dev/null; then
+			unzip -q -o "$file" -d "$bin"
+		elif command -v 7z >/dev/null; then
+			7z x -y "-o$bin" "$file" >/dev/null
+		else
+			die "cannot unpack $file: neither unzip nor 7z is installed"
+		fi
+		;;
 	*) tar -xzf "$file" -C "$bin" ;;
 	esac
 }
