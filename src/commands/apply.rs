@@ -5,15 +5,21 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal};
 
-use super::{Outcome, Prepared, aws_options, observe_all, prepare, runtime};
+use super::context::{Context, contexts};
+use super::{Outcome, Prepared, observe_all, prepare, runtime};
 use crate::apply::{self, ApplyOptions};
-use crate::cli::{ApplyArgs, SecretsMode};
+use crate::cli::{ApplyArgs, GlobalArgs, SecretsMode};
 use crate::plan;
 use crate::render;
 use crate::resource::Address;
 use crate::signal::Signals;
 
-pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
+pub fn run(args: &ApplyArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
+    let verbose = global.verbose;
+    let contexts = contexts(global, &args.paths.paths, &args.aws, "apply", false)?;
+    let Some(ctx) = contexts.first() else {
+        return Ok(Outcome::Failed);
+    };
     // 0. A saved plan is read and checked before any AWS call.
     let saved = match args.plan.as_deref().map(read_plan).transpose() {
         Ok(saved) => saved,
@@ -30,7 +36,7 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
         //    the same state. A question may wait for hours: nobody is locked out meanwhile.
         //    Signals are handled from the moment the lock is held; before, they end the run.
         let interactive = !args.auto_approve && args.plan.is_none();
-        let store = crate::store::open(&args.aws.state, &aws_options(&args.aws)).await?;
+        let store = ctx.store().await?;
         let early = if interactive {
             None
         } else {
@@ -38,7 +44,7 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
         };
         // A signal while AWS is read lets the reads finish (they block this thread), then
         // apply starts nothing.
-        let mut p = match prepare_any(saved.as_ref(), args, options, verbose).await? {
+        let mut p = match prepare_any(ctx, saved.as_ref(), options, verbose).await? {
             Ok(p) => p,
             Err(n) => return Ok(n.into()),
         };
@@ -101,24 +107,15 @@ pub fn run(args: &ApplyArgs, verbose: u8) -> anyhow::Result<Outcome> {
 
 /// What applying needs, from a saved plan or from the manifests.
 async fn prepare_any(
+    ctx: &Context,
     saved: Option<&plan::Plan>,
-    args: &ApplyArgs,
     options: crate::manifest::load::Options,
     verbose: u8,
 ) -> anyhow::Result<Result<Prepared, super::NotPrepared>> {
     match saved {
-        Some(plan) => prepare_saved(plan, args, options, verbose).await,
+        Some(plan) => prepare_saved(ctx, plan, options, verbose).await,
         // Apply always needs the secret values.
-        None => {
-            prepare(
-                &args.paths.paths,
-                options,
-                &args.aws,
-                SecretsMode::Resolve,
-                verbose,
-            )
-            .await
-        }
+        None => prepare(ctx, options, SecretsMode::Resolve, verbose).await,
     }
 }
 
@@ -179,12 +176,12 @@ fn state_changed(p: &Prepared) -> anyhow::Result<bool> {
 /// (created with the plan's lineage and salt when there is none yet), AWS observed for the
 /// plan's own resources, and the check that nothing the plan relied on changed.
 async fn prepare_saved(
+    ctx: &Context,
     saved: &plan::Plan,
-    args: &ApplyArgs,
     options: crate::manifest::load::Options,
     verbose: u8,
 ) -> anyhow::Result<Result<Prepared, super::NotPrepared>> {
-    let manifests = match crate::manifest::validate_with(&args.paths.paths, options, true) {
+    let manifests = match ctx.validate(options, true) {
         Ok(d) => d,
         Err(diags) => {
             render::diagnostics(&diags);
@@ -203,13 +200,13 @@ async fn prepare_saved(
             )));
         }
     };
-    let store = crate::store::open(&args.aws.state, &aws_options(&args.aws)).await?;
+    let store = ctx.store().await?;
     let state = store.load()?.unwrap_or_else(|| crate::state::State {
         lineage: saved.state_lineage.clone(),
         fingerprint_salt: saved.fingerprint_salt.clone(),
         ..crate::state::State::new()
     });
-    let g = match observe_all(desired, store, state, &args.aws, verbose).await? {
+    let g = match observe_all(ctx, desired, store, state, verbose).await? {
         Ok(g) => g,
         Err(n) => return Ok(Err(n)),
     };

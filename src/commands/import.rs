@@ -8,9 +8,9 @@ use std::path::Path;
 
 use futures::stream::{self, StreamExt};
 
-use super::{Outcome, aws_options, runtime};
+use super::{Outcome, runtime};
 use crate::aws::cloud::Observe;
-use crate::aws::{Aws, AwsError, Live};
+use crate::aws::{AwsError, Live};
 use crate::cli::ImportArgs;
 use crate::import::{self, Found, Imported};
 use crate::render;
@@ -36,20 +36,39 @@ struct Search {
     skipped: Vec<String>,
 }
 
-pub fn run(args: &ImportArgs, verbose: u8) -> anyhow::Result<Outcome> {
+pub fn run(args: &ImportArgs, global: &crate::cli::GlobalArgs) -> anyhow::Result<Outcome> {
+    let verbose = global.verbose;
     // 1. What to look for: a typo needs neither the lock nor AWS.
     let wanted = match wanted(args) {
         Ok(w) => w,
         Err(problems) => return Ok(refuse(&problems)),
     };
+    let contexts = super::context::contexts(global, &[], &args.aws, "import", false)?;
+    let Some(ctx) = contexts.first() else {
+        return Ok(Outcome::Failed);
+    };
+    // An environment's resources go to its overlay (the shared manifests are every
+    // environment's), unless --out says where.
+    let out = match (&ctx.env, global.explicit.out) {
+        (Some(env), false) => match env.overlays.first() {
+            Some(dir) => dir.clone(),
+            None => {
+                return Ok(refuse(&[format!(
+                    "environment `{}` has no overlays to write its imported manifests to; \
+                     add `overlays:` to it in the project file, or pass --out DIR",
+                    env.name
+                )]));
+            }
+        },
+        _ => args.out.clone(),
+    };
     runtime()?.block_on(async {
         // 2. The lock, then the state it protects.
-        let options = aws_options(&args.aws);
-        let store = crate::store::open(&args.aws.state, &options).await?;
+        let store = ctx.store().await?;
         let lock = store.lock("import")?;
         let mut state = store.load()?.unwrap_or_default();
         // 3. AWS, read only.
-        let aws = Aws::connect(&options, Vec::new()).await?;
+        let aws = ctx.clients(Vec::new()).await?;
         let parallelism = usize::from(args.aws.parallelism);
         let search = match &wanted {
             Wanted::All(kinds) => all(&aws, kinds, &state, args.force, parallelism).await,
@@ -85,7 +104,7 @@ pub fn run(args: &ImportArgs, verbose: u8) -> anyhow::Result<Outcome> {
         };
         let existing: Vec<String> = imported
             .iter()
-            .map(|i| args.out.join(&i.file))
+            .map(|i| out.join(&i.file))
             .filter(|p| p.exists())
             .map(|p| {
                 format!(
@@ -98,14 +117,14 @@ pub fn run(args: &ImportArgs, verbose: u8) -> anyhow::Result<Outcome> {
             return Ok(refuse(&existing));
         }
         // 5. Manifests first, then the state.
-        write(&args.out, &imported)?;
+        write(&out, &imported)?;
         for i in &imported {
             state.resources.insert(i.address.clone(), i.record.clone());
         }
         state.serial += 1;
         store.save(&state)?;
         lock.release()?;
-        render::out(&summary(&args.out, &imported));
+        render::out(&summary(&out, &imported));
         render::message(&next_steps(&imported));
         Ok(Outcome::Success)
     })

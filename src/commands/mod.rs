@@ -2,7 +2,9 @@
 
 pub mod apply;
 pub mod completions;
+pub mod context;
 pub mod drift;
+pub mod envs;
 pub mod import;
 pub mod plan;
 pub mod schema;
@@ -27,6 +29,22 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The outcome of several environments' runs: the most severe (SPEC §7: an error, then
+    /// incomplete, then changes, then success; a signal stops everything).
+    pub fn most_severe(outcomes: impl IntoIterator<Item = Outcome>) -> Outcome {
+        let rank = |o: &Outcome| match o {
+            Outcome::Stopped(_) => 5,
+            Outcome::Failed => 4,
+            Outcome::Incomplete => 3,
+            Outcome::Changes => 2,
+            Outcome::Success => 1,
+        };
+        outcomes
+            .into_iter()
+            .max_by_key(rank)
+            .unwrap_or(Outcome::Success)
+    }
+
     pub fn exit_code(self) -> u8 {
         match self {
             Outcome::Success => 0,
@@ -42,14 +60,15 @@ impl Outcome {
 /// Runs the command `cli` names.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
-        Command::Validate(args) => validate::run(&args.paths),
-        Command::Plan(args) => plan::run(&args, cli.global.verbose),
-        Command::Apply(args) => apply::run(&args, cli.global.verbose),
-        Command::Drift(args) => drift::run(&args, cli.global.verbose),
-        Command::Import(args) => import::run(&args, cli.global.verbose),
-        Command::Schema => schema::run(),
+        Command::Validate(args) => validate::run(&args.paths, &cli.global),
+        Command::Plan(args) => plan::run(&args, &cli.global),
+        Command::Apply(args) => apply::run(&args, &cli.global),
+        Command::Drift(args) => drift::run(&args, &cli.global),
+        Command::Import(args) => import::run(&args, &cli.global),
+        Command::Schema { of } => schema::run(of),
+        Command::Envs(args) => envs::run(&args, &cli.global),
         Command::Completions { shell } => completions::run(shell),
-        Command::Unlock(args) => unlock::run(&args),
+        Command::Unlock(args) => unlock::run(&args, &cli.global),
     }
 }
 
@@ -119,14 +138,13 @@ pub struct Gathered {
 
 /// Validates, reads the state, observes AWS and plans. Problems are printed here.
 pub async fn prepare(
-    paths: &[std::path::PathBuf],
+    ctx: &context::Context,
     options: crate::manifest::load::Options,
-    args: &crate::cli::AwsArgs,
     secrets: crate::cli::SecretsMode,
     verbose: u8,
 ) -> anyhow::Result<Result<Prepared, NotPrepared>> {
     use crate::plan;
-    let g = match gather(paths, options, args, secrets, verbose).await? {
+    let g = match gather(ctx, options, secrets, verbose).await? {
         Ok(g) => g,
         Err(n) => return Ok(Err(n)),
     };
@@ -178,16 +196,15 @@ pub fn refuse_unreadable(g: &Gathered) -> Option<NotPrepared> {
 /// for is returned in [`Gathered::unreadable`], not printed. Invalid manifests are printed
 /// here. With [`SecretsMode::Skip`](crate::cli::SecretsMode) no secret is resolved.
 pub async fn gather(
-    paths: &[std::path::PathBuf],
+    ctx: &context::Context,
     options: crate::manifest::load::Options,
-    args: &crate::cli::AwsArgs,
     secrets: crate::cli::SecretsMode,
     verbose: u8,
 ) -> anyhow::Result<Result<Gathered, NotPrepared>> {
-    use crate::{manifest, render};
+    use crate::render;
     // 1. Manifests: nothing reaches AWS unless they are valid.
     let resolve = secrets == crate::cli::SecretsMode::Resolve;
-    let desired = match manifest::validate_with(paths, options, resolve) {
+    let desired = match ctx.validate(options, resolve) {
         Ok(d) => d,
         Err(diags) => {
             render::diagnostics(&diags);
@@ -197,9 +214,9 @@ pub async fn gather(
         }
     };
     // 2. State.
-    let store = crate::store::open(&args.state, &aws_options(args)).await?;
+    let store = ctx.store().await?;
     let state = store.load()?.unwrap_or_default();
-    observe_all(desired, store, state, args, verbose).await
+    observe_all(ctx, desired, store, state, verbose).await
 }
 
 /// Observes AWS for every address `desired` or `state` names, while the secret fingerprints
@@ -209,13 +226,13 @@ pub async fn gather(
     reason = "a fingerprinting thread that panicked is a bug"
 )]
 pub async fn observe_all(
+    ctx: &context::Context,
     desired: crate::manifest::DesiredState,
     store: crate::store::Store,
     state: crate::state::State,
-    args: &crate::cli::AwsArgs,
     verbose: u8,
 ) -> anyhow::Result<Result<Gathered, NotPrepared>> {
-    use crate::{aws, observe, render, state};
+    use crate::{observe, render, state};
     let scheme = state::fingerprint::Scheme::from_env()?;
     // 3. AWS, with this run's secret values scrubbed from any error it reports.
     let secrets: Vec<String> = desired
@@ -223,7 +240,8 @@ pub async fn observe_all(
         .values()
         .flat_map(|r| r.secrets.values().map(|s| s.expose().to_owned()))
         .collect();
-    let aws = std::sync::Arc::new(aws::Aws::connect(&aws_options(args), secrets).await?);
+    let aws = std::sync::Arc::new(ctx.clients(secrets).await?);
+    let args = &ctx.aws;
     // 4. Observe AWS while the secret fingerprints are computed.
     let salt = state.fingerprint_salt.clone();
     let refresh = match args.refresh {

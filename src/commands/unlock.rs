@@ -1,13 +1,17 @@
 //! `outbound unlock LOCK_ID`: removes the state's lock if its id matches (Terraform's
 //! `force-unlock`), for a run that died without releasing it.
 
-use super::{Outcome, aws_options, runtime};
-use crate::cli::UnlockArgs;
+use super::{Outcome, runtime};
+use crate::cli::{GlobalArgs, UnlockArgs};
 use crate::render;
 
-pub fn run(args: &UnlockArgs) -> anyhow::Result<Outcome> {
+pub fn run(args: &UnlockArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
+    let contexts = super::context::contexts(global, &[], &args.aws, "unlock", false)?;
+    let Some(ctx) = contexts.first() else {
+        return Ok(Outcome::Failed);
+    };
     runtime()?.block_on(async {
-        let store = crate::store::open(&args.aws.state, &aws_options(&args.aws)).await?;
+        let store = ctx.store().await?;
         let held = store.unlock(&args.id)?;
         render::message(&format!(
             "Removed the lock {} of state {}, held by {}.\n",

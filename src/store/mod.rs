@@ -146,6 +146,20 @@ impl Store {
     }
 }
 
+/// Opens the backend `location` names: `s3://bucket/key`, reached with `config` (the run's
+/// AWS configuration, loaded once), or a local path.
+pub fn open_with_config(
+    location: &str,
+    config: &aws_config::SdkConfig,
+) -> Result<Store, StateError> {
+    let backend: Arc<dyn Backend> = if location.starts_with("s3://") {
+        Arc::new(s3::S3State::open_with_config(location, config)?)
+    } else {
+        Arc::new(local::LocalFile::new(location))
+    };
+    Ok(Store::new(backend))
+}
+
 /// Opens the backend `location` names: `s3://bucket/key` (reached with `aws`'s configuration)
 /// or a local path.
 pub async fn open(location: &str, aws: &crate::aws::AwsOptions) -> Result<Store, StateError> {

@@ -29,6 +29,15 @@ impl S3State {
         S3State::new(location, bucket, key, s3)
     }
 
+    /// A client for `location` from an AWS configuration loaded once for the run.
+    pub fn open_with_config(
+        location: &str,
+        config: &aws_config::SdkConfig,
+    ) -> Result<S3State, StateError> {
+        let (bucket, key) = parse(location)?;
+        S3State::new(location, bucket, key, Ok(S3::from_config(config)))
+    }
+
     /// [`S3State::open`] with fixed credentials: for emulators and tests.
     pub async fn open_with_credentials(
         location: &str,

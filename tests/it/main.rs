@@ -17,6 +17,7 @@ mod ci;
 mod cli;
 mod convergence;
 mod drift;
+mod envs;
 mod fault_matrix;
 mod fingerprints;
 mod import;
