@@ -424,3 +424,29 @@ fn one_rust_version_everywhere() {
         "release.yml does not build with Rust {version}"
     );
 }
+
+/// action.yml drives scripts/install.sh: its steps run the script's two commands, and every
+/// variable a step sets is one the script reads.
+#[test]
+fn the_action_runs_the_script_with_variables_it_reads() {
+    let read = |p: &str| std::fs::read_to_string(Path::new(ROOT).join(p)).unwrap();
+    let action: serde_yaml::Value = serde_yaml::from_str(&read("action.yml")).unwrap();
+    let script = read("scripts/install.sh");
+    let mut commands = Vec::new();
+    for step in action["runs"]["steps"].as_sequence().unwrap() {
+        if let Some(run) = step["run"].as_str() {
+            let command = run
+                .strip_prefix("bash \"$GITHUB_ACTION_PATH/scripts/install.sh\" ")
+                .unwrap_or_else(|| panic!("a step runs something else: {run}"));
+            commands.push(command.trim().to_owned());
+        }
+        for key in step["env"].as_mapping().into_iter().flatten() {
+            let key = key.0.as_str().unwrap();
+            assert!(
+                script.contains(&format!("${{{key}")) || script.contains(&format!("${key}")),
+                "action.yml sets {key}, which scripts/install.sh does not read"
+            );
+        }
+    }
+    assert_eq!(commands, ["resolve", "install"]);
+}
