@@ -1,4 +1,4 @@
-//! `outbound import`: state -> find in AWS what no state owns -> manifests written, each
+//! `outbound import`: account guard -> state -> find in AWS what no state owns -> manifests written, each
 //! marked `metadata.adopt`: the next plan shows the adoption for review and apply records it.
 //! The state is left alone, and no lock is taken, unless `--write-state` asks to record the
 //! resources at once (lock -> state -> ... -> manifests -> state saved). Only List and
@@ -12,9 +12,9 @@ use std::path::Path;
 
 use futures::stream::{self, StreamExt};
 
-use super::{Outcome, aws_options, runtime};
+use super::{Outcome, runtime};
 use crate::aws::cloud::Observe;
-use crate::aws::{Aws, AwsError, Live};
+use crate::aws::{AwsError, Live};
 use crate::cli::ImportArgs;
 use crate::import::{self, Found, Imported};
 use crate::render;
@@ -40,30 +40,72 @@ struct Search {
     skipped: Vec<String>,
 }
 
-pub fn run(args: &ImportArgs, verbose: u8) -> anyhow::Result<Outcome> {
+pub fn run(args: &ImportArgs, global: &crate::cli::GlobalArgs) -> anyhow::Result<Outcome> {
+    let verbose = global.verbose;
     // 1. What to look for: a typo needs neither the lock nor AWS.
     let wanted = match wanted(args) {
         Ok(w) => w,
         Err(problems) => return Ok(refuse(&problems)),
     };
+    let contexts = super::context::contexts(global, &[], &args.aws, "import", false)?;
+    let Some(ctx) = contexts.first() else {
+        return Ok(Outcome::Failed);
+    };
+    // An environment's resources go to its overlay (the shared manifests are every
+    // environment's), unless --out says where.
+    let out = match (&ctx.env, global.explicit.out) {
+        (Some(env), false) => match env.overlays.first() {
+            Some(dir) => dir.clone(),
+            None => {
+                return Ok(refuse(&[format!(
+                    "environment `{}` has no overlays to write its imported manifests to; \
+                     add `overlays:` to it in the project file, or pass --out DIR",
+                    env.name
+                )]));
+            }
+        },
+        _ => args.out.clone(),
+    };
     runtime()?.block_on(async {
-        // 2. The state (what it manages is not imported); locked only to be written.
-        let options = aws_options(&args.aws);
-        let store = crate::store::open(&args.aws.state, &options).await?;
+        // 2. The account guard (the first AWS call), then the state (what it manages is not
+        //    imported). The lock is taken only to write the state (--write-state), and the
+        //    state is then read again under it, and checked again.
+        let mut guard = match super::guarded(ctx).await? {
+            Ok(g) => g,
+            Err(e) => return Ok(super::guard::refusal(e).into()),
+        };
+        let store = guard.store.clone();
+        // A first signal stops the reads of AWS (then nothing is written), a second ends the
+        // run at once; a lock held is released either way.
+        let signals = crate::signal::Signals::listen()?;
         let lock = if args.write_state {
-            Some(store.lock("import")?)
+            let lock = store.lock("import")?;
+            if let Err(e) = guard.reload()? {
+                return Ok(super::guard::refusal(e).into());
+            }
+            Some(lock)
         } else {
             None
         };
-        let mut state = store.load()?.unwrap_or_default();
+        let state = guard.take_state(State::new);
         // 3. AWS, read only.
-        let aws = Aws::connect(&options, Vec::new()).await?;
+        let aws = ctx.clients(Vec::new()).await?;
         let parallelism = usize::from(args.aws.parallelism);
-        let search = match &wanted {
-            Wanted::All(kinds) => all(&aws, kinds, &state, args.force, parallelism).await,
-            Wanted::These(these) => {
-                let region = aws.region().unwrap_or_default();
-                named(&aws, &region, these, &state, args.force, parallelism).await
+        let search = crate::signal::unless_stopped(async {
+            match &wanted {
+                Wanted::All(kinds) => all(&aws, kinds, &state, args.force, parallelism).await,
+                Wanted::These(these) => {
+                    let region = aws.region().unwrap_or_default();
+                    named(&aws, &region, these, &state, args.force, parallelism).await
+                }
+            }
+        })
+        .await;
+        let search = match search {
+            Ok(search) => search,
+            Err(stopped) => {
+                render::message(&format!("{stopped}; nothing was imported.\n"));
+                return Ok(Outcome::Stopped(stopped.0));
             }
         };
         if verbose > 0 {
@@ -86,44 +128,77 @@ pub fn run(args: &ImportArgs, verbose: u8) -> anyhow::Result<Outcome> {
             render::message("Nothing to import: this state manages everything that was found.\n");
             return Ok(Outcome::Success);
         }
-        if matches!(wanted, Wanted::All(_)) && !confirmed_all(&search.found, args.yes)? {
-            render::message("Nothing was imported: no manifest and no state were written.\n");
-            return Ok(Outcome::Failed);
-        }
         // 4. Manifests and records.
-        let earlier = imported_earlier(&args.out, &search.found);
-        let imported = match import::documents_with(&search.found, &state, &earlier) {
+        let all = matches!(wanted, Wanted::All(_));
+        let imported = match documents(args, all, &out, &search.found, &state)? {
             Ok(i) => i,
-            Err(e) => return Ok(refuse(&[e.to_string()])),
+            Err(refused) => return Ok(refused),
         };
-        let existing: Vec<String> = imported
-            .iter()
-            .map(|i| args.out.join(&i.file))
-            .filter(|p| p.exists())
-            .map(|p| {
-                format!(
-                    "{} exists already (pass --force to overwrite it)",
-                    p.display()
-                )
-            })
-            .collect();
-        if !args.force && !existing.is_empty() {
-            return Ok(refuse(&existing));
+        // 5. Manifests first, then (with --write-state) the state, unless a signal came while
+        //    they were made.
+        if let Some(signal) = signals.received() {
+            render::message("Stopped before writing: nothing was imported.\n");
+            return Ok(Outcome::Stopped(signal));
         }
-        // 5. Manifests first, then (with --write-state) the state.
-        write(&args.out, &imported)?;
+        write(&out, &imported)?;
         if let Some(lock) = lock {
-            for i in &imported {
-                state.resources.insert(i.address.clone(), i.record.clone());
-            }
-            state.serial += 1;
-            store.save(&state)?;
-            lock.release()?;
+            record(lock, &store, state, &imported)?;
         }
-        render::out(&summary(&args.out, &imported));
+        render::out(&summary(&out, &imported));
         render::message(&next_steps(&imported, args.write_state));
         Ok(Outcome::Success)
     })
+}
+
+/// `--write-state`: the imported records saved in the state, then the lock released.
+fn record(
+    lock: crate::store::Lock,
+    store: &crate::store::Store,
+    mut state: State,
+    imported: &[Imported],
+) -> anyhow::Result<()> {
+    for i in imported {
+        state.resources.insert(i.address.clone(), i.record.clone());
+    }
+    state.serial += 1;
+    store.save(&state)?;
+    lock.release()?;
+    Ok(())
+}
+
+/// The manifests of what was found, or the outcome of a refusal (printed here): `--all` not
+/// confirmed, a resource the format cannot hold, files that exist (without `--force`).
+fn documents(
+    args: &ImportArgs,
+    all: bool,
+    out: &Path,
+    found: &[Found],
+    state: &State,
+) -> anyhow::Result<Result<Vec<Imported>, Outcome>> {
+    if all && !confirmed_all(found, args.yes)? {
+        render::message("Nothing was imported: no manifest and no state were written.\n");
+        return Ok(Err(Outcome::Failed));
+    }
+    let earlier = imported_earlier(out, found);
+    let imported = match import::documents_with(found, state, &earlier) {
+        Ok(i) => i,
+        Err(e) => return Ok(Err(refuse(&[e.to_string()]))),
+    };
+    let existing: Vec<String> = imported
+        .iter()
+        .map(|i| out.join(&i.file))
+        .filter(|p| p.exists())
+        .map(|p| {
+            format!(
+                "{} exists already (pass --force to overwrite it)",
+                p.display()
+            )
+        })
+        .collect();
+    if !args.force && !existing.is_empty() {
+        return Ok(Err(refuse(&existing)));
+    }
+    Ok(Ok(imported))
 }
 
 /// `--all` found connections or API destinations: AWS gives them no tags, so whether another
