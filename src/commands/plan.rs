@@ -47,6 +47,7 @@ fn plan(args: &PlanArgs, verbose: u8) -> anyhow::Result<Result<Outcome, NotPrepa
         if let Err(e) = prepared.plan.target(&args.targets) {
             return Ok(Err(refused(e)));
         }
+        prepared.plan.scope.targets.clone_from(&args.targets);
         let plan = &prepared.plan;
         if !args.targets.is_empty() {
             render::message(&format!(
