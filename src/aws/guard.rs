@@ -19,8 +19,14 @@ pub async fn identify_with(
     credentials: Option<Credentials>,
 ) -> Result<Caller, AwsError> {
     let config = shared_config(options, credentials).await?;
+    identify_from(&config).await
+}
+
+/// [`identify`] with an AWS configuration loaded once for the run (an environment's, its role
+/// assumed): the store and the clients are made from the same one.
+pub async fn identify_from(config: &aws_config::SdkConfig) -> Result<Caller, AwsError> {
     let region = config.region().map(ToString::to_string).unwrap_or_default();
-    let sts = aws_sdk_sts::Client::new(&config);
+    let sts = aws_sdk_sts::Client::new(config);
     let calls = CallLog::default();
     let answer = logged(
         &calls,

@@ -2,8 +2,8 @@
 //! other AWS call, then the state read and checked; a run in another account or region than
 //! the state's, or than the account expected, is refused naming both, with nothing else called.
 
-use crate::aws::guard::identify;
-use crate::cli::AwsArgs;
+use super::context::Context;
+use crate::aws::guard::identify_from;
 use crate::render;
 use crate::state::State;
 use crate::state::guard::{AccountId, Against, Caller, GuardError, Recorded, check, check_run};
@@ -18,22 +18,23 @@ pub struct Guarded {
     pub state: Option<State>,
 }
 
-/// Asks STS who the credentials are, checks that against `expected` (an environment's
-/// account, when there is one), then reads the state and checks its account and region. The
+/// Asks STS who the credentials are (with the environment's configuration, its role
+/// assumed), checks that against the account the environment declares, then reads the state and checks its account and region. The
 /// STS call is the run's first AWS call; the state's read (an S3 `GetObject`) is the second.
 /// `Ok(Err(_))` is a refusal, to be shown with [`refusal`].
-pub async fn guarded(
-    args: &AwsArgs,
-    expected: Option<&AccountId>,
-) -> anyhow::Result<Result<Guarded, GuardError>> {
-    let options = super::aws_options(args);
-    // 1. Who the credentials are, and the account expected of them.
-    let caller = identify(&options).await?;
-    if let Err(e) = check_run(&caller, expected.map(|a| (a, None)), None) {
+pub async fn guarded(ctx: &Context) -> anyhow::Result<Result<Guarded, GuardError>> {
+    // 1. Who the credentials are, and the account the environment declares.
+    let caller = identify_from(ctx.config().await?).await?;
+    let expected = match ctx.expected_account().map(AccountId::parse).transpose() {
+        Ok(e) => e,
+        Err(why) => anyhow::bail!("the environment's account: {why}"),
+    };
+    let declared = expected.as_ref().map(|a| (a, ctx.name()));
+    if let Err(e) = check_run(&caller, declared, None) {
         return Ok(Err(e));
     }
     // 2. The state, and the account and region it records.
-    let store = crate::store::open(&args.state, &options).await?;
+    let store = ctx.store().await?;
     let state = store.load()?;
     let recorded = state.as_ref().map(State::recorded).unwrap_or_default();
     if let Err(e) = check_run(&caller, None, Some((&store.location(), recorded))) {
