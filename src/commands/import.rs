@@ -51,20 +51,9 @@ pub fn run(args: &ImportArgs, global: &crate::cli::GlobalArgs) -> anyhow::Result
     let Some(ctx) = contexts.first() else {
         return Ok(Outcome::Failed);
     };
-    // An environment's resources go to its overlay (the shared manifests are every
-    // environment's), unless --out says where.
-    let out = match (&ctx.env, global.explicit.out) {
-        (Some(env), false) => match env.overlays.first() {
-            Some(dir) => dir.clone(),
-            None => {
-                return Ok(refuse(&[format!(
-                    "environment `{}` has no overlays to write its imported manifests to; \
-                     add `overlays:` to it in the project file, or pass --out DIR",
-                    env.name
-                )]));
-            }
-        },
-        _ => args.out.clone(),
+    let out = match out_dir(ctx, args, global) {
+        Ok(out) => out,
+        Err(outcome) => return Ok(outcome),
     };
     runtime()?.block_on(async {
         // 2. The account guard (the first AWS call), then the state (what it manages is not
@@ -148,6 +137,25 @@ pub fn run(args: &ImportArgs, global: &crate::cli::GlobalArgs) -> anyhow::Result
         render::message(&next_steps(&imported, args.write_state));
         Ok(Outcome::Success)
     })
+}
+
+/// Where the manifests go: an environment's resources to its overlay (the shared manifests
+/// are every environment's), unless --out says where.
+fn out_dir(
+    ctx: &super::context::Context,
+    args: &ImportArgs,
+    global: &crate::cli::GlobalArgs,
+) -> Result<std::path::PathBuf, Outcome> {
+    match (&ctx.env, global.explicit.out) {
+        (Some(env), false) => env.overlays.first().cloned().ok_or_else(|| {
+            refuse(&[format!(
+                "environment `{}` has no overlays to write its imported manifests to; \
+                 add `overlays:` to it in the project file, or pass --out DIR",
+                env.name
+            )])
+        }),
+        _ => Ok(args.out.clone()),
+    }
 }
 
 /// `--write-state`: the imported records saved in the state, then the lock released.

@@ -262,9 +262,10 @@ pub async fn gather_from(
     crate::state::fingerprint::Scheme::from_env()?;
     let mut guard = match guard {
         Some(g) => g,
-        None => match guarded(ctx).await? {
-            Ok(g) => g,
-            Err(e) => return Ok(Err(guard::refusal(e))),
+        None => match guarded(ctx).await {
+            Ok(Ok(g)) => g,
+            Ok(Err(e)) => return Ok(Err(guard::refusal(e))),
+            Err(e) => return guard::unreachable(e).map(Err),
         },
     };
     let state = guard.take_state(crate::state::State::new);

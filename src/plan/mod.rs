@@ -2,6 +2,7 @@
 //! field by field, and what each action must wait for. Pure: no I/O, no clock.
 
 pub mod file;
+pub mod saved;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -348,7 +349,13 @@ pub fn check_fresh(
     fingerprints: &BTreeMap<Address, BTreeMap<FieldPath, String>>,
 ) -> Result<(), Stale> {
     let mut why = Vec::new();
-    if plan.state_lineage != state.lineage || plan.state_serial != state.serial {
+    if plan.state_lineage != state.lineage {
+        why.push(format!(
+            "the plan was made from the state of lineage {}, and this state is another one \
+             (lineage {})",
+            plan.state_lineage, state.lineage
+        ));
+    } else if plan.state_serial != state.serial {
         why.push(format!(
             "the state changed since the plan (serial {} -> {})",
             plan.state_serial, state.serial
@@ -393,69 +400,6 @@ pub fn check_fresh(
     } else {
         Err(Stale(why))
     }
-}
-
-/// A saved plan's spec that is not a spec of its kind.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}: the planned spec does not fit its kind")]
-pub struct BadSpec(pub Address, #[source] pub serde_json::Error);
-
-/// The desired state a saved plan applies: each change's planned spec (never the manifests'),
-/// with the secret values of the manifests as they are now, matched by field path (so a
-/// reordered parameter list sends each value to its own field). The values are checked
-/// against the plan's fingerprints by [`check_fresh`].
-pub fn planned_desired(plan: &Plan, manifests: &DesiredState) -> Result<DesiredState, BadSpec> {
-    use crate::manifest::{DesiredResource, Origin};
-    let mut resources = BTreeMap::new();
-    for c in &plan.changes {
-        let Some(json) = &c.desired else {
-            continue;
-        };
-        let bad = |e| BadSpec(c.address.clone(), e);
-        let spec = match c.address.kind {
-            Kind::Connection => Spec::Connection(json.typed().map_err(bad)?),
-            Kind::ApiDestination => Spec::ApiDestination(json.typed().map_err(bad)?),
-            Kind::Connector => Spec::Connector(json.typed().map_err(bad)?),
-        };
-        let now = manifests.resources.get(&c.address);
-        let mut secrets = BTreeMap::new();
-        if let Some(now) = now {
-            let pointers: BTreeMap<FieldPath, String> =
-                Flat::of(now.spec.kind(), &now.spec.aws_json(&|_| None))
-                    .sensitive()
-                    .map(|path| (path.clone(), path.pointer()))
-                    .collect();
-            for path in Flat::of(spec.kind(), &spec.aws_json(&|_| None)).sensitive() {
-                if let Some(value) = pointers.get(path).and_then(|p| now.secrets.get(p)) {
-                    secrets.insert(path.pointer(), value.clone());
-                }
-            }
-        }
-        let origin = now.map_or_else(
-            || Origin {
-                file: "(saved plan)".into(),
-                document: 0,
-            },
-            |n| n.origin.clone(),
-        );
-        resources.insert(
-            c.address.clone(),
-            DesiredResource {
-                address: c.address.clone(),
-                origin,
-                protect: c.protect,
-                spec,
-                secrets,
-                adopt: None,
-            },
-        );
-    }
-    let graph = Graph::build(resources.iter().map(|(a, r)| (a, &r.spec)));
-    Ok(DesiredState {
-        resources,
-        graph,
-        files: manifests.files,
-    })
 }
 
 impl Plan {
@@ -532,11 +476,49 @@ fn stale_fields(c: &Change, live: Option<&Live>) -> String {
             format!("{} was {was}, is {is}", f.path)
         })
         .collect();
+    let fields = if fields.is_empty() {
+        unplanned_fields(c, live, &now)
+    } else {
+        fields
+    };
     if fields.is_empty() {
-        format!("{} changed in AWS (outside the planned fields)", c.address)
+        format!(
+            "{} changed in AWS outside the fields its manifest sets (a field left unset, or \
+             its last modification)",
+            c.address
+        )
     } else {
         format!("{} changed in AWS: {}", c.address, fields.join(", "))
     }
+}
+
+/// What changed in AWS among the fields a change leaves as they were when planned: the
+/// fields of its spec it does not change (AWS held the spec's value then, or the plan would
+/// change them), and its status. Secrets are never compared (AWS does not return them).
+fn unplanned_fields(c: &Change, live: &Live, now: &Flat) -> Vec<String> {
+    let planned: BTreeSet<&FieldPath> = c.fields.iter().map(|f| &f.path).collect();
+    let mut out = Vec::new();
+    if let Some(spec) = &c.desired {
+        let then = Flat::of(c.address.kind, &spec.value());
+        for (path, was) in &then.fields {
+            if planned.contains(path) || matches!(was, Leaf::Sensitive(_)) {
+                continue;
+            }
+            if let Some(is) = now.fields.get(path).filter(|is| *is != was) {
+                out.push(format!("{path} was {was}, is {is}"));
+            }
+        }
+    }
+    let settled = |s: &Option<String>| {
+        s.as_deref()
+            .map(|s| c.address.kind.rules().settled(s).to_owned())
+    };
+    let (was, is) = (settled(&c.status), settled(&live.status));
+    if was.is_some() && was != is {
+        let show = |s: Option<String>| s.unwrap_or_else(|| "(none)".into());
+        out.push(format!("status was {}, is {}", show(was), show(is)));
+    }
+    out
 }
 
 /// The plan that makes AWS match `desired`.
@@ -1285,192 +1267,6 @@ mod tests {
                 imported: false,
             },
         );
-    }
-
-    /// The manifests of a connection whose two secret headers come from files, in `order`.
-    fn secret_headers(dir: &std::path::Path, order: [&str; 2]) -> DesiredState {
-        for (file, value) in [("k", "value-k"), ("a", "value-a"), ("b", "value-b")] {
-            std::fs::write(dir.join(file), value).unwrap();
-        }
-        let headers: String = order
-            .iter()
-            .map(|h| {
-                format!(
-                    "        - {{ key: {h}, value: {{ fromFile: {} }} }}\n",
-                    h.to_lowercase()
-                )
-            })
-            .collect();
-        let yaml = format!(
-            "apiVersion: outbound/v1\nkind: Connection\nmetadata: {{ name: acme }}\nspec:\n  authorizationType: API_KEY\n  authParameters:\n    apiKeyAuthParameters:\n      apiKeyName: x-api-key\n      apiKeyValue: {{ fromFile: k }}\n    invocationHttpParameters:\n      headerParameters:\n{headers}"
-        );
-        std::fs::write(dir.join("c.yaml"), yaml).unwrap();
-        crate::manifest::validate(&[dir.join("c.yaml")]).unwrap()
-    }
-
-    /// A saved plan takes each secret value from the manifests by field path: a parameter
-    /// list reordered after the plan still sends each value to its own field (by JSON
-    /// pointer, the values of `A` and `B` were swapped), and the fingerprints still match.
-    #[test]
-    fn a_saved_plan_takes_each_secret_to_its_own_field_after_a_reorder() {
-        let (then, now) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let state = State::new();
-        let planned_from = secret_headers(then.path(), ["A", "B"]);
-        let fps = crate::state::fingerprint::all(&planned_from, &state.fingerprint_salt);
-        let plan = build(&planned_from, &state, &BTreeMap::new(), &fps).unwrap();
-        let manifests = secret_headers(now.path(), ["B", "A"]);
-        let planned = planned_desired(&plan, &manifests).unwrap();
-        let acme = &planned.resources[&Address::new(Kind::Connection, "acme")];
-        let sent: BTreeMap<FieldPath, String> =
-            Flat::of(acme.spec.kind(), &acme.spec.aws_json(&|_| None))
-                .sensitive()
-                .map(|path| {
-                    let value = acme.secrets[&path.pointer()].expose().to_owned();
-                    (path.clone(), value)
-                })
-                .collect();
-        let header = |h: &str| {
-            sent.iter()
-                .find(|(p, _)| p.as_str().contains(&format!("[{h}]")))
-                .map(|(_, v)| v.as_str())
-        };
-        assert_eq!(
-            (header("A"), header("B")),
-            (Some("value-a"), Some("value-b"))
-        );
-        assert_eq!(
-            crate::state::fingerprint::all(&planned, &state.fingerprint_salt),
-            fps,
-            "the values match the plan's fingerprints"
-        );
-    }
-
-    /// The manifests `yaml` (one file), validated with its secrets resolved from files.
-    fn manifests(dir: &std::path::Path, yaml: &str) -> DesiredState {
-        std::fs::write(dir.join("k"), "key-value").unwrap();
-        std::fs::write(dir.join("m.yaml"), yaml).unwrap();
-        crate::manifest::validate(&[dir.join("m.yaml")]).unwrap()
-    }
-
-    fn live(id: &str, spec: Value, tags: &[(&str, &str)]) -> Live {
-        Live {
-            id: ResourceId::name(id),
-            arn: Arn::new(format!("arn:aws:events:r:1:x/{id}")),
-            spec: spec.into(),
-            status: Some("AUTHORIZED".into()),
-            status_reason: None,
-            last_modified: Some("2026-01-01T00:00:00Z".into()),
-            tags: tags
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-        }
-    }
-
-    fn seen(address: &Address, live: Live) -> BTreeMap<Address, Observed> {
-        BTreeMap::from([(
-            address.clone(),
-            Observed {
-                live: Some(live),
-                adopted: false,
-                leftovers: Vec::new(),
-            },
-        )])
-    }
-
-    const ADOPTED_CONNECTION: &str = "apiVersion: outbound/v1\nkind: Connection\nmetadata: { name: acme, adopt: true }\nspec:\n  description: Orders\n  authorizationType: API_KEY\n  authParameters:\n    apiKeyAuthParameters:\n      apiKeyName: x-api-key\n      apiKeyValue: { fromFile: k }\n";
-
-    /// Issue 15 item 9: a marked connection in AWS but not in the state is adopted, with the
-    /// fields the manifest sets differently from AWS (as manifest changes: there is no record)
-    /// and its secrets sent once; without the marker it is refused as unmanaged.
-    #[test]
-    fn a_marked_connection_is_adopted_with_its_differences_and_its_secrets() {
-        let dir = tempfile::tempdir().unwrap();
-        let desired = manifests(dir.path(), ADOPTED_CONNECTION);
-        let acme = Address::new(Kind::Connection, "acme");
-        let observed = seen(
-            &acme,
-            live(
-                "acme",
-                serde_json::json!({"description": "By hand", "authorizationType": "API_KEY",
-                    "authParameters": {"apiKeyAuthParameters": {"apiKeyName": "x-api-key",
-                        "apiKeyValue": {"$sensitive": true}}}}),
-                &[],
-            ),
-        );
-        let state = State::new();
-        let plan = build(&desired, &state, &observed, &BTreeMap::new()).unwrap();
-        let c = &plan.changes[0];
-        assert_eq!(c.action, Action::Adopt);
-        assert_eq!(
-            c.reasons.iter().copied().collect::<Vec<_>>(),
-            [ChangeReason::ManifestChange, ChangeReason::SecretsNeverSent]
-        );
-        let paths: Vec<String> = c.fields.iter().map(|f| f.path.to_string()).collect();
-        assert_eq!(
-            paths,
-            [
-                "description",
-                "authParameters (secrets, never sent by outbound)"
-            ]
-        );
-        assert!(c.fields.iter().all(|f| f.reason == Reason::ManifestChange));
-        assert_eq!(c.id, Some(ResourceId::name("acme")));
-        assert_eq!(plan.summary().adopt, 1);
-        // Without the marker: unmanaged.
-        let unmarked = manifests(dir.path(), &ADOPTED_CONNECTION.replace(", adopt: true", ""));
-        assert!(matches!(
-            build(&unmarked, &state, &observed, &BTreeMap::new()),
-            Err(PlanError::Unmanaged(_))
-        ));
-        // Not in AWS either: nothing to adopt.
-        let absent = BTreeMap::from([(acme, Observed::default())]);
-        let err = build(&desired, &state, &absent, &BTreeMap::new()).unwrap_err();
-        assert!(
-            matches!(err, PlanError::AdoptMissing(ref a) if a.len() == 1),
-            "{err}"
-        );
-    }
-
-    /// Issue 15 item 9: a marked connector gains outbound's ownership tags; one the state
-    /// already records under another address is refused.
-    #[test]
-    fn a_marked_connector_gains_its_tags_and_is_adopted_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let yaml = "apiVersion: outbound/v1\nkind: Connector\nmetadata: { name: edi, adopt: c-0123456789abcdef0 }\nspec:\n  url: https://as2.example/as2\n  accessRole: arn:aws:iam::111122223333:role/R\n  as2Config:\n    localProfileId: p-0123456789abcdef0\n    partnerProfileId: p-0123456789abcdef1\n";
-        let desired = manifests(dir.path(), yaml);
-        let edi = Address::new(Kind::Connector, "edi");
-        let spec = serde_json::json!({"url": "https://as2.example/as2",
-            "accessRole": "arn:aws:iam::111122223333:role/R",
-            "as2Config": {"localProfileId": "p-0123456789abcdef0",
-                          "partnerProfileId": "p-0123456789abcdef1"}});
-        let mut l = live("c-0123456789abcdef0", spec, &[("team", "edi")]);
-        l.status = Some("ACTIVE".into());
-        let observed = seen(&edi, l);
-        let mut state = State::new();
-        let plan = build(&desired, &state, &observed, &BTreeMap::new()).unwrap();
-        let c = &plan.changes[0];
-        assert_eq!(c.action, Action::Adopt);
-        let paths: Vec<String> = c.fields.iter().map(|f| f.path.to_string()).collect();
-        assert_eq!(paths, ["tags.outbound:name", "tags.outbound:lineage"]);
-        assert!(c.reasons.contains(&ChangeReason::OwnershipTags));
-        // The same connector recorded under another address: refused.
-        state.resources.insert(
-            Address::new(Kind::Connector, "other"),
-            Record {
-                id: ResourceId::name("c-0123456789abcdef0"),
-                arn: Arn::new("arn:x"),
-                spec: serde_json::json!({}).into(),
-                fingerprints: BTreeMap::new(),
-                protect: false,
-                live: Default::default(),
-                imported: false,
-            },
-        );
-        let mut observed = observed;
-        observed.insert(Address::new(Kind::Connector, "other"), Observed::default());
-        let err = build(&desired, &state, &observed, &BTreeMap::new()).unwrap_err();
-        assert!(matches!(err, PlanError::AdoptManaged(..)), "{err}");
     }
 
     /// Issue 10 item 8, last clause: a deletion outbound started and AWS finished, whose
