@@ -363,3 +363,24 @@ fn a_profile_that_does_not_exist_is_named() {
     );
     assert!(p.operations().is_empty());
 }
+
+/// Issue 16 §5: an unreachable endpoint is one line for its cause (the guard's first call),
+/// not one per resource, and no "Read N resources" line comes before it.
+#[test]
+fn an_unreachable_endpoint_is_one_line() {
+    let p = Project::new();
+    p.write("c.yaml", &connection("orders", "Orders"));
+    p.write(
+        "d.yaml",
+        &crate::support::project::destination("orders", "orders", 5),
+    );
+    let run = p.run(&["plan", "--endpoint-url", "http://127.0.0.1:9"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let errors = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error"))
+        .count();
+    assert_eq!(errors, 1, "{}", run.stderr);
+    assert!(!run.stderr.contains("Read "), "{}", run.stderr);
+}
