@@ -61,11 +61,12 @@ pub fn run(args: &ApplyArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
             }
             Some(held)
         };
-        // A signal while AWS is read lets the reads finish (they block this thread), then
-        // apply starts nothing.
-        let mut p = match prepare_any(ctx, saved.as_ref(), manifests, verbose, guard).await? {
-            Ok(p) => p,
-            Err(n) => return Ok(n.into()),
+        // A first signal while AWS is read stops the reads: nothing was changed, and the
+        // lock is released as it is dropped.
+        let mut p = match prepare_any(ctx, saved.as_ref(), manifests, verbose, guard).await {
+            Ok(Ok(p)) => p,
+            Ok(Err(n)) => return Ok(n.into()),
+            Err(e) => return stopped(e),
         };
         if saved.is_none()
             && let Err(e) = p.plan.target(&args.targets)
@@ -91,7 +92,12 @@ pub fn run(args: &ApplyArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
             );
             return Ok(Outcome::Failed);
         }
-        // 5. Apply: a first signal stops new changes, a second stops at once.
+        // 5. Apply: a first signal stops new changes (one received since the reads: none
+        //    starts), a second stops at once (`crate::signal`).
+        if let Some(signal) = signals.received() {
+            render::message("Stopped before applying: no change was made to AWS.\n");
+            return Ok(Outcome::Stopped(signal));
+        }
         let options = ApplyOptions {
             parallelism: usize::from(args.aws.parallelism),
             wait_timeout: args.wait_timeout,
@@ -99,10 +105,7 @@ pub fn run(args: &ApplyArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
         };
         let secrets_changed = p.plan.secrets_changed(&p.state);
         let before = p.aws.calls.total();
-        let report = match apply_or_stop(&mut p, &options, &signals).await? {
-            Ok(report) => report,
-            Err(signal) => return Ok(Outcome::Stopped(signal)),
-        };
+        let report = apply_or_stop(&mut p, &options).await?;
         // 6. The report on stdout; the AWS calls on stderr (`-v`).
         if verbose > 0 {
             render::message(&format!(
@@ -182,35 +185,30 @@ async fn prepare_any(
     }
 }
 
-/// Applies the plan; a second signal stops at once, with the signal received.
-async fn apply_or_stop(
-    p: &mut Prepared,
-    options: &ApplyOptions,
-    signals: &Signals,
-) -> anyhow::Result<Result<apply::Report, crate::signal::Signal>> {
+/// Applies the plan (a second signal ends the process from `crate::signal`).
+async fn apply_or_stop(p: &mut Prepared, options: &ApplyOptions) -> anyhow::Result<apply::Report> {
     // The secret checks of this run's fingerprints go with the records apply writes (a check
     // only holds for the fingerprints it was taken with, so a record apply does not bring up
     // to date just fails its bucket's check next time); saved even when nothing changes.
     let new_checks = p.state.secret_checks != p.secret_checks;
     p.state.secret_checks = std::mem::take(&mut p.secret_checks);
     let writes = p.store.writes();
-    let applying = apply::apply(&p.aws, &p.plan, &p.desired, &p.store, &mut p.state, options);
-    Ok(tokio::select! {
-        report = applying => {
-            let report = report?;
-            if new_checks && p.store.writes() == writes {
-                apply::save(&p.store, &mut p.state)?;
-            }
-            Ok(report)
+    let report = apply::apply(&p.aws, &p.plan, &p.desired, &p.store, &mut p.state, options).await?;
+    if new_checks && p.store.writes() == writes {
+        apply::save(&p.store, &mut p.state)?;
+    }
+    Ok(report)
+}
+
+/// A run a signal stopped while AWS was read ends with the signal's code; other errors go on.
+fn stopped(e: anyhow::Error) -> anyhow::Result<Outcome> {
+    match crate::signal::stopped(&e) {
+        Some(signal) => {
+            render::message(&format!("{e}; the lock is released.\n"));
+            Ok(Outcome::Stopped(signal))
         }
-        () = signals.forced() => {
-            render::message(
-                "Stopped at once: changes in flight may have happened in AWS; the next \
-                 plan finds them.\n",
-            );
-            Err(signals.received().unwrap_or(crate::signal::Signal::Interrupt))
-        }
-    })
+        None => Err(e),
+    }
 }
 
 /// The apply report, then which changes sent a secret value changed since the last apply.

@@ -43,25 +43,11 @@ pub fn run(args: &ImportArgs, global: &crate::cli::GlobalArgs) -> anyhow::Result
         Ok(w) => w,
         Err(problems) => return Ok(refuse(&problems)),
     };
-    let contexts = super::context::contexts(global, &[], &args.aws, "import", false)?;
-    let Some(ctx) = contexts.first() else {
-        return Ok(Outcome::Failed);
+    let (ctx, out) = match target(args, global)? {
+        Ok(t) => t,
+        Err(refused) => return Ok(refused),
     };
-    // An environment's resources go to its overlay (the shared manifests are every
-    // environment's), unless --out says where.
-    let out = match (&ctx.env, global.explicit.out) {
-        (Some(env), false) => match env.overlays.first() {
-            Some(dir) => dir.clone(),
-            None => {
-                return Ok(refuse(&[format!(
-                    "environment `{}` has no overlays to write its imported manifests to; \
-                     add `overlays:` to it in the project file, or pass --out DIR",
-                    env.name
-                )]));
-            }
-        },
-        _ => args.out.clone(),
-    };
+    let ctx = &ctx;
     runtime()?.block_on(async {
         // 2. The account guard (the first AWS call), the lock, then the state it protects
         //    (read again under the lock, and checked again).
@@ -70,6 +56,9 @@ pub fn run(args: &ImportArgs, global: &crate::cli::GlobalArgs) -> anyhow::Result
             Err(e) => return Ok(super::guard::refusal(e).into()),
         };
         let store = guard.store.clone();
+        // Signals are handled once the lock is held: a first one stops the reads of AWS (then
+        // nothing is written), a second ends the run at once; the lock is released either way.
+        let signals = crate::signal::Signals::listen()?;
         let lock = store.lock("import")?;
         if let Err(e) = guard.reload()? {
             return Ok(super::guard::refusal(e).into());
@@ -78,11 +67,21 @@ pub fn run(args: &ImportArgs, global: &crate::cli::GlobalArgs) -> anyhow::Result
         // 3. AWS, read only.
         let aws = ctx.clients(Vec::new()).await?;
         let parallelism = usize::from(args.aws.parallelism);
-        let search = match &wanted {
-            Wanted::All(kinds) => all(&aws, kinds, &state, args.force, parallelism).await,
-            Wanted::These(these) => {
-                let region = aws.region().unwrap_or_default();
-                named(&aws, &region, these, &state, args.force, parallelism).await
+        let search = crate::signal::unless_stopped(async {
+            match &wanted {
+                Wanted::All(kinds) => all(&aws, kinds, &state, args.force, parallelism).await,
+                Wanted::These(these) => {
+                    let region = aws.region().unwrap_or_default();
+                    named(&aws, &region, these, &state, args.force, parallelism).await
+                }
+            }
+        })
+        .await;
+        let search = match search {
+            Ok(search) => search,
+            Err(stopped) => {
+                render::message(&format!("{stopped}; nothing was imported.\n"));
+                return Ok(Outcome::Stopped(stopped.0));
             }
         };
         if verbose > 0 {
@@ -124,7 +123,11 @@ pub fn run(args: &ImportArgs, global: &crate::cli::GlobalArgs) -> anyhow::Result
         if !args.force && !existing.is_empty() {
             return Ok(refuse(&existing));
         }
-        // 5. Manifests first, then the state.
+        // 5. Manifests first, then the state (unless a signal came while they were made).
+        if let Some(signal) = signals.received() {
+            render::message("Stopped before writing: nothing was imported.\n");
+            return Ok(Outcome::Stopped(signal));
+        }
         write(&out, &imported)?;
         for i in &imported {
             state.resources.insert(i.address.clone(), i.record.clone());
@@ -136,6 +139,37 @@ pub fn run(args: &ImportArgs, global: &crate::cli::GlobalArgs) -> anyhow::Result
         render::message(&next_steps(&imported));
         Ok(Outcome::Success)
     })
+}
+
+/// The environment to import into, and the directory its manifests go to.
+fn target(
+    args: &ImportArgs,
+    global: &crate::cli::GlobalArgs,
+) -> anyhow::Result<Result<(super::context::Context, std::path::PathBuf), Outcome>> {
+    let contexts = super::context::contexts(global, &[], &args.aws, "import", false)?;
+    let Some(ctx) = contexts.into_iter().next() else {
+        return Ok(Err(Outcome::Failed));
+    };
+    Ok(out_dir(args, &ctx, global.explicit.out).map(|out| (ctx, out)))
+}
+
+/// Where the manifests go: an environment's resources to its first overlay (the shared
+/// manifests are every environment's), unless `--out` (`given`) says where.
+fn out_dir(
+    args: &ImportArgs,
+    ctx: &super::context::Context,
+    given: bool,
+) -> Result<std::path::PathBuf, Outcome> {
+    match (&ctx.env, given) {
+        (Some(env), false) => env.overlays.first().cloned().ok_or_else(|| {
+            refuse(&[format!(
+                "environment `{}` has no overlays to write its imported manifests to; \
+                 add `overlays:` to it in the project file, or pass --out DIR",
+                env.name
+            )])
+        }),
+        _ => Ok(args.out.clone()),
+    }
 }
 
 /// Prints every reason and says that nothing was written.

@@ -53,8 +53,7 @@ impl Outcome {
             Outcome::Failed => 1,
             Outcome::Changes => 2,
             Outcome::Incomplete => 3,
-            Outcome::Stopped(crate::signal::Signal::Interrupt) => 130,
-            Outcome::Stopped(crate::signal::Signal::Terminate) => 143,
+            Outcome::Stopped(signal) => signal.exit_code(),
         }
     }
 }
@@ -179,12 +178,23 @@ pub async fn prepare_from(
 pub fn refused(e: crate::plan::PlanError) -> NotPrepared {
     use crate::render;
     let hint = e.hint();
+    // A plan refused for a protected resource is still shown whole (on stderr: stdout keeps
+    // only what the format asked for), the refused changes marked.
+    let shown = match &e {
+        crate::plan::PlanError::Protected(_, plan) => Some(plan.clone()),
+        _ => None,
+    };
+    if let Some(plan) = &shown {
+        render::message(&render::text::plan(plan));
+    }
     let e = anyhow::Error::new(e);
     render::error(&e);
     if let Some(h) = &hint {
         render::message(&format!("  hint: {h}\n"));
     }
-    NotPrepared::Failed(render::failure::Failure::error(&e, hint))
+    let mut failure = render::failure::Failure::error(&e, hint);
+    failure.refused_plan = shown.map(|p| render::markdown::refused(&p));
+    NotPrepared::Failed(failure)
 }
 
 /// A plan needs every resource read: an unreadable one is neither present nor absent. Says
@@ -290,7 +300,7 @@ pub async fn observe_all(
         crate::cli::Refresh::Changed => observe::Refresh::Changed,
         crate::cli::Refresh::Full => observe::Refresh::Full,
     };
-    let ((observation, reads), taken) = std::thread::scope(|s| {
+    let (observed, taken) = std::thread::scope(|s| {
         let fps = s.spawn(|| {
             state::fingerprint::all_with(
                 &desired,
@@ -301,16 +311,20 @@ pub async fn observe_all(
             )
         });
         let observed = tokio::task::block_in_place(|| {
-            tokio::runtime::Handle::current().block_on(observe::observe(
-                aws.as_ref(),
-                &desired,
-                &state,
-                usize::from(args.parallelism),
-                refresh,
+            // A first signal (apply, import) stops the reads: `crate::signal::Stopped`.
+            tokio::runtime::Handle::current().block_on(crate::signal::unless_stopped(
+                observe::observe(
+                    aws.as_ref(),
+                    &desired,
+                    &state,
+                    usize::from(args.parallelism),
+                    refresh,
+                ),
             ))
         });
         (observed, fps.join().expect("fingerprinting does not panic"))
     });
+    let (observation, reads) = observed?;
     render::message(&format!(
         "Read {}: {} from List pages, {} described.\n",
         render::count(reads.from_list + reads.described, "resource"),

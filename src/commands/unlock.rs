@@ -16,12 +16,14 @@ pub fn run(args: &UnlockArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
             Ok(g) => g.store,
             Err(e) => return Ok(super::guard::refusal(e).into()),
         };
-        let held = store.unlock(&args.id)?;
+        let removed = match store.unlock(&args.id)? {
+            crate::store::Removed::Lock(held) => format!("held by {}", held.holder()),
+            crate::store::Removed::Unreadable => "which could not be read".to_owned(),
+        };
         render::message(&format!(
-            "Removed the lock {} of state {}, held by {}.\n",
-            held.id,
+            "Removed the lock {} of state {}, {removed}.\n",
+            args.id,
             store.location(),
-            held.holder()
         ));
         Ok(Outcome::Success)
     })

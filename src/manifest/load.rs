@@ -246,10 +246,32 @@ fn read_file(path: PathBuf, loaded: &mut Loaded, diags: &mut Diagnostics) -> usi
                 found += 1;
                 tagged.push((index, t.tag.to_string()));
             }
-            Ok(yaml) => {
+            Ok(mut yaml) => {
                 found += 1;
+                // YAML merge keys (`<<: *common`) share a block between documents: merged
+                // here, as YAML 1.1 readers (and editors) do; keys written beside `<<` win.
+                if let Err(e) = yaml.apply_merge() {
+                    // serde_yaml does not locate it: the first `<<` key of the file.
+                    let line = text
+                        .lines()
+                        .position(|l| l.trim_start().trim_start_matches("- ").starts_with("<<"))
+                        .map_or(1, |i| i + 1);
+                    diags.push(
+                        Diagnostic::new(&path, format!("a YAML merge key (`<<`): {e}"))
+                            .at(line, 1)
+                            .hint(Some(
+                                "write `<<: *anchor` or `<<: [*a, *b]` with anchors of mappings, \
+                                 or write the fields out"
+                                    .into(),
+                            )),
+                    );
+                    continue;
+                }
                 match serde_json::to_value(&yaml) {
-                    Ok(value) => loaded.docs.push(RawDoc { file, index, value }),
+                    Ok(mut value) => {
+                        whole_numbers(&mut value);
+                        loaded.docs.push(RawDoc { file, index, value })
+                    }
                     Err(e) => diags.push(
                         Diagnostic::new(&path, format!("{e}"))
                             .at(1, 1)
@@ -287,6 +309,28 @@ fn read_file(path: PathBuf, loaded: &mut Loaded, diags: &mut Diagnostics) -> usi
     }
     loaded.files.push(source);
     found
+}
+
+/// `50.0` is the whole number 50, as JSON Schema counts it (`type: integer`) and as the
+/// editor then shows it: read as the integer, so `validate` agrees with the editor instead of
+/// failing on a float where a whole number belongs. `50.5` stays a float (a schema error at
+/// its field).
+fn whole_numbers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|_| n.is_f64())
+                && f.fract() == 0.0
+                && f.abs() < 9.0e15
+            {
+                // Exact: |f| < 2^53, so the cast neither rounds nor saturates.
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        Value::Object(map) => map.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
 }
 
 /// A serde_yaml error as a diagnostic, its location split from its message.

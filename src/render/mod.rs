@@ -5,6 +5,7 @@ pub mod drift;
 pub mod envs;
 pub mod failure;
 pub mod json;
+pub mod layout;
 pub mod markdown;
 pub mod text;
 

@@ -199,4 +199,17 @@ pub enum StateError {
     },
     #[error("state location `{0}` is not an S3 URL of the form s3://BUCKET/KEY")]
     BadLocation(String),
+    /// A lock object that is not a lock (cut short, edited by hand): `id` is what
+    /// `outbound unlock` takes to remove exactly this content.
+    #[error(
+        "the lock {path} is not a lock outbound can read ({problem}); nothing was changed. If no \
+         run holds it, remove it with `outbound unlock {id}`"
+    )]
+    UnreadableLock {
+        path: String,
+        problem: String,
+        id: String,
+    },
+    #[error("OUTBOUND_LOCK_LEASE `{0}` is not a duration of 10 seconds or more (e.g. `90s`, `5m`)")]
+    BadLease(String),
 }

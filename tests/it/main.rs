@@ -22,6 +22,7 @@ mod fault_matrix;
 mod fingerprints;
 mod guard;
 mod import;
+mod install;
 mod interrupted;
 mod kinds;
 mod layers;

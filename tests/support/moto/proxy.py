@@ -8,8 +8,9 @@ Control endpoints (never forwarded, never recorded), all JSON:
   GET    /__health                      {"ok": true}
   GET    /__calls[?region=R&service=S&operation=O]   recorded calls, oldest first
   DELETE /__calls[?region=R...]         forget matching calls -> {"deleted": n}
-  POST   /__faults  {"operation", "region"?, "service"?, "fault", "count"?, "delay_ms"?,
+  POST   /__faults  {"operation", "region"?, "service"?, "fault", "count"?, "skip"?, "delay_ms"?,
                      "status"?, "code"?, "message"?}         -> the stored rule with its "id"
+                     ("skip": N lets the first N matching calls through untouched)
   GET    /__faults                      rules still armed
   DELETE /__faults[?region=R]           disarm (all, or one region's) -> {"deleted": n}
   POST   /__points  {"region", "call", "when"?, "action"?, "count"?}  a kill or fault point at
@@ -351,6 +352,9 @@ class Proxy:
                 continue
             if rule.get("service") and rule["service"] != service:
                 continue
+            if rule["skip"] > 0:
+                rule["skip"] -= 1
+                return None
             if rule["count"] > 0:
                 rule["count"] -= 1
                 if rule["count"] == 0:
@@ -371,6 +375,7 @@ class Proxy:
             "service": spec.get("service"),
             "fault": spec["fault"],
             "count": int(spec.get("count", 1)),  # a negative count never runs out
+            "skip": int(spec.get("skip", 0)),
             "delay_ms": int(spec.get("delay_ms", 0)),
         }
         for key in ("status", "code", "message"):
