@@ -47,14 +47,11 @@ pub fn run(args: &ImportArgs, global: &crate::cli::GlobalArgs) -> anyhow::Result
         Ok(w) => w,
         Err(problems) => return Ok(refuse(&problems)),
     };
-    let contexts = super::context::contexts(global, &[], &args.aws, "import", false)?;
-    let Some(ctx) = contexts.first() else {
-        return Ok(Outcome::Failed);
+    let (ctx, out) = match target(args, global)? {
+        Ok(t) => t,
+        Err(refused) => return Ok(refused),
     };
-    let out = match out_dir(ctx, args, global) {
-        Ok(out) => out,
-        Err(outcome) => return Ok(outcome),
-    };
+    let ctx = &ctx;
     runtime()?.block_on(async {
         // 2. The account guard (the first AWS call), then the state (what it manages is not
         //    imported). The lock is taken only to write the state (--write-state), and the
@@ -139,14 +136,26 @@ pub fn run(args: &ImportArgs, global: &crate::cli::GlobalArgs) -> anyhow::Result
     })
 }
 
-/// Where the manifests go: an environment's resources to its overlay (the shared manifests
-/// are every environment's), unless --out says where.
-fn out_dir(
-    ctx: &super::context::Context,
+/// The environment to import into, and the directory its manifests go to.
+fn target(
     args: &ImportArgs,
     global: &crate::cli::GlobalArgs,
+) -> anyhow::Result<Result<(super::context::Context, std::path::PathBuf), Outcome>> {
+    let contexts = super::context::contexts(global, &[], &args.aws, "import", false)?;
+    let Some(ctx) = contexts.into_iter().next() else {
+        return Ok(Err(Outcome::Failed));
+    };
+    Ok(out_dir(args, &ctx, global.explicit.out).map(|out| (ctx, out)))
+}
+
+/// Where the manifests go: an environment's resources to its first overlay (the shared
+/// manifests are every environment's), unless `--out` (`given`) says where.
+fn out_dir(
+    args: &ImportArgs,
+    ctx: &super::context::Context,
+    given: bool,
 ) -> Result<std::path::PathBuf, Outcome> {
-    match (&ctx.env, global.explicit.out) {
+    match (&ctx.env, given) {
         (Some(env), false) => env.overlays.first().cloned().ok_or_else(|| {
             refuse(&[format!(
                 "environment `{}` has no overlays to write its imported manifests to; \
