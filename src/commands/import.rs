@@ -77,22 +77,9 @@ pub fn run(args: &ImportArgs, global: &crate::cli::GlobalArgs) -> anyhow::Result
         // 3. AWS, read only.
         let aws = ctx.clients(Vec::new()).await?;
         let parallelism = usize::from(args.aws.parallelism);
-        let search = crate::signal::unless_stopped(async {
-            match &wanted {
-                Wanted::All(kinds) => all(&aws, kinds, &state, args.force, parallelism).await,
-                Wanted::These(these) => {
-                    let region = aws.region().unwrap_or_default();
-                    named(&aws, &region, these, &state, args.force, parallelism).await
-                }
-            }
-        })
-        .await;
-        let search = match search {
+        let search = match search(&aws, &wanted, &state, args.force, parallelism).await {
             Ok(search) => search,
-            Err(stopped) => {
-                render::message(&format!("{stopped}; nothing was imported.\n"));
-                return Ok(Outcome::Stopped(stopped.0));
-            }
+            Err(signal) => return Ok(Outcome::Stopped(signal)),
         };
         if verbose > 0 {
             render::message(&format!("import: {}\n", aws.calls));
@@ -317,6 +304,30 @@ fn wanted(args: &ImportArgs) -> Result<Wanted, Vec<String>> {
 
 /// Each address of the command line, described; a managed, unknown or foreign one refused
 /// (an unknown one naming the `region` looked in).
+/// What `wanted` finds in AWS, unless a first signal stops the reads (said here).
+async fn search(
+    aws: &crate::aws::Aws,
+    wanted: &Wanted,
+    state: &State,
+    force: bool,
+    parallelism: usize,
+) -> Result<Result<Search, AwsError>, crate::signal::Signal> {
+    let found = crate::signal::unless_stopped(async {
+        match wanted {
+            Wanted::All(kinds) => all(aws, kinds, state, force, parallelism).await,
+            Wanted::These(these) => {
+                let region = aws.region().unwrap_or_default();
+                named(aws, &region, these, state, force, parallelism).await
+            }
+        }
+    })
+    .await;
+    found.map_err(|stopped| {
+        render::message(&format!("{stopped}; nothing was imported.\n"));
+        stopped.0
+    })
+}
+
 async fn named<A: Observe>(
     aws: &A,
     region: &str,

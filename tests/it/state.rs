@@ -797,10 +797,11 @@ fn an_apply_without_changes_writes_no_state() {
         before,
         "the state is unchanged"
     );
+    let calls = s3_calls(&p);
     assert_eq!(
-        s3_calls(&p),
-        ["PutObject", "GetObject", "DeleteObject"],
-        "only the lock is written"
+        calls.iter().filter(|o| *o == "PutObject").count(),
+        1,
+        "only the lock is written: {calls:?}"
     );
 }
 
