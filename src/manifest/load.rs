@@ -43,6 +43,60 @@ pub struct RawDoc {
 pub struct Loaded {
     pub files: Vec<SourceFile>,
     pub docs: Vec<RawDoc>,
+    /// Fields an environment's overlay set in a document (`project::overlay`), by the
+    /// document's `(file, index)`: a problem in one names the overlay's file and line.
+    pub overrides: std::collections::BTreeMap<(usize, usize), Vec<Override>>,
+}
+
+/// A field of a merged document that an overlay document set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Override {
+    /// Where the field is in the merged document (a JSON pointer).
+    pub pointer: String,
+    /// The overlay's file (an index into [`Loaded::files`]) and document index in it.
+    pub file: usize,
+    pub index: usize,
+    /// Where the field is in the overlay document (list items merged by key may sit at
+    /// another index there).
+    pub source: String,
+}
+
+impl Loaded {
+    /// The file, document and pointer that set `pointer` of `raw`: the overlay that set it
+    /// or one of its ancestors (the deepest), else `raw`'s own.
+    pub fn source_of(&self, raw: &RawDoc, pointer: &str) -> (usize, usize, String) {
+        let set_by = self.overrides.get(&(raw.file, raw.index)).and_then(|list| {
+            list.iter()
+                .filter_map(|o| {
+                    let rest = pointer.strip_prefix(o.pointer.as_str())?;
+                    (rest.is_empty() || rest.starts_with('/')).then_some((o, rest))
+                })
+                .max_by_key(|(o, _)| o.pointer.len())
+        });
+        match set_by {
+            Some((o, rest)) => (o.file, o.index, format!("{}{rest}", o.source)),
+            None => (raw.file, raw.index, pointer.to_owned()),
+        }
+    }
+
+    /// The file, line and column that set `pointer` of `raw` (see [`Loaded::source_of`]).
+    pub fn locate(&self, raw: &RawDoc, pointer: &str) -> (&SourceFile, usize, usize) {
+        let (file, index, pointer) = self.source_of(raw, pointer);
+        let file = &self.files[file];
+        let (line, column) = file.locate(index, &pointer);
+        (file, line, column)
+    }
+
+    /// Takes in `other`'s files and documents; returns the index of its first file here.
+    pub fn append(&mut self, other: Loaded) -> usize {
+        let offset = self.files.len();
+        self.files.extend(other.files);
+        self.docs.extend(other.docs.into_iter().map(|d| RawDoc {
+            file: d.file + offset,
+            ..d
+        }));
+        offset
+    }
 }
 
 /// How to load: what an empty manifest set means.

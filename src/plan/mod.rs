@@ -118,6 +118,9 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// A hash of what AWS held for each address (see [`live_fingerprint`]).
     pub live_fingerprints: BTreeMap<Address, String>,
+    /// The account, region (and environment) the plan was made for: the state's, which the
+    /// account guard checked and stamped before the plan was made.
+    pub scope: file::Scope,
 }
 
 /// A hash of a resource as AWS holds it (spec, status, last modification), to tell whether
@@ -548,6 +551,7 @@ pub fn build(
         secrets_checked: true,
         changes,
         live_fingerprints,
+        scope: file::Scope::of_state(state),
     };
     // A plan that deletes or replaces a protected resource is refused, and shown whole.
     if !protected.is_empty() {

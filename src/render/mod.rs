@@ -2,6 +2,7 @@
 
 pub mod compare;
 pub mod drift;
+pub mod envs;
 pub mod failure;
 pub mod json;
 pub mod layout;

@@ -296,6 +296,7 @@ fn numbered(changes: Vec<Change>) -> Plan {
         secrets_checked: true,
         changes,
         live_fingerprints,
+        scope: Default::default(),
     }
 }
 
