@@ -525,6 +525,8 @@ impl Job {
         match (c.address.kind, c.action) {
             (_, Action::Noop) => unreachable!("no-ops are not run"),
             (_, Action::Forget) => Ok(Effect::Remove),
+            // An adoption with nothing to change is only recorded.
+            (_, Action::Adopt) if c.fields.is_empty() => self.adopt(aws).await,
             (_, Action::Deauthorize) => self.deauthorize(aws, timeout).await,
             (_, Action::Delete) => self.delete(aws).await,
             // A named resource cannot be created anew before the old one is gone, and its
@@ -543,8 +545,37 @@ impl Job {
             (Kind::Connector, Action::Create | Action::Replace) => {
                 self.create_connector(aws, timeout, created).await
             }
-            (Kind::Connector, Action::Update) => self.update_connector(aws, timeout).await,
+            (Kind::Connector, Action::Update | Action::Adopt) => {
+                self.update_connector(aws, timeout).await
+            }
         }
+    }
+
+    /// Records a resource the manifest adopts, as a Describe shows it now (its drift marker
+    /// from a read); gone from AWS since the plan, it is not recorded.
+    async fn adopt<C: Cloud>(&self, aws: &C) -> Result<Effect, AwsError> {
+        let c = &self.change;
+        let id =
+            c.id.clone()
+                .unwrap_or_else(|| ResourceId::name(&c.address.name));
+        let live = match c.address.kind {
+            Kind::Connection => aws.describe_connection(id.as_str()).await?,
+            Kind::ApiDestination => aws.describe_api_destination(id.as_str()).await?,
+            Kind::Connector => aws.describe_connector(&self.connector_id()?).await?,
+        };
+        let Some(live) = live else {
+            return Err(AwsError {
+                operation: "apply",
+                class: ErrorClass::NotFound,
+                code: None,
+                message: format!("{} ({id}) to adopt is no longer in AWS", c.address),
+            });
+        };
+        Ok(Effect::Record(self.record(
+            id,
+            live.arn.clone(),
+            Some(&live),
+        )))
     }
 
     /// `DeauthorizeConnection`, then wait until AWS reports it switched off.

@@ -61,7 +61,7 @@ impl Outcome {
 /// Runs the command `cli` names.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
-        Command::Validate(args) => validate::run(&args.paths, &cli.global),
+        Command::Validate(args) => validate::run(&args.paths.paths, args.secrets, &cli.global),
         Command::Plan(args) => plan::run(&args, &cli.global),
         Command::Apply(args) => apply::run(&args, &cli.global),
         Command::Drift(args) => drift::run(&args, &cli.global),

@@ -31,6 +31,10 @@ pub enum Action {
     Deauthorize,
     /// Only drop the record: the resource is gone from AWS and from the manifests.
     Forget,
+    /// Take over a resource the manifest marks `metadata.adopt` (written by `outbound
+    /// import`): its fields the manifest sets differently from AWS are changed once (with
+    /// its secrets, its ownership tags), then it is recorded in the state.
+    Adopt,
     Noop,
 }
 
@@ -103,6 +107,13 @@ pub struct Summary {
     pub delete: usize,
     pub deauthorize: usize,
     pub noop: usize,
+    /// Written only when there are adoptions: older plans and readers know no such field.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub adopt: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -152,6 +163,14 @@ pub enum PlanError {
     Cycle(graph::Cycle),
     #[error("--target {0}: {1}")]
     UnknownTarget(String, String),
+    #[error("{} marked `metadata.adopt` but not found in AWS: {}", .0.len(), list(.0))]
+    AdoptMissing(Vec<Address>),
+    #[error(
+        "adopting {0} would replace it ({1} cannot change in place): an adoption only changes fields in place"
+    )]
+    AdoptReplaces(Address, String),
+    #[error("{0} adopts connector {1}, which this state records as {2}")]
+    AdoptManaged(Address, String, Address),
 }
 
 /// What to do about each refused change: restore what forces a replacement (or the deleted
@@ -205,6 +224,15 @@ impl PlanError {
             PlanError::UnknownTarget(..) => {
                 Some("a target is an address KIND/NAME of the manifests or the state".into())
             }
+            PlanError::AdoptMissing(_) => Some(
+                "check the name (a connector's id), the region and the account; remove `adopt` to create it instead".into(),
+            ),
+            PlanError::AdoptReplaces(..) => Some(
+                "make the manifest match AWS for these fields, apply the adoption, then change them".into(),
+            ),
+            PlanError::AdoptManaged(..) => Some(
+                "a connector is managed under one address: remove the marker or the other manifest".into(),
+            ),
         }
     }
 }
@@ -219,6 +247,7 @@ impl Plan {
                 Action::Replace => s.replace += 1,
                 Action::Delete | Action::Forget => s.delete += 1,
                 Action::Deauthorize => s.deauthorize += 1,
+                Action::Adopt => s.adopt += 1,
                 Action::Noop => s.noop += 1,
             }
         }
@@ -341,8 +370,10 @@ pub fn check_fresh(
                 ));
             }
         }
-        if matches!(c.action, Action::Create | Action::Update | Action::Replace)
-            && now != c.fingerprints
+        if matches!(
+            c.action,
+            Action::Create | Action::Update | Action::Replace | Action::Adopt
+        ) && now != c.fingerprints
         {
             let paths: BTreeSet<&FieldPath> = now.keys().chain(c.fingerprints.keys()).collect();
             for p in paths
@@ -415,6 +446,7 @@ pub fn planned_desired(plan: &Plan, manifests: &DesiredState) -> Result<DesiredS
                 protect: c.protect,
                 spec,
                 secrets,
+                adopt: None,
             },
         );
     }
@@ -524,20 +556,34 @@ pub fn build(
     // 1. A change for every address of the manifests or the state, but what AWS already
     //    holds and outbound did not create.
     let mut unmanaged = Vec::new();
+    let mut adopt_missing = Vec::new();
     let addresses = addresses(desired, state);
     let mut changes = Vec::with_capacity(addresses.len());
     for address in addresses {
         let sides = Sides::of(address, desired, state, observed);
-        if sides.unmanaged() {
+        if sides.adopt_missing() {
+            adopt_missing.push(address.clone());
+            continue;
+        }
+        if sides.unmanaged() && !sides.adopting() {
             unmanaged.push(address.clone());
             continue;
         }
         let fps = fingerprints.get(address).cloned().unwrap_or_default();
-        changes.push(change_of(&sides, state, fps, &arn_of));
+        let change = change_of(&sides, state, fps, &arn_of);
+        changes.push(if sides.adopting() {
+            adoption(change, &sides, state)?
+        } else {
+            change
+        });
     }
-    // 2. Refuse to take over what outbound did not create, or to delete what is protected.
+    // 2. Refuse to take over what outbound did not create (unless a manifest adopts it), or
+    //    to delete what is protected.
     if !unmanaged.is_empty() {
         return Err(PlanError::Unmanaged(unmanaged));
+    }
+    if !adopt_missing.is_empty() {
+        return Err(PlanError::AdoptMissing(adopt_missing));
     }
     let protected = protected(&changes);
     // 3. Execution order, and what each change waits for.
@@ -588,6 +634,19 @@ impl<'a> Sides<'a> {
     /// interrupted creation: outbound did not create it.
     fn unmanaged(&self) -> bool {
         self.d.is_some() && self.r.is_none() && self.o.live.is_some() && !self.o.adopted
+    }
+
+    /// Marked `metadata.adopt`, not in the state, and in AWS: to be adopted.
+    fn adopting(&self) -> bool {
+        self.d.is_some_and(|d| d.adopt.is_some())
+            && self.r.is_none()
+            && self.o.live.is_some()
+            && !self.o.adopted
+    }
+
+    /// Marked `metadata.adopt`, but neither in the state nor in AWS: nothing to adopt.
+    fn adopt_missing(&self) -> bool {
+        self.d.is_some_and(|d| d.adopt.is_some()) && self.r.is_none() && self.o.live.is_none()
     }
 
     /// `deauthorized: true` in the manifest.
@@ -646,6 +705,64 @@ fn change_of(
         status_reason: live.and_then(|l| l.status_reason.clone()),
         leftovers: o.leftovers.clone(),
     }
+}
+
+/// The change of a resource the manifest adopts (`metadata.adopt`), from its change as if
+/// recorded with no spec: every field the manifest sets differently from AWS is a manifest
+/// change (there is no record, so no drift), a connection's secrets are sent once (AWS never
+/// shows them), a connector gains outbound's ownership tags. An update (or nothing to change)
+/// becomes `Adopt`, recorded by apply; a replacement is refused (an adoption must not delete
+/// what it takes over); a deauthorization stays one (recorded by apply all the same).
+fn adoption(mut c: Change, sides: &Sides<'_>, state: &State) -> Result<Change, PlanError> {
+    if c.action == Action::Replace {
+        let fields: Vec<String> = c
+            .fields
+            .iter()
+            .filter(|f| f.forces_replacement)
+            .map(|f| f.path.to_string())
+            .collect();
+        return Err(PlanError::AdoptReplaces(c.address, fields.join(", ")));
+    }
+    if let (Kind::Connector, Some(r)) = (
+        c.address.kind,
+        c.id.as_ref().and_then(|id| {
+            state
+                .resources
+                .iter()
+                .find(|(a, r)| a.kind == Kind::Connector && r.id == *id)
+        }),
+    ) {
+        return Err(PlanError::AdoptManaged(
+            c.address.clone(),
+            c.id.as_ref().map(ToString::to_string).unwrap_or_default(),
+            r.0.clone(),
+        ));
+    }
+    if !matches!(c.action, Action::Noop | Action::Update) {
+        return Ok(c);
+    }
+    let mut fields = std::mem::take(&mut c.fields);
+    for f in &mut fields {
+        f.reason = Reason::ManifestChange;
+    }
+    let mut reasons: BTreeSet<ChangeReason> = fields
+        .iter()
+        .map(|f| ChangeReason::from(f.reason))
+        .collect();
+    let action = c.action;
+    let (_, fields) = match (c.address.kind, sides.o.live.as_ref()) {
+        (Kind::Connection, Some(_)) if !sides.wants_deauthorized() => {
+            secrets_never_sent(action, fields, &mut reasons)
+        }
+        (Kind::Connector, Some(live)) => {
+            ownership_tags(action, fields, live, &c.address, state, true, &mut reasons)
+        }
+        _ => (action, fields),
+    };
+    c.action = Action::Adopt;
+    c.fields = fields;
+    c.reasons = reasons;
+    Ok(c)
 }
 
 /// The secret fields not compared, dropped from both specs: their values were not resolved
@@ -1101,7 +1218,11 @@ fn order(changes: &mut [Change], desired: &DesiredState, state: &State) -> Resul
     let changing = |a: &Address| actions.get(a).is_some_and(|x| *x != Action::Noop);
     for c in changes.iter_mut() {
         c.after = match c.action {
-            Action::Create | Action::Update | Action::Replace | Action::Deauthorize => desired
+            Action::Create
+            | Action::Update
+            | Action::Replace
+            | Action::Deauthorize
+            | Action::Adopt => desired
                 .resources
                 .get(&c.address)
                 .map(|r| graph::dependencies(&r.spec))
@@ -1110,7 +1231,7 @@ fn order(changes: &mut [Change], desired: &DesiredState, state: &State) -> Resul
                 .filter(|d| {
                     matches!(
                         actions.get(d),
-                        Some(Action::Create | Action::Update | Action::Replace)
+                        Some(Action::Create | Action::Update | Action::Replace | Action::Adopt)
                     )
                 })
                 .collect(),
@@ -1222,6 +1343,134 @@ mod tests {
             fps,
             "the values match the plan's fingerprints"
         );
+    }
+
+    /// The manifests `yaml` (one file), validated with its secrets resolved from files.
+    fn manifests(dir: &std::path::Path, yaml: &str) -> DesiredState {
+        std::fs::write(dir.join("k"), "key-value").unwrap();
+        std::fs::write(dir.join("m.yaml"), yaml).unwrap();
+        crate::manifest::validate(&[dir.join("m.yaml")]).unwrap()
+    }
+
+    fn live(id: &str, spec: Value, tags: &[(&str, &str)]) -> Live {
+        Live {
+            id: ResourceId::name(id),
+            arn: Arn::new(format!("arn:aws:events:r:1:x/{id}")),
+            spec: spec.into(),
+            status: Some("AUTHORIZED".into()),
+            status_reason: None,
+            last_modified: Some("2026-01-01T00:00:00Z".into()),
+            tags: tags
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    fn seen(address: &Address, live: Live) -> BTreeMap<Address, Observed> {
+        BTreeMap::from([(
+            address.clone(),
+            Observed {
+                live: Some(live),
+                adopted: false,
+                leftovers: Vec::new(),
+            },
+        )])
+    }
+
+    const ADOPTED_CONNECTION: &str = "apiVersion: outbound/v1\nkind: Connection\nmetadata: { name: acme, adopt: true }\nspec:\n  description: Orders\n  authorizationType: API_KEY\n  authParameters:\n    apiKeyAuthParameters:\n      apiKeyName: x-api-key\n      apiKeyValue: { fromFile: k }\n";
+
+    /// Issue 15 item 9: a marked connection in AWS but not in the state is adopted, with the
+    /// fields the manifest sets differently from AWS (as manifest changes: there is no record)
+    /// and its secrets sent once; without the marker it is refused as unmanaged.
+    #[test]
+    fn a_marked_connection_is_adopted_with_its_differences_and_its_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let desired = manifests(dir.path(), ADOPTED_CONNECTION);
+        let acme = Address::new(Kind::Connection, "acme");
+        let observed = seen(
+            &acme,
+            live(
+                "acme",
+                serde_json::json!({"description": "By hand", "authorizationType": "API_KEY",
+                    "authParameters": {"apiKeyAuthParameters": {"apiKeyName": "x-api-key",
+                        "apiKeyValue": {"$sensitive": true}}}}),
+                &[],
+            ),
+        );
+        let state = State::new();
+        let plan = build(&desired, &state, &observed, &BTreeMap::new()).unwrap();
+        let c = &plan.changes[0];
+        assert_eq!(c.action, Action::Adopt);
+        assert_eq!(
+            c.reasons.iter().copied().collect::<Vec<_>>(),
+            [ChangeReason::ManifestChange, ChangeReason::SecretsNeverSent]
+        );
+        let paths: Vec<String> = c.fields.iter().map(|f| f.path.to_string()).collect();
+        assert_eq!(
+            paths,
+            [
+                "description",
+                "authParameters (secrets, never sent by outbound)"
+            ]
+        );
+        assert!(c.fields.iter().all(|f| f.reason == Reason::ManifestChange));
+        assert_eq!(c.id, Some(ResourceId::name("acme")));
+        assert_eq!(plan.summary().adopt, 1);
+        // Without the marker: unmanaged.
+        let unmarked = manifests(dir.path(), &ADOPTED_CONNECTION.replace(", adopt: true", ""));
+        assert!(matches!(
+            build(&unmarked, &state, &observed, &BTreeMap::new()),
+            Err(PlanError::Unmanaged(_))
+        ));
+        // Not in AWS either: nothing to adopt.
+        let absent = BTreeMap::from([(acme, Observed::default())]);
+        let err = build(&desired, &state, &absent, &BTreeMap::new()).unwrap_err();
+        assert!(
+            matches!(err, PlanError::AdoptMissing(ref a) if a.len() == 1),
+            "{err}"
+        );
+    }
+
+    /// Issue 15 item 9: a marked connector gains outbound's ownership tags; one the state
+    /// already records under another address is refused.
+    #[test]
+    fn a_marked_connector_gains_its_tags_and_is_adopted_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = "apiVersion: outbound/v1\nkind: Connector\nmetadata: { name: edi, adopt: c-0123456789abcdef0 }\nspec:\n  url: https://as2.example/as2\n  accessRole: arn:aws:iam::111122223333:role/R\n  as2Config:\n    localProfileId: p-0123456789abcdef0\n    partnerProfileId: p-0123456789abcdef1\n";
+        let desired = manifests(dir.path(), yaml);
+        let edi = Address::new(Kind::Connector, "edi");
+        let spec = serde_json::json!({"url": "https://as2.example/as2",
+            "accessRole": "arn:aws:iam::111122223333:role/R",
+            "as2Config": {"localProfileId": "p-0123456789abcdef0",
+                          "partnerProfileId": "p-0123456789abcdef1"}});
+        let mut l = live("c-0123456789abcdef0", spec, &[("team", "edi")]);
+        l.status = Some("ACTIVE".into());
+        let observed = seen(&edi, l);
+        let mut state = State::new();
+        let plan = build(&desired, &state, &observed, &BTreeMap::new()).unwrap();
+        let c = &plan.changes[0];
+        assert_eq!(c.action, Action::Adopt);
+        let paths: Vec<String> = c.fields.iter().map(|f| f.path.to_string()).collect();
+        assert_eq!(paths, ["tags.outbound:name", "tags.outbound:lineage"]);
+        assert!(c.reasons.contains(&ChangeReason::OwnershipTags));
+        // The same connector recorded under another address: refused.
+        state.resources.insert(
+            Address::new(Kind::Connector, "other"),
+            Record {
+                id: ResourceId::name("c-0123456789abcdef0"),
+                arn: Arn::new("arn:x"),
+                spec: serde_json::json!({}).into(),
+                fingerprints: BTreeMap::new(),
+                protect: false,
+                live: Default::default(),
+                imported: false,
+            },
+        );
+        let mut observed = observed;
+        observed.insert(Address::new(Kind::Connector, "other"), Observed::default());
+        let err = build(&desired, &state, &observed, &BTreeMap::new()).unwrap_err();
+        assert!(matches!(err, PlanError::AdoptManaged(..)), "{err}");
     }
 
     /// Issue 10 item 8, last clause: a deletion outbound started and AWS finished, whose
