@@ -140,6 +140,12 @@ fn document(
             s.check(&mut problems);
             (serde_json::to_value(&s), serde_json::to_value(&s))
         }
+        Kind::Certificate | Kind::Profile => {
+            return Err(NotRepresentable {
+                address: address.clone(),
+                message: "import does not adopt certificates and profiles yet".into(),
+            });
+        }
     };
     let (typed, recorded) = (typed.map_err(bad)?, recorded.map_err(bad)?);
     let yaml = yaml(address, &typed, &secrets).map_err(|message| NotRepresentable {
@@ -162,7 +168,7 @@ fn document(
             },
             imported: match address.kind {
                 Kind::Connection => !secrets.is_empty(),
-                Kind::ApiDestination => false,
+                Kind::ApiDestination | Kind::Certificate | Kind::Profile => false,
                 Kind::Connector => true,
             },
         },
@@ -316,6 +322,8 @@ fn ordered(kind: Kind, spec: &Value) -> Result<serde_yaml::Value, String> {
         Kind::Connection => typed_yaml::<ConnectionSpec>(spec),
         Kind::ApiDestination => typed_yaml::<ApiDestinationSpec>(spec),
         Kind::Connector => typed_yaml::<ConnectorSpec>(spec),
+        Kind::Certificate => typed_yaml::<crate::resource::CertificateSpec>(spec),
+        Kind::Profile => typed_yaml::<crate::resource::ProfileSpec>(spec),
     }?;
     Ok(untag(value))
 }
@@ -352,6 +360,7 @@ mod tests {
 
     fn live(id: &str, arn: &str, spec: Value) -> Live {
         Live {
+            expires: None,
             id: crate::resource::ResourceId::name(id),
             arn: arn.into(),
             spec: spec.into(),

@@ -12,7 +12,8 @@ use std::future::Future;
 use super::events::{Listed, Secrets, Written};
 use super::{Aws, AwsError, ListedConnector, Live};
 use crate::resource::{
-    ApiDestinationSpec, Arn, ConnectionSpec, ConnectorId, ConnectorSpec, FieldPath,
+    ApiDestinationSpec, Arn, ConnectionSpec, ConnectorId, ConnectorSpec, FieldPath, Kind,
+    ResourceId, SpecJson,
 };
 
 type Answer<T> = Result<T, AwsError>;
@@ -35,6 +36,15 @@ pub trait Observe: Send + Sync {
     fn listed_api_destinations(&self) -> impl Future<Output = Answer<Vec<Listed>>> + Send;
     /// Every connector (`ListConnectors`, all pages).
     fn list_connectors(&self) -> impl Future<Output = Answer<Vec<ListedConnector>>> + Send;
+    /// The Describe of a kind known by an id AWS assigns, but connectors (certificates,
+    /// profiles); `None` when AWS has no such id.
+    fn describe_by_id(
+        &self,
+        kind: Kind,
+        id: &ResourceId,
+    ) -> impl Future<Output = Answer<Option<Live>>> + Send;
+    /// Every id of such a kind (its List call, all pages).
+    fn list_ids(&self, kind: Kind) -> impl Future<Output = Answer<Vec<ResourceId>>> + Send;
 }
 
 impl Observe for Aws {
@@ -62,6 +72,33 @@ impl Observe for Aws {
     fn list_connectors(&self) -> impl Future<Output = Answer<Vec<ListedConnector>>> + Send {
         Aws::list_connectors(self)
     }
+    async fn describe_by_id(&self, kind: Kind, id: &ResourceId) -> Answer<Option<Live>> {
+        match kind {
+            Kind::Certificate => self.describe_certificate(id).await,
+            Kind::Profile => self.describe_profile(id).await,
+            _ => Err(not_by_id("Describe", kind)),
+        }
+    }
+    async fn list_ids(&self, kind: Kind) -> Answer<Vec<ResourceId>> {
+        match kind {
+            Kind::Certificate => self.list_certificates().await,
+            Kind::Profile => self.list_profiles().await,
+            _ => Err(not_by_id("List", kind)),
+        }
+    }
+}
+
+/// A kind the id-generic calls do not cover (a bug of the caller).
+fn not_by_id(operation: &'static str, kind: Kind) -> AwsError {
+    super::invalid(
+        operation,
+        format!("{kind} is not a kind these calls know by an AWS-assigned id"),
+    )
+}
+
+fn typed<T: serde::de::DeserializeOwned>(op: &'static str, spec: &SpecJson) -> Answer<T> {
+    spec.typed()
+        .map_err(|e| super::invalid(op, format!("the spec does not fit its kind: {e}")))
 }
 
 /// What apply asks of AWS, besides the reads of [`Observe`]; each call as the `Aws` method
@@ -119,6 +156,24 @@ pub trait Cloud: Observe + 'static {
         keys: &[String],
     ) -> impl Future<Output = Answer<()>> + Send;
     fn delete_connector(&self, id: &ConnectorId) -> impl Future<Output = Answer<()>> + Send;
+    /// The create call of a kind known by an AWS-assigned id (certificates, profiles) with
+    /// the spec's tags and `extra_tags` (`outbound:name`, `outbound:lineage`): its id. `spec`
+    /// has its references resolved; `secrets` its secret values by JSON pointer.
+    fn create_by_id(
+        &self,
+        kind: Kind,
+        spec: &SpecJson,
+        secrets: &Secrets,
+        extra_tags: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Answer<ResourceId>> + Send;
+    /// Its update call (tags excluded: [`Cloud::tag_connector`] tags any Transfer ARN).
+    fn update_by_id(
+        &self,
+        kind: Kind,
+        id: &ResourceId,
+        spec: &SpecJson,
+    ) -> impl Future<Output = Answer<()>> + Send;
+    fn delete_by_id(&self, kind: Kind, id: &ResourceId) -> impl Future<Output = Answer<()>> + Send;
 }
 
 impl Cloud for Aws {
@@ -196,5 +251,44 @@ impl Cloud for Aws {
     }
     fn delete_connector(&self, id: &ConnectorId) -> impl Future<Output = Answer<()>> + Send {
         Aws::delete_connector(self, id)
+    }
+    async fn create_by_id(
+        &self,
+        kind: Kind,
+        spec: &SpecJson,
+        secrets: &Secrets,
+        extra_tags: &BTreeMap<String, String>,
+    ) -> Answer<ResourceId> {
+        match kind {
+            Kind::Certificate => {
+                let spec = typed("ImportCertificate", spec)?;
+                self.import_certificate(&spec, secrets, extra_tags).await
+            }
+            Kind::Profile => {
+                let spec = typed("CreateProfile", spec)?;
+                self.create_profile(&spec, extra_tags).await
+            }
+            _ => Err(not_by_id("Create", kind)),
+        }
+    }
+    async fn update_by_id(&self, kind: Kind, id: &ResourceId, spec: &SpecJson) -> Answer<()> {
+        match kind {
+            Kind::Certificate => {
+                let spec = typed("UpdateCertificate", spec)?;
+                self.update_certificate(id, &spec).await
+            }
+            Kind::Profile => {
+                let spec = typed("UpdateProfile", spec)?;
+                self.update_profile(id, &spec).await
+            }
+            _ => Err(not_by_id("Update", kind)),
+        }
+    }
+    async fn delete_by_id(&self, kind: Kind, id: &ResourceId) -> Answer<()> {
+        match kind {
+            Kind::Certificate => self.delete_certificate(id).await,
+            Kind::Profile => self.delete_profile(id).await,
+            _ => Err(not_by_id("Delete", kind)),
+        }
     }
 }

@@ -209,6 +209,16 @@ of_service!(Transfer:
     aws_sdk_transfer::operation::list_connectors::ListConnectorsError,
     aws_sdk_transfer::operation::tag_resource::TagResourceError,
     aws_sdk_transfer::operation::untag_resource::UntagResourceError,
+    aws_sdk_transfer::operation::import_certificate::ImportCertificateError,
+    aws_sdk_transfer::operation::describe_certificate::DescribeCertificateError,
+    aws_sdk_transfer::operation::update_certificate::UpdateCertificateError,
+    aws_sdk_transfer::operation::delete_certificate::DeleteCertificateError,
+    aws_sdk_transfer::operation::list_certificates::ListCertificatesError,
+    aws_sdk_transfer::operation::create_profile::CreateProfileError,
+    aws_sdk_transfer::operation::describe_profile::DescribeProfileError,
+    aws_sdk_transfer::operation::update_profile::UpdateProfileError,
+    aws_sdk_transfer::operation::delete_profile::DeleteProfileError,
+    aws_sdk_transfer::operation::list_profiles::ListProfilesError,
 );
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Transfer Family (aws-sdk-transfer): connectors and their tags.
+//! Transfer Family (aws-sdk-transfer): connectors and their tags; certificates and AS2
+//! profiles in their own files (`transfer/certificate.rs`, `transfer/profile.rs`).
 //!
 //! `UpdateConnector` updates the members that are sent; inside `As2Config`/`SftpConfig`,
 //! members left out are kept (the documented way to remove Basic auth sends only
@@ -35,7 +36,9 @@ use super::{Aws, AwsError, ErrorClass, ListedConnector, Live, absent_as_none, bu
 use crate::resource::connector::{self, IpAddressType};
 use crate::resource::{Arn, ConnectorId, ConnectorSpec, FieldPath};
 
+mod certificate;
 mod live;
+mod profile;
 mod request;
 
 use live::live;

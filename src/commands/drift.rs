@@ -57,6 +57,8 @@ fn drift(args: &DriftArgs, verbose: u8) -> anyhow::Result<Result<Outcome, NotPre
             not_checked: &not_checked,
             state: &g.state,
             deauthorize_asked: &asked,
+            now: std::time::SystemTime::now(),
+            expiry_warning_days: args.expiry_warning,
             unmanaged,
         });
         render::out(&match args.format {

@@ -228,6 +228,11 @@ async fn describe_named<A: Observe>(
         )));
     }
     let live = match (address.kind, id) {
+        (Kind::Certificate | Kind::Profile, _) => {
+            return Ok(Err(format!(
+                "{address}: import does not adopt certificates and profiles yet"
+            )));
+        }
         (Kind::Connection, _) => aws.describe_connection(&address.name).await?,
         (Kind::ApiDestination, _) => aws.describe_api_destination(&address.name).await?,
         (Kind::Connector, Some(id)) => aws.describe_connector(id).await?,
@@ -540,6 +545,7 @@ mod tests {
 
     fn connector(id: &str, tags: &[(&str, &str)]) -> Live {
         Live {
+            expires: None,
             id: ConnectorId::parse(id).unwrap().into(),
             arn: Arn::new(format!("arn:aws:transfer:r:1:connector/{id}")),
             spec: serde_json::json!({}).into(),
@@ -589,6 +595,7 @@ mod tests {
 
     fn connection(name: &str) -> Live {
         Live {
+            expires: None,
             id: ResourceId::name(name),
             arn: format!("arn:aws:events:r:1:connection/{name}/1").into(),
             spec: serde_json::json!({"authorizationType": "API_KEY"}).into(),

@@ -64,6 +64,9 @@ fn plan(args: &PlanArgs, verbose: u8) -> anyhow::Result<Result<Outcome, NotPrepa
                 file.display()
             ));
         }
+        for warning in crate::drift::expiring(plan, std::time::SystemTime::now(), args.expiry_warning) {
+            render::message(&format!("warning: {warning}\n"));
+        }
         let skipped = render::text::not_compared(plan);
         render::out(&match args.format {
             Format::Text => render::text::plan(plan) + &skipped,

@@ -12,7 +12,10 @@ use schemars::{JsonSchema, Schema};
 use serde_json::Value;
 
 use super::diag::{Problem, did_you_mean};
-use crate::resource::{ApiDestinationSpec, ConnectionSpec, ConnectorSpec, Doc, Kind, Manifest};
+use crate::resource::{
+    ApiDestinationSpec, CertificateSpec, ConnectionSpec, ConnectorSpec, Doc, Kind, Manifest,
+    ProfileSpec,
+};
 
 fn settings() -> SchemaSettings {
     SchemaSettings::draft2020_12().with_transform(RecursiveTransform(drop_null))
@@ -76,20 +79,23 @@ impl KindSchema {
     }
 }
 
-static SCHEMAS: LazyLock<[KindSchema; 3]> = LazyLock::new(|| {
+static SCHEMAS: LazyLock<[KindSchema; 5]> = LazyLock::new(|| {
     [
         KindSchema::new(doc_schema::<ConnectionSpec>(Kind::Connection)),
         KindSchema::new(doc_schema::<ApiDestinationSpec>(Kind::ApiDestination)),
+        KindSchema::new(doc_schema::<CertificateSpec>(Kind::Certificate)),
+        KindSchema::new(doc_schema::<ProfileSpec>(Kind::Profile)),
         KindSchema::new(doc_schema::<ConnectorSpec>(Kind::Connector)),
     ]
 });
 
 fn schema_for(kind: Kind) -> &'static KindSchema {
-    &SCHEMAS[match kind {
-        Kind::Connection => 0,
-        Kind::ApiDestination => 1,
-        Kind::Connector => 2,
-    }]
+    // `Kind::ALL` is in the order of `SCHEMAS`.
+    let i = Kind::ALL
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or_default();
+    &SCHEMAS[i]
 }
 
 /// Every schema problem of one document of `kind`.
