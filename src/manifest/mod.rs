@@ -141,7 +141,8 @@ fn check_document(raw: &RawDoc) -> (Option<Address>, DocResult) {
         );
     };
     let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-    let kinds = format!("kinds are {}", names.join(", "));
+    let (last, rest) = names.split_last().unwrap_or((&"", &[]));
+    let kinds = format!("kinds are {} and {last}", rest.join(", "));
     let kinds = kinds.as_str();
     let kind = match map.get("kind") {
         None => Err(Problem::new("", "missing required field `kind`").hint(kinds)),

@@ -517,7 +517,10 @@ pub fn build(
         };
         let fps = fingerprints.get(address).cloned().unwrap_or_default();
         let change = change_of(&sides, state, fps, &identity_of);
-        if matches!(change.action, Action::Create | Action::Replace) {
+        // (What AWS could not be read for, drift leaves out of `observed`: not renewed.)
+        if matches!(change.action, Action::Create | Action::Replace)
+            && observed.contains_key(address)
+        {
             renewed.insert(address.clone());
         }
         changes.push(change);
