@@ -617,7 +617,13 @@ impl Job {
                 self.create_connector(aws, timeout, created).await
             }
             (Kind::Connector, Action::Update) => self.update_connector(aws, timeout).await,
-            (Kind::Certificate | Kind::Profile, _) => unreachable!("known by id: handled above"),
+            // Every other kind is known by an id AWS assigns (`by_id`), handled above.
+            (_, Action::Create | Action::Replace | Action::Update) => Err(AwsError {
+                operation: "apply",
+                class: ErrorClass::Invalid,
+                code: None,
+                message: format!("{}: no calls for this kind", c.address),
+            }),
         }
     }
 

@@ -11,7 +11,8 @@ use serde_json::Value;
 use crate::live::Live;
 use crate::manifest::diag::Problem;
 use crate::resource::{
-    Address, ApiDestinationSpec, ApiVersion, ConnectionSpec, ConnectorSpec, Kind, Metadata,
+    Address, ApiDestinationSpec, ApiVersion, ConnectionSpec, ConnectorSpec, Kind, Metadata, Spec,
+    SpecJson,
 };
 use crate::state::{LiveMarkers, Record, State};
 
@@ -140,7 +141,7 @@ fn document(
             s.check(&mut problems);
             (serde_json::to_value(&s), serde_json::to_value(&s))
         }
-        Kind::Certificate | Kind::Profile => {
+        _ => {
             return Err(NotRepresentable {
                 address: address.clone(),
                 message: "import does not adopt certificates and profiles yet".into(),
@@ -168,8 +169,8 @@ fn document(
             },
             imported: match address.kind {
                 Kind::Connection => !secrets.is_empty(),
-                Kind::ApiDestination | Kind::Certificate | Kind::Profile => false,
                 Kind::Connector => true,
+                _ => false,
             },
         },
         secrets,
@@ -318,21 +319,8 @@ fn yaml(address: &Address, spec: &Value, secrets: &[SecretEnv]) -> Result<String
 /// through the typed spec, with serde_yaml's `!fromEnv X` enum tags written as the manifest
 /// format's `{ fromEnv: X }` maps.
 fn ordered(kind: Kind, spec: &Value) -> Result<serde_yaml::Value, String> {
-    let value = match kind {
-        Kind::Connection => typed_yaml::<ConnectionSpec>(spec),
-        Kind::ApiDestination => typed_yaml::<ApiDestinationSpec>(spec),
-        Kind::Connector => typed_yaml::<ConnectorSpec>(spec),
-        Kind::Certificate => typed_yaml::<crate::resource::CertificateSpec>(spec),
-        Kind::Profile => typed_yaml::<crate::resource::ProfileSpec>(spec),
-    }?;
-    Ok(untag(value))
-}
-
-fn typed_yaml<T: serde::de::DeserializeOwned + Serialize>(
-    spec: &Value,
-) -> Result<serde_yaml::Value, String> {
-    let typed: T = serde_json::from_value(spec.clone()).map_err(|e| e.to_string())?;
-    serde_yaml::to_value(&typed).map_err(|e| e.to_string())
+    let typed = Spec::from_json(kind, &SpecJson::from(spec.clone())).map_err(|e| e.to_string())?;
+    Ok(untag(typed.yaml()?))
 }
 
 fn untag(v: serde_yaml::Value) -> serde_yaml::Value {

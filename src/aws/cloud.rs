@@ -73,32 +73,11 @@ impl Observe for Aws {
         Aws::list_connectors(self)
     }
     async fn describe_by_id(&self, kind: Kind, id: &ResourceId) -> Answer<Option<Live>> {
-        match kind {
-            Kind::Certificate => self.describe_certificate(id).await,
-            Kind::Profile => self.describe_profile(id).await,
-            _ => Err(not_by_id("Describe", kind)),
-        }
+        Aws::describe_by_id(self, kind, id).await
     }
     async fn list_ids(&self, kind: Kind) -> Answer<Vec<ResourceId>> {
-        match kind {
-            Kind::Certificate => self.list_certificates().await,
-            Kind::Profile => self.list_profiles().await,
-            _ => Err(not_by_id("List", kind)),
-        }
+        Aws::list_ids(self, kind).await
     }
-}
-
-/// A kind the id-generic calls do not cover (a bug of the caller).
-fn not_by_id(operation: &'static str, kind: Kind) -> AwsError {
-    super::invalid(
-        operation,
-        format!("{kind} is not a kind these calls know by an AWS-assigned id"),
-    )
-}
-
-fn typed<T: serde::de::DeserializeOwned>(op: &'static str, spec: &SpecJson) -> Answer<T> {
-    spec.typed()
-        .map_err(|e| super::invalid(op, format!("the spec does not fit its kind: {e}")))
 }
 
 /// What apply asks of AWS, besides the reads of [`Observe`]; each call as the `Aws` method
@@ -259,36 +238,12 @@ impl Cloud for Aws {
         secrets: &Secrets,
         extra_tags: &BTreeMap<String, String>,
     ) -> Answer<ResourceId> {
-        match kind {
-            Kind::Certificate => {
-                let spec = typed("ImportCertificate", spec)?;
-                self.import_certificate(&spec, secrets, extra_tags).await
-            }
-            Kind::Profile => {
-                let spec = typed("CreateProfile", spec)?;
-                self.create_profile(&spec, extra_tags).await
-            }
-            _ => Err(not_by_id("Create", kind)),
-        }
+        Aws::create_by_id(self, kind, spec, secrets, extra_tags).await
     }
     async fn update_by_id(&self, kind: Kind, id: &ResourceId, spec: &SpecJson) -> Answer<()> {
-        match kind {
-            Kind::Certificate => {
-                let spec = typed("UpdateCertificate", spec)?;
-                self.update_certificate(id, &spec).await
-            }
-            Kind::Profile => {
-                let spec = typed("UpdateProfile", spec)?;
-                self.update_profile(id, &spec).await
-            }
-            _ => Err(not_by_id("Update", kind)),
-        }
+        Aws::update_by_id(self, kind, id, spec).await
     }
     async fn delete_by_id(&self, kind: Kind, id: &ResourceId) -> Answer<()> {
-        match kind {
-            Kind::Certificate => self.delete_certificate(id).await,
-            Kind::Profile => self.delete_profile(id).await,
-            _ => Err(not_by_id("Delete", kind)),
-        }
+        Aws::delete_by_id(self, kind, id).await
     }
 }

@@ -193,14 +193,10 @@ fn json<T: serde::Serialize>(spec: &T) -> Value {
 /// The kind an ARN names, by its resource type (as in AWS's ARNs).
 fn kind_of(arn: &str) -> Option<Kind> {
     let resource = arn.splitn(6, ':').nth(5)?;
-    match resource.split('/').next()? {
-        "connection" => Some(Kind::Connection),
-        "api-destination" => Some(Kind::ApiDestination),
-        "connector" => Some(Kind::Connector),
-        "certificate" => Some(Kind::Certificate),
-        "profile" => Some(Kind::Profile),
-        _ => None,
-    }
+    let kind = resource.split('/').next()?.replace('-', "");
+    Kind::ALL
+        .into_iter()
+        .find(|k| k.as_str().eq_ignore_ascii_case(&kind))
 }
 
 impl Observe for Fake {
@@ -420,11 +416,8 @@ impl Cloud for Fake {
         let name = tags.values().next().cloned().unwrap_or_default();
         self.call("Create", &name, move |i| {
             i.next += 1;
-            let (prefix, resource) = match kind {
-                Kind::Certificate => ("cert", "certificate"),
-                _ => ("p", "profile"),
-            };
-            let id = format!("{prefix}-{:017x}", i.next);
+            let resource = kind.as_str().to_lowercase();
+            let id = format!("{resource}-{:017x}", i.next);
             let arn = format!("arn:aws:transfer:fake:1:{resource}/{id}");
             Fake::put(i, &id, arn, spec, None);
             if let Some(l) = i.live.get_mut(&id) {

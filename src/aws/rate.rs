@@ -181,11 +181,16 @@ pub(crate) trait OfService {
     const SERVICE: Service;
 }
 
+/// `of_service!(Transfer: ErrorType, …)`: also used by the adapters of kinds added later
+/// (`aws/transfer/certificate.rs`), beside their calls.
 macro_rules! of_service {
     ($service:ident: $($error:ty),+ $(,)?) => {
-        $(impl OfService for $error { const SERVICE: Service = Service::$service; })+
+        $(impl $crate::aws::rate::OfService for $error {
+            const SERVICE: $crate::aws::rate::Service = $crate::aws::rate::Service::$service;
+        })+
     };
 }
+pub(crate) use of_service;
 
 of_service!(Events:
     aws_sdk_cloudwatchevents::operation::create_connection::CreateConnectionError,
@@ -209,16 +214,6 @@ of_service!(Transfer:
     aws_sdk_transfer::operation::list_connectors::ListConnectorsError,
     aws_sdk_transfer::operation::tag_resource::TagResourceError,
     aws_sdk_transfer::operation::untag_resource::UntagResourceError,
-    aws_sdk_transfer::operation::import_certificate::ImportCertificateError,
-    aws_sdk_transfer::operation::describe_certificate::DescribeCertificateError,
-    aws_sdk_transfer::operation::update_certificate::UpdateCertificateError,
-    aws_sdk_transfer::operation::delete_certificate::DeleteCertificateError,
-    aws_sdk_transfer::operation::list_certificates::ListCertificatesError,
-    aws_sdk_transfer::operation::create_profile::CreateProfileError,
-    aws_sdk_transfer::operation::describe_profile::DescribeProfileError,
-    aws_sdk_transfer::operation::update_profile::UpdateProfileError,
-    aws_sdk_transfer::operation::delete_profile::DeleteProfileError,
-    aws_sdk_transfer::operation::list_profiles::ListProfilesError,
 );
 
 #[cfg(test)]

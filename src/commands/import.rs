@@ -228,11 +228,6 @@ async fn describe_named<A: Observe>(
         )));
     }
     let live = match (address.kind, id) {
-        (Kind::Certificate | Kind::Profile, _) => {
-            return Ok(Err(format!(
-                "{address}: import does not adopt certificates and profiles yet"
-            )));
-        }
         (Kind::Connection, _) => aws.describe_connection(&address.name).await?,
         (Kind::ApiDestination, _) => aws.describe_api_destination(&address.name).await?,
         (Kind::Connector, Some(id)) => aws.describe_connector(id).await?,
@@ -249,6 +244,11 @@ async fn describe_named<A: Observe>(
                 }
                 (one, _) => one.cloned(),
             }
+        }
+        _ => {
+            return Ok(Err(format!(
+                "{address}: import does not adopt certificates and profiles yet"
+            )));
         }
     };
     let Some(live) = live else {

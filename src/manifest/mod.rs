@@ -366,19 +366,22 @@ fn reference_problem(
                 Problem::new("", format!("no {kind} named `{target}` in the manifests")).hint(hint),
             )
         }
-        Some(Spec::Profile(p)) if !crate::resource::profile::fits(field, p.profile_type) => Some(
-            Problem::new(
-                "",
-                format!(
-                    "`{field}` names Profile `{target}`, whose profileType is {}",
-                    p.profile_type.as_str()
-                ),
-            )
-            .hint(
-                "a connector's localProfile is a LOCAL profile, its partnerProfile a PARTNER one",
-            ),
-        ),
-        Some(_) => None,
+        Some(spec) => {
+            let (must_field, must_be) = reference.target_must?;
+            let has = spec.json().get(must_field).cloned().unwrap_or_default();
+            (has != must_be).then(|| {
+                Problem::new(
+                    "",
+                    format!(
+                        "`{field}` names {kind} `{target}`, whose {must_field} is {}",
+                        has.as_str().unwrap_or("not set")
+                    ),
+                )
+                .hint(format!(
+                    "`{field}` must name a {kind} whose {must_field} is {must_be}"
+                ))
+            })
+        }
     }
 }
 

@@ -90,6 +90,7 @@ pub static RULES: Rules = Rules {
         sends_in: "connectionArn",
         sends: Sends::Arn,
         list: false,
+        target_must: None,
     }],
     check_secrets: super::rules::no_secret_checks,
 };

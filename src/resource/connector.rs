@@ -344,6 +344,7 @@ pub static RULES: Rules = Rules {
             sends_in: "as2Config.localProfileId",
             sends: Sends::Id,
             list: false,
+            target_must: Some(("profileType", "LOCAL")),
         },
         Reference {
             field: "as2Config.partnerProfile",
@@ -351,6 +352,7 @@ pub static RULES: Rules = Rules {
             sends_in: "as2Config.partnerProfileId",
             sends: Sends::Id,
             list: false,
+            target_must: Some(("profileType", "PARTNER")),
         },
     ],
     check_secrets: super::rules::no_secret_checks,

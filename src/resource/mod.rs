@@ -237,6 +237,18 @@ impl Spec {
         }
     }
 
+    /// The spec as YAML, in the field order of its type (the schema's order).
+    pub fn yaml(&self) -> Result<serde_yaml::Value, String> {
+        let yaml = match self {
+            Spec::Connection(s) => serde_yaml::to_value(s),
+            Spec::ApiDestination(s) => serde_yaml::to_value(s),
+            Spec::Certificate(s) => serde_yaml::to_value(s),
+            Spec::Profile(s) => serde_yaml::to_value(s),
+            Spec::Connector(s) => serde_yaml::to_value(s),
+        };
+        yaml.map_err(|e| e.to_string())
+    }
+
     /// The spec as manifest-shaped JSON, references by name.
     pub fn json(&self) -> serde_json::Value {
         let json = match self {

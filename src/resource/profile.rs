@@ -97,6 +97,7 @@ pub static RULES: Rules = Rules {
         sends_in: "certificateIds",
         sends: Sends::Id,
         list: true,
+        target_must: None,
     }],
     check_secrets: super::rules::no_secret_checks,
 };
@@ -110,14 +111,5 @@ pub fn reset(path: &str) -> Reset {
         _ => Reset::Replace {
             why: "UpdateProfile changes only the certificates",
         },
-    }
-}
-
-/// The profile types a connector's `as2Config` reference may name, by field.
-pub fn fits(field: &str, profile_type: ProfileType) -> bool {
-    match field {
-        "localProfile" => profile_type == ProfileType::Local,
-        "partnerProfile" => profile_type == ProfileType::Partner,
-        _ => true,
     }
 }

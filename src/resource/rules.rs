@@ -107,6 +107,9 @@ pub struct Reference {
     pub sends_in: &'static str,
     pub sends: Sends,
     pub list: bool,
+    /// What the target's spec must hold (field, value), checked offline: a connector's
+    /// `localProfile` names a `LOCAL` profile.
+    pub target_must: Option<(&'static str, &'static str)>,
 }
 
 /// What a kind checks in its resolved secret values (a certificate's PEM): problems, each

@@ -60,6 +60,14 @@ pub(super) fn split_tags(all: &[Tag]) -> (BTreeMap<String, String>, Value) {
     (tags, Value::Object(own))
 }
 
+crate::aws::rate::of_service!(Transfer:
+    aws_sdk_transfer::operation::import_certificate::ImportCertificateError,
+    aws_sdk_transfer::operation::describe_certificate::DescribeCertificateError,
+    aws_sdk_transfer::operation::update_certificate::UpdateCertificateError,
+    aws_sdk_transfer::operation::delete_certificate::DeleteCertificateError,
+    aws_sdk_transfer::operation::list_certificates::ListCertificatesError,
+);
+
 impl Aws {
     /// `DescribeCertificate`; `None` when the id is unknown.
     pub async fn describe_certificate(&self, id: &ResourceId) -> Result<Option<Live>, AwsError> {

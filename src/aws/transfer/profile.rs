@@ -10,6 +10,14 @@ use super::certificate::{split_tags, tags};
 use crate::aws::{Aws, AwsError, Live, absent_as_none, put, put_str};
 use crate::resource::{Arn, ProfileSpec, ResourceId};
 
+crate::aws::rate::of_service!(Transfer:
+    aws_sdk_transfer::operation::create_profile::CreateProfileError,
+    aws_sdk_transfer::operation::describe_profile::DescribeProfileError,
+    aws_sdk_transfer::operation::update_profile::UpdateProfileError,
+    aws_sdk_transfer::operation::delete_profile::DeleteProfileError,
+    aws_sdk_transfer::operation::list_profiles::ListProfilesError,
+);
+
 impl Aws {
     /// `DescribeProfile`; `None` when the id is unknown.
     pub async fn describe_profile(&self, id: &ResourceId) -> Result<Option<Live>, AwsError> {
