@@ -73,6 +73,9 @@ impl Report {
 pub enum ApplyError {
     #[error("could not save state after a change to AWS; AWS and the state now differ")]
     State(#[from] StateError),
+    /// The first write, before any change started.
+    #[error("could not save state before the first change; no change was made to AWS")]
+    Before(#[source] StateError),
 }
 
 /// What a successful change leaves in the state.
@@ -94,8 +97,8 @@ pub async fn apply<C: Cloud>(
 ) -> Result<Report, ApplyError> {
     // 1. Records out of date are refreshed; every creation and deletion is pending before
     //    the first starts: one write, not one per change.
-    refresh_noops(plan, store, state)?;
-    let marked = mark_pending(plan, store, state)?;
+    refresh_noops(plan, store, state).map_err(ApplyError::Before)?;
+    let marked = mark_pending(plan, store, state).map_err(ApplyError::Before)?;
     let mut saves = Saves::new();
     let mut tally = Tally::new(plan, state);
     // Jobs report each connector they create here, and wait until it is saved as pending.
@@ -1109,6 +1112,7 @@ mod tests {
                 forget("orphan", &["ghost"]),
             ],
             live_fingerprints: BTreeMap::new(),
+            scope: Default::default(),
         };
         let desired = DesiredState {
             resources: BTreeMap::new(),

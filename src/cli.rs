@@ -40,7 +40,10 @@ impl Cli {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        let mut cli = <Cli as Parser>::try_parse_from(args)?;
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Cli::command().try_get_matches_from(args)?;
+        let mut cli = Cli::from_arg_matches(&matches)?;
+        cli.global.explicit = Explicit::of(&matches);
         let aws = cli.global.aws.clone();
         match &mut cli.command {
             Command::Plan(a) => {
@@ -75,6 +78,48 @@ pub struct GlobalArgs {
     /// Secrets are never logged.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// The environment of the project file (outbound.yaml) to work on; `all` for validate,
+    /// plan and drift. Required when there is a project file.
+    #[arg(long, global = true, env = "OUTBOUND_ENV", value_name = "NAME")]
+    pub env: Option<String>,
+    /// The project file (default: outbound.yaml in the working directory or above it, up to
+    /// the repository root).
+    #[arg(long, global = true, env = "OUTBOUND_PROJECT", value_name = "FILE")]
+    pub project: Option<PathBuf>,
+    /// Which of the flags that an environment also sets were given (they override it).
+    #[arg(skip)]
+    pub explicit: Explicit,
+}
+
+/// Flags given on the command line, rather than left at their default or set through their
+/// environment variable: an environment's own settings give way only to these (a variable
+/// such as `OUTBOUND_STATE` set for a whole CI job must not point every environment at one
+/// state).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Explicit {
+    pub state: bool,
+    pub rate_limit: bool,
+    pub paths: bool,
+    /// `import --out`.
+    pub out: bool,
+}
+
+impl Explicit {
+    fn of(matches: &clap::ArgMatches) -> Explicit {
+        use clap::parser::ValueSource;
+        let given = |m: &clap::ArgMatches, id: &str| {
+            m.ids().any(|i| i.as_str() == id)
+                && matches!(m.value_source(id), Some(ValueSource::CommandLine))
+        };
+        let sub = matches.subcommand().map(|(_, m)| m);
+        let either = |id: &str| given(matches, id) || sub.is_some_and(|m| given(m, id));
+        Explicit {
+            state: either("state"),
+            rate_limit: either("rate_limit"),
+            paths: sub.is_some_and(|m| given(m, "paths")),
+            out: sub.is_some_and(|m| given(m, "out")),
+        }
+    }
 }
 
 /// Where the state lives and how to reach AWS: global flags, accepted before or after the
@@ -333,8 +378,15 @@ pub enum Command {
     /// (secrets as `fromEnv` references to set) and records them in state, under the lock.
     /// Reads AWS only (List and Describe calls); the next apply sends the secrets and tags.
     Import(ImportArgs),
-    /// Print the JSON Schema of the manifest format, for editors (yaml-language-server).
-    Schema,
+    /// Print the JSON Schema of the manifest format (or of the project file, `outbound
+    /// schema project`), for editors (yaml-language-server).
+    Schema {
+        #[arg(value_enum, default_value_t = SchemaOf::Manifest)]
+        of: SchemaOf,
+    },
+    /// List the project file's environments (a CI matrix: `--format json` prints
+    /// `[{"name", "account", "region", "state"}]`).
+    Envs(EnvsArgs),
     /// Print a shell completion script (bash, zsh, fish; also elvish, powershell).
     ///
     /// `outbound completions bash > /etc/bash_completion.d/outbound`,
@@ -357,6 +409,28 @@ pub struct UnlockArgs {
     /// The global AWS flags, set by [`Cli::read`].
     #[arg(skip)]
     pub aws: AwsArgs,
+}
+
+/// What `outbound schema` describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchemaOf {
+    /// The manifests.
+    Manifest,
+    /// The project file, outbound.yaml.
+    Project,
+}
+
+/// `outbound envs`.
+#[derive(Debug, Args)]
+pub struct EnvsArgs {
+    #[arg(long, value_enum, default_value_t = EnvsFormat::Text)]
+    pub format: EnvsFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EnvsFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -26,6 +26,10 @@ fn main() -> ExitCode {
     init_logging(cli.global.verbose);
     match commands::run(cli) {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
+        // Printed already, where it was found.
+        Err(err) if err.is::<commands::context::Reported>() => {
+            ExitCode::from(commands::Outcome::Failed.exit_code())
+        }
         Err(err) => {
             render::error(&err);
             ExitCode::from(commands::Outcome::Failed.exit_code())

@@ -8,9 +8,9 @@ use std::path::Path;
 
 use futures::stream::{self, StreamExt};
 
-use super::{Outcome, aws_options, runtime};
+use super::{Outcome, runtime};
 use crate::aws::cloud::Observe;
-use crate::aws::{Aws, AwsError, Live};
+use crate::aws::{AwsError, Live};
 use crate::cli::ImportArgs;
 use crate::import::{self, Found, Imported};
 use crate::render;
@@ -36,26 +36,66 @@ struct Search {
     skipped: Vec<String>,
 }
 
-pub fn run(args: &ImportArgs, verbose: u8) -> anyhow::Result<Outcome> {
+pub fn run(args: &ImportArgs, global: &crate::cli::GlobalArgs) -> anyhow::Result<Outcome> {
+    let verbose = global.verbose;
     // 1. What to look for: a typo needs neither the lock nor AWS.
     let wanted = match wanted(args) {
         Ok(w) => w,
         Err(problems) => return Ok(refuse(&problems)),
     };
+    let contexts = super::context::contexts(global, &[], &args.aws, "import", false)?;
+    let Some(ctx) = contexts.first() else {
+        return Ok(Outcome::Failed);
+    };
+    // An environment's resources go to its overlay (the shared manifests are every
+    // environment's), unless --out says where.
+    let out = match (&ctx.env, global.explicit.out) {
+        (Some(env), false) => match env.overlays.first() {
+            Some(dir) => dir.clone(),
+            None => {
+                return Ok(refuse(&[format!(
+                    "environment `{}` has no overlays to write its imported manifests to; \
+                     add `overlays:` to it in the project file, or pass --out DIR",
+                    env.name
+                )]));
+            }
+        },
+        _ => args.out.clone(),
+    };
     runtime()?.block_on(async {
-        // 2. The lock, then the state it protects.
-        let options = aws_options(&args.aws);
-        let store = crate::store::open(&args.aws.state, &options).await?;
+        // 2. The account guard (the first AWS call), the lock, then the state it protects
+        //    (read again under the lock, and checked again).
+        let mut guard = match super::guarded(ctx).await? {
+            Ok(g) => g,
+            Err(e) => return Ok(super::guard::refusal(e).into()),
+        };
+        let store = guard.store.clone();
+        // Signals are handled once the lock is held: a first one stops the reads of AWS (then
+        // nothing is written), a second ends the run at once; the lock is released either way.
+        let signals = crate::signal::Signals::listen()?;
         let lock = store.lock("import")?;
-        let mut state = store.load()?.unwrap_or_default();
+        if let Err(e) = guard.reload()? {
+            return Ok(super::guard::refusal(e).into());
+        }
+        let mut state = guard.take_state(State::new);
         // 3. AWS, read only.
-        let aws = Aws::connect(&options, Vec::new()).await?;
+        let aws = ctx.clients(Vec::new()).await?;
         let parallelism = usize::from(args.aws.parallelism);
-        let search = match &wanted {
-            Wanted::All(kinds) => all(&aws, kinds, &state, args.force, parallelism).await,
-            Wanted::These(these) => {
-                let region = aws.region().unwrap_or_default();
-                named(&aws, &region, these, &state, args.force, parallelism).await
+        let search = crate::signal::unless_stopped(async {
+            match &wanted {
+                Wanted::All(kinds) => all(&aws, kinds, &state, args.force, parallelism).await,
+                Wanted::These(these) => {
+                    let region = aws.region().unwrap_or_default();
+                    named(&aws, &region, these, &state, args.force, parallelism).await
+                }
+            }
+        })
+        .await;
+        let search = match search {
+            Ok(search) => search,
+            Err(stopped) => {
+                render::message(&format!("{stopped}; nothing was imported.\n"));
+                return Ok(Outcome::Stopped(stopped.0));
             }
         };
         if verbose > 0 {
@@ -85,7 +125,7 @@ pub fn run(args: &ImportArgs, verbose: u8) -> anyhow::Result<Outcome> {
         };
         let existing: Vec<String> = imported
             .iter()
-            .map(|i| args.out.join(&i.file))
+            .map(|i| out.join(&i.file))
             .filter(|p| p.exists())
             .map(|p| {
                 format!(
@@ -97,15 +137,19 @@ pub fn run(args: &ImportArgs, verbose: u8) -> anyhow::Result<Outcome> {
         if !args.force && !existing.is_empty() {
             return Ok(refuse(&existing));
         }
-        // 5. Manifests first, then the state.
-        write(&args.out, &imported)?;
+        // 5. Manifests first, then the state (unless a signal came while they were made).
+        if let Some(signal) = signals.received() {
+            render::message("Stopped before writing: nothing was imported.\n");
+            return Ok(Outcome::Stopped(signal));
+        }
+        write(&out, &imported)?;
         for i in &imported {
             state.resources.insert(i.address.clone(), i.record.clone());
         }
         state.serial += 1;
         store.save(&state)?;
         lock.release()?;
-        render::out(&summary(&args.out, &imported));
+        render::out(&summary(&out, &imported));
         render::message(&next_steps(&imported));
         Ok(Outcome::Success)
     })

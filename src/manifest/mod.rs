@@ -64,10 +64,6 @@ pub fn validate(paths: &[PathBuf]) -> Result<DesiredState, Diagnostics> {
 /// Validates the manifests under `paths`, with `options` (e.g. whether an empty set is
 /// valid); with `resolve_secrets: false` (`--secrets skip`) no secret is resolved and every
 /// resource's `secrets` is empty.
-#[allow(
-    clippy::expect_used,
-    reason = "a document that passed its checks has an address"
-)]
 pub fn validate_with(
     paths: &[PathBuf],
     options: load::Options,
@@ -75,6 +71,20 @@ pub fn validate_with(
 ) -> Result<DesiredState, Diagnostics> {
     let mut diags = Diagnostics::default();
     let loaded = load::load(paths, options, &mut diags);
+    validate_loaded(&loaded, diags, resolve_secrets)
+}
+
+/// Validates documents already loaded (an environment's merged set, `project`), adding to
+/// the problems `diags` holds already.
+#[allow(
+    clippy::expect_used,
+    reason = "a document that passed its checks has an address"
+)]
+pub fn validate_loaded(
+    loaded: &Loaded,
+    mut diags: Diagnostics,
+    resolve_secrets: bool,
+) -> Result<DesiredState, Diagnostics> {
     let mut checked = Vec::new();
     for raw in &loaded.docs {
         let (address, result) = check_document(raw);
@@ -85,16 +95,16 @@ pub fn validate_with(
                 protect,
                 spec,
             }),
-            Err(problems) => report(&loaded, raw, address.as_ref(), problems, &mut diags),
+            Err(problems) => report(loaded, raw, address.as_ref(), problems, &mut diags),
         }
     }
-    let (resources, raws) = check_across(&loaded, checked, resolve_secrets, &mut diags);
+    let (resources, raws) = check_across(loaded, checked, resolve_secrets, &mut diags);
     let graph = Graph::build(resources.iter().map(|(a, r)| (a, &r.spec)));
     if let Err(cycle) = graph.order()
         && let Some(raw) = cycle.0.first().and_then(|a| raws.get(a))
     {
         let problem = Problem::new("", format!("reference cycle: {cycle}"));
-        report(&loaded, raw, cycle.0.first(), vec![problem], &mut diags);
+        report(loaded, raw, cycle.0.first(), vec![problem], &mut diags);
     }
     if diags.is_empty() {
         Ok(DesiredState {
@@ -114,9 +124,8 @@ fn report(
     problems: Vec<Problem>,
     diags: &mut Diagnostics,
 ) {
-    let file = &loaded.files[raw.file];
     for p in problems {
-        let (line, column) = file.locate(raw.index, &p.pointer);
+        let (file, line, column) = loaded.locate(raw, &p.pointer);
         diags.push(
             Diagnostic::new(&file.path, p.message)
                 .at(line, column)
@@ -211,7 +220,8 @@ fn check_across<'a>(
         }
         let mut problems = Vec::new();
         let secrets = if resolve {
-            let secrets = resolve_secrets(&c.spec, file.dir(), &mut problems);
+            let dir = |pointer: &str| loaded.files[loaded.source_of(c.raw, pointer).0].dir();
+            let secrets = resolve_secrets(&c.spec, &dir, &mut problems);
             check_secrets(loaded, &c, &secrets, &mut problems);
             secrets
         } else {
@@ -386,14 +396,14 @@ fn reference_problem(
 }
 
 /// Resolves every secret of a spec (none of a connection to deauthorize).
-fn resolve_secrets(
+fn resolve_secrets<'a>(
     spec: &Spec,
-    dir: &std::path::Path,
+    dir: &dyn Fn(&str) -> &'a std::path::Path,
     problems: &mut Vec<Problem>,
 ) -> BTreeMap<String, SecretValue> {
     let mut out = BTreeMap::new();
     for (pointer, reference) in spec.secret_refs() {
-        match reference.resolve(dir) {
+        match reference.resolve(dir(&pointer)) {
             Ok(value) => {
                 if let Some(why) = constraints::check_secret(spec.kind(), &pointer, value.expose())
                 {

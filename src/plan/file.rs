@@ -14,6 +14,8 @@ use serde_json::Value;
 use super::{Action, Change, ChangeReason, Plan, Summary};
 use crate::diff::{FieldChange, Leaf, Reason};
 use crate::resource::{Address, Arn, ConnectorId, FieldPath, Kind, ResourceId, SpecJson};
+use crate::state::State;
+use crate::state::guard::AccountId;
 
 /// 2: `fingerprintSalt`, `secretsChecked`, `checksum`, `secretsNotCompared`, and a change's
 /// `spec` holds its references (`connection`, `deauthorized`). Plans of format 1 are refused.
@@ -22,12 +24,40 @@ const SENSITIVE: &str = "(sensitive)";
 const KNOWN_AFTER_APPLY: &str = "(known after apply)";
 const CHECKSUM_PREFIX: &str = "sha256:";
 
+/// The AWS account and region a plan was made for (the state's, which the account guard
+/// checked), and the environment's name where a project file names one: `apply --plan`
+/// refuses the plan anywhere else.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Scope {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+}
+
+impl Scope {
+    /// The account and region `state` records (no environment: the command sets it).
+    pub fn of_state(state: &State) -> Scope {
+        Scope {
+            account: state.account.clone(),
+            region: state.region.clone(),
+            environment: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PlanFile {
     pub format_version: u32,
     pub state_lineage: String,
     pub state_serial: u64,
+    /// Where the plan may be applied: `account`, `region` and `environment` at the top level.
+    #[serde(flatten)]
+    pub scope: Scope,
     /// The salt of the secret fingerprints: `apply --plan` on a project without state creates
     /// the state with this lineage and salt, so the plan's fingerprints stay comparable.
     pub fingerprint_salt: String,
@@ -192,6 +222,7 @@ impl PlanFile {
             format_version: FORMAT_VERSION,
             state_lineage: plan.state_lineage.clone(),
             state_serial: plan.state_serial,
+            scope: plan.scope.clone(),
             fingerprint_salt: plan.fingerprint_salt.clone(),
             secrets_checked: plan.secrets_checked,
             summary: plan.summary(),
@@ -214,6 +245,7 @@ impl PlanFile {
             fingerprint_salt: self.fingerprint_salt,
             secrets_checked: self.secrets_checked,
             live_fingerprints: self.live_fingerprints,
+            scope: self.scope,
             changes: self
                 .changes
                 .into_iter()
@@ -277,12 +309,18 @@ pub enum FileError {
     Checksum,
     #[error("it does not have the shape of a plan")]
     Shape(#[source] serde_json::Error),
+    #[error(
+        "it records no AWS account and region (it was made by an older outbound), so where it \
+         may be applied is unknown; make a new plan"
+    )]
+    NoScope,
     #[error(transparent)]
     Inconsistent(#[from] super::Inconsistent),
 }
 
 /// The plan saved in `text`, checked before it is trusted: JSON, the format version, the
-/// checksum over its content, its shape, and that it can run to its end
+/// checksum over its content, its shape, the account and region it was made for (compared
+/// with the run's by the command), and that it can run to its end
 /// ([`Plan::check_consistent`]). Freshness is checked once AWS is read.
 pub fn read(text: &str) -> Result<Plan, FileError> {
     let content: Value = serde_json::from_str(text).map_err(FileError::NotJson)?;
@@ -302,6 +340,9 @@ pub fn read(text: &str) -> Result<Plan, FileError> {
         return Err(FileError::Checksum);
     }
     let file: PlanFile = serde_json::from_value(content).map_err(FileError::Shape)?;
+    if file.scope.account.is_none() || file.scope.region.is_none() {
+        return Err(FileError::NoScope);
+    }
     let plan = file.into_plan();
     plan.check_consistent()?;
     Ok(plan)
@@ -322,6 +363,11 @@ mod tests {
                 Address::new(Kind::Connection, "acme"),
                 "absent".to_owned(),
             )]),
+            scope: Scope {
+                account: Some(AccountId::parse("111122223333").unwrap()),
+                region: Some("eu-west-1".into()),
+                environment: None,
+            },
         };
         serde_json::to_string_pretty(&PlanFile::from_plan(&plan)).unwrap()
     }
@@ -331,6 +377,12 @@ mod tests {
         let text = sealed();
         let plan = read(&text).unwrap();
         assert_eq!(plan.state_serial, 3);
+        assert_eq!(
+            plan.scope.account.as_ref().map(AccountId::as_str),
+            Some("111122223333")
+        );
+        assert_eq!(plan.scope.region.as_deref(), Some("eu-west-1"));
+        assert!(text.contains("\"account\": \"111122223333\""), "{text}");
         assert_eq!(plan.fingerprint_salt, "salt");
         assert!(!plan.secrets_checked);
         // The checksum is over the content, not the bytes: compact JSON reads the same.
@@ -356,5 +408,13 @@ mod tests {
             "{:?}",
             read(&old)
         );
+    }
+
+    #[test]
+    fn a_plan_without_account_or_region_is_refused() {
+        let mut file: Value = serde_json::from_str(&sealed()).unwrap();
+        file.as_object_mut().unwrap().remove("account");
+        file["checksum"] = checksum(file.clone()).into();
+        assert!(matches!(read(&file.to_string()), Err(FileError::NoScope)));
     }
 }

@@ -126,6 +126,9 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// A hash of what AWS held for each address (see [`live_fingerprint`]).
     pub live_fingerprints: BTreeMap<Address, String>,
+    /// The account, region (and environment) the plan was made for: the state's, which the
+    /// account guard checked and stamped before the plan was made.
+    pub scope: file::Scope,
 }
 
 /// A hash of a resource as AWS holds it (spec, status, last modification), to tell whether
@@ -150,12 +153,46 @@ pub fn live_fingerprint(kind: Kind, live: Option<&Live>) -> String {
 pub enum PlanError {
     #[error("{} already exist in AWS but not in outbound's state: {}", .0.len(), list(.0))]
     Unmanaged(Vec<Address>),
+    /// With the whole plan, which is shown though refused.
     #[error("the plan would delete or replace protected resources: {}", list(.0))]
-    Protected(Vec<Address>),
+    Protected(Vec<Address>, Box<Plan>),
     #[error("reference cycle: {0}")]
     Cycle(graph::Cycle),
     #[error("--target {0}: {1}")]
     UnknownTarget(String, String),
+}
+
+/// What to do about each refused change: restore what forces a replacement (or the deleted
+/// manifest), or unprotect to let it happen.
+fn protected_hint(addresses: &[Address], plan: &Plan) -> String {
+    let hints: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|c| addresses.contains(&c.address))
+        .map(|c| {
+            let forcing: Vec<String> = c
+                .fields
+                .iter()
+                .filter(|f| f.forces_replacement)
+                .map(|f| format!("`{}`", f.path))
+                .collect();
+            if c.action == Action::Replace && !forcing.is_empty() {
+                format!(
+                    "{}: restore {} as it was (AWS cannot make that change in place), or remove \
+                     `protect: true` and apply to replace it",
+                    c.address,
+                    forcing.join(", ")
+                )
+            } else {
+                format!(
+                    "{}: restore its manifest, or remove `protect: true` from it and apply, then \
+                     delete it",
+                    c.address
+                )
+            }
+        })
+        .collect();
+    hints.join("; ")
 }
 
 fn list(a: &[Address]) -> String {
@@ -171,9 +208,7 @@ impl PlanError {
             PlanError::Unmanaged(_) => Some(
                 "outbound never takes over what it did not create: adopt them with `outbound import KIND/NAME` (it writes their manifests and records them in state), or pick other names in the manifests".into(),
             ),
-            PlanError::Protected(_) => Some(
-                "remove `protect: true` from the manifest and apply, then delete; or restore the manifest".into(),
-            ),
+            PlanError::Protected(addresses, plan) => Some(protected_hint(addresses, plan)),
             PlanError::Cycle(_) => None,
             PlanError::UnknownTarget(..) => {
                 Some("a target is an address KIND/NAME of the manifests or the state".into())
@@ -530,21 +565,24 @@ pub fn build(
         return Err(PlanError::Unmanaged(unmanaged));
     }
     let protected = protected(&changes);
-    if !protected.is_empty() {
-        return Err(PlanError::Protected(protected));
-    }
     // 3. Execution order, and what each change waits for.
     order(&mut changes, desired, state)?;
     // 4. What AWS held for each address, to tell a saved plan gone stale.
     let live_fingerprints = live_fingerprints(&changes, observed);
-    Ok(Plan {
+    let plan = Plan {
         state_lineage: state.lineage.clone(),
         state_serial: state.serial,
         fingerprint_salt: state.fingerprint_salt.clone(),
         secrets_checked: true,
         changes,
         live_fingerprints,
-    })
+        scope: file::Scope::of_state(state),
+    };
+    // A plan that deletes or replaces a protected resource is refused, and shown whole.
+    if !protected.is_empty() {
+        return Err(PlanError::Protected(protected, Box::new(plan)));
+    }
+    Ok(plan)
 }
 
 /// One address as the planner sees it: its manifest (`d`), its record in the state (`r`),

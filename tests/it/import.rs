@@ -408,12 +408,15 @@ fn import_round_trip_changes_aws_only_by_the_secrets_sent_and_the_tags() {
     assert!(
         calls.keys().all(|op| op.starts_with("List")
             || op.starts_with("Describe")
-            || op == "ListTagsForResource"),
+            || op == "ListTagsForResource"
+            || op == "GetCallerIdentity"),
         "import changed AWS: {calls:?}"
     );
     assert_eq!(
         calls,
         BTreeMap::from([
+            // The account guard, once per run.
+            ("GetCallerIdentity".to_owned(), 2),
             ("DescribeApiDestination".to_owned(), 2),
             ("DescribeConnection".to_owned(), 2),
             ("DescribeConnector".to_owned(), 2),
@@ -729,7 +732,7 @@ fn unknown_resources_bad_addresses_and_existing_files_write_nothing() {
         "{}",
         run.stderr
     );
-    // A writer holds the lock: import waits for no one and reads nothing.
+    // A writer holds the lock: import waits for no one and reads nothing (after the guard).
     let lock = p.dir.path().join("state.json.lock");
     // Held by a process of another host: never stale, never taken over.
     let holder = r#"{"id":"held-by-another-run","holder":"ci","host":"another-host","pid":1,"operation":"apply","since":"2026-01-01T00:00:00Z"}"#;
@@ -739,7 +742,11 @@ fn unknown_resources_bad_addresses_and_existing_files_write_nothing() {
     std::fs::remove_file(&lock).unwrap();
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("is locked by"), "{}", run.stderr);
-    assert!(p.operations().is_empty(), "{:?}", p.operations());
+    assert_eq!(
+        p.operations(),
+        ["GetCallerIdentity"],
+        "the account guard's call only"
+    );
 
     // An existing file is not overwritten without --force.
     let (ev, _, rt) = sdk(&p.region);

@@ -24,7 +24,7 @@ const NO_LINE: [&str; 2] = ["dir-no-manifests", "does-not-exist.yaml"];
 const NOT_ON_DISK: [&str; 1] = ["does-not-exist.yaml"];
 
 /// The catalogue must not shrink unnoticed.
-const MIN_CASES: usize = 84;
+const MIN_CASES: usize = 87;
 
 /// One `#[test]` per case, named after it, and the list of all cases in [`CASES`].
 macro_rules! cases {
@@ -49,8 +49,12 @@ cases! {
     yaml_error_in_second_document: "yaml-error-in-second-document.yaml",
     yaml_alias_repetition_limit: "yaml-alias-repetition-limit.yaml",
     yaml_tagged_document: "yaml-tagged-document.yaml",
+    yaml_merge_key_not_a_mapping: "yaml-merge-key-not-a-mapping.yaml",
     // Wrong types.
     type_string_for_integer: "type-string-for-integer.yaml",
+    // Issue 18: `FILE:1:1: … expected i32` with no field, at the wrong line.
+    range_integer_too_large: "range-integer-too-large.yaml",
+    type_fraction_for_integer: "type-fraction-for-integer.yaml",
     type_list_for_map: "type-list-for-map.yaml",
     type_map_for_string: "type-map-for-string.yaml",
     type_bool_for_string: "type-bool-for-string.yaml",
@@ -285,6 +289,30 @@ fn the_examples_are_valid() {
     assert_eq!(run.code, Some(0), "stderr:\n{}", run.stderr);
     assert_eq!(run.stdout, "9 resources in 3 files: valid\n");
     assert!(!run.stderr.contains(PRESENT_SECRET));
+}
+
+/// Issue 18: a YAML merge key (`<<: *common`) was an unknown field `<<`; it is merged (keys
+/// written beside it win), and `50.0` is the whole number the editor's schema accepts.
+#[test]
+fn yaml_merge_keys_are_merged_and_whole_floats_are_integers() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "\
+apiVersion: outbound/v1
+kind: ApiDestination
+metadata:
+  name: acme-orders
+spec:
+  <<: &defaults
+    httpMethod: POST
+    invocationRateLimitPerSecond: 50.0
+  httpMethod: PUT
+  connectionArn: arn:aws:events:eu-west-1:111122223333:connection/acme/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0
+  invocationEndpoint: https://api.acme.example/v2/orders
+";
+    std::fs::write(dir.path().join("m.yaml"), text).unwrap();
+    let run = validate(dir.path(), &["m.yaml"], &[]);
+    assert_eq!(run.code, Some(0), "stderr:\n{}", run.stderr);
+    assert_eq!(run.stdout, "1 resource in 1 file: valid\n");
 }
 
 /// SPEC §1 Validation: "report every problem, not only the first". The document holds four
