@@ -161,7 +161,9 @@ fn seconds_left(not_after: &str, now: SystemTime) -> Option<i64> {
         .or_else(|| humantime::parse_rfc3339(not_after).ok())?;
     match end.duration_since(now) {
         Ok(d) => i64::try_from(d.as_secs()).ok(),
-        Err(e) => i64::try_from(e.duration().as_secs()).ok().map(|s| -s - 1),
+        Err(e) => i64::try_from(e.duration().as_secs())
+            .ok()
+            .map(|s| -s.max(1)),
     }
 }
 
