@@ -601,6 +601,8 @@ impl Job {
             (_, Action::Create | Action::Replace) if by_id => self.create_by_id(aws).await,
             (_, Action::Update) if by_id => self.update_by_id(aws).await,
             (_, Action::Forget) => Ok(Effect::Remove),
+            // An adoption with nothing to change is only recorded.
+            (_, Action::Adopt) if c.fields.is_empty() => self.adopt(aws).await,
             (_, Action::Deauthorize) => self.deauthorize(aws, timeout).await,
             (_, Action::Delete) => self.delete(aws).await,
             // A named resource cannot be created anew before the old one is gone, and its
@@ -619,15 +621,45 @@ impl Job {
             (Kind::Connector, Action::Create | Action::Replace) => {
                 self.create_connector(aws, timeout, created).await
             }
-            (Kind::Connector, Action::Update) => self.update_connector(aws, timeout).await,
+            (Kind::Connector, Action::Update | Action::Adopt) => {
+                self.update_connector(aws, timeout).await
+            }
             // Every other kind is known by an id AWS assigns (`by_id`), handled above.
-            (_, Action::Create | Action::Replace | Action::Update) => Err(AwsError {
+            (_, _) => Err(AwsError {
                 operation: "apply",
                 class: ErrorClass::Invalid,
                 code: None,
                 message: format!("{}: no calls for this kind", c.address),
             }),
         }
+    }
+
+    /// Records a resource the manifest adopts, as a Describe shows it now (its drift marker
+    /// from a read); gone from AWS since the plan, it is not recorded.
+    async fn adopt<C: Cloud>(&self, aws: &C) -> Result<Effect, AwsError> {
+        let c = &self.change;
+        let id =
+            c.id.clone()
+                .unwrap_or_else(|| ResourceId::name(&c.address.name));
+        let live = match c.address.kind {
+            Kind::Connection => aws.describe_connection(id.as_str()).await?,
+            Kind::ApiDestination => aws.describe_api_destination(id.as_str()).await?,
+            Kind::Connector => aws.describe_connector(&self.connector_id()?).await?,
+            kind => aws.describe_by_id(kind, &id).await?,
+        };
+        let Some(live) = live else {
+            return Err(AwsError {
+                operation: "apply",
+                class: ErrorClass::NotFound,
+                code: None,
+                message: format!("{} ({id}) to adopt is no longer in AWS", c.address),
+            });
+        };
+        Ok(Effect::Record(self.record(
+            id,
+            live.arn.clone(),
+            Some(&live),
+        )))
     }
 
     /// `DeauthorizeConnection`, then wait until AWS reports it switched off.

@@ -44,6 +44,16 @@ impl Cli {
         let matches = Cli::command().try_get_matches_from(args)?;
         let mut cli = Cli::from_arg_matches(&matches)?;
         cli.global.explicit = Explicit::of(&matches);
+        if matches!(
+            cli.command,
+            Command::Plan(_)
+                | Command::Apply(_)
+                | Command::Drift(_)
+                | Command::Import(_)
+                | Command::Unlock(_)
+        ) {
+            cli.global.aws.rate_limit = rate_limits(cli.global.aws.rate_limit_flag)?;
+        }
         let aws = cli.global.aws.clone();
         match &mut cli.command {
             Command::Plan(a) => {
@@ -143,15 +153,20 @@ pub struct AwsArgs {
     #[arg(long, global = true, default_value_t = DEFAULT_PARALLELISM, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
     /// Client-side AWS requests per second, per service: `events=N,transfer=M` (either or
-    /// both; `off` for no limit). The defaults stay below EventBridge's published 50 per
-    /// second per account and Region, which every caller in the account shares.
+    /// both; `off` for no limit, a bare `off` for none at all). The defaults stay below
+    /// EventBridge's published 50 per second per account and Region, which every caller in
+    /// the account shares. Also OUTBOUND_RATE_LIMIT (read only by commands that call AWS).
+    /// [default: events=45,transfer=40]
     #[arg(
-        long,
+        id = "rate_limit",
+        long = "rate-limit",
         global = true,
-        env = "OUTBOUND_RATE_LIMIT",
-        value_name = "SERVICE=RATE,...",
-        default_value_t = crate::aws::rate::RateLimits::default()
+        value_name = "SERVICE=RATE,..."
     )]
+    pub rate_limit_flag: Option<crate::aws::rate::RateLimits>,
+    /// The limits in force: `--rate-limit`, else OUTBOUND_RATE_LIMIT, else the defaults; set
+    /// by [`Cli::read`] for the commands that call AWS.
+    #[arg(skip)]
     pub rate_limit: crate::aws::rate::RateLimits,
     /// How long opening a connection to AWS may take, e.g. `5s`, `500ms`.
     #[arg(long, global = true, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
@@ -177,6 +192,28 @@ pub enum Refresh {
     Full,
 }
 
+/// The rate limits of a command that calls AWS: the flag's, else `OUTBOUND_RATE_LIMIT`'s (a
+/// usage error naming it when bad), else the defaults. Read here, not by clap, so that a bad
+/// variable fails only the commands that use it (`validate` calls no AWS).
+fn rate_limits(
+    flag: Option<crate::aws::rate::RateLimits>,
+) -> Result<crate::aws::rate::RateLimits, clap::Error> {
+    use clap::CommandFactory;
+    if let Some(limits) = flag {
+        return Ok(limits);
+    }
+    match std::env::var("OUTBOUND_RATE_LIMIT") {
+        Ok(value) => value.parse().map_err(|e| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value '{value}' for OUTBOUND_RATE_LIMIT (--rate-limit): {e}\n"),
+            )
+            .with_cmd(&Cli::command())
+        }),
+        Err(_) => Ok(crate::aws::rate::RateLimits::default()),
+    }
+}
+
 /// An `--endpoint-url` the AWS SDK can use: an absolute http(s) URL with a host. Checked here
 /// so that a typo is a usage error, not every AWS call failing.
 fn endpoint_url(value: &str) -> Result<String, String> {
@@ -199,6 +236,7 @@ impl Default for AwsArgs {
             profile: None,
             endpoint_url: None,
             parallelism: DEFAULT_PARALLELISM,
+            rate_limit_flag: None,
             rate_limit: crate::aws::rate::RateLimits::default(),
             connect_timeout: crate::aws::DEFAULT_CONNECT_TIMEOUT,
             request_timeout: crate::aws::DEFAULT_REQUEST_TIMEOUT,
@@ -350,9 +388,28 @@ pub struct ImportArgs {
     /// state's lineage.
     #[arg(long)]
     pub force: bool,
+    /// Also record the resources in the state at once (for a state only you use): without
+    /// it, the state is left alone and the next `plan` shows each adoption for review.
+    #[arg(long)]
+    pub write_state: bool,
+    /// With --all: go on without asking, although outbound cannot tell whether another
+    /// state manages the connections and API destinations found.
+    #[arg(long)]
+    pub yes: bool,
     /// The global AWS flags, set by [`Cli::read`].
     #[arg(skip)]
     pub aws: AwsArgs,
+}
+
+/// `outbound validate`: manifests only, no AWS call.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub paths: PathsArgs,
+    /// `skip`: resolve no secret (a job without the secret values); the references are
+    /// still checked for their form.
+    #[arg(long, value_enum, env = "OUTBOUND_SECRETS", default_value_t = SecretsMode::Resolve)]
+    pub secrets: SecretsMode,
 }
 
 fn parse_kind(s: &str) -> Result<crate::resource::Kind, String> {
@@ -363,7 +420,7 @@ fn parse_kind(s: &str) -> Result<crate::resource::Kind, String> {
 pub enum Command {
     /// Check manifests without calling AWS: syntax, schema, cross-field and cross-document
     /// rules, secret references. Exit 0 when valid, 1 when not.
-    Validate(PathsArgs),
+    Validate(ValidateArgs),
     /// Show what apply would change in AWS, and why (manifest change or drift). Reads AWS
     /// and the state; changes nothing.
     Plan(PlanArgs),

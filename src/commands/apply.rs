@@ -38,9 +38,10 @@ pub fn run(args: &ApplyArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
         crate::state::fingerprint::Scheme::from_env()?;
         // 2. The account guard, the first AWS call: the state's account and region, and a
         //    saved plan's, must be this run's.
-        let mut guard = match super::guarded(ctx).await? {
-            Ok(g) => g,
-            Err(e) => return Ok(refuse(e)),
+        let mut guard = match super::guarded(ctx).await {
+            Ok(Ok(g)) => g,
+            Ok(Err(e)) => return Ok(refuse(e)),
+            Err(e) => return super::guard::unreachable(e).map(Outcome::from),
         };
         if let (Some(plan), Some(file)) = (&saved, &args.plan)
             && let Err(e) = guard.check_plan(plan, file)
@@ -240,9 +241,10 @@ fn state_changed(p: &Prepared) -> anyhow::Result<bool> {
     })
 }
 
-/// What applying a saved plan needs: the manifests only for their secret values, the state
-/// (created with the plan's lineage and salt when there is none yet), AWS observed for the
-/// plan's own resources, and the check that nothing the plan relied on changed.
+/// What applying a saved plan needs: the state (created with the plan's lineage and salt
+/// when there is none yet), AWS observed for the manifests and the state, the check that
+/// nothing the plan relied on changed, and the plan made again from the manifests, the state
+/// and AWS, which must be the saved one (the file approves a plan, it cannot carry one).
 async fn prepare_saved(
     ctx: &Context,
     saved: &plan::Plan,
@@ -250,22 +252,12 @@ async fn prepare_saved(
     verbose: u8,
     mut guard: Guarded,
 ) -> anyhow::Result<Result<Prepared, super::NotPrepared>> {
-    let desired = match plan::planned_desired(saved, &manifests) {
-        Ok(d) => d,
-        Err(e) => {
-            let e = anyhow::Error::new(e);
-            render::error(&e);
-            return Ok(Err(super::NotPrepared::Failed(
-                render::failure::Failure::error(&e, None),
-            )));
-        }
-    };
     let state = guard.take_state(|| crate::state::State {
         lineage: saved.state_lineage.clone(),
         fingerprint_salt: saved.fingerprint_salt.clone(),
         ..crate::state::State::new()
     });
-    let g = match observe_all(ctx, desired, guard.store, state, verbose).await? {
+    let g = match observe_all(ctx, manifests, guard.store, state, verbose).await? {
         Ok(g) => g,
         Err(n) => return Ok(Err(n)),
     };
@@ -273,23 +265,48 @@ async fn prepare_saved(
         return Ok(Err(n));
     }
     let mut plan = saved.clone();
-    // Nothing it relied on may have changed since it was made.
+    // 1. Nothing it relied on may have changed since it was made.
     if let Err(e) = plan::check_fresh(&plan, &g.state, &g.observed, &g.fingerprints) {
-        let e = anyhow::Error::new(e);
-        render::error(&e);
-        return Ok(Err(super::NotPrepared::Failed(
-            render::failure::Failure::error(&e, None),
-        )));
+        return Ok(Err(failed(anyhow::Error::new(e), None)));
     }
     plan.fingerprint_unchecked(&g.state, &g.fingerprints);
+    // 2. Planning again, with the same targets, gives the same changes.
+    let mut now = match plan::build(&g.desired, &g.state, &g.observed, &g.fingerprints) {
+        Ok(now) => now,
+        Err(e) => return Ok(Err(super::refused(e))),
+    };
+    if let Err(e) = now.target(&saved.scope.targets) {
+        return Ok(Err(super::refused(e)));
+    }
+    if let Err(e) = plan::saved::compare(&plan, &now) {
+        let hint = plan::saved::Differs::hint().to_owned();
+        return Ok(Err(failed(anyhow::Error::new(e), Some(hint))));
+    }
     Ok(Ok(g.planned(plan)))
+}
+
+/// `error:` (and its hint) on stderr; the failure for stdout.
+fn failed(e: anyhow::Error, hint: Option<String>) -> super::NotPrepared {
+    render::error(&e);
+    if let Some(h) = &hint {
+        render::message(&format!("  hint: {h}\n"));
+    }
+    super::NotPrepared::Failed(render::failure::Failure::error(&e, hint))
 }
 
 /// The saved plan in `file`, if it is a sealed plan this outbound reads and it can run to
 /// its end (see [`plan::file::read`]); freshness is checked once AWS is read.
 fn read_plan(file: &std::path::Path) -> anyhow::Result<plan::Plan> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| anyhow::anyhow!("cannot read the plan {}: {e}", file.display()))?;
+    use std::io::Read;
+    let cannot =
+        |e: std::io::Error| anyhow::anyhow!("cannot read the plan {}: {e}", file.display());
+    // Read at most one byte over the bound: a forged file is never read whole.
+    let mut text = String::new();
+    std::fs::File::open(file)
+        .map_err(cannot)?
+        .take(plan::file::MAX_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(cannot)?;
     plan::file::read(&text)
         .map_err(|e| anyhow::Error::new(e).context(format!("{} cannot be applied", file.display())))
 }

@@ -95,3 +95,22 @@ pub fn refusal(e: GuardError) -> super::NotPrepared {
     render::message(&format!("  hint: {hint}\n"));
     super::NotPrepared::Failed(render::failure::Failure::error(&e, Some(hint)))
 }
+
+/// A guard that could not ask STS because AWS did not answer (a dead endpoint, a timeout,
+/// throttling): one line, and the run is incomplete (exit 3), as when resources cannot be
+/// read; nothing was checked. Any other error (no credentials, no region) is left to the
+/// caller.
+pub fn unreachable(e: anyhow::Error) -> anyhow::Result<super::NotPrepared> {
+    use crate::aws::{AwsError, ErrorClass};
+    match e.downcast_ref::<AwsError>() {
+        Some(aws) if aws.class != ErrorClass::Invalid => {
+            render::message(&format!(
+                "error: AWS could not be read, so nothing was checked: {aws}\n"
+            ));
+            Ok(super::NotPrepared::Incomplete(
+                render::failure::Failure::error(&e, None),
+            ))
+        }
+        _ => Err(e),
+    }
+}

@@ -61,7 +61,7 @@ impl Outcome {
 /// Runs the command `cli` names.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
-        Command::Validate(args) => validate::run(&args.paths, &cli.global),
+        Command::Validate(args) => validate::run(&args.paths.paths, args.secrets, &cli.global),
         Command::Plan(args) => plan::run(&args, &cli.global),
         Command::Apply(args) => apply::run(&args, &cli.global),
         Command::Drift(args) => drift::run(&args, &cli.global),
@@ -262,9 +262,10 @@ pub async fn gather_from(
     crate::state::fingerprint::Scheme::from_env()?;
     let mut guard = match guard {
         Some(g) => g,
-        None => match guarded(ctx).await? {
-            Ok(g) => g,
-            Err(e) => return Ok(Err(guard::refusal(e))),
+        None => match guarded(ctx).await {
+            Ok(Ok(g)) => g,
+            Ok(Err(e)) => return Ok(Err(guard::refusal(e))),
+            Err(e) => return guard::unreachable(e).map(Err),
         },
     };
     let state = guard.take_state(crate::state::State::new);

@@ -174,6 +174,7 @@ fn plan(
         if let Err(e) = prepared.plan.target(&args.targets) {
             return Ok(Err(refused(e)));
         }
+        prepared.plan.scope.targets.clone_from(&args.targets);
         let plan = &prepared.plan;
         if !args.targets.is_empty() {
             render::message(&format!(

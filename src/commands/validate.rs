@@ -5,15 +5,20 @@ use std::path::PathBuf;
 
 use super::Outcome;
 use super::context::contexts;
-use crate::cli::{AwsArgs, GlobalArgs};
+use crate::cli::{AwsArgs, GlobalArgs, SecretsMode};
 use crate::render;
 
-pub fn run(paths: &[PathBuf], global: &GlobalArgs) -> anyhow::Result<Outcome> {
+/// With [`SecretsMode::Skip`] no secret reference is resolved (a job without the values).
+pub fn run(
+    paths: &[PathBuf],
+    secrets: SecretsMode,
+    global: &GlobalArgs,
+) -> anyhow::Result<Outcome> {
     let contexts = contexts(global, paths, &AwsArgs::default(), "validate", true)?;
     let mut outcomes = Vec::new();
     for ctx in &contexts {
         let prefix = ctx.name().map(|n| format!("{n}: ")).unwrap_or_default();
-        match ctx.validate(Default::default(), true) {
+        match ctx.validate(Default::default(), secrets == SecretsMode::Resolve) {
             Ok(desired) => {
                 render::out(&format!(
                     "{prefix}{} in {}: valid\n",

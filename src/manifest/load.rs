@@ -132,6 +132,11 @@ pub fn load(paths: &[PathBuf], options: Options, diags: &mut Diagnostics) -> Loa
             }
         }
     }
+    // A file without documents among others that have some is a resource commented out,
+    // a normal edit; only a whole set without documents is suspicious.
+    if !loaded.docs.is_empty() {
+        empty_files.clear();
+    }
     if !options.allow_empty {
         let hint = |default: &str| {
             if loaded.docs.is_empty() {
@@ -217,11 +222,9 @@ fn read_file(path: PathBuf, loaded: &mut Loaded, diags: &mut Diagnostics) -> usi
         }
     };
     let text = match String::from_utf8(bytes) {
-        // A UTF-8 byte-order mark is not part of the YAML (editors on Windows write one).
-        Ok(t) => match t.strip_prefix('\u{feff}') {
-            Some(rest) => rest.to_owned(),
-            None => t,
-        },
+        // A UTF-8 byte-order mark is not part of the YAML (editors on Windows write one), at
+        // the file's start or at a later document's (files concatenated).
+        Ok(t) => without_boms(t),
         Err(e) => {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
@@ -309,6 +312,27 @@ fn read_file(path: PathBuf, loaded: &mut Loaded, diags: &mut Diagnostics) -> usi
     }
     loaded.files.push(source);
     found
+}
+
+/// `text` without the byte-order marks YAML allows before a document: at the start, and on
+/// the line after a `---` or `...` marker (serde_yaml would read one as part of a key). The
+/// mark is invisible, so dropping it keeps every line and visible column where it was.
+fn without_boms(text: String) -> String {
+    const BOM: char = '\u{feff}';
+    if !text.contains(BOM) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut after_marker = true;
+    for line in text.split_inclusive('\n') {
+        let line = match line.strip_prefix(BOM) {
+            Some(rest) if after_marker => rest,
+            _ => line,
+        };
+        after_marker = line.starts_with("---") || line.starts_with("...");
+        out.push_str(line);
+    }
+    out
 }
 
 /// `50.0` is the whole number 50, as JSON Schema counts it (`type: integer`) and as the

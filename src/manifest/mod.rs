@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::graph::Graph;
-use crate::resource::{Address, Kind, Manifest, Spec};
+use crate::resource::{Address, ConnectorId, Kind, Manifest, Spec};
 use diag::{Diagnostic, Diagnostics, Problem, did_you_mean};
 use load::{Loaded, RawDoc};
 use secret::SecretValue;
@@ -38,6 +38,17 @@ pub struct DesiredResource {
     pub spec: Spec,
     /// Resolved secret values by JSON pointer into the document (`/spec/authParameters/…`).
     pub secrets: BTreeMap<String, SecretValue>,
+    /// `metadata.adopt`: take over the resource AWS holds (see [`Adoption`]).
+    pub adopt: Option<Adoption>,
+}
+
+/// What `metadata.adopt` asks for, checked against the document's kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Adoption {
+    /// A connection or API destination, found by its name (`adopt: true`).
+    ByName,
+    /// A connector, by its id (`adopt: c-…`).
+    Connector(ConnectorId),
 }
 
 /// Everything the manifests declare, checked, with its dependency graph.
@@ -53,6 +64,7 @@ struct Checked<'a> {
     raw: &'a RawDoc,
     address: Address,
     protect: bool,
+    adopt: Option<Adoption>,
     spec: Spec,
 }
 
@@ -89,10 +101,11 @@ pub fn validate_loaded(
     for raw in &loaded.docs {
         let (address, result) = check_document(raw);
         match result {
-            Ok((protect, spec)) => checked.push(Checked {
+            Ok((protect, adopt, spec)) => checked.push(Checked {
                 raw,
                 address: address.expect("a checked document has an address"),
                 protect,
+                adopt,
                 spec,
             }),
             Err(problems) => report(loaded, raw, address.as_ref(), problems, &mut diags),
@@ -136,7 +149,7 @@ fn report(
     }
 }
 
-type DocResult = Result<(bool, Spec), Vec<Problem>>;
+type DocResult = Result<(bool, Option<Adoption>, Spec), Vec<Problem>>;
 
 /// Schema and per-kind rules of one document; the address when the document names one.
 fn check_document(raw: &RawDoc) -> (Option<Address>, DocResult) {
@@ -189,10 +202,50 @@ fn check_document(raw: &RawDoc) -> (Option<Address>, DocResult) {
     let (metadata, spec) = manifest.into_parts();
     let mut problems = Vec::new();
     spec.check(&mut problems);
+    let adopt = adoption(kind, metadata.adopt.as_ref(), &mut problems);
     if problems.is_empty() {
-        (address, Ok((metadata.protect, spec)))
+        (address, Ok((metadata.protect, adopt, spec)))
     } else {
         (address, Err(problems))
+    }
+}
+
+/// `metadata.adopt` checked against the kind: a connector is adopted by its id (it has no
+/// name in AWS), a connection or API destination by its name (`true`).
+fn adoption(
+    kind: Kind,
+    adopt: Option<&crate::resource::Adopt>,
+    problems: &mut Vec<Problem>,
+) -> Option<Adoption> {
+    use crate::resource::Adopt;
+    let pointer = "/metadata/adopt";
+    match (kind, adopt?) {
+        (_, Adopt::Flag(false)) => None,
+        (Kind::Connector, Adopt::Flag(true)) => {
+            problems.push(
+                Problem::new(pointer, "a connector is adopted by its id, not `true`")
+                    .hint("write the connector's id: `adopt: c-…` (as `outbound import` does)"),
+            );
+            None
+        }
+        (Kind::Connector, Adopt::Id(id)) => match ConnectorId::parse(id) {
+            Ok(id) => Some(Adoption::Connector(id)),
+            Err(e) => {
+                problems.push(Problem::new(pointer, e.to_string()));
+                None
+            }
+        },
+        (_, Adopt::Flag(true)) => Some(Adoption::ByName),
+        (_, Adopt::Id(_)) => {
+            problems.push(
+                Problem::new(
+                    pointer,
+                    format!("a {kind} is adopted by its name: `adopt: true`"),
+                )
+                .hint("only a connector's marker names an id"),
+            );
+            None
+        }
     }
 }
 
@@ -239,6 +292,7 @@ fn check_across<'a>(
                 protect: c.protect,
                 spec: c.spec,
                 secrets,
+                adopt: c.adopt,
             },
         );
     }

@@ -23,6 +23,13 @@ pub const FORMAT_VERSION: u32 = 2;
 const SENSITIVE: &str = "(sensitive)";
 const KNOWN_AFTER_APPLY: &str = "(known after apply)";
 const CHECKSUM_PREFIX: &str = "sha256:";
+/// The largest plan file `apply --plan` reads: 64 MiB, several times a plan of every resource
+/// at the default account quotas (3,000 connections and 3,000 API destinations); a larger file
+/// is refused before it is read whole.
+pub const MAX_BYTES: u64 = 64 * 1024 * 1024;
+/// The most changes a plan file may hold: 20,000 (every resource at the default quotas is
+/// about 6,000), refused before the changes are read.
+pub const MAX_CHANGES: usize = 20_000;
 
 /// The AWS account and region a plan was made for (the state's, which the account guard
 /// checked), and the environment's name where a project file names one: `apply --plan`
@@ -36,6 +43,10 @@ pub struct Scope {
     pub region: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
+    /// The `--target`s the plan was made with (none: every resource): `apply --plan` plans
+    /// again with the same ones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
 }
 
 impl Scope {
@@ -45,6 +56,7 @@ impl Scope {
             account: state.account.clone(),
             region: state.region.clone(),
             environment: None,
+            targets: Vec::new(),
         }
     }
 }
@@ -309,6 +321,10 @@ pub enum FileError {
     Checksum,
     #[error("it does not have the shape of a plan")]
     Shape(#[source] serde_json::Error),
+    #[error("it is larger than {MAX_BYTES} bytes, the most a plan file may be")]
+    TooLarge,
+    #[error("it holds {0} changes; a plan file may hold at most {MAX_CHANGES}")]
+    TooManyChanges(usize),
     #[error(
         "it records no AWS account and region (it was made by an older outbound), so where it \
          may be applied is unknown; make a new plan"
@@ -323,6 +339,9 @@ pub enum FileError {
 /// with the run's by the command), and that it can run to its end
 /// ([`Plan::check_consistent`]). Freshness is checked once AWS is read.
 pub fn read(text: &str) -> Result<Plan, FileError> {
+    if text.len() as u64 > MAX_BYTES {
+        return Err(FileError::TooLarge);
+    }
     let content: Value = serde_json::from_str(text).map_err(FileError::NotJson)?;
     match content.get("formatVersion") {
         Some(v) if v.as_u64() == Some(u64::from(FORMAT_VERSION)) => {}
@@ -331,6 +350,13 @@ pub fn read(text: &str) -> Result<Plan, FileError> {
                 other.map_or_else(|| "(none)".to_owned(), ToString::to_string),
             ));
         }
+    }
+    let changes = content
+        .get("changes")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    if changes > MAX_CHANGES {
+        return Err(FileError::TooManyChanges(changes));
     }
     let stored = content
         .get("checksum")
@@ -367,6 +393,7 @@ mod tests {
                 account: Some(AccountId::parse("111122223333").unwrap()),
                 region: Some("eu-west-1".into()),
                 environment: None,
+                targets: Vec::new(),
             },
         };
         serde_json::to_string_pretty(&PlanFile::from_plan(&plan)).unwrap()
@@ -416,5 +443,15 @@ mod tests {
         file.as_object_mut().unwrap().remove("account");
         file["checksum"] = checksum(file.clone()).into();
         assert!(matches!(read(&file.to_string()), Err(FileError::NoScope)));
+    }
+
+    #[test]
+    fn a_plan_over_the_bounds_is_refused_before_its_checksum() {
+        let mut file: Value = serde_json::from_str(&sealed()).unwrap();
+        file["changes"] = Value::Array(vec![Value::Null; MAX_CHANGES + 1]);
+        assert!(matches!(
+            read(&file.to_string()),
+            Err(FileError::TooManyChanges(n)) if n == MAX_CHANGES + 1
+        ));
     }
 }

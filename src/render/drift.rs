@@ -36,6 +36,7 @@ fn action_words(action: Action) -> &'static str {
         Action::Delete => "will be deleted",
         Action::Forget => "will be forgotten",
         Action::Deauthorize => "will be deauthorized",
+        Action::Adopt => "will be adopted",
         Action::Noop => "is unchanged",
     }
 }

@@ -129,11 +129,14 @@ fn table_order(plan: &Plan) -> Vec<&Change> {
 /// The counts line, and how much drift the plan reverts (field changes and re-creates).
 fn counts(plan: &Plan) -> String {
     let s = plan.summary();
-    let deauthorize = if s.deauthorize > 0 {
+    let mut deauthorize = if s.deauthorize > 0 {
         format!(", {} to deauthorize", s.deauthorize)
     } else {
         String::new()
     };
+    if s.adopt > 0 {
+        deauthorize.push_str(&format!(", {} to adopt", s.adopt));
+    }
     format!(
         "**Plan:** {} to create, {} to update, {} to replace, {} to delete{deauthorize}; {} unchanged.\n\n\
          **Reverting drift** (changes made outside outbound): {}.\n",
@@ -213,6 +216,7 @@ fn action(a: Action) -> (&'static str, &'static str) {
         Action::Delete => ("-", "delete"),
         Action::Forget => ("-", "forget"),
         Action::Deauthorize => ("!", "deauthorize"),
+        Action::Adopt => ("<=", "adopt"),
         Action::Noop => (" ", "unchanged"),
     }
 }

@@ -27,6 +27,7 @@ fn symbol(action: Action) -> (&'static str, Style) {
         Action::Replace => ("-/+", REMOVE),
         Action::Delete | Action::Forget => ("-", REMOVE),
         Action::Deauthorize => ("!", CHANGE),
+        Action::Adopt => ("<=", ADD),
         Action::Noop => (" ", Style::new()),
     }
 }
@@ -39,6 +40,7 @@ pub fn action_words(c: &Change) -> &'static str {
         Action::Delete => "will be deleted",
         Action::Forget => "will be forgotten (already gone from AWS)",
         Action::Deauthorize => "will be deauthorized",
+        Action::Adopt => "will be adopted (recorded in the state)",
         Action::Noop => "is unchanged",
     }
 }
@@ -79,13 +81,18 @@ pub fn plan_at(plan: &Plan, width: usize) -> String {
     }
     let s = plan.summary();
     let summary = format!(
-        "Plan: {} to create, {} to update, {} to replace, {} to delete{}; {} unchanged.",
+        "Plan: {} to create, {} to update, {} to replace, {} to delete{}{}; {} unchanged.",
         s.create,
         s.update,
         s.replace,
         s.delete,
         if s.deauthorize > 0 {
             format!(", {} to deauthorize", s.deauthorize)
+        } else {
+            String::new()
+        },
+        if s.adopt > 0 {
+            format!(", {} to adopt", s.adopt)
         } else {
             String::new()
         },

@@ -461,11 +461,49 @@ fn an_empty_manifest_set_is_refused_with_a_hint_to_allow_it() {
         "{}",
         run.stderr
     );
-    // A file with no document next to one with documents is still an error, without the hint.
+    // Issue 15 item 12: a file with no document next to one with documents is no error
+    // (commenting out a file's last resource is a normal edit).
     std::fs::write(dir.path().join("manifests/d.yaml"), connector_doc("d")).unwrap();
     let run = validate(dir.path(), &["manifests"], &[]);
-    assert_eq!(run.code, Some(1));
-    assert!(!run.stderr.contains("--allow-empty"), "{}", run.stderr);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout, "1 resource in 2 files: valid\n");
+}
+
+/// Issue 15 item 12: a byte-order mark at the start of a later document (after `---`, as
+/// concatenated files have it) is accepted like the file's first, not "missing field kind".
+#[test]
+fn a_byte_order_mark_after_a_document_marker_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!("{}---\n\u{feff}{}", connector_doc("a"), connector_doc("b"));
+    std::fs::write(dir.path().join("bom.yaml"), text).unwrap();
+    let run = validate(dir.path(), &["bom.yaml"], &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout, "2 resources in 1 file: valid\n");
+}
+
+/// Issue 15 item 12: `validate --secrets skip` checks a pull request without the secret
+/// values (a keyless job's first step); without it, a missing value is an error.
+#[test]
+fn validate_with_secrets_skip_resolves_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = crate::support::project::connection("acme", "Orders");
+    std::fs::write(dir.path().join("c.yaml"), doc).unwrap();
+    let run = validate(dir.path(), &["c.yaml"], &[]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let run = validate(dir.path(), &["c.yaml", "--secrets", "skip"], &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout, "1 resource in 1 file: valid\n");
+}
+
+/// Issue 15 item 12: `validate` calls no AWS, so a bad `OUTBOUND_RATE_LIMIT` (an AWS setting)
+/// does not fail it.
+#[test]
+fn a_bad_rate_limit_variable_does_not_fail_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.yaml"), connector_doc("a")).unwrap();
+    let run = validate(dir.path(), &["c.yaml"], &[("OUTBOUND_RATE_LIMIT", "sqs=5")]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout, "1 resource in 1 file: valid\n");
 }
 
 // ---- `--allow-empty`, end to end against moto -----------------------------------------
@@ -564,4 +602,53 @@ fn allow_empty_still_refuses_to_delete_a_protected_resource() {
         crate::support::moto().count(&p.region, "DeleteConnector"),
         0
     );
+}
+
+/// Issue 15 item 9: `metadata.adopt` is `true` for a connection or API destination (found by
+/// name) and the connector's id for a connector; anything else is refused, naming the field.
+#[test]
+fn the_adopt_marker_fits_its_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let marked = |doc: String, name: &str, adopt: &str| {
+        doc.replace(
+            &format!("metadata: {{ name: {name} }}"),
+            &format!("metadata: {{ name: {name}, adopt: {adopt} }}"),
+        )
+    };
+    let connection = crate::support::project::connection("acme", "Orders");
+    let env = [("ACME_API_KEY", PRESENT_SECRET)];
+    for (file, doc, ok) in [
+        ("a.yaml", marked(connection.clone(), "acme", "true"), None),
+        (
+            "b.yaml",
+            marked(connector_doc("edi"), "edi", "c-0123456789abcdef0"),
+            None,
+        ),
+        ("c.yaml", marked(connector_doc("edi"), "edi", "false"), None),
+        (
+            "d.yaml",
+            marked(connector_doc("edi"), "edi", "true"),
+            Some("metadata.adopt: a connector is adopted by its id, not `true`"),
+        ),
+        (
+            "e.yaml",
+            marked(connector_doc("edi"), "edi", "edi-1"),
+            Some("metadata.adopt: `edi-1` is not a connector id"),
+        ),
+        (
+            "f.yaml",
+            marked(connection, "acme", "c-0123456789abcdef0"),
+            Some("metadata.adopt: a Connection is adopted by its name: `adopt: true`"),
+        ),
+    ] {
+        std::fs::write(dir.path().join(file), doc).unwrap();
+        let run = validate(dir.path(), &[file], &env);
+        match ok {
+            None => assert_eq!(run.code, Some(0), "{file}: {}", run.stderr),
+            Some(why) => {
+                assert_eq!(run.code, Some(1), "{file}: {}", run.stderr);
+                assert!(run.stderr.contains(why), "{file}: {}", run.stderr);
+            }
+        }
+    }
 }
