@@ -22,8 +22,11 @@ pub struct Live {
     pub status_reason: Option<String>,
     /// RFC 3339; the drift marker of connections (and API destinations).
     pub last_modified: Option<String>,
-    /// Connector tags including the reserved `outbound:` ones (empty for other kinds).
+    /// Tags including the reserved `outbound:` ones (Transfer Family kinds; empty for others).
     pub tags: BTreeMap<String, String>,
+    /// RFC 3339 end of validity (a certificate's `NotAfterDate`): plan and drift report it
+    /// when it is near or past.
+    pub expires: Option<String>,
 }
 
 /// A connector as `ListConnectors` shows it.

@@ -398,6 +398,11 @@ async fn describe_named<A: Observe>(
                 (one, _) => one.cloned(),
             }
         }
+        _ => {
+            return Ok(Err(format!(
+                "{address}: import does not adopt certificates and profiles yet"
+            )));
+        }
     };
     let Some(live) = live else {
         return Ok(Err(format!(
@@ -730,6 +735,7 @@ mod tests {
 
     fn connector(id: &str, tags: &[(&str, &str)]) -> Live {
         Live {
+            expires: None,
             id: ConnectorId::parse(id).unwrap().into(),
             arn: Arn::new(format!("arn:aws:transfer:r:1:connector/{id}")),
             spec: serde_json::json!({}).into(),
@@ -779,6 +785,7 @@ mod tests {
 
     fn connection(name: &str) -> Live {
         Live {
+            expires: None,
             id: ResourceId::name(name),
             arn: format!("arn:aws:events:r:1:connection/{name}/1").into(),
             spec: serde_json::json!({"authorizationType": "API_KEY"}).into(),

@@ -62,6 +62,8 @@ fn change(kind: Kind, name: &str, action: Action, reasons: &[ChangeReason]) -> C
         status: None,
         status_reason: None,
         leftovers: Vec::new(),
+        retire_after: Vec::new(),
+        expires: None,
     }
 }
 
