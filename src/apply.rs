@@ -93,7 +93,7 @@ pub async fn apply<C: Cloud>(
     // 1. Records out of date are refreshed; every creation and deletion is pending before
     //    the first starts: one write, not one per change.
     refresh_noops(plan, store, state)?;
-    let marked = mark_pending(plan, store, state)?;
+    let before = mark_pending(plan, store, state)?;
     let mut saves = Saves::new();
     let mut tally = Tally::new(plan, state);
     // Jobs report each connector they create here, and wait until it is saved as pending.
@@ -116,12 +116,12 @@ pub async fn apply<C: Cloud>(
             }
             break;
         };
-        tally.finished(joined, state);
+        tally.finished(joined, state, &before);
         // 4. The state is saved at most every `SAVE_EVERY`.
         saves.changed(store, state)?;
     }
     // 5. Changes that never started are not pending; then the last write.
-    saves.unsaved |= unmark_unstarted(&marked, &tally.outcomes, state);
+    saves.unsaved |= unmark_unstarted(&before, &tally.outcomes, state);
     saves.flush(store, state)?;
     Ok(Report {
         rows: rows(plan, tally.outcomes),
@@ -165,7 +165,12 @@ impl<'p> Tally<'p> {
         clippy::expect_used,
         reason = "a task that panicked is a bug; its address is lost with it"
     )]
-    fn finished(&mut self, joined: Result<Finished, tokio::task::JoinError>, state: &mut State) {
+    fn finished(
+        &mut self,
+        joined: Result<Finished, tokio::task::JoinError>,
+        state: &mut State,
+        before: &Before,
+    ) {
         let mut finished = vec![joined];
         while let Some(more) = self.running.try_join_next() {
             finished.push(more);
@@ -173,7 +178,7 @@ impl<'p> Tally<'p> {
         for joined in finished {
             let (address, result) = joined.expect("apply tasks do not panic");
             self.in_flight.remove(&address);
-            let outcome = record(&address, result, state, &mut self.arns);
+            let outcome = record(&address, result, state, &mut self.arns, before);
             self.outcomes.insert(address, outcome);
         }
     }
@@ -227,7 +232,19 @@ impl Saves {
 }
 
 /// What a job's task returns.
-type Finished = (Address, Result<Effect, AwsError>);
+type Finished = (Address, Result<Effect, Failure>);
+
+/// A change that failed.
+struct Failure {
+    error: AwsError,
+    /// AWS refused the change's first write (or it failed before any was sent): nothing
+    /// changed in AWS, so this run's pending mark goes (issue 15 item 8).
+    nothing_done: bool,
+}
+
+/// The pending marks as they were before this run marked its changes (`None`: there was
+/// none): what a change that never started, or that AWS refused, restores.
+type Before = BTreeMap<Address, Option<Pending>>;
 
 /// Skips what waits on a failure, starts what is ready, up to the bound (none once
 /// cancelled). Returns the addresses skipped or started, no longer to do.
@@ -267,6 +284,10 @@ fn start_ready<C: Cloud>(
                 let step = Arc::clone(&job.step);
                 let result = job.run(aws.as_ref(), timeout, &created).await;
                 step.finished(result.is_ok());
+                let result = result.map_err(|error| Failure {
+                    nothing_done: job.nothing_done(&error),
+                    error,
+                });
                 (address, result)
             });
             in_flight.insert((*address).clone());
@@ -289,23 +310,33 @@ fn save_created(created: Created, store: &Store, state: &mut State) -> Result<()
     Ok(())
 }
 
-/// Drops the pending marks of the changes that never started (neither done nor failed).
-/// Returns whether any was dropped.
+/// Puts back the pending marks of the changes that never started (neither done nor
+/// failed) as they were before this run: an earlier run's mark survives (issue 15 item 7).
+/// Returns whether any changed.
 fn unmark_unstarted(
-    marked: &[Address],
+    before: &Before,
     outcomes: &BTreeMap<Address, Outcome>,
     state: &mut State,
 ) -> bool {
     let mut unmarked = false;
-    for address in marked {
+    for (address, previous) in before {
         if !matches!(
             outcomes.get(address),
             Some(Outcome::Done | Outcome::Failed(_))
         ) {
-            unmarked |= state.pending.remove(address).is_some();
+            unmarked |= restore(address, previous.clone(), state);
         }
     }
     unmarked
+}
+
+/// Sets the pending mark of `address` back to `previous`; whether that changed it.
+fn restore(address: &Address, previous: Option<Pending>, state: &mut State) -> bool {
+    let was = match previous.clone() {
+        Some(p) => state.pending.insert(address.clone(), p),
+        None => state.pending.remove(address),
+    };
+    was != previous
 }
 
 /// A report row for every change that was to run, in plan order.
@@ -334,40 +365,46 @@ fn blocked_by<'a>(
     })
 }
 
-/// Records every creation, replacement, update and deletion of `plan` as pending, in one
-/// write, before any starts: the next run adopts what an interrupted creation made, knows who
-/// deleted what an interrupted deletion removed, and who moved the `LastModifiedTime` of an
-/// interrupted update. Returns the addresses marked.
-fn mark_pending(plan: &Plan, store: &Store, state: &mut State) -> Result<Vec<Address>, StateError> {
+/// Records every creation, replacement, update, deauthorization and deletion of `plan` as
+/// pending, in one write, before any starts: the next run adopts what an interrupted creation
+/// made, knows who deleted what an interrupted deletion removed, and who moved the
+/// `LastModifiedTime` of an interrupted update. A mark an earlier run left is kept, merged
+/// with this run's ([`Pending::merged`]): it is resolved only when a change of the address
+/// succeeds. Returns the marks as they were before.
+fn mark_pending(plan: &Plan, store: &Store, state: &mut State) -> Result<Before, StateError> {
     let started = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let marked: Vec<&Change> = plan
-        .changes
-        .iter()
-        .filter(|c| {
-            matches!(
-                c.action,
-                Action::Create | Action::Replace | Action::Delete | Action::Update
-            )
-        })
-        .collect();
-    for change in &marked {
-        state.pending.insert(
-            change.address.clone(),
-            Pending {
-                started: started.clone(),
-                delete: change.action == Action::Delete,
-                update: change.action == Action::Update,
-                id: None,
-                replaces: (change.action == Action::Replace)
-                    .then(|| change.id.as_ref().and_then(|i| i.connector().ok()))
-                    .flatten(),
-            },
-        );
+    let mut before = Before::new();
+    for change in plan.changes.iter().filter(|c| {
+        matches!(
+            c.action,
+            Action::Create
+                | Action::Replace
+                | Action::Delete
+                | Action::Update
+                | Action::Deauthorize
+        )
+    }) {
+        let mark = Pending {
+            started: started.clone(),
+            delete: change.action == Action::Delete,
+            update: matches!(change.action, Action::Update | Action::Deauthorize),
+            id: None,
+            replaces: (change.action == Action::Replace)
+                .then(|| change.id.as_ref().and_then(|i| i.connector().ok()))
+                .flatten(),
+        };
+        let previous = state.pending.get(&change.address).cloned();
+        let merged = match &previous {
+            Some(earlier) => earlier.merged(mark),
+            None => mark,
+        };
+        state.pending.insert(change.address.clone(), merged);
+        before.insert(change.address.clone(), previous);
     }
-    if !marked.is_empty() {
+    if !before.is_empty() {
         save(store, state)?;
     }
-    Ok(marked.into_iter().map(|c| c.address.clone()).collect())
+    Ok(before)
 }
 
 /// What is left waits for changes that will never come (not in the plan, or in a cycle):
@@ -385,14 +422,16 @@ fn fail_stuck(left: BTreeMap<&Address, &Change>, outcomes: &mut BTreeMap<Address
     }
 }
 
-/// Puts a finished change into the state. A failed creation (or deletion) stays pending:
-/// its answer may have been lost after AWS acted, and the next run adopts (or forgets) what
-/// it finds.
+/// Puts a finished change into the state. A failed change stays pending: its answer may
+/// have been lost after AWS acted, and the next run adopts (or forgets) what it finds;
+/// unless AWS refused it before anything was done (a validation error, "already exists"):
+/// then its mark is as it was before this run (issue 15 item 8).
 fn record(
     address: &Address,
-    result: Result<Effect, AwsError>,
+    result: Result<Effect, Failure>,
     state: &mut State,
     arns: &mut BTreeMap<Address, Arn>,
+    before: &Before,
 ) -> Outcome {
     if result.is_ok() {
         state.pending.remove(address);
@@ -407,9 +446,15 @@ fn record(
             state.resources.remove(address);
             Outcome::Done
         }
-        Err(e) => {
-            tracing::warn!(%address, error = %e, "change failed");
-            Outcome::Failed(e.to_string())
+        Err(Failure {
+            error,
+            nothing_done,
+        }) => {
+            tracing::warn!(%address, %error, "change failed");
+            if nothing_done {
+                restore(address, before.get(address).cloned().flatten(), state);
+            }
+            Outcome::Failed(error.to_string())
         }
     }
 }
@@ -473,6 +518,8 @@ struct Job {
     lineage: String,
     /// Its progress on stderr: its end, and what it waits on.
     step: Arc<progress::Step>,
+    /// Whether a write of this change went through (AWS answered it).
+    wrote: std::sync::atomic::AtomicBool,
 }
 
 impl Job {
@@ -504,12 +551,29 @@ impl Job {
                 .unwrap_or_default(),
             lineage: state.lineage.clone(),
             step: Arc::new(progress::Step::start(&change.address, change.action)),
+            wrote: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// A write's answer, noting when it went through.
+    fn wrote<T>(&self, answer: Result<T, AwsError>) -> Result<T, AwsError> {
+        if answer.is_ok() {
+            self.wrote.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        answer
+    }
+
+    /// Whether the change failed with `error` before anything changed in AWS: no write went
+    /// through, and the failing one (if any) was refused, an answer that proves it was not
+    /// carried out (validation, already exists, access denied, quota, throttled, not found),
+    /// not a lost answer or a server error, which may hide a change that happened.
+    fn nothing_done(&self, error: &AwsError) -> bool {
+        !self.wrote.load(std::sync::atomic::Ordering::Relaxed) && error.class != ErrorClass::Other
     }
 
     /// Runs the change: the AWS calls of its kind and action, each in its own method.
     async fn run<C: Cloud>(
-        self,
+        &self,
         aws: &C,
         timeout: Duration,
         created: &tokio::sync::mpsc::UnboundedSender<Created>,
@@ -517,7 +581,7 @@ impl Job {
         let c = &self.change;
         // Copies an interrupted create or replacement left go first (issue 10 item 1).
         for leftover in &c.leftovers {
-            delete_connector(aws, leftover).await?;
+            self.wrote(delete_connector(aws, leftover).await)?;
         }
         match (c.address.kind, c.action) {
             (_, Action::Noop) => unreachable!("no-ops are not run"),
@@ -548,7 +612,7 @@ impl Job {
     async fn deauthorize<C: Cloud>(&self, aws: &C, timeout: Duration) -> Result<Effect, AwsError> {
         let c = &self.change;
         let name = c.address.name.as_str();
-        aws.deauthorize_connection(name).await?;
+        self.wrote(aws.deauthorize_connection(name).await)?;
         let live = wait_for(
             &self.step,
             timeout,
@@ -580,7 +644,7 @@ impl Job {
             Kind::ApiDestination => aws.delete_api_destination(id.as_str()).await,
             Kind::Connector => aws.delete_connector(&self.connector_id()?).await,
         };
-        match deleted {
+        match self.wrote(deleted) {
             Ok(()) => Ok(Effect::Remove),
             Err(e) if e.class == ErrorClass::NotFound => Ok(Effect::Remove),
             Err(e) => Err(e),
@@ -592,12 +656,12 @@ impl Job {
         let c = &self.change;
         let name = c.address.name.as_str();
         let spec: ConnectionSpec = typed(&self.spec)?;
-        let written = if c.action == Action::Create {
-            aws.create_connection(name, &spec, &self.secrets).await?
+        let written = self.wrote(if c.action == Action::Create {
+            aws.create_connection(name, &spec, &self.secrets).await
         } else {
             aws.update_connection(name, &spec, &self.secrets, &c.clear)
-                .await?
-        };
+                .await
+        })?;
         // The answer carries the ARN, state and `LastModifiedTime`: a Describe only while
         // the state is not final (an OAuth connection `AUTHORIZING`).
         let arn = self.arn_of(&written);
@@ -629,13 +693,13 @@ impl Job {
         let name = c.address.name.as_str();
         let spec: ApiDestinationSpec = typed(&self.spec)?;
         let connection_arn = Arn::new(spec.connection_arn.clone().unwrap_or_default());
-        let written = if c.action == Action::Create {
+        let written = self.wrote(if c.action == Action::Create {
             aws.create_api_destination(name, &spec, &connection_arn)
-                .await?
+                .await
         } else {
             aws.update_api_destination(name, &spec, &connection_arn, &c.clear)
-                .await?
-        };
+                .await
+        })?;
         // Never waited for: `INACTIVE` follows its connection (recorded as it is).
         let arn = self.arn_of(&written);
         Ok(Effect::Record(self.record_written(name, arn, &written)))
@@ -656,7 +720,7 @@ impl Job {
             (TAG_NAME.to_owned(), name.to_owned()),
             (TAG_LINEAGE.to_owned(), self.lineage.clone()),
         ]);
-        let new_id = aws.start_connector(&spec, &tags).await?;
+        let new_id = self.wrote(aws.start_connector(&spec, &tags).await)?;
         // The new id is in state before anything reads or waits on it: a run that dies or
         // fails from here on leaves a pending entry naming the copy it made.
         let (saved, is_saved) = tokio::sync::oneshot::channel();
@@ -691,7 +755,7 @@ impl Job {
             }
         };
         if c.action == Action::Replace && c.id.is_some() {
-            delete_connector(aws, &self.connector_id()?).await?;
+            self.wrote(delete_connector(aws, &self.connector_id()?).await)?;
         }
         Ok(Effect::Record(self.record(
             new_id.into(),
@@ -719,7 +783,7 @@ impl Job {
                 .filter(|p| !p.pointer().starts_with("/spec/tags"))
                 .cloned()
                 .collect();
-            aws.update_connector(&id, &spec, &clear).await?;
+            self.wrote(aws.update_connector(&id, &spec, &clear).await)?;
         }
         let set: BTreeMap<String, String> = tag_changes
             .iter()
@@ -739,8 +803,13 @@ impl Job {
             .filter(|f| f.after.is_none())
             .filter_map(|f| f.path.tag_key().map(str::to_owned))
             .collect();
-        aws.tag_connector(&arn, &set).await?;
-        aws.untag_connector(&arn, &unset).await?;
+        // Removed before added: a connector at AWS's limit of 50 tags can rename one.
+        if !unset.is_empty() {
+            self.wrote(aws.untag_connector(&arn, &unset).await)?;
+        }
+        if !set.is_empty() {
+            self.wrote(aws.tag_connector(&arn, &set).await)?;
+        }
         let live = wait_for(
             &self.step,
             timeout,
@@ -1009,11 +1078,16 @@ spec:
 
     /// Plans `MANIFESTS` from an empty state and applies the plan to `fake`.
     async fn apply_to(fake: Fake) -> (Arc<Fake>, Report, State) {
+        apply_from(fake, State::new(), false).await
+    }
+
+    /// Plans `MANIFESTS` from `state` and applies the plan to `fake`, stopped before any
+    /// change starts when `stopped`.
+    async fn apply_from(fake: Fake, mut state: State, stopped: bool) -> (Arc<Fake>, Report, State) {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("m.yaml"), MANIFESTS).unwrap();
         std::fs::write(dir.path().join("key.txt"), "not-a-real-key").unwrap();
         let desired = crate::manifest::validate(&[dir.path().join("m.yaml")]).unwrap();
-        let mut state = State::new();
         let observed: BTreeMap<Address, Observed> = BTreeMap::new();
         let plan = crate::plan::build(&desired, &state, &observed, &BTreeMap::new()).unwrap();
         let store = Store::new(Arc::new(crate::store::local::LocalFile::new(
@@ -1024,6 +1098,9 @@ spec:
             wait_timeout: Duration::from_secs(10),
             cancel: Default::default(),
         };
+        if stopped {
+            options.cancel.cancel();
+        }
         let fake = Arc::new(fake);
         let report = apply(&fake, &plan, &desired, &store, &mut state, &options)
             .await
@@ -1092,6 +1169,53 @@ spec:
                 .iter()
                 .any(|c| c.starts_with("CreateApiDestination"))
         );
+        assert!(
+            state
+                .pending
+                .contains_key(&Address::new(Kind::Connection, "acme"))
+        );
+    }
+
+    /// Issue 15 item 7: a mark an earlier, interrupted run left is kept, not overwritten,
+    /// and a change that never starts puts it back as it was (it used to be deleted, so the
+    /// next plan refused outbound's own connection as not in its state).
+    #[tokio::test]
+    async fn an_earlier_runs_pending_mark_survives_a_run_that_never_started_its_change() {
+        let mut state = State::new();
+        let acme = Address::new(Kind::Connection, "acme");
+        let earlier = Pending {
+            started: "2026-01-01T00:00:00Z".into(),
+            delete: false,
+            update: false,
+            id: None,
+            replaces: None,
+        };
+        state.pending.insert(acme.clone(), earlier.clone());
+        let (_, report, state) = apply_from(Fake::default(), state, true).await;
+        assert!(report.rows.iter().all(|r| r.outcome == Outcome::NotStarted));
+        assert_eq!(state.pending.get(&acme), Some(&earlier));
+        assert_eq!(state.pending.len(), 1, "{:?}", state.pending);
+    }
+
+    /// Issue 15 item 8: a create AWS refused (here access denied; "already exists" and
+    /// validation errors alike) created nothing, so it is not pending; a create that failed
+    /// after AWS acted (the wait) stays pending.
+    #[tokio::test]
+    async fn a_refused_create_is_not_pending_and_a_failed_wait_is() {
+        let fake = Fake::default();
+        fake.fail("CreateApiDestination", "not allowed");
+        let (_, report, state) = apply_to(fake).await;
+        assert!(matches!(outcome(&report, "orders"), Outcome::Failed(_)));
+        assert!(
+            !state
+                .pending
+                .contains_key(&Address::new(Kind::ApiDestination, "orders")),
+            "{:?}",
+            state.pending
+        );
+        let fake = Fake::default();
+        fake.script("acme", &["FAILED_CONNECTIVITY"]);
+        let (_, _, state) = apply_to(fake).await;
         assert!(
             state
                 .pending

@@ -358,6 +358,7 @@ mod tests {
             status: None,
             status_reason: None,
             last_modified: Some("2026-01-01T00:00:00Z".into()),
+            created: None,
             tags: BTreeMap::new(),
         }
     }

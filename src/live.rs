@@ -22,6 +22,9 @@ pub struct Live {
     pub status_reason: Option<String>,
     /// RFC 3339; the drift marker of connections (and API destinations).
     pub last_modified: Option<String>,
+    /// RFC 3339 `CreationTime` of a connection or API destination (connectors have none):
+    /// the evidence that an interrupted creation made it (see `observe`).
+    pub created: Option<String>,
     /// Connector tags including the reserved `outbound:` ones (empty for other kinds).
     pub tags: BTreeMap<String, String>,
 }

@@ -94,6 +94,7 @@ impl Aws {
                 .filter(|r| !r.is_empty())
                 .map(str::to_owned),
             last_modified: rfc3339(out.last_modified_time()),
+            created: rfc3339(out.creation_time()),
             tags: BTreeMap::new(),
         }))
     }
@@ -241,6 +242,7 @@ impl Aws {
             status: out.api_destination_state().map(|s| s.as_str().to_owned()),
             status_reason: None,
             last_modified: rfc3339(out.last_modified_time()),
+            created: rfc3339(out.creation_time()),
             tags: BTreeMap::new(),
         }))
     }

@@ -149,6 +149,7 @@ impl Fake {
                 status: status.map(str::to_owned),
                 status_reason: None,
                 last_modified: None,
+                created: Some(now()),
                 tags: BTreeMap::new(),
             },
         );
@@ -183,6 +184,11 @@ impl Fake {
             }),
         }
     }
+}
+
+/// The time now, as AWS's answers give it (RFC 3339, milliseconds).
+fn now() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
 }
 
 fn json<T: serde::Serialize>(spec: &T) -> Value {
