@@ -608,10 +608,19 @@ impl Job {
         }
     }
 
-    /// `DeauthorizeConnection`, then wait until AWS reports it switched off.
+    /// `UpdateConnection` of its other fields when they change (without auth parameters: the
+    /// spec says `deauthorized`), `DeauthorizeConnection`, then wait until AWS reports it
+    /// switched off.
     async fn deauthorize<C: Cloud>(&self, aws: &C, timeout: Duration) -> Result<Effect, AwsError> {
         let c = &self.change;
         let name = c.address.name.as_str();
+        if c.fields.iter().any(|f| f.path != "connectionState") {
+            let spec: ConnectionSpec = typed(&self.spec)?;
+            self.wrote(
+                aws.update_connection(name, &spec, &self.secrets, &c.clear)
+                    .await,
+            )?;
+        }
         self.wrote(aws.deauthorize_connection(name).await)?;
         let live = wait_for(
             &self.step,
@@ -663,12 +672,18 @@ impl Job {
                 .await
         })?;
         // The answer carries the ARN, state and `LastModifiedTime`: a Describe only while
-        // the state is not final (an OAuth connection `AUTHORIZING`).
+        // the state is not final (an OAuth connection `AUTHORIZING`). A deauthorized one
+        // (updated without its authorization) stays switched off.
         let arn = self.arn_of(&written);
+        let want = if spec.deauthorized {
+            Health::Off
+        } else {
+            Health::Healthy
+        };
         let settled = written
             .status
             .as_deref()
-            .is_some_and(|s| (Kind::Connection.rules().health)(s) == Health::Healthy);
+            .is_some_and(|s| (Kind::Connection.rules().health)(s) == want);
         if settled {
             return Ok(Effect::Record(self.record_written(name, arn, &written)));
         }
@@ -677,7 +692,7 @@ impl Job {
             timeout,
             || aws.describe_connection(name),
             Kind::Connection,
-            Health::Healthy,
+            want,
         )
         .await?;
         Ok(Effect::Record(self.record(

@@ -272,9 +272,18 @@ impl Cloud for Fake {
         _: &Secrets,
         _: &[FieldPath],
     ) -> impl Future<Output = Answer<Written>> + Send {
+        let deauthorized = spec.deauthorized;
         let spec = json(spec);
         self.call("UpdateConnection", name, move |i| {
             match i.live.get_mut(name) {
+                // Sent without its authorization (as `Aws::update_connection` does): that
+                // part is kept.
+                Some(l) if deauthorized => {
+                    let mut kept = l.spec.value();
+                    kept["description"] = spec.get("description").cloned().unwrap_or_default();
+                    l.spec = kept.into();
+                    Ok(written(l.arn.clone()))
+                }
                 Some(l) => {
                     l.spec = spec.into();
                     Ok(written(l.arn.clone()))

@@ -598,6 +598,10 @@ fn change_of(
             .or_else(|| r.map(|r| r.arn.clone())),
         desired: d
             .and_then(|d| with_references(desired_json, &d.spec))
+            .map(|j| match sides.wants_deauthorized() {
+                true => held_authorization(j, r),
+                false => j,
+            })
             .map(SpecJson::from),
         fingerprints: fps,
         not_compared,
@@ -762,10 +766,35 @@ fn compared(
             .into_iter()
             .flatten()
         {
-            f.fields.retain(|_, l| !matches!(l, Leaf::Sensitive(_)));
+            f.fields.retain(|p, _| !is_auth(p));
         }
     }
     (desired_flat, recorded_flat)
+}
+
+/// A field of a connection's authorization (`authorizationType`, `authParameters…`): what
+/// a deauthorized connection is neither sent nor compared on, since `UpdateConnection` with
+/// auth parameters needs the secrets (and re-authorizes it).
+fn is_auth(path: &FieldPath) -> bool {
+    let p = path.as_str();
+    p == "authorizationType" || p == "authParameters" || p.starts_with("authParameters.")
+}
+
+/// The spec a deauthorized connection's change sends and records: the manifest's other
+/// fields, with the authorization last sent (the record's: the record is only ever what was
+/// sent), until `deauthorized` goes back to `false` and the update sends it all.
+fn held_authorization(mut desired: Value, recorded: Option<&Record>) -> Value {
+    let (Some(o), Some(recorded)) = (desired.as_object_mut(), recorded.map(|r| r.spec.value()))
+    else {
+        return desired;
+    };
+    for key in ["authorizationType", "authParameters"] {
+        match recorded.get(key) {
+            Some(v) => o.insert(key.to_owned(), v.clone()),
+            None => o.remove(key),
+        };
+    }
+    desired
 }
 
 /// What to do with a resource, and its field changes, from its desired, recorded and live
@@ -885,22 +914,19 @@ fn connection_state(
     };
     let off = (Kind::Connection.rules().health)(status) == Health::Off;
     if wants_deauthorized {
+        // Its other fields are managed as ever (the diff left its authorization out): an
+        // update that sends them without auth parameters, before the deauthorization.
         if off {
-            // Left as it is: updating it would need the secrets it is meant to do without.
-            reasons.clear();
-            return (Action::Noop, Vec::new());
+            return (action, fields);
         }
         let reason = if was_deauthorized {
             Reason::Drift
         } else {
             Reason::ManifestChange
         };
-        reasons.clear();
         reasons.insert(reason.into());
-        return (
-            Action::Deauthorize,
-            vec![state_change(connection::STATE_DEAUTHORIZED, reason)],
-        );
+        fields.push(state_change(connection::STATE_DEAUTHORIZED, reason));
+        return (Action::Deauthorize, fields);
     }
     if off {
         let reason = if was_deauthorized {

@@ -911,3 +911,62 @@ fn a_connector_at_the_tag_limit_can_rename_a_tag() {
     );
     p.assert_no_changes();
 }
+
+/// Issue 15 item 2: a deauthorized connection is still managed. Its description is sent
+/// with `UpdateConnection` without auth parameters (then `DeauthorizeConnection`), while it
+/// is deauthorized too, and AWS holds what the state records; it stays deauthorized.
+#[test]
+fn a_deauthorized_connection_still_gets_its_description() {
+    let p = Project::new();
+    let c = connection("acme", "Orders API");
+    p.write("c.yaml", &c);
+    p.apply();
+    let described = |p: &Project| {
+        outside(&p.region, async |aws| {
+            aws.describe_connection("acme").await.unwrap().unwrap()
+        })
+    };
+    // Deauthorized and described anew in one edit.
+    p.write(
+        "c.yaml",
+        &format!(
+            "{}  deauthorized: true\n",
+            c.replace("Orders API", "Orders (paused)")
+        ),
+    );
+    support::moto().forget_calls(&p.region);
+    p.apply();
+    assert_eq!(p.mutations(), ["UpdateConnection", "DeauthorizeConnection"]);
+    let live = described(&p);
+    assert_eq!(live.spec.value()["description"], "Orders (paused)");
+    assert_eq!(live.status.as_deref(), Some("DEAUTHORIZED"));
+    p.assert_no_changes();
+    // While it stays deauthorized, a later edit is applied too, and it stays deauthorized.
+    p.write(
+        "c.yaml",
+        &format!(
+            "{}  deauthorized: true\n",
+            c.replace("Orders API", "Orders (still paused)")
+        ),
+    );
+    let plan = p.plan();
+    assert!(
+        plan.stdout
+            .contains("Connection/acme will be updated in place"),
+        "{}",
+        plan.stdout
+    );
+    support::moto().forget_calls(&p.region);
+    p.apply();
+    assert_eq!(p.mutations(), ["UpdateConnection"]);
+    let live = described(&p);
+    assert_eq!(live.spec.value()["description"], "Orders (still paused)");
+    assert_eq!(live.status.as_deref(), Some("DEAUTHORIZED"));
+    assert_eq!(
+        p.state()["resources"]["Connection/acme"]["spec"]["description"],
+        "Orders (still paused)"
+    );
+    p.assert_no_changes();
+    let drift = p.drift(&[]);
+    assert_eq!(drift.code, 0, "{}\n{}", drift.stdout, drift.stderr);
+}
