@@ -671,8 +671,9 @@ impl Job {
             aws.update_connection(name, &spec, &self.secrets, &c.clear)
                 .await
         })?;
-        // The answer carries the ARN, state and `LastModifiedTime`: a Describe only while
-        // the state is not final (an OAuth connection `AUTHORIZING`). A deauthorized one
+        // The markers recorded (`LastModifiedTime`, state) come from a Describe, never from
+        // the write's answer (issue 15 item 11): the first one when the state is final,
+        // more while it is not (an OAuth connection `AUTHORIZING`). A deauthorized one
         // (updated without its authorization) stays switched off.
         let arn = self.arn_of(&written);
         let want = if spec.deauthorized {
@@ -680,13 +681,6 @@ impl Job {
         } else {
             Health::Healthy
         };
-        let settled = written
-            .status
-            .as_deref()
-            .is_some_and(|s| (Kind::Connection.rules().health)(s) == want);
-        if settled {
-            return Ok(Effect::Record(self.record_written(name, arn, &written)));
-        }
         let live = wait_for(
             &self.step,
             timeout,
@@ -715,9 +709,15 @@ impl Job {
             aws.update_api_destination(name, &spec, &connection_arn, &c.clear)
                 .await
         })?;
-        // Never waited for: `INACTIVE` follows its connection (recorded as it is).
+        // Never waited for: `INACTIVE` follows its connection (recorded as it is). One
+        // Describe gives the markers recorded, never the write's answer (issue 15 item 11).
         let arn = self.arn_of(&written);
-        Ok(Effect::Record(self.record_written(name, arn, &written)))
+        let live = aws.describe_api_destination(name).await?;
+        Ok(Effect::Record(self.record(
+            ResourceId::name(name),
+            live.as_ref().map_or(arn, |l| l.arn.clone()),
+            live.as_ref(),
+        )))
     }
 
     /// Creates a connector tagged with its name and lineage, has its id saved as pending,
@@ -864,16 +864,6 @@ impl Job {
         } else {
             written.arn.clone()
         }
-    }
-
-    /// The record of a change whose answer said all there is to know.
-    fn record_written(&self, name: &str, arn: Arn, written: &Written) -> Record {
-        let mut record = self.record(ResourceId::name(name), arn, None);
-        record.live = LiveMarkers {
-            last_modified: written.last_modified.clone(),
-            status: written.status.clone(),
-        };
-        record
     }
 
     fn record(&self, id: ResourceId, arn: Arn, live: Option<&Live>) -> Record {
