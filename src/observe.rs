@@ -188,8 +188,16 @@ pub fn unchanged(kind: Kind, record: &Record, entry: &Listed) -> Option<Live> {
                 return None;
             }
         }
-        // Every field but the description is on the page: the page's win.
+        // Every field but the description is on the page: the page's win. A page entry
+        // lacking one (a rate, say) is described, not read as AWS's default (issue 15 item
+        // 12).
         _ => {
+            if DESTINATION_PAGE_FIELDS
+                .iter()
+                .any(|f| !page_fields.contains_key(*f))
+            {
+                return None;
+            }
             spec_fields.retain(|k, _| k == "description");
             spec_fields.extend(page_fields.clone());
         }
@@ -205,6 +213,14 @@ pub fn unchanged(kind: Kind, record: &Record, entry: &Listed) -> Option<Live> {
         tags: BTreeMap::new(),
     })
 }
+
+/// The fields of an API destination its List page entry carries (all but the description).
+const DESTINATION_PAGE_FIELDS: [&str; 4] = [
+    "connectionArn",
+    "invocationEndpoint",
+    "httpMethod",
+    "invocationRateLimitPerSecond",
+];
 
 /// A recorded spec as Describe shows it: secret references become `{"$sensitive": true}`.
 fn as_described(spec: &Value) -> Value {
@@ -536,9 +552,27 @@ mod tests {
         assert_eq!(live.spec, want);
         // INACTIVE (its connection authorizing) is described.
         assert_eq!(
-            unchanged(Kind::ApiDestination, &r, &entry(page, Some(T0), "INACTIVE")),
+            unchanged(
+                Kind::ApiDestination,
+                &r,
+                &entry(page.clone(), Some(T0), "INACTIVE")
+            ),
             None
         );
+        // Issue 15 item 12: an entry lacking a field is described, not read as the default.
+        for missing in DESTINATION_PAGE_FIELDS {
+            let mut partial = page.clone();
+            partial.as_object_mut().unwrap().remove(missing);
+            assert_eq!(
+                unchanged(
+                    Kind::ApiDestination,
+                    &r,
+                    &entry(partial, Some(T0), "ACTIVE")
+                ),
+                None,
+                "{missing}"
+            );
+        }
     }
 
     // ---- observe against the in-process double (crate::aws::fake) -----------------------
