@@ -73,6 +73,9 @@ impl Report {
 pub enum ApplyError {
     #[error("could not save state after a change to AWS; AWS and the state now differ")]
     State(#[from] StateError),
+    /// The first write, before any change started.
+    #[error("could not save state before the first change; no change was made to AWS")]
+    Before(#[source] StateError),
 }
 
 /// What a successful change leaves in the state.
@@ -92,8 +95,8 @@ pub async fn apply<C: Cloud>(
 ) -> Result<Report, ApplyError> {
     // 1. Records out of date are refreshed; every creation and deletion is pending before
     //    the first starts: one write, not one per change.
-    refresh_noops(plan, store, state)?;
-    let before = mark_pending(plan, store, state)?;
+    refresh_noops(plan, store, state).map_err(ApplyError::Before)?;
+    let before = mark_pending(plan, store, state).map_err(ApplyError::Before)?;
     let mut saves = Saves::new();
     let mut tally = Tally::new(plan, state);
     // Jobs report each connector they create here, and wait until it is saved as pending.
@@ -586,6 +589,8 @@ impl Job {
         match (c.address.kind, c.action) {
             (_, Action::Noop) => unreachable!("no-ops are not run"),
             (_, Action::Forget) => Ok(Effect::Remove),
+            // An adoption with nothing to change is only recorded.
+            (_, Action::Adopt) if c.fields.is_empty() => self.adopt(aws).await,
             (_, Action::Deauthorize) => self.deauthorize(aws, timeout).await,
             (_, Action::Delete) => self.delete(aws).await,
             // A named resource cannot be created anew before the old one is gone, and its
@@ -604,8 +609,37 @@ impl Job {
             (Kind::Connector, Action::Create | Action::Replace) => {
                 self.create_connector(aws, timeout, created).await
             }
-            (Kind::Connector, Action::Update) => self.update_connector(aws, timeout).await,
+            (Kind::Connector, Action::Update | Action::Adopt) => {
+                self.update_connector(aws, timeout).await
+            }
         }
+    }
+
+    /// Records a resource the manifest adopts, as a Describe shows it now (its drift marker
+    /// from a read); gone from AWS since the plan, it is not recorded.
+    async fn adopt<C: Cloud>(&self, aws: &C) -> Result<Effect, AwsError> {
+        let c = &self.change;
+        let id =
+            c.id.clone()
+                .unwrap_or_else(|| ResourceId::name(&c.address.name));
+        let live = match c.address.kind {
+            Kind::Connection => aws.describe_connection(id.as_str()).await?,
+            Kind::ApiDestination => aws.describe_api_destination(id.as_str()).await?,
+            Kind::Connector => aws.describe_connector(&self.connector_id()?).await?,
+        };
+        let Some(live) = live else {
+            return Err(AwsError {
+                operation: "apply",
+                class: ErrorClass::NotFound,
+                code: None,
+                message: format!("{} ({id}) to adopt is no longer in AWS", c.address),
+            });
+        };
+        Ok(Effect::Record(self.record(
+            id,
+            live.arn.clone(),
+            Some(&live),
+        )))
     }
 
     /// `UpdateConnection` of its other fields when they change (without auth parameters: the
@@ -1019,6 +1053,7 @@ mod tests {
                 forget("orphan", &["ghost"]),
             ],
             live_fingerprints: BTreeMap::new(),
+            scope: Default::default(),
         };
         let desired = DesiredState {
             resources: BTreeMap::new(),

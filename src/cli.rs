@@ -40,7 +40,20 @@ impl Cli {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        let mut cli = <Cli as Parser>::try_parse_from(args)?;
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Cli::command().try_get_matches_from(args)?;
+        let mut cli = Cli::from_arg_matches(&matches)?;
+        cli.global.explicit = Explicit::of(&matches);
+        if matches!(
+            cli.command,
+            Command::Plan(_)
+                | Command::Apply(_)
+                | Command::Drift(_)
+                | Command::Import(_)
+                | Command::Unlock(_)
+        ) {
+            cli.global.aws.rate_limit = rate_limits(cli.global.aws.rate_limit_flag)?;
+        }
         let aws = cli.global.aws.clone();
         match &mut cli.command {
             Command::Plan(a) => {
@@ -75,6 +88,48 @@ pub struct GlobalArgs {
     /// Secrets are never logged.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// The environment of the project file (outbound.yaml) to work on; `all` for validate,
+    /// plan and drift. Required when there is a project file.
+    #[arg(long, global = true, env = "OUTBOUND_ENV", value_name = "NAME")]
+    pub env: Option<String>,
+    /// The project file (default: outbound.yaml in the working directory or above it, up to
+    /// the repository root).
+    #[arg(long, global = true, env = "OUTBOUND_PROJECT", value_name = "FILE")]
+    pub project: Option<PathBuf>,
+    /// Which of the flags that an environment also sets were given (they override it).
+    #[arg(skip)]
+    pub explicit: Explicit,
+}
+
+/// Flags given on the command line, rather than left at their default or set through their
+/// environment variable: an environment's own settings give way only to these (a variable
+/// such as `OUTBOUND_STATE` set for a whole CI job must not point every environment at one
+/// state).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Explicit {
+    pub state: bool,
+    pub rate_limit: bool,
+    pub paths: bool,
+    /// `import --out`.
+    pub out: bool,
+}
+
+impl Explicit {
+    fn of(matches: &clap::ArgMatches) -> Explicit {
+        use clap::parser::ValueSource;
+        let given = |m: &clap::ArgMatches, id: &str| {
+            m.ids().any(|i| i.as_str() == id)
+                && matches!(m.value_source(id), Some(ValueSource::CommandLine))
+        };
+        let sub = matches.subcommand().map(|(_, m)| m);
+        let either = |id: &str| given(matches, id) || sub.is_some_and(|m| given(m, id));
+        Explicit {
+            state: either("state"),
+            rate_limit: either("rate_limit"),
+            paths: sub.is_some_and(|m| given(m, "paths")),
+            out: sub.is_some_and(|m| given(m, "out")),
+        }
+    }
 }
 
 /// Where the state lives and how to reach AWS: global flags, accepted before or after the
@@ -98,15 +153,20 @@ pub struct AwsArgs {
     #[arg(long, global = true, default_value_t = DEFAULT_PARALLELISM, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
     /// Client-side AWS requests per second, per service: `events=N,transfer=M` (either or
-    /// both; `off` for no limit). The defaults stay below EventBridge's published 50 per
-    /// second per account and Region, which every caller in the account shares.
+    /// both; `off` for no limit, a bare `off` for none at all). The defaults stay below
+    /// EventBridge's published 50 per second per account and Region, which every caller in
+    /// the account shares. Also OUTBOUND_RATE_LIMIT (read only by commands that call AWS).
+    /// [default: events=45,transfer=40]
     #[arg(
-        long,
+        id = "rate_limit",
+        long = "rate-limit",
         global = true,
-        env = "OUTBOUND_RATE_LIMIT",
-        value_name = "SERVICE=RATE,...",
-        default_value_t = crate::aws::rate::RateLimits::default()
+        value_name = "SERVICE=RATE,..."
     )]
+    pub rate_limit_flag: Option<crate::aws::rate::RateLimits>,
+    /// The limits in force: `--rate-limit`, else OUTBOUND_RATE_LIMIT, else the defaults; set
+    /// by [`Cli::read`] for the commands that call AWS.
+    #[arg(skip)]
     pub rate_limit: crate::aws::rate::RateLimits,
     /// How long opening a connection to AWS may take, e.g. `5s`, `500ms`.
     #[arg(long, global = true, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
@@ -132,6 +192,28 @@ pub enum Refresh {
     Full,
 }
 
+/// The rate limits of a command that calls AWS: the flag's, else `OUTBOUND_RATE_LIMIT`'s (a
+/// usage error naming it when bad), else the defaults. Read here, not by clap, so that a bad
+/// variable fails only the commands that use it (`validate` calls no AWS).
+fn rate_limits(
+    flag: Option<crate::aws::rate::RateLimits>,
+) -> Result<crate::aws::rate::RateLimits, clap::Error> {
+    use clap::CommandFactory;
+    if let Some(limits) = flag {
+        return Ok(limits);
+    }
+    match std::env::var("OUTBOUND_RATE_LIMIT") {
+        Ok(value) => value.parse().map_err(|e| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value '{value}' for OUTBOUND_RATE_LIMIT (--rate-limit): {e}\n"),
+            )
+            .with_cmd(&Cli::command())
+        }),
+        Err(_) => Ok(crate::aws::rate::RateLimits::default()),
+    }
+}
+
 /// An `--endpoint-url` the AWS SDK can use: an absolute http(s) URL with a host. Checked here
 /// so that a typo is a usage error, not every AWS call failing.
 fn endpoint_url(value: &str) -> Result<String, String> {
@@ -154,6 +236,7 @@ impl Default for AwsArgs {
             profile: None,
             endpoint_url: None,
             parallelism: DEFAULT_PARALLELISM,
+            rate_limit_flag: None,
             rate_limit: crate::aws::rate::RateLimits::default(),
             connect_timeout: crate::aws::DEFAULT_CONNECT_TIMEOUT,
             request_timeout: crate::aws::DEFAULT_REQUEST_TIMEOUT,
@@ -287,9 +370,28 @@ pub struct ImportArgs {
     /// state's lineage.
     #[arg(long)]
     pub force: bool,
+    /// Also record the resources in the state at once (for a state only you use): without
+    /// it, the state is left alone and the next `plan` shows each adoption for review.
+    #[arg(long)]
+    pub write_state: bool,
+    /// With --all: go on without asking, although outbound cannot tell whether another
+    /// state manages the connections and API destinations found.
+    #[arg(long)]
+    pub yes: bool,
     /// The global AWS flags, set by [`Cli::read`].
     #[arg(skip)]
     pub aws: AwsArgs,
+}
+
+/// `outbound validate`: manifests only, no AWS call.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub paths: PathsArgs,
+    /// `skip`: resolve no secret (a job without the secret values); the references are
+    /// still checked for their form.
+    #[arg(long, value_enum, env = "OUTBOUND_SECRETS", default_value_t = SecretsMode::Resolve)]
+    pub secrets: SecretsMode,
 }
 
 fn parse_kind(s: &str) -> Result<crate::resource::Kind, String> {
@@ -300,7 +402,7 @@ fn parse_kind(s: &str) -> Result<crate::resource::Kind, String> {
 pub enum Command {
     /// Check manifests without calling AWS: syntax, schema, cross-field and cross-document
     /// rules, secret references. Exit 0 when valid, 1 when not.
-    Validate(PathsArgs),
+    Validate(ValidateArgs),
     /// Show what apply would change in AWS, and why (manifest change or drift). Reads AWS
     /// and the state; changes nothing.
     Plan(PlanArgs),
@@ -315,8 +417,15 @@ pub enum Command {
     /// (secrets as `fromEnv` references to set) and records them in state, under the lock.
     /// Reads AWS only (List and Describe calls); the next apply sends the secrets and tags.
     Import(ImportArgs),
-    /// Print the JSON Schema of the manifest format, for editors (yaml-language-server).
-    Schema,
+    /// Print the JSON Schema of the manifest format (or of the project file, `outbound
+    /// schema project`), for editors (yaml-language-server).
+    Schema {
+        #[arg(value_enum, default_value_t = SchemaOf::Manifest)]
+        of: SchemaOf,
+    },
+    /// List the project file's environments (a CI matrix: `--format json` prints
+    /// `[{"name", "account", "region", "state"}]`).
+    Envs(EnvsArgs),
     /// Print a shell completion script (bash, zsh, fish; also elvish, powershell).
     ///
     /// `outbound completions bash > /etc/bash_completion.d/outbound`,
@@ -339,6 +448,28 @@ pub struct UnlockArgs {
     /// The global AWS flags, set by [`Cli::read`].
     #[arg(skip)]
     pub aws: AwsArgs,
+}
+
+/// What `outbound schema` describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchemaOf {
+    /// The manifests.
+    Manifest,
+    /// The project file, outbound.yaml.
+    Project,
+}
+
+/// `outbound envs`.
+#[derive(Debug, Args)]
+pub struct EnvsArgs {
+    #[arg(long, value_enum, default_value_t = EnvsFormat::Text)]
+    pub format: EnvsFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EnvsFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::live::Live;
 use crate::manifest::diag::Problem;
 use crate::resource::{
-    Address, ApiDestinationSpec, ApiVersion, ConnectionSpec, ConnectorSpec, Kind, Metadata,
+    Address, Adopt, ApiDestinationSpec, ApiVersion, ConnectionSpec, ConnectorSpec, Kind, Metadata,
 };
 use crate::state::{LiveMarkers, Record, State};
 
@@ -65,11 +65,26 @@ pub fn file_name(address: &Address) -> String {
 /// Documents and records for `found`. An API destination whose connection ARN belongs to a
 /// connection imported here or recorded in `state` names it with `connection:`.
 pub fn documents(found: &[Found], state: &State) -> Result<Vec<Imported>, NotRepresentable> {
-    let connections: BTreeMap<&str, &str> = state
-        .resources
+    documents_with(found, state, &BTreeMap::new())
+}
+
+/// [`documents`], where `earlier` (connection ARN -> name) also names connections: those an
+/// earlier import wrote manifests for, not recorded in the state until a plan adopts them.
+pub fn documents_with(
+    found: &[Found],
+    state: &State,
+    earlier: &BTreeMap<String, String>,
+) -> Result<Vec<Imported>, NotRepresentable> {
+    let connections: BTreeMap<&str, &str> = earlier
         .iter()
-        .filter(|(a, _)| a.kind == Kind::Connection)
-        .map(|(a, r)| (r.arn.as_str(), a.name.as_str()))
+        .map(|(arn, name)| (arn.as_str(), name.as_str()))
+        .chain(
+            state
+                .resources
+                .iter()
+                .filter(|(a, _)| a.kind == Kind::Connection)
+                .map(|(a, r)| (r.arn.as_str(), a.name.as_str())),
+        )
         .chain(
             found
                 .iter()
@@ -146,7 +161,11 @@ fn document(
         }
     };
     let (typed, recorded) = (typed.map_err(bad)?, recorded.map_err(bad)?);
-    let mut yaml = yaml(address, &typed, &secrets).map_err(|message| NotRepresentable {
+    let adopt = match address.kind {
+        Kind::Connector => Adopt::Id(f.live.id.to_string()),
+        Kind::Connection | Kind::ApiDestination => Adopt::Flag(true),
+    };
+    let mut yaml = yaml(address, adopt, &typed, &secrets).map_err(|message| NotRepresentable {
         address: address.clone(),
         message,
     })?;
@@ -329,9 +348,15 @@ pub fn upper_snake(s: &str) -> String {
     out.trim_end_matches('_').to_owned()
 }
 
-/// The document as YAML, `apiVersion`, `kind`, `metadata`, `spec` in that order and the spec
-/// in the schema's order, after a comment naming the secrets to set.
-fn yaml(address: &Address, spec: &Value, secrets: &[SecretEnv]) -> Result<String, String> {
+/// The document as YAML, `apiVersion`, `kind`, `metadata` (with the adoption marker), `spec`
+/// in that order and the spec in the schema's order, after a comment naming the secrets to
+/// set.
+fn yaml(
+    address: &Address,
+    adopt: Adopt,
+    spec: &Value,
+    secrets: &[SecretEnv],
+) -> Result<String, String> {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct Document<'a> {
@@ -347,11 +372,15 @@ fn yaml(address: &Address, spec: &Value, secrets: &[SecretEnv]) -> Result<String
         metadata: Metadata {
             name: address.name.clone(),
             protect: false,
+            adopt: Some(adopt),
         },
         spec: &spec,
     };
     let body = serde_yaml::to_string(&doc).map_err(|e| e.to_string())?;
-    let mut out = format!("# {address}: imported from AWS by `outbound import`.\n");
+    let mut out = format!(
+        "# {address}: imported from AWS by `outbound import`. `adopt` marks it for the next\n\
+         # plan to adopt (apply records it in the state); once applied, it changes nothing.\n"
+    );
     if !secrets.is_empty() {
         out.push_str("# AWS never returns secret values: set these before `outbound plan`:\n");
         for s in secrets {
@@ -464,7 +493,8 @@ mod tests {
         );
         assert_eq!(
             d.yaml,
-            "# Connection/acme-orders-api: imported from AWS by `outbound import`.
+            "# Connection/acme-orders-api: imported from AWS by `outbound import`. `adopt` marks it for the next
+# plan to adopt (apply records it in the state); once applied, it changes nothing.
 # AWS never returns secret values: set these before `outbound plan`:
 #   OUTBOUND_ACME_ORDERS_API_API_KEY_VALUE  (authParameters.apiKeyAuthParameters.apiKeyValue)
 #   OUTBOUND_ACME_ORDERS_API_HEADER_X_SIGNATURE  (authParameters.invocationHttpParameters.headerParameters[X-Signature].value)
@@ -472,6 +502,7 @@ apiVersion: outbound/v1
 kind: Connection
 metadata:
   name: acme-orders-api
+  adopt: true
 spec:
   description: Orders
   authorizationType: API_KEY
@@ -572,6 +603,10 @@ spec:
                                  "partnerProfileId": "p-0fedcba9876543210"},
                    "tags": tags}),
         );
+        let mut connector = connector;
+        connector.live.id = crate::resource::ConnectorId::parse("c-0123456789abcdef0")
+            .unwrap()
+            .into();
         let docs = documents(&[connector], &State::new()).unwrap();
         let d = &docs[0];
         assert_eq!(d.problems.len(), 1, "{:?}", d.problems);

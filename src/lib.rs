@@ -15,6 +15,7 @@ pub mod live;
 pub mod manifest;
 pub mod observe;
 pub mod plan;
+pub mod project;
 pub mod render;
 pub mod resource;
 pub mod signal;

@@ -26,6 +26,10 @@ fn main() -> ExitCode {
     init_logging(cli.global.verbose);
     match commands::run(cli) {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
+        // Printed already, where it was found.
+        Err(err) if err.is::<commands::context::Reported>() => {
+            ExitCode::from(commands::Outcome::Failed.exit_code())
+        }
         Err(err) => {
             render::error(&err);
             ExitCode::from(commands::Outcome::Failed.exit_code())
@@ -59,7 +63,12 @@ fn usage_error_on_stdout(e: &clap::Error) {
 }
 
 /// Logs go to stderr; `-v` raises the level, `OUTBOUND_LOG` (an env-filter) overrides it.
+/// Whatever the filter says, the trace events of the AWS SDK and its HTTP stack are never
+/// written (see [`prints_bodies`]).
 fn init_logging(verbose: u8) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{Layer, filter::FilterExt};
     let level = match verbose {
         0 => "warn",
         1 => "info",
@@ -68,9 +77,27 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("OUTBOUND_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("outbound={level}")));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never)
+    let no_bodies = tracing_subscriber::filter::filter_fn(|meta| !prints_bodies(meta));
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(
+                    anstream::AutoStream::choice(&std::io::stderr())
+                        != anstream::ColorChoice::Never,
+                )
+                .with_filter(filter.and(no_bodies)),
+        )
         .init();
+}
+
+/// Trace events (and spans) of the AWS SDK and the HTTP stack print whole requests, bodies
+/// included: `aws_smithy_runtime`'s "transmitting request" always does, and `aws_sigv4`'s
+/// "signing request" does when `LOG_SIGNABLE_BODY=true` (an opt-in of the SDK). A request
+/// body carries a connection's secrets, which never appear in outbound's output, so these
+/// are dropped, whatever `OUTBOUND_LOG` enables. (The variable itself cannot be removed from
+/// the environment: `std::env::remove_var` is unsafe, and the crate forbids unsafe code.)
+fn prints_bodies(meta: &tracing::Metadata<'_>) -> bool {
+    const SDK: [&str; 4] = ["aws_", "hyper", "h2", "http_body"];
+    *meta.level() == tracing::Level::TRACE && SDK.iter().any(|t| meta.target().starts_with(t))
 }

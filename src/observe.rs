@@ -61,7 +61,11 @@ pub async fn observe<A: Observe>(
     let known: Vec<&Address> = addresses
         .iter()
         .copied()
-        .filter(|a| a.kind != Kind::Connector || state.resources.contains_key(*a))
+        .filter(|a| {
+            a.kind != Kind::Connector
+                || state.resources.contains_key(*a)
+                || adopted_id(desired, a).is_some()
+        })
         .collect();
     // Connectors are searched by tag when no id is recorded, and also whenever a create or
     // replacement of the address was interrupted (still pending): the copy it made may be
@@ -72,6 +76,7 @@ pub async fn observe<A: Observe>(
         .filter(|a| {
             a.kind == Kind::Connector
                 && (!state.resources.contains_key(*a) || state.pending.contains_key(*a))
+                && (state.resources.contains_key(*a) || adopted_id(desired, a).is_none())
         })
         .collect();
     let (listable, direct): (Vec<&Address>, Vec<&Address>) = known
@@ -85,10 +90,13 @@ pub async fn observe<A: Observe>(
         // One call at a time, in a fixed order: `--parallelism 1` makes a run's calls
         // repeatable (the fault matrix counts on it).
         let lists = (connections.await, destinations.await);
-        (describe(aws, state, &direct, parallelism).await, lists)
+        (
+            describe(aws, desired, state, &direct, parallelism).await,
+            lists,
+        )
     } else {
         let lists = async { tokio::join!(connections, destinations) };
-        tokio::join!(describe(aws, state, &direct, parallelism), lists)
+        tokio::join!(describe(aws, desired, state, &direct, parallelism), lists)
     };
     // 2. What the pages show unchanged is read; the rest is described.
     let mut again = Vec::new();
@@ -116,7 +124,7 @@ pub async fn observe<A: Observe>(
             None => again.push(a),
         }
     }
-    out.extend(describe(aws, state, &again, parallelism).await);
+    out.extend(describe(aws, desired, state, &again, parallelism).await);
     if !searched.is_empty() {
         let mut found = find_connectors(aws, desired, state, &searched, parallelism).await;
         for a in searched {
@@ -238,9 +246,19 @@ fn as_described(spec: &Value) -> Value {
     }
 }
 
-/// One Describe per address (by its recorded id), at most `parallelism` at a time.
+/// The connector a manifest adopts (`metadata.adopt: c-…`), if any.
+fn adopted_id<'a>(desired: &'a DesiredState, address: &Address) -> Option<&'a ConnectorId> {
+    match desired.resources.get(address)?.adopt.as_ref()? {
+        crate::manifest::Adoption::Connector(id) => Some(id),
+        crate::manifest::Adoption::ByName => None,
+    }
+}
+
+/// One Describe per address (by its recorded id, else the connector id its manifest
+/// adopts), at most `parallelism` at a time.
 async fn describe<A: Observe>(
     aws: &A,
+    desired: &DesiredState,
     state: &State,
     addresses: &[&Address],
     parallelism: usize,
@@ -248,10 +266,10 @@ async fn describe<A: Observe>(
     stream::iter(addresses.iter().copied())
         .map(|a| async move {
             let mark = state.pending.get(a);
-            let id = state
-                .resources
-                .get(a)
-                .map_or(a.name.as_str(), |r| r.id.as_str());
+            let id = state.resources.get(a).map_or_else(
+                || adopted_id(desired, a).map_or(a.name.as_str(), ConnectorId::as_str),
+                |r| r.id.as_str(),
+            );
             let live = match a.kind {
                 Kind::Connection => aws.describe_connection(id).await,
                 Kind::ApiDestination => aws.describe_api_destination(id).await,

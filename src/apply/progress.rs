@@ -94,6 +94,7 @@ fn done(action: Action) -> &'static str {
         Action::Delete => "deleted",
         Action::Forget => "forgotten",
         Action::Deauthorize => "deauthorized",
+        Action::Adopt => "adopted",
         Action::Noop => "unchanged",
     }
 }

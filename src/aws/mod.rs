@@ -11,6 +11,7 @@ pub mod cloud;
 pub mod events;
 #[cfg(test)]
 pub mod fake;
+pub mod guard;
 pub mod rate;
 pub mod s3;
 pub mod transfer;
@@ -193,19 +194,29 @@ impl Aws {
         secrets: Vec<String>,
     ) -> Result<Aws, AwsError> {
         let config = shared_config(options, credentials).await?;
-        let transfer = aws_sdk_transfer::config::Builder::from(&config)
+        Ok(Aws::from_config(&config, options, secrets))
+    }
+
+    /// The clients of an AWS configuration loaded once for the run (`config`), with
+    /// `options`' rate limits; `secrets` are scrubbed from error messages.
+    pub fn from_config(
+        config: &aws_config::SdkConfig,
+        options: &AwsOptions,
+        secrets: Vec<String>,
+    ) -> Aws {
+        let transfer = aws_sdk_transfer::config::Builder::from(config)
             .retry_classifier(error::QuotaIsFinal)
             .build();
-        let events = aws_sdk_cloudwatchevents::config::Builder::from(&config)
+        let events = aws_sdk_cloudwatchevents::config::Builder::from(config)
             .retry_classifier(error::QuotaIsFinal)
             .build();
-        Ok(Aws {
+        Aws {
             transfer: aws_sdk_transfer::Client::from_conf(transfer),
             events: aws_sdk_cloudwatchevents::Client::from_conf(events),
             calls: CallLog::default(),
             redact: secrets.into_iter().filter(|s| !s.is_empty()).collect(),
             limiter: rate::Limiter::new(&options.rate_limits),
-        })
+        }
     }
 
     /// The region the clients call.
@@ -236,7 +247,7 @@ impl Aws {
 /// The configuration every client shares: the standard chain (env, profiles, SSO) with
 /// `--region`, `--profile`, `--endpoint-url` and fixed `credentials` on top, adaptive retry
 /// and the timeouts; an error when no region is configured.
-pub(crate) async fn shared_config(
+pub async fn shared_config(
     options: &AwsOptions,
     credentials: Option<Credentials>,
 ) -> Result<aws_config::SdkConfig, AwsError> {
@@ -267,6 +278,37 @@ pub(crate) async fn shared_config(
         credentials_found(&config).await?;
     }
     Ok(config)
+}
+
+/// `config` with its credentials replaced by those of `role`, assumed (STS `AssumeRole`,
+/// aws-config's provider, which renews them) from `config`'s own; an error, naming the
+/// role, when it cannot be assumed.
+pub async fn assume_role(
+    config: &aws_config::SdkConfig,
+    role: &str,
+    session: &str,
+) -> Result<aws_config::SdkConfig, AwsError> {
+    use aws_sdk_transfer::config::ProvideCredentials;
+    let provider = aws_config::sts::AssumeRoleProvider::builder(role)
+        .session_name(session)
+        .configure(config)
+        .build()
+        .await;
+    if let Err(e) = provider.provide_credentials().await {
+        let mut message = format!("cannot assume the role {role}: {e}");
+        let mut cause = std::error::Error::source(&e);
+        while let Some(c) = cause {
+            message.push_str(&format!(": {c}"));
+            cause = c.source();
+        }
+        return Err(invalid("AssumeRole", message));
+    }
+    Ok(config
+        .to_builder()
+        .credentials_provider(aws_sdk_transfer::config::SharedCredentialsProvider::new(
+            provider,
+        ))
+        .build())
 }
 
 /// Credentials given outright rather than found by the chain (emulators, tests).

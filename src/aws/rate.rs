@@ -76,13 +76,26 @@ impl fmt::Display for RateLimits {
     }
 }
 
-/// `events=N,transfer=M` (either or both; `off` for no limit), starting from the defaults.
+/// `events=N,transfer=M` (either or both, each once; `off` for no limit), starting from the
+/// defaults; a bare `off` is no limit for any service.
 impl FromStr for RateLimits {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim() == "off" {
+            return Ok(RateLimits {
+                events: None,
+                transfer: None,
+            });
+        }
         let mut limits = RateLimits::default();
+        let mut seen: Vec<&str> = Vec::new();
         for item in s.split(',').map(str::trim) {
+            if item == "off" {
+                return Err(
+                    "`off` alone turns every limit off; with services, write `events=off`".into(),
+                );
+            }
             let Some((service, rate)) = item.split_once('=') else {
                 return Err(format!(
                     "`{item}`: expected SERVICE=RATE, e.g. events=20,transfer=5"
@@ -100,6 +113,10 @@ impl FromStr for RateLimits {
                     }
                 },
             };
+            if seen.contains(&service.trim()) {
+                return Err(format!("`{}` is given twice", service.trim()));
+            }
+            seen.push(service.trim());
             match service.trim() {
                 "events" => limits.events = rate,
                 "transfer" => limits.transfer = rate,
@@ -237,6 +254,21 @@ mod tests {
             limits(" transfer = 3 , events=off").map(|l| l.to_string()),
             Ok("events=off,transfer=3".to_owned())
         );
+    }
+
+    /// Issue 15 item 12: the help offers `off`, so a bare `off` is every service off; a
+    /// service named twice is refused, not decided by its last mention.
+    #[test]
+    fn a_bare_off_turns_every_limit_off_and_a_repeated_service_is_refused() {
+        assert_eq!(
+            limits("off").map(|l| l.to_string()),
+            Ok("events=off,transfer=off".to_owned())
+        );
+        assert_eq!(limits(" off ").map(|l| l.events), Ok(None));
+        let err = limits("events=1,events=2").expect_err("a repeated service");
+        assert!(err.contains("`events` is given twice"), "{err}");
+        let err = limits("off,events=2").expect_err("off with a service");
+        assert!(err.contains("`off` alone"), "{err}");
     }
 
     #[test]

@@ -52,14 +52,19 @@ impl S3 {
 
     async fn build(options: &AwsOptions, credentials: Option<Credentials>) -> Result<S3, AwsError> {
         let config = shared_config(options, credentials).await?;
+        Ok(S3::from_config(&config))
+    }
+
+    /// A client of an AWS configuration loaded once for the run.
+    pub fn from_config(config: &aws_config::SdkConfig) -> S3 {
         let path_style = config.endpoint_url().is_some();
-        let conf = aws_sdk_s3::config::Builder::from(&config)
+        let conf = aws_sdk_s3::config::Builder::from(config)
             .force_path_style(path_style)
             .build();
-        Ok(S3 {
+        S3 {
             client: aws_sdk_s3::Client::from_conf(conf),
             calls: CallLog::default(),
-        })
+        }
     }
 
     /// The object, or `None` when the key does not exist (a missing bucket is an error).

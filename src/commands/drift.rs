@@ -1,32 +1,48 @@
 //! `outbound drift`: validate -> state -> observe -> diff -> plan -> drift report -> render.
 //! Run from cron beside applies: it changes nothing, saves nothing and takes no lock.
 
-use super::plan::finish;
+use super::context::{Context, contexts};
+use super::plan::{each, finish, section};
 use super::{Gathered, NotPrepared, Outcome, gather, refused, runtime};
 use crate::aws::Aws;
-use crate::cli::{DriftArgs, Format};
+use crate::cli::{DriftArgs, Format, GlobalArgs};
 use crate::drift::{self, Verdict};
 use crate::plan::{self, Plan, PlanError};
 use crate::render;
 
 /// Reports drift; a report that could not be made is also rendered on stdout (Markdown,
 /// JSON), so the issue a bot opens is never empty.
-pub fn run(args: &DriftArgs, verbose: u8) -> anyhow::Result<Outcome> {
-    finish("drift", args.format, drift(args, verbose))
+pub fn run(args: &DriftArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
+    let contexts = match contexts(global, &args.paths.paths, &args.aws, "drift", true) {
+        Ok(c) => c,
+        Err(e) => return finish("drift", args.format, Err(e)),
+    };
+    if global.env.as_deref() == Some(crate::project::ALL) {
+        return Ok(each("drift", args.format, &contexts, |ctx| {
+            drift(ctx, args, global.verbose)
+        }));
+    }
+    let Some(ctx) = contexts.first() else {
+        return Ok(Outcome::Failed);
+    };
+    let (out, outcome) = section(
+        "drift",
+        args.format,
+        ctx.name(),
+        drift(ctx, args, global.verbose),
+    );
+    render::out(&out);
+    outcome
 }
 
-fn drift(args: &DriftArgs, verbose: u8) -> anyhow::Result<Result<Outcome, NotPrepared>> {
+fn drift(
+    ctx: &Context,
+    args: &DriftArgs,
+    verbose: u8,
+) -> anyhow::Result<Result<(String, Outcome), NotPrepared>> {
     runtime()?.block_on(async {
         // 1. Manifests, state and AWS; what AWS could not be read for is kept, not fatal.
-        let mut g = match gather(
-            &args.paths.paths,
-            Default::default(),
-            &args.aws,
-            args.secrets,
-            verbose,
-        )
-        .await?
-        {
+        let mut g = match gather(ctx, Default::default(), args.secrets, verbose).await? {
             Ok(g) => g,
             Err(n) => return Ok(Err(n)),
         };
@@ -59,21 +75,22 @@ fn drift(args: &DriftArgs, verbose: u8) -> anyhow::Result<Result<Outcome, NotPre
             deauthorize_asked: &asked,
             unmanaged,
         });
-        render::out(&match args.format {
+        let out = match args.format {
             Format::Text => render::drift::text(&report),
             Format::Json => render::drift::json(&report),
             Format::Markdown => render::drift::markdown(&report),
-        });
+        };
         // `--secrets skip`: which secret fields the report could not compare.
         let skipped = render::text::not_compared(&plan);
         if !skipped.is_empty() {
             render::message(&skipped);
         }
-        Ok(Ok(match report.verdict() {
+        let outcome = match report.verdict() {
             Verdict::InSync => Outcome::Success,
             Verdict::Drift => Outcome::Changes,
             Verdict::Incomplete => Outcome::Incomplete,
-        }))
+        };
+        Ok(Ok((out, outcome)))
     })
 }
 

@@ -1,16 +1,20 @@
-//! `outbound import`: lock -> state -> find in AWS what no state owns -> manifests written ->
-//! state saved. Only List and Describe calls: AWS is not changed. The manifests are written
-//! before the state, so a failure in between leaves files to re-import with `--force`, never
-//! a state that owns resources without manifests (which the next plan would delete).
+//! `outbound import`: account guard -> state -> find in AWS what no state owns -> manifests written, each
+//! marked `metadata.adopt`: the next plan shows the adoption for review and apply records it.
+//! The state is left alone, and no lock is taken, unless `--write-state` asks to record the
+//! resources at once (lock -> state -> ... -> manifests -> state saved). Only List and
+//! Describe calls: AWS is not changed. The manifests are written before the state, so a
+//! failure in between leaves files to re-import with `--force`, never a state that owns
+//! resources without manifests (which the next plan would delete).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 
 use futures::stream::{self, StreamExt};
 
-use super::{Outcome, aws_options, runtime};
+use super::{Outcome, runtime};
 use crate::aws::cloud::Observe;
-use crate::aws::{Aws, AwsError, Live};
+use crate::aws::{AwsError, Live};
 use crate::cli::ImportArgs;
 use crate::import::{self, Found, Imported};
 use crate::render;
@@ -36,26 +40,61 @@ struct Search {
     skipped: Vec<String>,
 }
 
-pub fn run(args: &ImportArgs, verbose: u8) -> anyhow::Result<Outcome> {
+pub fn run(args: &ImportArgs, global: &crate::cli::GlobalArgs) -> anyhow::Result<Outcome> {
+    let verbose = global.verbose;
     // 1. What to look for: a typo needs neither the lock nor AWS.
     let wanted = match wanted(args) {
         Ok(w) => w,
         Err(problems) => return Ok(refuse(&problems)),
     };
+    let contexts = super::context::contexts(global, &[], &args.aws, "import", false)?;
+    let Some(ctx) = contexts.first() else {
+        return Ok(Outcome::Failed);
+    };
+    let out = match out_dir(ctx, args, global) {
+        Ok(out) => out,
+        Err(outcome) => return Ok(outcome),
+    };
     runtime()?.block_on(async {
-        // 2. The lock, then the state it protects.
-        let options = aws_options(&args.aws);
-        let store = crate::store::open(&args.aws.state, &options).await?;
-        let lock = store.lock("import")?;
-        let mut state = store.load()?.unwrap_or_default();
+        // 2. The account guard (the first AWS call), then the state (what it manages is not
+        //    imported). The lock is taken only to write the state (--write-state), and the
+        //    state is then read again under it, and checked again.
+        let mut guard = match super::guarded(ctx).await? {
+            Ok(g) => g,
+            Err(e) => return Ok(super::guard::refusal(e).into()),
+        };
+        let store = guard.store.clone();
+        // A first signal stops the reads of AWS (then nothing is written), a second ends the
+        // run at once; a lock held is released either way.
+        let signals = crate::signal::Signals::listen()?;
+        let lock = if args.write_state {
+            let lock = store.lock("import")?;
+            if let Err(e) = guard.reload()? {
+                return Ok(super::guard::refusal(e).into());
+            }
+            Some(lock)
+        } else {
+            None
+        };
+        let state = guard.take_state(State::new);
         // 3. AWS, read only.
-        let aws = Aws::connect(&options, Vec::new()).await?;
+        let aws = ctx.clients(Vec::new()).await?;
         let parallelism = usize::from(args.aws.parallelism);
-        let search = match &wanted {
-            Wanted::All(kinds) => all(&aws, kinds, &state, args.force, parallelism).await,
-            Wanted::These(these) => {
-                let region = aws.region().unwrap_or_default();
-                named(&aws, &region, these, &state, args.force, parallelism).await
+        let search = crate::signal::unless_stopped(async {
+            match &wanted {
+                Wanted::All(kinds) => all(&aws, kinds, &state, args.force, parallelism).await,
+                Wanted::These(these) => {
+                    let region = aws.region().unwrap_or_default();
+                    named(&aws, &region, these, &state, args.force, parallelism).await
+                }
+            }
+        })
+        .await;
+        let search = match search {
+            Ok(search) => search,
+            Err(stopped) => {
+                render::message(&format!("{stopped}; nothing was imported.\n"));
+                return Ok(Outcome::Stopped(stopped.0));
             }
         };
         if verbose > 0 {
@@ -79,36 +118,130 @@ pub fn run(args: &ImportArgs, verbose: u8) -> anyhow::Result<Outcome> {
             return Ok(Outcome::Success);
         }
         // 4. Manifests and records.
-        let imported = match import::documents(&search.found, &state) {
+        let all = matches!(wanted, Wanted::All(_));
+        let imported = match documents(args, all, &out, &search.found, &state)? {
             Ok(i) => i,
-            Err(e) => return Ok(refuse(&[e.to_string()])),
+            Err(refused) => return Ok(refused),
         };
-        let existing: Vec<String> = imported
-            .iter()
-            .map(|i| args.out.join(&i.file))
-            .filter(|p| p.exists())
-            .map(|p| {
-                format!(
-                    "{} exists already (pass --force to overwrite it)",
-                    p.display()
-                )
-            })
-            .collect();
-        if !args.force && !existing.is_empty() {
-            return Ok(refuse(&existing));
+        // 5. Manifests first, then (with --write-state) the state, unless a signal came while
+        //    they were made.
+        if let Some(signal) = signals.received() {
+            render::message("Stopped before writing: nothing was imported.\n");
+            return Ok(Outcome::Stopped(signal));
         }
-        // 5. Manifests first, then the state.
-        write(&args.out, &imported)?;
-        for i in &imported {
-            state.resources.insert(i.address.clone(), i.record.clone());
+        write(&out, &imported)?;
+        if let Some(lock) = lock {
+            record(lock, &store, state, &imported)?;
         }
-        state.serial += 1;
-        store.save(&state)?;
-        lock.release()?;
-        render::out(&summary(&args.out, &imported));
-        render::message(&next_steps(&imported));
+        render::out(&summary(&out, &imported));
+        render::message(&next_steps(&imported, args.write_state));
         Ok(Outcome::Success)
     })
+}
+
+/// Where the manifests go: an environment's resources to its overlay (the shared manifests
+/// are every environment's), unless --out says where.
+fn out_dir(
+    ctx: &super::context::Context,
+    args: &ImportArgs,
+    global: &crate::cli::GlobalArgs,
+) -> Result<std::path::PathBuf, Outcome> {
+    match (&ctx.env, global.explicit.out) {
+        (Some(env), false) => env.overlays.first().cloned().ok_or_else(|| {
+            refuse(&[format!(
+                "environment `{}` has no overlays to write its imported manifests to; \
+                 add `overlays:` to it in the project file, or pass --out DIR",
+                env.name
+            )])
+        }),
+        _ => Ok(args.out.clone()),
+    }
+}
+
+/// `--write-state`: the imported records saved in the state, then the lock released.
+fn record(
+    lock: crate::store::Lock,
+    store: &crate::store::Store,
+    mut state: State,
+    imported: &[Imported],
+) -> anyhow::Result<()> {
+    for i in imported {
+        state.resources.insert(i.address.clone(), i.record.clone());
+    }
+    state.serial += 1;
+    store.save(&state)?;
+    lock.release()?;
+    Ok(())
+}
+
+/// The manifests of what was found, or the outcome of a refusal (printed here): `--all` not
+/// confirmed, a resource the format cannot hold, files that exist (without `--force`).
+fn documents(
+    args: &ImportArgs,
+    all: bool,
+    out: &Path,
+    found: &[Found],
+    state: &State,
+) -> anyhow::Result<Result<Vec<Imported>, Outcome>> {
+    if all && !confirmed_all(found, args.yes)? {
+        render::message("Nothing was imported: no manifest and no state were written.\n");
+        return Ok(Err(Outcome::Failed));
+    }
+    let earlier = imported_earlier(out, found);
+    let imported = match import::documents_with(found, state, &earlier) {
+        Ok(i) => i,
+        Err(e) => return Ok(Err(refuse(&[e.to_string()]))),
+    };
+    let existing: Vec<String> = imported
+        .iter()
+        .map(|i| out.join(&i.file))
+        .filter(|p| p.exists())
+        .map(|p| {
+            format!(
+                "{} exists already (pass --force to overwrite it)",
+                p.display()
+            )
+        })
+        .collect();
+    if !args.force && !existing.is_empty() {
+        return Ok(Err(refuse(&existing)));
+    }
+    Ok(Ok(imported))
+}
+
+/// `--all` found connections or API destinations: AWS gives them no tags, so whether another
+/// outbound state manages them cannot be told. They are listed, and the import goes on with
+/// `--yes` or a `yes` typed on a terminal; without a terminal it is refused.
+fn confirmed_all(found: &[Found], yes: bool) -> anyhow::Result<bool> {
+    let untagged: Vec<&Found> = found
+        .iter()
+        .filter(|f| f.address.kind != Kind::Connector)
+        .collect();
+    if untagged.is_empty() {
+        return Ok(true);
+    }
+    let mut list = format!(
+        "outbound cannot tell whether another state manages these {} (AWS gives connections and API destinations no tags to mark an owner):\n",
+        render::count(untagged.len(), "resource")
+    );
+    for f in &untagged {
+        list.push_str(&format!("  {}\n", f.address));
+    }
+    render::message(&list);
+    if yes {
+        render::message("Going on (--yes).\n");
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        render::message(
+            "error: refusing to import them without a terminal to confirm on; check that no other state manages them, then pass --yes (or name the resources to import)\n",
+        );
+        return Ok(false);
+    }
+    render::message("Import them all? Only 'yes' is accepted: ");
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
 }
 
 /// Prints every reason and says that nothing was written.
@@ -447,6 +580,29 @@ fn managed_connector<'a>(
         .find(|(a, r)| a.kind == Kind::Connector && r.id == *id)
 }
 
+/// The connections the API destinations of `found` point at whose manifest an earlier import
+/// wrote into `dir` (`connection-NAME.yaml`, NAME from the ARN
+/// `arn:…:connection/NAME/…`): ARN -> name, so a destination names its connection with
+/// `connection:` although the state records neither until they are adopted.
+fn imported_earlier(dir: &Path, found: &[Found]) -> BTreeMap<String, String> {
+    found
+        .iter()
+        .filter(|f| f.address.kind == Kind::ApiDestination)
+        .filter_map(|f| f.live.spec.get("connectionArn"))
+        .filter_map(|arn| arn.as_str().map(str::to_owned))
+        .filter_map(|arn| {
+            let name = arn
+                .split_once(":connection/")?
+                .1
+                .split('/')
+                .next()?
+                .to_owned();
+            let file = import::file_name(&Address::new(Kind::Connection, name.clone()));
+            dir.join(file).is_file().then_some((arn, name))
+        })
+        .collect()
+}
+
 /// Writes every manifest into `dir`.
 fn write(dir: &Path, imported: &[Imported]) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)
@@ -486,8 +642,9 @@ fn summary(dir: &Path, imported: &[Imported]) -> String {
     out
 }
 
-/// Warnings, the secrets to set, and what the next plan will show (stderr).
-fn next_steps(imported: &[Imported]) -> String {
+/// Warnings, the secrets to set, and what the next plan will show (stderr); `recorded`: the
+/// state holds them already (`--write-state`), else the next plan adopts them.
+fn next_steps(imported: &[Imported], recorded: bool) -> String {
     let mut out = String::new();
     for i in imported {
         for p in &i.problems {
@@ -513,6 +670,19 @@ fn next_steps(imported: &[Imported]) -> String {
     });
     let connections = by_kind.get(&Kind::Connection).copied().unwrap_or(0);
     let connectors = by_kind.get(&Kind::Connector).copied().unwrap_or(0);
+    if !recorded {
+        out.push_str(&format!(
+            "\nThe state was left alone: each manifest carries `metadata.adopt`, and the next `outbound plan` shows {} as `adopt`, with the changes made once ({}fields the manifest sets differently from AWS); `outbound apply` records them in the state. Review and merge the manifests first.\n",
+            if imported.len() == 1 { "it" } else { "them" },
+            match (connections > 0, connectors > 0) {
+                (true, true) => "a connection's secrets, a connector's `outbound:` tags, ",
+                (true, false) => "a connection's secrets, ",
+                (false, true) => "a connector's `outbound:` tags, ",
+                (false, false) => "",
+            }
+        ));
+        return out;
+    }
     let owed: Vec<String> = [
         (connections, "that send secrets, one per connection"),
         (

@@ -2,7 +2,10 @@
 
 pub mod apply;
 pub mod completions;
+pub mod context;
 pub mod drift;
+pub mod envs;
+pub mod guard;
 pub mod import;
 pub mod plan;
 pub mod schema;
@@ -10,6 +13,7 @@ pub mod unlock;
 pub mod validate;
 
 use crate::cli::{Cli, Command};
+pub use guard::{Guarded, guarded};
 
 /// How a command ended; the only place exit codes are decided (SPEC §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,14 +31,29 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The outcome of several environments' runs: the most severe (SPEC §7: an error, then
+    /// incomplete, then changes, then success; a signal stops everything).
+    pub fn most_severe(outcomes: impl IntoIterator<Item = Outcome>) -> Outcome {
+        let rank = |o: &Outcome| match o {
+            Outcome::Stopped(_) => 5,
+            Outcome::Failed => 4,
+            Outcome::Incomplete => 3,
+            Outcome::Changes => 2,
+            Outcome::Success => 1,
+        };
+        outcomes
+            .into_iter()
+            .max_by_key(rank)
+            .unwrap_or(Outcome::Success)
+    }
+
     pub fn exit_code(self) -> u8 {
         match self {
             Outcome::Success => 0,
             Outcome::Failed => 1,
             Outcome::Changes => 2,
             Outcome::Incomplete => 3,
-            Outcome::Stopped(crate::signal::Signal::Interrupt) => 130,
-            Outcome::Stopped(crate::signal::Signal::Terminate) => 143,
+            Outcome::Stopped(signal) => signal.exit_code(),
         }
     }
 }
@@ -42,14 +61,15 @@ impl Outcome {
 /// Runs the command `cli` names.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
-        Command::Validate(args) => validate::run(&args.paths),
-        Command::Plan(args) => plan::run(&args, cli.global.verbose),
-        Command::Apply(args) => apply::run(&args, cli.global.verbose),
-        Command::Drift(args) => drift::run(&args, cli.global.verbose),
-        Command::Import(args) => import::run(&args, cli.global.verbose),
-        Command::Schema => schema::run(),
+        Command::Validate(args) => validate::run(&args.paths.paths, args.secrets, &cli.global),
+        Command::Plan(args) => plan::run(&args, &cli.global),
+        Command::Apply(args) => apply::run(&args, &cli.global),
+        Command::Drift(args) => drift::run(&args, &cli.global),
+        Command::Import(args) => import::run(&args, &cli.global),
+        Command::Schema { of } => schema::run(of),
+        Command::Envs(args) => envs::run(&args, &cli.global),
         Command::Completions { shell } => completions::run(shell),
-        Command::Unlock(args) => unlock::run(&args),
+        Command::Unlock(args) => unlock::run(&args, &cli.global),
     }
 }
 
@@ -119,14 +139,28 @@ pub struct Gathered {
 
 /// Validates, reads the state, observes AWS and plans. Problems are printed here.
 pub async fn prepare(
-    paths: &[std::path::PathBuf],
+    ctx: &context::Context,
     options: crate::manifest::load::Options,
-    args: &crate::cli::AwsArgs,
     secrets: crate::cli::SecretsMode,
     verbose: u8,
 ) -> anyhow::Result<Result<Prepared, NotPrepared>> {
+    match validated(ctx, options, secrets) {
+        Ok(desired) => prepare_from(ctx, desired, verbose, None).await,
+        Err(n) => Ok(Err(n)),
+    }
+}
+
+/// [`prepare`] from manifests already validated; `guard`: the run the account guard let
+/// through, when the command called it already (apply, to lock before the state is read),
+/// else it is called here.
+pub async fn prepare_from(
+    ctx: &context::Context,
+    desired: crate::manifest::DesiredState,
+    verbose: u8,
+    guard: Option<Guarded>,
+) -> anyhow::Result<Result<Prepared, NotPrepared>> {
     use crate::plan;
-    let g = match gather(paths, options, args, secrets, verbose).await? {
+    let g = match gather_from(ctx, desired, verbose, guard).await? {
         Ok(g) => g,
         Err(n) => return Ok(Err(n)),
     };
@@ -144,12 +178,23 @@ pub async fn prepare(
 pub fn refused(e: crate::plan::PlanError) -> NotPrepared {
     use crate::render;
     let hint = e.hint();
+    // A plan refused for a protected resource is still shown whole (on stderr: stdout keeps
+    // only what the format asked for), the refused changes marked.
+    let shown = match &e {
+        crate::plan::PlanError::Protected(_, plan) => Some(plan.clone()),
+        _ => None,
+    };
+    if let Some(plan) = &shown {
+        render::message(&render::text::plan(plan));
+    }
     let e = anyhow::Error::new(e);
     render::error(&e);
     if let Some(h) = &hint {
         render::message(&format!("  hint: {h}\n"));
     }
-    NotPrepared::Failed(render::failure::Failure::error(&e, hint))
+    let mut failure = render::failure::Failure::error(&e, hint);
+    failure.refused_plan = shown.map(|p| render::markdown::refused(&p));
+    NotPrepared::Failed(failure)
 }
 
 /// A plan needs every resource read: an unreadable one is neither present nor absent. Says
@@ -174,32 +219,57 @@ pub fn refuse_unreadable(g: &Gathered) -> Option<NotPrepared> {
     ))
 }
 
-/// Validates, reads the state (without a lock) and observes AWS; what AWS could not be read
-/// for is returned in [`Gathered::unreadable`], not printed. Invalid manifests are printed
-/// here. With [`SecretsMode::Skip`](crate::cli::SecretsMode) no secret is resolved.
+/// Validates, guards the account, reads the state (without a lock) and observes AWS; what AWS
+/// could not be read for is returned in [`Gathered::unreadable`], not printed. Invalid
+/// manifests and a refusal of the guard are printed here. With
+/// [`SecretsMode::Skip`](crate::cli::SecretsMode) no secret is resolved.
 pub async fn gather(
-    paths: &[std::path::PathBuf],
+    ctx: &context::Context,
     options: crate::manifest::load::Options,
-    args: &crate::cli::AwsArgs,
     secrets: crate::cli::SecretsMode,
     verbose: u8,
 ) -> anyhow::Result<Result<Gathered, NotPrepared>> {
-    use crate::{manifest, render};
-    // 1. Manifests: nothing reaches AWS unless they are valid.
+    match validated(ctx, options, secrets) {
+        Ok(desired) => gather_from(ctx, desired, verbose, None).await,
+        Err(n) => Ok(Err(n)),
+    }
+}
+
+/// The environment's manifests validated (their problems printed): nothing reaches AWS
+/// unless they are.
+pub fn validated(
+    ctx: &context::Context,
+    options: crate::manifest::load::Options,
+    secrets: crate::cli::SecretsMode,
+) -> Result<crate::manifest::DesiredState, NotPrepared> {
+    use crate::render;
     let resolve = secrets == crate::cli::SecretsMode::Resolve;
-    let desired = match manifest::validate_with(paths, options, resolve) {
-        Ok(d) => d,
-        Err(diags) => {
-            render::diagnostics(&diags);
-            return Ok(Err(NotPrepared::Failed(render::failure::Failure::invalid(
-                &diags,
-            ))));
-        }
+    ctx.validate(options, resolve).map_err(|diags| {
+        render::diagnostics(&diags);
+        NotPrepared::Failed(render::failure::Failure::invalid(&diags))
+    })
+}
+
+/// [`gather`] from manifests already validated: the account guard (the first AWS call, unless
+/// `guard` is the run it let through), the state it checked, AWS observed.
+pub async fn gather_from(
+    ctx: &context::Context,
+    desired: crate::manifest::DesiredState,
+    verbose: u8,
+    guard: Option<Guarded>,
+) -> anyhow::Result<Result<Gathered, NotPrepared>> {
+    // A configuration error is found before any AWS call.
+    crate::state::fingerprint::Scheme::from_env()?;
+    let mut guard = match guard {
+        Some(g) => g,
+        None => match guarded(ctx).await {
+            Ok(Ok(g)) => g,
+            Ok(Err(e)) => return Ok(Err(guard::refusal(e))),
+            Err(e) => return guard::unreachable(e).map(Err),
+        },
     };
-    // 2. State.
-    let store = crate::store::open(&args.state, &aws_options(args)).await?;
-    let state = store.load()?.unwrap_or_default();
-    observe_all(desired, store, state, args, verbose).await
+    let state = guard.take_state(crate::state::State::new);
+    observe_all(ctx, desired, guard.store, state, verbose).await
 }
 
 /// Observes AWS for every address `desired` or `state` names, while the secret fingerprints
@@ -209,13 +279,13 @@ pub async fn gather(
     reason = "a fingerprinting thread that panicked is a bug"
 )]
 pub async fn observe_all(
+    ctx: &context::Context,
     desired: crate::manifest::DesiredState,
     store: crate::store::Store,
     state: crate::state::State,
-    args: &crate::cli::AwsArgs,
     verbose: u8,
 ) -> anyhow::Result<Result<Gathered, NotPrepared>> {
-    use crate::{aws, observe, render, state};
+    use crate::{observe, render, state};
     let scheme = state::fingerprint::Scheme::from_env()?;
     // 3. AWS, with this run's secret values scrubbed from any error it reports.
     let secrets: Vec<String> = desired
@@ -223,14 +293,15 @@ pub async fn observe_all(
         .values()
         .flat_map(|r| r.secrets.values().map(|s| s.expose().to_owned()))
         .collect();
-    let aws = std::sync::Arc::new(aws::Aws::connect(&aws_options(args), secrets).await?);
+    let aws = std::sync::Arc::new(ctx.clients(secrets).await?);
+    let args = &ctx.aws;
     // 4. Observe AWS while the secret fingerprints are computed.
     let salt = state.fingerprint_salt.clone();
     let refresh = match args.refresh {
         crate::cli::Refresh::Changed => observe::Refresh::Changed,
         crate::cli::Refresh::Full => observe::Refresh::Full,
     };
-    let ((observation, reads), taken) = std::thread::scope(|s| {
+    let (observed, taken) = std::thread::scope(|s| {
         let fps = s.spawn(|| {
             state::fingerprint::all_with(
                 &desired,
@@ -241,16 +312,20 @@ pub async fn observe_all(
             )
         });
         let observed = tokio::task::block_in_place(|| {
-            tokio::runtime::Handle::current().block_on(observe::observe(
-                aws.as_ref(),
-                &desired,
-                &state,
-                usize::from(args.parallelism),
-                refresh,
+            // A first signal (apply, import) stops the reads: `crate::signal::Stopped`.
+            tokio::runtime::Handle::current().block_on(crate::signal::unless_stopped(
+                observe::observe(
+                    aws.as_ref(),
+                    &desired,
+                    &state,
+                    usize::from(args.parallelism),
+                    refresh,
+                ),
             ))
         });
         (observed, fps.join().expect("fingerprinting does not panic"))
     });
+    let (observation, reads) = observed?;
     render::message(&format!(
         "Read {}: {} from List pages, {} described.\n",
         render::count(reads.from_list + reads.described, "resource"),

@@ -1,10 +1,15 @@
-//! `outbound schema`: the JSON Schema of the manifest format on stdout.
+//! `outbound schema [manifest|project]`: the JSON Schema of the manifest format, or of the
+//! project file, on stdout.
 
 use super::Outcome;
-use crate::{manifest, render};
+use crate::cli::SchemaOf;
+use crate::{manifest, project, render};
 
-pub fn run() -> anyhow::Result<Outcome> {
-    let schema = manifest::schema::manifest_schema();
+pub fn run(of: SchemaOf) -> anyhow::Result<Outcome> {
+    let schema = match of {
+        SchemaOf::Manifest => manifest::schema::manifest_schema(),
+        SchemaOf::Project => project::file::schema(),
+    };
     render::out(&format!("{}\n", serde_json::to_string_pretty(&schema)?));
     Ok(Outcome::Success)
 }

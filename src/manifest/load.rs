@@ -43,6 +43,60 @@ pub struct RawDoc {
 pub struct Loaded {
     pub files: Vec<SourceFile>,
     pub docs: Vec<RawDoc>,
+    /// Fields an environment's overlay set in a document (`project::overlay`), by the
+    /// document's `(file, index)`: a problem in one names the overlay's file and line.
+    pub overrides: std::collections::BTreeMap<(usize, usize), Vec<Override>>,
+}
+
+/// A field of a merged document that an overlay document set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Override {
+    /// Where the field is in the merged document (a JSON pointer).
+    pub pointer: String,
+    /// The overlay's file (an index into [`Loaded::files`]) and document index in it.
+    pub file: usize,
+    pub index: usize,
+    /// Where the field is in the overlay document (list items merged by key may sit at
+    /// another index there).
+    pub source: String,
+}
+
+impl Loaded {
+    /// The file, document and pointer that set `pointer` of `raw`: the overlay that set it
+    /// or one of its ancestors (the deepest), else `raw`'s own.
+    pub fn source_of(&self, raw: &RawDoc, pointer: &str) -> (usize, usize, String) {
+        let set_by = self.overrides.get(&(raw.file, raw.index)).and_then(|list| {
+            list.iter()
+                .filter_map(|o| {
+                    let rest = pointer.strip_prefix(o.pointer.as_str())?;
+                    (rest.is_empty() || rest.starts_with('/')).then_some((o, rest))
+                })
+                .max_by_key(|(o, _)| o.pointer.len())
+        });
+        match set_by {
+            Some((o, rest)) => (o.file, o.index, format!("{}{rest}", o.source)),
+            None => (raw.file, raw.index, pointer.to_owned()),
+        }
+    }
+
+    /// The file, line and column that set `pointer` of `raw` (see [`Loaded::source_of`]).
+    pub fn locate(&self, raw: &RawDoc, pointer: &str) -> (&SourceFile, usize, usize) {
+        let (file, index, pointer) = self.source_of(raw, pointer);
+        let file = &self.files[file];
+        let (line, column) = file.locate(index, &pointer);
+        (file, line, column)
+    }
+
+    /// Takes in `other`'s files and documents; returns the index of its first file here.
+    pub fn append(&mut self, other: Loaded) -> usize {
+        let offset = self.files.len();
+        self.files.extend(other.files);
+        self.docs.extend(other.docs.into_iter().map(|d| RawDoc {
+            file: d.file + offset,
+            ..d
+        }));
+        offset
+    }
 }
 
 /// How to load: what an empty manifest set means.
@@ -77,6 +131,11 @@ pub fn load(paths: &[PathBuf], options: Options, diags: &mut Diagnostics) -> Loa
                 empty_files.push(file);
             }
         }
+    }
+    // A file without documents among others that have some is a resource commented out,
+    // a normal edit; only a whole set without documents is suspicious.
+    if !loaded.docs.is_empty() {
+        empty_files.clear();
     }
     if !options.allow_empty {
         let hint = |default: &str| {
@@ -163,11 +222,9 @@ fn read_file(path: PathBuf, loaded: &mut Loaded, diags: &mut Diagnostics) -> usi
         }
     };
     let text = match String::from_utf8(bytes) {
-        // A UTF-8 byte-order mark is not part of the YAML (editors on Windows write one).
-        Ok(t) => match t.strip_prefix('\u{feff}') {
-            Some(rest) => rest.to_owned(),
-            None => t,
-        },
+        // A UTF-8 byte-order mark is not part of the YAML (editors on Windows write one), at
+        // the file's start or at a later document's (files concatenated).
+        Ok(t) => without_boms(t),
         Err(e) => {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
@@ -192,10 +249,32 @@ fn read_file(path: PathBuf, loaded: &mut Loaded, diags: &mut Diagnostics) -> usi
                 found += 1;
                 tagged.push((index, t.tag.to_string()));
             }
-            Ok(yaml) => {
+            Ok(mut yaml) => {
                 found += 1;
+                // YAML merge keys (`<<: *common`) share a block between documents: merged
+                // here, as YAML 1.1 readers (and editors) do; keys written beside `<<` win.
+                if let Err(e) = yaml.apply_merge() {
+                    // serde_yaml does not locate it: the first `<<` key of the file.
+                    let line = text
+                        .lines()
+                        .position(|l| l.trim_start().trim_start_matches("- ").starts_with("<<"))
+                        .map_or(1, |i| i + 1);
+                    diags.push(
+                        Diagnostic::new(&path, format!("a YAML merge key (`<<`): {e}"))
+                            .at(line, 1)
+                            .hint(Some(
+                                "write `<<: *anchor` or `<<: [*a, *b]` with anchors of mappings, \
+                                 or write the fields out"
+                                    .into(),
+                            )),
+                    );
+                    continue;
+                }
                 match serde_json::to_value(&yaml) {
-                    Ok(value) => loaded.docs.push(RawDoc { file, index, value }),
+                    Ok(mut value) => {
+                        whole_numbers(&mut value);
+                        loaded.docs.push(RawDoc { file, index, value })
+                    }
                     Err(e) => diags.push(
                         Diagnostic::new(&path, format!("{e}"))
                             .at(1, 1)
@@ -233,6 +312,49 @@ fn read_file(path: PathBuf, loaded: &mut Loaded, diags: &mut Diagnostics) -> usi
     }
     loaded.files.push(source);
     found
+}
+
+/// `text` without the byte-order marks YAML allows before a document: at the start, and on
+/// the line after a `---` or `...` marker (serde_yaml would read one as part of a key). The
+/// mark is invisible, so dropping it keeps every line and visible column where it was.
+fn without_boms(text: String) -> String {
+    const BOM: char = '\u{feff}';
+    if !text.contains(BOM) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut after_marker = true;
+    for line in text.split_inclusive('\n') {
+        let line = match line.strip_prefix(BOM) {
+            Some(rest) if after_marker => rest,
+            _ => line,
+        };
+        after_marker = line.starts_with("---") || line.starts_with("...");
+        out.push_str(line);
+    }
+    out
+}
+
+/// `50.0` is the whole number 50, as JSON Schema counts it (`type: integer`) and as the
+/// editor then shows it: read as the integer, so `validate` agrees with the editor instead of
+/// failing on a float where a whole number belongs. `50.5` stays a float (a schema error at
+/// its field).
+fn whole_numbers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|_| n.is_f64())
+                && f.fract() == 0.0
+                && f.abs() < 9.0e15
+            {
+                // Exact: |f| < 2^53, so the cast neither rounds nor saturates.
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        Value::Object(map) => map.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
 }
 
 /// A serde_yaml error as a diagnostic, its location split from its message.

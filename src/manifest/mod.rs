@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::graph::Graph;
-use crate::resource::{Address, Kind, Manifest, Spec};
+use crate::resource::{Address, ConnectorId, Kind, Manifest, Spec};
 use diag::{Diagnostic, Diagnostics, Problem, did_you_mean};
 use load::{Loaded, RawDoc};
 use secret::SecretValue;
@@ -38,6 +38,17 @@ pub struct DesiredResource {
     pub spec: Spec,
     /// Resolved secret values by JSON pointer into the document (`/spec/authParameters/…`).
     pub secrets: BTreeMap<String, SecretValue>,
+    /// `metadata.adopt`: take over the resource AWS holds (see [`Adoption`]).
+    pub adopt: Option<Adoption>,
+}
+
+/// What `metadata.adopt` asks for, checked against the document's kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Adoption {
+    /// A connection or API destination, found by its name (`adopt: true`).
+    ByName,
+    /// A connector, by its id (`adopt: c-…`).
+    Connector(ConnectorId),
 }
 
 /// Everything the manifests declare, checked, with its dependency graph.
@@ -53,6 +64,7 @@ struct Checked<'a> {
     raw: &'a RawDoc,
     address: Address,
     protect: bool,
+    adopt: Option<Adoption>,
     spec: Spec,
 }
 
@@ -64,10 +76,6 @@ pub fn validate(paths: &[PathBuf]) -> Result<DesiredState, Diagnostics> {
 /// Validates the manifests under `paths`, with `options` (e.g. whether an empty set is
 /// valid); with `resolve_secrets: false` (`--secrets skip`) no secret is resolved and every
 /// resource's `secrets` is empty.
-#[allow(
-    clippy::expect_used,
-    reason = "a document that passed its checks has an address"
-)]
 pub fn validate_with(
     paths: &[PathBuf],
     options: load::Options,
@@ -75,26 +83,41 @@ pub fn validate_with(
 ) -> Result<DesiredState, Diagnostics> {
     let mut diags = Diagnostics::default();
     let loaded = load::load(paths, options, &mut diags);
+    validate_loaded(&loaded, diags, resolve_secrets)
+}
+
+/// Validates documents already loaded (an environment's merged set, `project`), adding to
+/// the problems `diags` holds already.
+#[allow(
+    clippy::expect_used,
+    reason = "a document that passed its checks has an address"
+)]
+pub fn validate_loaded(
+    loaded: &Loaded,
+    mut diags: Diagnostics,
+    resolve_secrets: bool,
+) -> Result<DesiredState, Diagnostics> {
     let mut checked = Vec::new();
     for raw in &loaded.docs {
         let (address, result) = check_document(raw);
         match result {
-            Ok((protect, spec)) => checked.push(Checked {
+            Ok((protect, adopt, spec)) => checked.push(Checked {
                 raw,
                 address: address.expect("a checked document has an address"),
                 protect,
+                adopt,
                 spec,
             }),
-            Err(problems) => report(&loaded, raw, address.as_ref(), problems, &mut diags),
+            Err(problems) => report(loaded, raw, address.as_ref(), problems, &mut diags),
         }
     }
-    let (resources, raws) = check_across(&loaded, checked, resolve_secrets, &mut diags);
+    let (resources, raws) = check_across(loaded, checked, resolve_secrets, &mut diags);
     let graph = Graph::build(resources.iter().map(|(a, r)| (a, &r.spec)));
     if let Err(cycle) = graph.order()
         && let Some(raw) = cycle.0.first().and_then(|a| raws.get(a))
     {
         let problem = Problem::new("", format!("reference cycle: {cycle}"));
-        report(&loaded, raw, cycle.0.first(), vec![problem], &mut diags);
+        report(loaded, raw, cycle.0.first(), vec![problem], &mut diags);
     }
     if diags.is_empty() {
         Ok(DesiredState {
@@ -114,9 +137,8 @@ fn report(
     problems: Vec<Problem>,
     diags: &mut Diagnostics,
 ) {
-    let file = &loaded.files[raw.file];
     for p in problems {
-        let (line, column) = file.locate(raw.index, &p.pointer);
+        let (file, line, column) = loaded.locate(raw, &p.pointer);
         diags.push(
             Diagnostic::new(&file.path, p.message)
                 .at(line, column)
@@ -127,7 +149,7 @@ fn report(
     }
 }
 
-type DocResult = Result<(bool, Spec), Vec<Problem>>;
+type DocResult = Result<(bool, Option<Adoption>, Spec), Vec<Problem>>;
 
 /// Schema and per-kind rules of one document; the address when the document names one.
 fn check_document(raw: &RawDoc) -> (Option<Address>, DocResult) {
@@ -181,10 +203,50 @@ fn check_document(raw: &RawDoc) -> (Option<Address>, DocResult) {
         Spec::ApiDestination(s) => s.check(&mut problems),
         Spec::Connector(s) => s.check(&mut problems),
     }
+    let adopt = adoption(kind, metadata.adopt.as_ref(), &mut problems);
     if problems.is_empty() {
-        (address, Ok((metadata.protect, spec)))
+        (address, Ok((metadata.protect, adopt, spec)))
     } else {
         (address, Err(problems))
+    }
+}
+
+/// `metadata.adopt` checked against the kind: a connector is adopted by its id (it has no
+/// name in AWS), a connection or API destination by its name (`true`).
+fn adoption(
+    kind: Kind,
+    adopt: Option<&crate::resource::Adopt>,
+    problems: &mut Vec<Problem>,
+) -> Option<Adoption> {
+    use crate::resource::Adopt;
+    let pointer = "/metadata/adopt";
+    match (kind, adopt?) {
+        (_, Adopt::Flag(false)) => None,
+        (Kind::Connector, Adopt::Flag(true)) => {
+            problems.push(
+                Problem::new(pointer, "a connector is adopted by its id, not `true`")
+                    .hint("write the connector's id: `adopt: c-…` (as `outbound import` does)"),
+            );
+            None
+        }
+        (Kind::Connector, Adopt::Id(id)) => match ConnectorId::parse(id) {
+            Ok(id) => Some(Adoption::Connector(id)),
+            Err(e) => {
+                problems.push(Problem::new(pointer, e.to_string()));
+                None
+            }
+        },
+        (_, Adopt::Flag(true)) => Some(Adoption::ByName),
+        (_, Adopt::Id(_)) => {
+            problems.push(
+                Problem::new(
+                    pointer,
+                    format!("a {kind} is adopted by its name: `adopt: true`"),
+                )
+                .hint("only a connector's marker names an id"),
+            );
+            None
+        }
     }
 }
 
@@ -212,7 +274,8 @@ fn check_across<'a>(
         }
         let mut problems = Vec::new();
         let secrets = if resolve {
-            resolve_secrets(&c.spec, file.dir(), &mut problems)
+            let dir = |pointer: &str| loaded.files[loaded.source_of(c.raw, pointer).0].dir();
+            resolve_secrets(&c.spec, &dir, &mut problems)
         } else {
             BTreeMap::new()
         };
@@ -228,6 +291,7 @@ fn check_across<'a>(
                 protect: c.protect,
                 spec: c.spec,
                 secrets,
+                adopt: c.adopt,
             },
         );
     }
@@ -293,9 +357,9 @@ fn check_connections(
 }
 
 /// Resolves every secret of a connection (none when it is to be deauthorized).
-fn resolve_secrets(
+fn resolve_secrets<'a>(
     spec: &Spec,
-    dir: &std::path::Path,
+    dir: &dyn Fn(&str) -> &'a std::path::Path,
     problems: &mut Vec<Problem>,
 ) -> BTreeMap<String, SecretValue> {
     let mut out = BTreeMap::new();
@@ -306,7 +370,7 @@ fn resolve_secrets(
         return out;
     }
     for (pointer, reference, _slot) in c.secrets() {
-        match reference.resolve(dir) {
+        match reference.resolve(dir(&pointer)) {
             Ok(value) => {
                 if let Some(why) =
                     constraints::check_secret(Kind::Connection, &pointer, value.expose())

@@ -6,16 +6,18 @@ use std::sync::LazyLock;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{ValidationError, Validator};
+use schemars::Schema;
 use schemars::generate::SchemaSettings;
 use schemars::transform::RecursiveTransform;
-use schemars::{JsonSchema, Schema};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::diag::{Problem, did_you_mean};
-use crate::resource::{ApiDestinationSpec, ConnectionSpec, ConnectorSpec, Doc, Kind, Manifest};
+use crate::resource::{Kind, Manifest};
 
 fn settings() -> SchemaSettings {
-    SchemaSettings::draft2020_12().with_transform(RecursiveTransform(drop_null))
+    SchemaSettings::draft2020_12()
+        .with_transform(RecursiveTransform(drop_null))
+        .with_transform(RecursiveTransform(integer_bounds))
 }
 
 /// An optional field is absent, never `null`: schemars gives `Option<T>` a null branch, which
@@ -43,53 +45,136 @@ fn drop_null(schema: &mut Schema) {
     }
 }
 
-/// The schema `outbound schema` prints: every document, discriminated by `kind`.
+/// schemars writes an `i32` as `format: int32`, a format validators do not check (and Ajv's
+/// strict mode refuses as unknown): its range as `minimum`/`maximum` instead, so
+/// `3000000000` is an error at its field, in the editor and in `validate`.
+fn integer_bounds(schema: &mut Schema) {
+    let Some(obj) = schema.as_object_mut() else {
+        return;
+    };
+    let (min, max) = match obj.get("format").and_then(Value::as_str) {
+        Some("int32") => (i64::from(i32::MIN), i64::from(i32::MAX)),
+        Some("uint32") => (0, i64::from(u32::MAX)),
+        _ => return,
+    };
+    obj.remove("format");
+    obj.entry("minimum").or_insert(min.into());
+    obj.entry("maximum").or_insert(max.into());
+}
+
+/// The schema `outbound schema` prints: every document, its `kind` dispatching (`if`/`then`)
+/// to the schema of that kind's document.
 pub fn manifest_schema() -> Value {
     let mut schema = settings()
         .into_generator()
-        .into_root_schema_for::<Manifest>();
-    schema.insert("$id".into(), "urn:outbound:manifest:v1".into());
-    schema.to_value()
-}
-
-/// The schema of one kind's document (`kind` is checked before, and allowed here).
-fn doc_schema<S: JsonSchema>(kind: Kind) -> Value {
-    let mut schema = settings()
-        .into_generator()
-        .into_root_schema_for::<Doc<S>>()
+        .into_root_schema_for::<Manifest>()
         .to_value();
-    schema["properties"]["kind"] = serde_json::json!({ "const": kind.as_str() });
+    dispatch_on_kind(&mut schema);
+    schema["$id"] = "urn:outbound:manifest:v1".into();
     schema
 }
 
+/// The `$defs` name of a kind's document schema.
+fn document_def(kind: &str) -> String {
+    format!("{kind}Document")
+}
+
+/// schemars writes the tagged `Manifest` as a `oneOf` of its variants, told apart by `kind`
+/// alone: a validator then reports every variant's errors, and names the wrong kind's `spec`.
+/// Each variant becomes `$defs/<Kind>Document`, chosen by `if kind is <Kind>`; `kind` itself is
+/// one of the kinds. Built from the variants schemars found, so a new kind joins by itself.
+fn dispatch_on_kind(schema: &mut Value) {
+    let Some(root) = schema.as_object_mut() else {
+        return;
+    };
+    let Some(Value::Array(variants)) = root.remove("oneOf") else {
+        return;
+    };
+    let mut kinds = Vec::new();
+    let mut rules = Vec::new();
+    let mut defs = serde_json::Map::new();
+    for variant in variants {
+        let Some(kind) = variant
+            .pointer("/properties/kind/const")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
+            continue;
+        };
+        rules.push(json!({
+            "if": {"type": "object", "properties": {"kind": {"const": kind}}, "required": ["kind"]},
+            "then": {"$ref": format!("#/$defs/{}", document_def(&kind))},
+        }));
+        defs.insert(document_def(&kind), variant);
+        kinds.push(kind);
+    }
+    if let Some(Value::Object(d)) = root.get_mut("$defs") {
+        d.extend(defs);
+    }
+    root.insert("type".into(), "object".into());
+    root.insert(
+        "required".into(),
+        json!(["apiVersion", "kind", "metadata", "spec"]),
+    );
+    root.insert(
+        "properties".into(),
+        json!({"kind": {"description": "The kind of resource the document declares.", "enum": kinds}}),
+    );
+    root.insert("allOf".into(), Value::Array(rules));
+}
+
+/// The schema `validate` checks one document of `kind` against: the kind's document from the
+/// printed schema, without the editor-only rules (each spec's `allOf`), which the kind's
+/// `check` states in its own words (and locates at the field it is about).
+fn doc_schema(manifest: &Value, kind: Kind) -> Value {
+    let mut defs = manifest["$defs"].clone();
+    if let Value::Object(d) = &mut defs {
+        for def in d.values_mut() {
+            if let Value::Object(o) = def {
+                o.remove("allOf");
+            }
+        }
+    }
+    json!({
+        "$schema": manifest["$schema"],
+        "$defs": defs,
+        "$ref": format!("#/$defs/{}", document_def(kind.as_str())),
+    })
+}
+
 struct KindSchema {
+    kind: Kind,
     schema: Value,
     validator: Validator,
 }
 
 impl KindSchema {
-    fn new(schema: Value) -> Self {
+    fn new(manifest: &Value, kind: Kind) -> Self {
+        let schema = doc_schema(manifest, kind);
         // The schema is generated from our own types; failing to compile it is a bug.
         let validator = jsonschema::validator_for(&schema)
             .unwrap_or_else(|e| panic!("generated schema does not compile: {e}"));
-        KindSchema { schema, validator }
+        KindSchema {
+            kind,
+            schema,
+            validator,
+        }
     }
 }
 
-static SCHEMAS: LazyLock<[KindSchema; 3]> = LazyLock::new(|| {
-    [
-        KindSchema::new(doc_schema::<ConnectionSpec>(Kind::Connection)),
-        KindSchema::new(doc_schema::<ApiDestinationSpec>(Kind::ApiDestination)),
-        KindSchema::new(doc_schema::<ConnectorSpec>(Kind::Connector)),
-    ]
+static SCHEMAS: LazyLock<Vec<KindSchema>> = LazyLock::new(|| {
+    let manifest = manifest_schema();
+    Kind::ALL
+        .into_iter()
+        .map(|kind| KindSchema::new(&manifest, kind))
+        .collect()
 });
 
 fn schema_for(kind: Kind) -> &'static KindSchema {
-    &SCHEMAS[match kind {
-        Kind::Connection => 0,
-        Kind::ApiDestination => 1,
-        Kind::Connector => 2,
-    }]
+    SCHEMAS
+        .iter()
+        .find(|s| s.kind == kind)
+        .unwrap_or_else(|| panic!("no schema for {kind}: every kind is a variant of Manifest"))
 }
 
 /// Every schema problem of one document of `kind`.
@@ -285,6 +370,7 @@ fn type_name(v: Option<&Value>) -> &'static str {
     match v {
         None | Some(Value::Null) => "nothing",
         Some(Value::Bool(_)) => "a boolean",
+        Some(Value::Number(n)) if n.is_f64() => "a number with a fraction",
         Some(Value::Number(_)) => "a number",
         Some(Value::String(_)) => "a string",
         Some(Value::Array(_)) => "a list",

@@ -14,6 +14,8 @@ use serde_json::Value;
 use super::{Action, Change, ChangeReason, Plan, Summary};
 use crate::diff::{FieldChange, Leaf, Reason};
 use crate::resource::{Address, Arn, ConnectorId, FieldPath, Kind, ResourceId, SpecJson};
+use crate::state::State;
+use crate::state::guard::AccountId;
 
 /// 2: `fingerprintSalt`, `secretsChecked`, `checksum`, `secretsNotCompared`, and a change's
 /// `spec` holds its references (`connection`, `deauthorized`). Plans of format 1 are refused.
@@ -21,6 +23,43 @@ pub const FORMAT_VERSION: u32 = 2;
 const SENSITIVE: &str = "(sensitive)";
 const KNOWN_AFTER_APPLY: &str = "(known after apply)";
 const CHECKSUM_PREFIX: &str = "sha256:";
+/// The largest plan file `apply --plan` reads: 64 MiB, several times a plan of every resource
+/// at the default account quotas (3,000 connections and 3,000 API destinations); a larger file
+/// is refused before it is read whole.
+pub const MAX_BYTES: u64 = 64 * 1024 * 1024;
+/// The most changes a plan file may hold: 20,000 (every resource at the default quotas is
+/// about 6,000), refused before the changes are read.
+pub const MAX_CHANGES: usize = 20_000;
+
+/// The AWS account and region a plan was made for (the state's, which the account guard
+/// checked), and the environment's name where a project file names one: `apply --plan`
+/// refuses the plan anywhere else.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Scope {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// The `--target`s the plan was made with (none: every resource): `apply --plan` plans
+    /// again with the same ones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
+}
+
+impl Scope {
+    /// The account and region `state` records (no environment: the command sets it).
+    pub fn of_state(state: &State) -> Scope {
+        Scope {
+            account: state.account.clone(),
+            region: state.region.clone(),
+            environment: None,
+            targets: Vec::new(),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -28,6 +67,9 @@ pub struct PlanFile {
     pub format_version: u32,
     pub state_lineage: String,
     pub state_serial: u64,
+    /// Where the plan may be applied: `account`, `region` and `environment` at the top level.
+    #[serde(flatten)]
+    pub scope: Scope,
     /// The salt of the secret fingerprints: `apply --plan` on a project without state creates
     /// the state with this lineage and salt, so the plan's fingerprints stay comparable.
     pub fingerprint_salt: String,
@@ -188,6 +230,7 @@ impl PlanFile {
             format_version: FORMAT_VERSION,
             state_lineage: plan.state_lineage.clone(),
             state_serial: plan.state_serial,
+            scope: plan.scope.clone(),
             fingerprint_salt: plan.fingerprint_salt.clone(),
             secrets_checked: plan.secrets_checked,
             summary: plan.summary(),
@@ -210,6 +253,7 @@ impl PlanFile {
             fingerprint_salt: self.fingerprint_salt,
             secrets_checked: self.secrets_checked,
             live_fingerprints: self.live_fingerprints,
+            scope: self.scope,
             changes: self
                 .changes
                 .into_iter()
@@ -271,14 +315,27 @@ pub enum FileError {
     Checksum,
     #[error("it does not have the shape of a plan")]
     Shape(#[source] serde_json::Error),
+    #[error("it is larger than {MAX_BYTES} bytes, the most a plan file may be")]
+    TooLarge,
+    #[error("it holds {0} changes; a plan file may hold at most {MAX_CHANGES}")]
+    TooManyChanges(usize),
+    #[error(
+        "it records no AWS account and region (it was made by an older outbound), so where it \
+         may be applied is unknown; make a new plan"
+    )]
+    NoScope,
     #[error(transparent)]
     Inconsistent(#[from] super::Inconsistent),
 }
 
 /// The plan saved in `text`, checked before it is trusted: JSON, the format version, the
-/// checksum over its content, its shape, and that it can run to its end
+/// checksum over its content, its shape, the account and region it was made for (compared
+/// with the run's by the command), and that it can run to its end
 /// ([`Plan::check_consistent`]). Freshness is checked once AWS is read.
 pub fn read(text: &str) -> Result<Plan, FileError> {
+    if text.len() as u64 > MAX_BYTES {
+        return Err(FileError::TooLarge);
+    }
     let content: Value = serde_json::from_str(text).map_err(FileError::NotJson)?;
     match content.get("formatVersion") {
         Some(v) if v.as_u64() == Some(u64::from(FORMAT_VERSION)) => {}
@@ -288,6 +345,13 @@ pub fn read(text: &str) -> Result<Plan, FileError> {
             ));
         }
     }
+    let changes = content
+        .get("changes")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    if changes > MAX_CHANGES {
+        return Err(FileError::TooManyChanges(changes));
+    }
     let stored = content
         .get("checksum")
         .and_then(Value::as_str)
@@ -296,6 +360,9 @@ pub fn read(text: &str) -> Result<Plan, FileError> {
         return Err(FileError::Checksum);
     }
     let file: PlanFile = serde_json::from_value(content).map_err(FileError::Shape)?;
+    if file.scope.account.is_none() || file.scope.region.is_none() {
+        return Err(FileError::NoScope);
+    }
     let plan = file.into_plan();
     plan.check_consistent()?;
     Ok(plan)
@@ -316,6 +383,12 @@ mod tests {
                 Address::new(Kind::Connection, "acme"),
                 "absent".to_owned(),
             )]),
+            scope: Scope {
+                account: Some(AccountId::parse("111122223333").unwrap()),
+                region: Some("eu-west-1".into()),
+                environment: None,
+                targets: Vec::new(),
+            },
         };
         serde_json::to_string_pretty(&PlanFile::from_plan(&plan)).unwrap()
     }
@@ -325,6 +398,12 @@ mod tests {
         let text = sealed();
         let plan = read(&text).unwrap();
         assert_eq!(plan.state_serial, 3);
+        assert_eq!(
+            plan.scope.account.as_ref().map(AccountId::as_str),
+            Some("111122223333")
+        );
+        assert_eq!(plan.scope.region.as_deref(), Some("eu-west-1"));
+        assert!(text.contains("\"account\": \"111122223333\""), "{text}");
         assert_eq!(plan.fingerprint_salt, "salt");
         assert!(!plan.secrets_checked);
         // The checksum is over the content, not the bytes: compact JSON reads the same.
@@ -350,5 +429,23 @@ mod tests {
             "{:?}",
             read(&old)
         );
+    }
+
+    #[test]
+    fn a_plan_without_account_or_region_is_refused() {
+        let mut file: Value = serde_json::from_str(&sealed()).unwrap();
+        file.as_object_mut().unwrap().remove("account");
+        file["checksum"] = checksum(file.clone()).into();
+        assert!(matches!(read(&file.to_string()), Err(FileError::NoScope)));
+    }
+
+    #[test]
+    fn a_plan_over_the_bounds_is_refused_before_its_checksum() {
+        let mut file: Value = serde_json::from_str(&sealed()).unwrap();
+        file["changes"] = Value::Array(vec![Value::Null; MAX_CHANGES + 1]);
+        assert!(matches!(
+            read(&file.to_string()),
+            Err(FileError::TooManyChanges(n)) if n == MAX_CHANGES + 1
+        ));
     }
 }

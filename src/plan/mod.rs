@@ -2,6 +2,7 @@
 //! field by field, and what each action must wait for. Pure: no I/O, no clock.
 
 pub mod file;
+pub mod saved;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -31,6 +32,10 @@ pub enum Action {
     Deauthorize,
     /// Only drop the record: the resource is gone from AWS and from the manifests.
     Forget,
+    /// Take over a resource the manifest marks `metadata.adopt` (written by `outbound
+    /// import`): its fields the manifest sets differently from AWS are changed once (with
+    /// its secrets, its ownership tags), then it is recorded in the state.
+    Adopt,
     Noop,
 }
 
@@ -103,6 +108,13 @@ pub struct Summary {
     pub delete: usize,
     pub deauthorize: usize,
     pub noop: usize,
+    /// Written only when there are adoptions: older plans and readers know no such field.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub adopt: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -118,6 +130,9 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// A hash of what AWS held for each address (see [`live_fingerprint`]).
     pub live_fingerprints: BTreeMap<Address, String>,
+    /// The account, region (and environment) the plan was made for: the state's, which the
+    /// account guard checked and stamped before the plan was made.
+    pub scope: file::Scope,
 }
 
 /// A hash of a resource as AWS holds it (spec, status, last modification), to tell whether
@@ -142,12 +157,54 @@ pub fn live_fingerprint(kind: Kind, live: Option<&Live>) -> String {
 pub enum PlanError {
     #[error("{} already exist in AWS but not in outbound's state: {}", .0.len(), list(.0))]
     Unmanaged(Vec<Address>),
+    /// With the whole plan, which is shown though refused.
     #[error("the plan would delete or replace protected resources: {}", list(.0))]
-    Protected(Vec<Address>),
+    Protected(Vec<Address>, Box<Plan>),
     #[error("reference cycle: {0}")]
     Cycle(graph::Cycle),
     #[error("--target {0}: {1}")]
     UnknownTarget(String, String),
+    #[error("{} marked `metadata.adopt` but not found in AWS: {}", .0.len(), list(.0))]
+    AdoptMissing(Vec<Address>),
+    #[error(
+        "adopting {0} would replace it ({1} cannot change in place): an adoption only changes fields in place"
+    )]
+    AdoptReplaces(Address, String),
+    #[error("{0} adopts connector {1}, which this state records as {2}")]
+    AdoptManaged(Address, String, Address),
+}
+
+/// What to do about each refused change: restore what forces a replacement (or the deleted
+/// manifest), or unprotect to let it happen.
+fn protected_hint(addresses: &[Address], plan: &Plan) -> String {
+    let hints: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|c| addresses.contains(&c.address))
+        .map(|c| {
+            let forcing: Vec<String> = c
+                .fields
+                .iter()
+                .filter(|f| f.forces_replacement)
+                .map(|f| format!("`{}`", f.path))
+                .collect();
+            if c.action == Action::Replace && !forcing.is_empty() {
+                format!(
+                    "{}: restore {} as it was (AWS cannot make that change in place), or remove \
+                     `protect: true` and apply to replace it",
+                    c.address,
+                    forcing.join(", ")
+                )
+            } else {
+                format!(
+                    "{}: restore its manifest, or remove `protect: true` from it and apply, then \
+                     delete it",
+                    c.address
+                )
+            }
+        })
+        .collect();
+    hints.join("; ")
 }
 
 fn list(a: &[Address]) -> String {
@@ -163,13 +220,20 @@ impl PlanError {
             PlanError::Unmanaged(_) => Some(
                 "outbound never takes over what it did not create: adopt them with `outbound import KIND/NAME` (it writes their manifests and records them in state), or pick other names in the manifests".into(),
             ),
-            PlanError::Protected(_) => Some(
-                "remove `protect: true` from the manifest and apply, then delete; or restore the manifest".into(),
-            ),
+            PlanError::Protected(addresses, plan) => Some(protected_hint(addresses, plan)),
             PlanError::Cycle(_) => None,
             PlanError::UnknownTarget(..) => {
                 Some("a target is an address KIND/NAME of the manifests or the state".into())
             }
+            PlanError::AdoptMissing(_) => Some(
+                "check the name (a connector's id), the region and the account; remove `adopt` to create it instead".into(),
+            ),
+            PlanError::AdoptReplaces(..) => Some(
+                "make the manifest match AWS for these fields, apply the adoption, then change them".into(),
+            ),
+            PlanError::AdoptManaged(..) => Some(
+                "a connector is managed under one address: remove the marker or the other manifest".into(),
+            ),
         }
     }
 }
@@ -184,6 +248,7 @@ impl Plan {
                 Action::Replace => s.replace += 1,
                 Action::Delete | Action::Forget => s.delete += 1,
                 Action::Deauthorize => s.deauthorize += 1,
+                Action::Adopt => s.adopt += 1,
                 Action::Noop => s.noop += 1,
             }
         }
@@ -284,7 +349,13 @@ pub fn check_fresh(
     fingerprints: &BTreeMap<Address, BTreeMap<FieldPath, String>>,
 ) -> Result<(), Stale> {
     let mut why = Vec::new();
-    if plan.state_lineage != state.lineage || plan.state_serial != state.serial {
+    if plan.state_lineage != state.lineage {
+        why.push(format!(
+            "the plan was made from the state of lineage {}, and this state is another one \
+             (lineage {})",
+            plan.state_lineage, state.lineage
+        ));
+    } else if plan.state_serial != state.serial {
         why.push(format!(
             "the state changed since the plan (serial {} -> {})",
             plan.state_serial, state.serial
@@ -306,8 +377,10 @@ pub fn check_fresh(
                 ));
             }
         }
-        if matches!(c.action, Action::Create | Action::Update | Action::Replace)
-            && now != c.fingerprints
+        if matches!(
+            c.action,
+            Action::Create | Action::Update | Action::Replace | Action::Adopt
+        ) && now != c.fingerprints
         {
             let paths: BTreeSet<&FieldPath> = now.keys().chain(c.fingerprints.keys()).collect();
             for p in paths
@@ -327,68 +400,6 @@ pub fn check_fresh(
     } else {
         Err(Stale(why))
     }
-}
-
-/// A saved plan's spec that is not a spec of its kind.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}: the planned spec does not fit its kind")]
-pub struct BadSpec(pub Address, #[source] pub serde_json::Error);
-
-/// The desired state a saved plan applies: each change's planned spec (never the manifests'),
-/// with the secret values of the manifests as they are now, matched by field path (so a
-/// reordered parameter list sends each value to its own field). The values are checked
-/// against the plan's fingerprints by [`check_fresh`].
-pub fn planned_desired(plan: &Plan, manifests: &DesiredState) -> Result<DesiredState, BadSpec> {
-    use crate::manifest::{DesiredResource, Origin};
-    let mut resources = BTreeMap::new();
-    for c in &plan.changes {
-        let Some(json) = &c.desired else {
-            continue;
-        };
-        let bad = |e| BadSpec(c.address.clone(), e);
-        let spec = match c.address.kind {
-            Kind::Connection => Spec::Connection(json.typed().map_err(bad)?),
-            Kind::ApiDestination => Spec::ApiDestination(json.typed().map_err(bad)?),
-            Kind::Connector => Spec::Connector(json.typed().map_err(bad)?),
-        };
-        let now = manifests.resources.get(&c.address);
-        let mut secrets = BTreeMap::new();
-        if let Some(now) = now {
-            let pointers: BTreeMap<FieldPath, String> =
-                Flat::of(now.spec.kind(), &now.spec.aws_json(&|_| None))
-                    .sensitive()
-                    .map(|path| (path.clone(), path.pointer()))
-                    .collect();
-            for path in Flat::of(spec.kind(), &spec.aws_json(&|_| None)).sensitive() {
-                if let Some(value) = pointers.get(path).and_then(|p| now.secrets.get(p)) {
-                    secrets.insert(path.pointer(), value.clone());
-                }
-            }
-        }
-        let origin = now.map_or_else(
-            || Origin {
-                file: "(saved plan)".into(),
-                document: 0,
-            },
-            |n| n.origin.clone(),
-        );
-        resources.insert(
-            c.address.clone(),
-            DesiredResource {
-                address: c.address.clone(),
-                origin,
-                protect: c.protect,
-                spec,
-                secrets,
-            },
-        );
-    }
-    let graph = Graph::build(resources.iter().map(|(a, r)| (a, &r.spec)));
-    Ok(DesiredState {
-        resources,
-        graph,
-        files: manifests.files,
-    })
 }
 
 impl Plan {
@@ -465,11 +476,49 @@ fn stale_fields(c: &Change, live: Option<&Live>) -> String {
             format!("{} was {was}, is {is}", f.path)
         })
         .collect();
+    let fields = if fields.is_empty() {
+        unplanned_fields(c, live, &now)
+    } else {
+        fields
+    };
     if fields.is_empty() {
-        format!("{} changed in AWS (outside the planned fields)", c.address)
+        format!(
+            "{} changed in AWS outside the fields its manifest sets (a field left unset, or \
+             its last modification)",
+            c.address
+        )
     } else {
         format!("{} changed in AWS: {}", c.address, fields.join(", "))
     }
+}
+
+/// What changed in AWS among the fields a change leaves as they were when planned: the
+/// fields of its spec it does not change (AWS held the spec's value then, or the plan would
+/// change them), and its status. Secrets are never compared (AWS does not return them).
+fn unplanned_fields(c: &Change, live: &Live, now: &Flat) -> Vec<String> {
+    let planned: BTreeSet<&FieldPath> = c.fields.iter().map(|f| &f.path).collect();
+    let mut out = Vec::new();
+    if let Some(spec) = &c.desired {
+        let then = Flat::of(c.address.kind, &spec.value());
+        for (path, was) in &then.fields {
+            if planned.contains(path) || matches!(was, Leaf::Sensitive(_)) {
+                continue;
+            }
+            if let Some(is) = now.fields.get(path).filter(|is| *is != was) {
+                out.push(format!("{path} was {was}, is {is}"));
+            }
+        }
+    }
+    let settled = |s: &Option<String>| {
+        s.as_deref()
+            .map(|s| c.address.kind.rules().settled(s).to_owned())
+    };
+    let (was, is) = (settled(&c.status), settled(&live.status));
+    if was.is_some() && was != is {
+        let show = |s: Option<String>| s.unwrap_or_else(|| "(none)".into());
+        out.push(format!("status was {}, is {}", show(was), show(is)));
+    }
+    out
 }
 
 /// The plan that makes AWS match `desired`.
@@ -489,37 +538,54 @@ pub fn build(
     // 1. A change for every address of the manifests or the state, but what AWS already
     //    holds and outbound did not create.
     let mut unmanaged = Vec::new();
+    let mut adopt_missing = Vec::new();
     let addresses = addresses(desired, state);
     let mut changes = Vec::with_capacity(addresses.len());
     for address in addresses {
         let sides = Sides::of(address, desired, state, observed);
-        if sides.unmanaged() {
+        if sides.adopt_missing() {
+            adopt_missing.push(address.clone());
+            continue;
+        }
+        if sides.unmanaged() && !sides.adopting() {
             unmanaged.push(address.clone());
             continue;
         }
         let fps = fingerprints.get(address).cloned().unwrap_or_default();
-        changes.push(change_of(&sides, state, fps, &arn_of));
+        let change = change_of(&sides, state, fps, &arn_of);
+        changes.push(if sides.adopting() {
+            adoption(change, &sides, state)?
+        } else {
+            change
+        });
     }
-    // 2. Refuse to take over what outbound did not create, or to delete what is protected.
+    // 2. Refuse to take over what outbound did not create (unless a manifest adopts it), or
+    //    to delete what is protected.
     if !unmanaged.is_empty() {
         return Err(PlanError::Unmanaged(unmanaged));
     }
-    let protected = protected(&changes);
-    if !protected.is_empty() {
-        return Err(PlanError::Protected(protected));
+    if !adopt_missing.is_empty() {
+        return Err(PlanError::AdoptMissing(adopt_missing));
     }
+    let protected = protected(&changes);
     // 3. Execution order, and what each change waits for.
     order(&mut changes, desired, state)?;
     // 4. What AWS held for each address, to tell a saved plan gone stale.
     let live_fingerprints = live_fingerprints(&changes, observed);
-    Ok(Plan {
+    let plan = Plan {
         state_lineage: state.lineage.clone(),
         state_serial: state.serial,
         fingerprint_salt: state.fingerprint_salt.clone(),
         secrets_checked: true,
         changes,
         live_fingerprints,
-    })
+        scope: file::Scope::of_state(state),
+    };
+    // A plan that deletes or replaces a protected resource is refused, and shown whole.
+    if !protected.is_empty() {
+        return Err(PlanError::Protected(protected, Box::new(plan)));
+    }
+    Ok(plan)
 }
 
 /// One address as the planner sees it: its manifest (`d`), its record in the state (`r`),
@@ -550,6 +616,19 @@ impl<'a> Sides<'a> {
     /// interrupted creation: outbound did not create it.
     fn unmanaged(&self) -> bool {
         self.d.is_some() && self.r.is_none() && self.o.live.is_some() && !self.o.adopted
+    }
+
+    /// Marked `metadata.adopt`, not in the state, and in AWS: to be adopted.
+    fn adopting(&self) -> bool {
+        self.d.is_some_and(|d| d.adopt.is_some())
+            && self.r.is_none()
+            && self.o.live.is_some()
+            && !self.o.adopted
+    }
+
+    /// Marked `metadata.adopt`, but neither in the state nor in AWS: nothing to adopt.
+    fn adopt_missing(&self) -> bool {
+        self.d.is_some_and(|d| d.adopt.is_some()) && self.r.is_none() && self.o.live.is_none()
     }
 
     /// `deauthorized: true` in the manifest.
@@ -612,6 +691,64 @@ fn change_of(
         status_reason: live.and_then(|l| l.status_reason.clone()),
         leftovers: o.leftovers.clone(),
     }
+}
+
+/// The change of a resource the manifest adopts (`metadata.adopt`), from its change as if
+/// recorded with no spec: every field the manifest sets differently from AWS is a manifest
+/// change (there is no record, so no drift), a connection's secrets are sent once (AWS never
+/// shows them), a connector gains outbound's ownership tags. An update (or nothing to change)
+/// becomes `Adopt`, recorded by apply; a replacement is refused (an adoption must not delete
+/// what it takes over); a deauthorization stays one (recorded by apply all the same).
+fn adoption(mut c: Change, sides: &Sides<'_>, state: &State) -> Result<Change, PlanError> {
+    if c.action == Action::Replace {
+        let fields: Vec<String> = c
+            .fields
+            .iter()
+            .filter(|f| f.forces_replacement)
+            .map(|f| f.path.to_string())
+            .collect();
+        return Err(PlanError::AdoptReplaces(c.address, fields.join(", ")));
+    }
+    if let (Kind::Connector, Some(r)) = (
+        c.address.kind,
+        c.id.as_ref().and_then(|id| {
+            state
+                .resources
+                .iter()
+                .find(|(a, r)| a.kind == Kind::Connector && r.id == *id)
+        }),
+    ) {
+        return Err(PlanError::AdoptManaged(
+            c.address.clone(),
+            c.id.as_ref().map(ToString::to_string).unwrap_or_default(),
+            r.0.clone(),
+        ));
+    }
+    if !matches!(c.action, Action::Noop | Action::Update) {
+        return Ok(c);
+    }
+    let mut fields = std::mem::take(&mut c.fields);
+    for f in &mut fields {
+        f.reason = Reason::ManifestChange;
+    }
+    let mut reasons: BTreeSet<ChangeReason> = fields
+        .iter()
+        .map(|f| ChangeReason::from(f.reason))
+        .collect();
+    let action = c.action;
+    let (_, fields) = match (c.address.kind, sides.o.live.as_ref()) {
+        (Kind::Connection, Some(_)) if !sides.wants_deauthorized() => {
+            secrets_never_sent(action, fields, &mut reasons)
+        }
+        (Kind::Connector, Some(live)) => {
+            ownership_tags(action, fields, live, &c.address, state, true, &mut reasons)
+        }
+        _ => (action, fields),
+    };
+    c.action = Action::Adopt;
+    c.fields = fields;
+    c.reasons = reasons;
+    Ok(c)
 }
 
 /// The secret fields not compared, dropped from both specs: their values were not resolved
@@ -1103,7 +1240,11 @@ fn order(changes: &mut [Change], desired: &DesiredState, state: &State) -> Resul
     let changing = |a: &Address| actions.get(a).is_some_and(|x| *x != Action::Noop);
     for c in changes.iter_mut() {
         c.after = match c.action {
-            Action::Create | Action::Update | Action::Replace | Action::Deauthorize => desired
+            Action::Create
+            | Action::Update
+            | Action::Replace
+            | Action::Deauthorize
+            | Action::Adopt => desired
                 .resources
                 .get(&c.address)
                 .map(|r| graph::dependencies(&r.spec))
@@ -1112,7 +1253,7 @@ fn order(changes: &mut [Change], desired: &DesiredState, state: &State) -> Resul
                 .filter(|d| {
                     matches!(
                         actions.get(d),
-                        Some(Action::Create | Action::Update | Action::Replace)
+                        Some(Action::Create | Action::Update | Action::Replace | Action::Adopt)
                     )
                 })
                 .collect(),
@@ -1165,64 +1306,6 @@ mod tests {
                 live: Default::default(),
                 imported: false,
             },
-        );
-    }
-
-    /// The manifests of a connection whose two secret headers come from files, in `order`.
-    fn secret_headers(dir: &std::path::Path, order: [&str; 2]) -> DesiredState {
-        for (file, value) in [("k", "value-k"), ("a", "value-a"), ("b", "value-b")] {
-            std::fs::write(dir.join(file), value).unwrap();
-        }
-        let headers: String = order
-            .iter()
-            .map(|h| {
-                format!(
-                    "        - {{ key: {h}, value: {{ fromFile: {} }} }}\n",
-                    h.to_lowercase()
-                )
-            })
-            .collect();
-        let yaml = format!(
-            "apiVersion: outbound/v1\nkind: Connection\nmetadata: {{ name: acme }}\nspec:\n  authorizationType: API_KEY\n  authParameters:\n    apiKeyAuthParameters:\n      apiKeyName: x-api-key\n      apiKeyValue: {{ fromFile: k }}\n    invocationHttpParameters:\n      headerParameters:\n{headers}"
-        );
-        std::fs::write(dir.join("c.yaml"), yaml).unwrap();
-        crate::manifest::validate(&[dir.join("c.yaml")]).unwrap()
-    }
-
-    /// A saved plan takes each secret value from the manifests by field path: a parameter
-    /// list reordered after the plan still sends each value to its own field (by JSON
-    /// pointer, the values of `A` and `B` were swapped), and the fingerprints still match.
-    #[test]
-    fn a_saved_plan_takes_each_secret_to_its_own_field_after_a_reorder() {
-        let (then, now) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let state = State::new();
-        let planned_from = secret_headers(then.path(), ["A", "B"]);
-        let fps = crate::state::fingerprint::all(&planned_from, &state.fingerprint_salt);
-        let plan = build(&planned_from, &state, &BTreeMap::new(), &fps).unwrap();
-        let manifests = secret_headers(now.path(), ["B", "A"]);
-        let planned = planned_desired(&plan, &manifests).unwrap();
-        let acme = &planned.resources[&Address::new(Kind::Connection, "acme")];
-        let sent: BTreeMap<FieldPath, String> =
-            Flat::of(acme.spec.kind(), &acme.spec.aws_json(&|_| None))
-                .sensitive()
-                .map(|path| {
-                    let value = acme.secrets[&path.pointer()].expose().to_owned();
-                    (path.clone(), value)
-                })
-                .collect();
-        let header = |h: &str| {
-            sent.iter()
-                .find(|(p, _)| p.as_str().contains(&format!("[{h}]")))
-                .map(|(_, v)| v.as_str())
-        };
-        assert_eq!(
-            (header("A"), header("B")),
-            (Some("value-a"), Some("value-b"))
-        );
-        assert_eq!(
-            crate::state::fingerprint::all(&planned, &state.fingerprint_salt),
-            fps,
-            "the values match the plan's fingerprints"
         );
     }
 

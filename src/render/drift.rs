@@ -36,14 +36,50 @@ fn action_words(action: Action) -> &'static str {
         Action::Delete => "will be deleted",
         Action::Forget => "will be forgotten",
         Action::Deauthorize => "will be deauthorized",
+        Action::Adopt => "will be adopted",
         Action::Noop => "is unchanged",
     }
 }
 
+/// The resources in sync that no other bucket lists: each resource is in one bucket, and one
+/// with a pending manifest change is listed there, not as in sync.
+fn in_sync_only(report: &DriftReport) -> Vec<&Address> {
+    let elsewhere: std::collections::BTreeSet<&Address> = report
+        .pending_manifest_changes
+        .iter()
+        .map(|p| &p.address)
+        .chain(report.modified_outside.iter().map(|m| &m.address))
+        .chain(report.deleted_outside.iter().map(|d| &d.address))
+        .chain(report.unhealthy.iter().map(|u| &u.address))
+        .chain(report.waiting.iter().map(|u| &u.address))
+        .collect();
+    report
+        .in_sync
+        .iter()
+        .filter(|a| !elsewhere.contains(a))
+        .collect()
+}
+
+/// `Connection/legacy-x`, `Connector/c-0123…`: an unmanaged resource by its kind and what
+/// AWS knows it by, and the `outbound import` that adopts it (a connector, known by an id,
+/// needs a name for its manifest).
+fn unmanaged_words(u: &crate::drift::Unmanaged) -> (String, String) {
+    let import = match u.kind.rules().identity {
+        Identity::Name => format!("outbound import {}/{}", u.kind, u.id),
+        Identity::Tagged { .. } => format!("outbound import {}/NAME={}", u.kind, u.id),
+    };
+    (format!("{}/{}", u.kind, u.id), import)
+}
+
+/// What the next apply does to changes made outside, and how to keep one.
+const REVERTS: &str = "The next `outbound apply` reverts these to the last applied values; \
+                       to keep a change made outside (a hotfix), write it into the manifests first.";
+
 /// `Drift found: 1 modified outside, 1 unhealthy; 2 in sync.`
 fn headline(report: &DriftReport) -> String {
+    let in_sync_count = in_sync_only(report).len();
     let Summary {
-        in_sync,
+        in_sync: _,
         modified_outside,
         deleted_outside,
         unhealthy,
@@ -63,11 +99,11 @@ fn headline(report: &DriftReport) -> String {
             parts.push(format!("{n} {words}"));
         }
     }
-    let in_sync = format!("{in_sync} in sync");
+    let in_sync = format!("{in_sync_count} in sync");
     match report.verdict() {
         Verdict::InSync => format!(
             "No drift: AWS matches the last apply ({}).",
-            super::count(report.in_sync.len(), "managed resource")
+            super::count(in_sync_count, "managed resource")
         ),
         Verdict::Drift => format!("Drift found: {}; {in_sync}.", parts.join(", ")),
         Verdict::Incomplete => format!(
@@ -107,9 +143,10 @@ pub fn text(report: &DriftReport) -> String {
             pending(&mut out, p);
         }
     }
-    if report.verdict() != Verdict::InSync && !report.in_sync.is_empty() {
+    let in_sync = in_sync_only(report);
+    if report.verdict() != Verdict::InSync && !in_sync.is_empty() {
         section(&mut out, "In sync:");
-        for a in &report.in_sync {
+        for a in in_sync {
             let _ = writeln!(out, "  {DIM}={DIM:#} {a}");
         }
     }
@@ -123,6 +160,7 @@ fn changed_outside(out: &mut String, report: &DriftReport) {
             out,
             "Modified outside outbound (expected: the last apply; actual: AWS):",
         );
+        let _ = writeln!(out, "  {}", REVERTS.replace('`', ""));
         for m in &report.modified_outside {
             let _ = writeln!(
                 out,
@@ -182,7 +220,9 @@ fn unmanaged(out: &mut String, report: &DriftReport) {
                 .as_deref()
                 .map(|u| format!(" ({u})"))
                 .unwrap_or_default();
-            let _ = writeln!(out, "  {BAD}+{BAD:#} {} {}{url}", u.kind, u.id);
+            let (name, import) = unmanaged_words(u);
+            let _ = writeln!(out, "  {BAD}+{BAD:#} {name}{url}");
+            let _ = writeln!(out, "      adopt it: {import}");
         }
     }
 }
@@ -280,9 +320,9 @@ pub fn json(report: &DriftReport) -> String {
     s
 }
 
-/// `outbound drift --format markdown`: counts first, then one row per finding, then folded
-/// sections for pending manifest changes and what is in sync. Rows that would pass
-/// [`MARKDOWN_LIMIT`] are left out and counted.
+/// `outbound drift --format markdown`: counts first, then a list per finding (each resource
+/// in one), then folded sections for pending manifest changes and what is in sync. Lines
+/// that would pass [`MARKDOWN_LIMIT`] are left out and counted.
 pub fn markdown(report: &DriftReport) -> String {
     let mut md = Markdown::default();
     let verdict = match report.verdict() {
@@ -291,12 +331,13 @@ pub fn markdown(report: &DriftReport) -> String {
         Verdict::Incomplete => "incomplete (some resources could not be checked)",
     };
     let s = report.summary();
+    let in_sync = in_sync_only(report);
     md.push(&format!("### outbound drift: {verdict}\n\n"));
     md.push("| in sync | modified outside | deleted outside | unhealthy | not checked | unmanaged | pending manifest changes |\n");
     md.push("|---:|---:|---:|---:|---:|---:|---:|\n");
     md.push(&format!(
         "| {} | {} | {} | {} | {} | {} | {} |\n\n",
-        s.in_sync,
+        in_sync.len(),
         s.modified_outside,
         s.deleted_outside,
         s.unhealthy,
@@ -305,70 +346,156 @@ pub fn markdown(report: &DriftReport) -> String {
             .map_or("not looked for".to_owned(), |n| n.to_string()),
         s.pending_manifest_changes
     ));
-    let rows = finding_rows(report);
-    if !rows.is_empty() {
-        md.push("| resource | finding | detail |\n|---|---|---|\n");
-        for r in rows {
-            md.row(&r);
-        }
-        md.push("\n");
-    }
+    findings(&mut md, report);
     pending_changes(&mut md, report);
-    if !report.in_sync.is_empty() {
+    if !in_sync.is_empty() {
         md.push(&format!(
             "<details><summary>In sync ({})</summary>\n\n",
-            report.in_sync.len()
+            in_sync.len()
         ));
-        for a in &report.in_sync {
-            md.row(&format!("- {}\n", code(&a.to_string())));
+        for a in in_sync {
+            md.row(&format!("- {}\n", span(&a.to_string())));
         }
         md.push("\n</details>\n");
     }
     md.finish()
 }
 
-/// One Markdown table row per finding: not checked, modified or deleted outside, unhealthy
-/// or waiting, unmanaged.
-fn finding_rows(report: &DriftReport) -> Vec<String> {
-    let mut rows = Vec::new();
-    for n in &report.not_checked {
-        rows.push(row(&n.subject.to_string(), "not checked", &cell(&n.reason)));
+/// A heading and its list items, if there are any.
+fn bucket(md: &mut Markdown, title: &str, note: Option<&str>, items: Vec<String>) {
+    if items.is_empty() {
+        return;
     }
-    for m in &report.modified_outside {
-        let fields: Vec<String> = m.fields.iter().map(|f| drifted(f, &code)).collect();
-        rows.push(row(
-            &m.address.to_string(),
-            "modified outside",
-            &fields.join("<br>"),
-        ));
+    md.push(&format!("#### {title}\n\n"));
+    if let Some(n) = note {
+        md.push(&format!("{n}\n\n"));
     }
-    for d in &report.deleted_outside {
-        let detail = if d.in_manifests {
-            "`outbound apply` creates it again"
-        } else {
-            "its manifest is gone too"
-        };
-        rows.push(row(&d.address.to_string(), "deleted outside", detail));
+    for i in items {
+        md.row(&i);
     }
-    let statuses = (report.unhealthy.iter().map(|u| ("unhealthy", u)))
-        .chain(report.waiting.iter().map(|w| ("waiting (not drift)", w)));
-    for (finding, u) in statuses {
-        let reason = u
-            .reason
-            .as_deref()
-            .map(|r| format!(": {}", cell(r)))
-            .unwrap_or_default();
-        rows.push(row(
-            &u.address.to_string(),
-            finding,
-            &format!("{}{reason}", code(&u.status)),
-        ));
+    md.push("\n");
+}
+
+/// One list per finding: not checked, modified or deleted outside, unhealthy, waiting,
+/// unmanaged.
+fn findings(md: &mut Markdown, report: &DriftReport) {
+    let not_checked = report
+        .not_checked
+        .iter()
+        .map(|n| format!("- {}: {}\n", span(&n.subject.to_string()), cell(&n.reason)))
+        .collect();
+    bucket(
+        md,
+        "Not checked (never counted as in sync)",
+        None,
+        not_checked,
+    );
+    let modified = report
+        .modified_outside
+        .iter()
+        .map(|m| {
+            let mut item = format!("- {}\n", span(&m.address.to_string()));
+            for f in &m.fields {
+                item.push_str(&drifted_item(f));
+            }
+            item
+        })
+        .collect();
+    bucket(md, "Modified outside outbound", Some(REVERTS), modified);
+    let deleted = report
+        .deleted_outside
+        .iter()
+        .map(|d| {
+            let detail = if d.in_manifests {
+                "the next `outbound apply` creates it again"
+            } else {
+                "its manifest is gone too"
+            };
+            format!("- {}: {detail}\n", span(&d.address.to_string()))
+        })
+        .collect();
+    bucket(md, "Deleted outside outbound", None, deleted);
+    for (title, list) in [
+        ("Unhealthy", &report.unhealthy),
+        (
+            "Waiting (AWS is still settling these; not drift)",
+            &report.waiting,
+        ),
+    ] {
+        let items = list
+            .iter()
+            .map(|u| {
+                let reason = u
+                    .reason
+                    .as_deref()
+                    .map(|r| format!(": {}", cell(r)))
+                    .unwrap_or_default();
+                format!(
+                    "- {}: {}{reason}\n",
+                    span(&u.address.to_string()),
+                    span(&u.status)
+                )
+            })
+            .collect();
+        bucket(md, title, None, items);
     }
-    for u in report.unmanaged.iter().flatten() {
-        let detail = u.url.as_deref().map(cell).unwrap_or_default();
-        rows.push(row(&format!("{} {}", u.kind, u.id), "unmanaged", &detail));
+    let unmanaged: Vec<(String, String)> = report
+        .unmanaged
+        .iter()
+        .flatten()
+        .map(|u| {
+            let (name, import) = unmanaged_words(u);
+            let url = u
+                .url
+                .as_deref()
+                .map(|url| format!(" ({})", span(url)))
+                .unwrap_or_default();
+            (format!("- {}{url}\n", span(&name)), import)
+        })
+        .collect();
+    if unmanaged.is_empty() {
+        return;
     }
-    rows
+    // The commands in a block of their own: copied whole, never wrapped at a hyphen.
+    let imports: Vec<&str> = unmanaged.iter().map(|(_, i)| i.as_str()).collect();
+    let block = imports.join("\n");
+    let fence = super::markdown::fence(&block);
+    bucket(
+        md,
+        "Unmanaged (neither the manifests nor the state name them)",
+        None,
+        unmanaged.iter().map(|(item, _)| item.clone()).collect(),
+    );
+    md.push(&format!(
+        "Adopt them with `outbound import` (a connector needs a NAME for its manifest):\n\n\
+         {fence}sh\n{block}\n{fence}\n\n"
+    ));
+}
+
+/// One drifted field as a sub-item: short values inline, long ones as a `diff` block whole
+/// (`-` what AWS holds now, `+` what the next apply restores), wrapped by their parts.
+fn drifted_item(f: &FieldDrift) -> String {
+    use super::compare::compare;
+    if compare(f.actual.as_ref(), f.expected.as_ref()).is_none() {
+        return format!("  - {}\n", drifted(f, &span));
+    }
+    let mut lines = Vec::new();
+    for (leaf, sign) in [(&f.actual, '-'), (&f.expected, '+')] {
+        let text = show(leaf).replace('\r', "\\r");
+        for part in super::layout::wrap(&text, super::markdown::DIFF_WIDTH) {
+            lines.push(format!("{sign} {part}"));
+        }
+    }
+    let fence = super::markdown::fence(&lines.join("\n"));
+    let mut s = format!(
+        "  - {}: `-` in AWS now, `+` restored by the next apply\n\n    {fence}diff\n",
+        span(f.path.as_str())
+    );
+    for l in lines {
+        let _ = writeln!(s, "    {l}");
+    }
+    let _ = writeln!(s, "    {fence}");
+    s
 }
 
 /// The folded section of pending manifest changes (not drift), if any.
@@ -456,7 +583,17 @@ fn cell(s: &str) -> String {
 
 /// A code span in a table cell, whatever backticks the value holds.
 fn code(s: &str) -> String {
-    let s = shorten(s).replace('|', "\\|").replace(['\n', '\r'], " ");
+    fenced(&shorten(s).replace('|', "\\|"))
+}
+
+/// A code span in a list (where a `|` is plain text), whatever backticks the value holds.
+fn span(s: &str) -> String {
+    fenced(&shorten(s))
+}
+
+/// `s` on one line in a code span whose fence is longer than any run of backticks in it.
+fn fenced(s: &str) -> String {
+    let s = s.replace(['\n', '\r'], " ");
     let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest + 1);
     if longest > 0 {
@@ -509,7 +646,10 @@ mod tests {
         let md = markdown(&report);
         assert!(md.len() < MARKDOWN_LIMIT, "{}", md.len());
         assert!(md.contains("more lines left out"), "{md}");
-        assert!(md.contains("changed \\| by hand"), "pipes are escaped");
+        assert!(
+            md.contains(r#"- "changed | by hand\n<b>""#),
+            "a long value is a diff block, whole: {md}"
+        );
         assert_eq!(
             cell("a <b>|\nc"),
             "a &lt;b&gt;\\| c",

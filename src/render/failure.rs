@@ -25,6 +25,10 @@ pub struct Failure {
     pub causes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// A plan refused for a protected resource, as Markdown without its heading: shown under
+    /// the error, whole.
+    #[serde(skip)]
+    pub refused_plan: Option<String>,
 }
 
 /// One located problem.
@@ -73,6 +77,7 @@ impl Failure {
                 .collect(),
             causes: Vec::new(),
             hint: None,
+            refused_plan: None,
         }
     }
 
@@ -98,6 +103,7 @@ impl Failure {
                 .collect(),
             causes: Vec::new(),
             hint: None,
+            refused_plan: None,
         }
     }
 
@@ -108,6 +114,7 @@ impl Failure {
             diagnostics: Vec::new(),
             causes: err.chain().skip(1).map(ToString::to_string).collect(),
             hint,
+            refused_plan: None,
         }
     }
 
@@ -158,6 +165,17 @@ pub fn markdown(command: &str, failure: &Failure) -> String {
     } else {
         (text, 0)
     };
+    // Wrapped so that nothing is off-screen in a comment; continuation lines indented.
+    let text: String = text
+        .lines()
+        .flat_map(|line| {
+            super::layout::wrap(line, super::markdown::DIFF_WIDTH)
+                .into_iter()
+                .enumerate()
+                .map(|(i, part)| if i == 0 { part } else { format!("    {part}") })
+        })
+        .map(|l| l + "\n")
+        .collect();
     let fence = super::markdown::fence(&text);
     let mut s = format!(
         "### outbound {command} failed\n\nNothing was changed. What outbound reported:\n\n{fence}text\n{text}{fence}\n"
@@ -167,6 +185,13 @@ pub fn markdown(command: &str, failure: &Failure) -> String {
             s,
             "\n> [!NOTE]\n> Cut to stay under the comment limit: {cut} more lines. Run `outbound {command}` for all of them.\n"
         );
+    }
+    if let Some(plan) = &failure.refused_plan {
+        if s.len() + plan.len() < super::markdown::LIMIT {
+            let _ = write!(s, "\nThe plan that was refused:\n\n{plan}");
+        } else {
+            s.push_str("\nThe refused plan is too long for a comment: run `outbound plan`.\n");
+        }
     }
     s
 }

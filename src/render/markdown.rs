@@ -8,9 +8,10 @@ use std::fmt::Write;
 
 use similar::ChangeTag;
 
-use super::compare::{Comparison, Segment, compare};
+use super::compare::{Comparison, compare};
+use super::layout;
 use crate::diff::{FieldChange, Leaf, Reason};
-use crate::plan::{Action, Change, ChangeReason, Plan};
+use crate::plan::{Action, Change, Plan};
 use crate::resource::rules::Health;
 
 use super::text::reason_words;
@@ -32,10 +33,81 @@ pub fn plan(plan: &Plan) -> String {
             super::count(plan.changes.len(), "resource")
         );
     }
-    let head = format!("{HEADING}{}\n{TABLE_HEAD}", counts(plan));
+    let head = format!(
+        "{HEADING}{}{}\n{TABLE_HEAD}",
+        callout(&changing),
+        counts(plan)
+    );
     let rows: Vec<String> = changing.iter().map(|c| row(c)).collect();
-    let sections: Vec<String> = changing.iter().map(|c| section(c)).collect();
+    // Folds are open where the reviewer must look (deletes, replacements, protected), and
+    // all of them when the plan is short.
+    let open_all = changing.len() <= OPEN_ALL;
+    let sections: Vec<String> = changing
+        .iter()
+        .map(|c| section(c, open_all || layout::destroys(c) || c.protect))
+        .collect();
     fit(head, &rows, &sections)
+}
+
+/// A plan refused for a protected resource, under the error block that says so: the plan
+/// without its heading (the comment has one).
+pub fn refused(p: &Plan) -> String {
+    let md = plan(p);
+    md.strip_prefix(HEADING).map(str::to_owned).unwrap_or(md)
+}
+
+/// Up to this many changed resources, every fold of the comment is open.
+const OPEN_ALL: usize = 5;
+
+/// A `> [!CAUTION]` naming each delete and replacement and why (the kind's words), with
+/// protected resources marked; empty when the plan destroys nothing.
+fn callout(changing: &[&Change]) -> String {
+    let destroying: Vec<&&Change> = changing.iter().filter(|c| layout::destroys(c)).collect();
+    if destroying.is_empty() {
+        return String::new();
+    }
+    let protected = destroying.iter().filter(|c| c.protect).count();
+    let mut s = format!(
+        "> [!CAUTION]\n> **This plan deletes or replaces {}.**{}\n",
+        super::count(destroying.len(), "resource"),
+        if protected > 0 {
+            format!(
+                " {} protected (`protect: true`): outbound refuses to apply it.",
+                if protected == 1 { "One is" } else { "Some are" }
+            )
+        } else {
+            String::new()
+        }
+    );
+    for c in destroying {
+        let what = match c.action {
+            Action::Replace => "is **replaced** (deleted, then created again)",
+            _ => "is **deleted**",
+        };
+        let mark = if c.protect { " — **protected**" } else { "" };
+        let _ = writeln!(s, "> - {} {what}{mark}:", code(&c.address.to_string()));
+        for (path, why) in layout::destroy_reasons(c) {
+            match path {
+                Some(p) => {
+                    let _ = writeln!(s, ">   - {} {}", code(&p), inline(&why));
+                }
+                None => {
+                    let _ = writeln!(s, ">   - {}", inline(&why));
+                }
+            }
+        }
+    }
+    s.push('\n');
+    s
+}
+
+/// Text of the kind's or outbound's own words, inert in Markdown.
+fn inline(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('*', "\\*")
+        .replace('_', "\\_")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// The changes to show, destructive ones first (deletes, then replacements), otherwise in
@@ -54,27 +126,26 @@ fn table_order(plan: &Plan) -> Vec<&Change> {
     changing
 }
 
-/// The counts line, and how many changes revert drift.
+/// The counts line, and how much drift the plan reverts (field changes and re-creates).
 fn counts(plan: &Plan) -> String {
     let s = plan.summary();
-    let deauthorize = if s.deauthorize > 0 {
+    let mut deauthorize = if s.deauthorize > 0 {
         format!(", {} to deauthorize", s.deauthorize)
     } else {
         String::new()
     };
-    let drift = plan
-        .changes
-        .iter()
-        .filter(|c| c.reasons.contains(&ChangeReason::Drift))
-        .count();
-    let drift = match drift {
-        0 => "none".to_owned(),
-        n => super::count(n, "change"),
-    };
+    if s.adopt > 0 {
+        deauthorize.push_str(&format!(", {} to adopt", s.adopt));
+    }
     format!(
         "**Plan:** {} to create, {} to update, {} to replace, {} to delete{deauthorize}; {} unchanged.\n\n\
-         **Reverting drift** (changes made outside outbound): {drift}.\n",
-        s.create, s.update, s.replace, s.delete, s.noop,
+         **Reverting drift** (changes made outside outbound): {}.\n",
+        s.create,
+        s.update,
+        s.replace,
+        s.delete,
+        s.noop,
+        layout::drift_words(&plan.changes),
     )
 }
 
@@ -145,14 +216,19 @@ fn action(a: Action) -> (&'static str, &'static str) {
         Action::Delete => ("-", "delete"),
         Action::Forget => ("-", "forget"),
         Action::Deauthorize => ("!", "deauthorize"),
+        Action::Adopt => ("<=", "adopt"),
         Action::Noop => (" ", "unchanged"),
     }
 }
 
 fn row(c: &Change) -> String {
     let mut why: Vec<String> = c.reasons.iter().map(|r| reason_words(*r).into()).collect();
-    if c.protect && matches!(c.action, Action::Delete | Action::Replace) {
-        why.push("**protected**".into());
+    if c.protect {
+        why.push(if layout::destroys(c) {
+            "**protected: refused**".into()
+        } else {
+            "protected".into()
+        });
     }
     if let Some(status) = unhealthy(c) {
         why.push(format!("AWS reports {}", code(status)));
@@ -165,11 +241,13 @@ fn row(c: &Change) -> String {
     )
 }
 
-/// A folded section with the field changes of one resource.
-fn section(c: &Change) -> String {
+/// A folded section with the field changes of one resource; `open` unfolds it.
+fn section(c: &Change, open: bool) -> String {
     let (_, word) = action(c.action);
+    let protect = if c.protect { ", protected" } else { "" };
     let mut s = format!(
-        "<details><summary><code>{}</code> ({word})</summary>\n\n",
+        "<details{}><summary><code>{}</code> ({word}{protect})</summary>\n\n",
+        if open { " open" } else { "" },
         html(&c.address.to_string())
     );
     if let Some(status) = unhealthy(c) {
@@ -185,7 +263,7 @@ fn section(c: &Change) -> String {
         s.push_str(&no_fields(c));
     }
     for f in &c.fields {
-        s.push_str(&field(c.action, f));
+        s.push_str(&field(c, f));
     }
     s.push_str("\n</details>\n");
     s
@@ -203,22 +281,34 @@ fn no_fields(c: &Change) -> String {
     }
 }
 
-fn field(a: Action, f: &FieldChange) -> String {
+fn field(c: &Change, f: &FieldChange) -> String {
+    let a = c.action;
     let mut notes = String::new();
     if f.forces_replacement {
-        notes.push_str(" — **forces replacement**");
+        let _ = write!(
+            notes,
+            " — **forces replacement**: {}",
+            inline(&layout::forcing_why(c, f))
+        );
     }
     if f.reason == Reason::Drift {
         notes.push_str(" — _revert drift_");
     }
+    if a != Action::Create && layout::secret_sent_again(f) {
+        return format!(
+            "- {}: _{}_{notes}\n",
+            code(f.path.as_str()),
+            layout::SECRET_SENT_AGAIN
+        );
+    }
     let compared = (a != Action::Create)
         .then(|| compare(f.before.as_ref(), f.after.as_ref()))
         .flatten();
-    if let Some(c) = compared {
+    if let Some(cmp) = compared {
         return format!(
             "- {}:{notes}\n{}",
             code(f.path.as_str()),
-            compared_block(&c)
+            compared_block(&cmp, f)
         );
     }
     let mut line = format!("- {}: ", code(f.path.as_str()));
@@ -231,49 +321,48 @@ fn field(a: Action, f: &FieldChange) -> String {
     line
 }
 
-/// A compared value as a fenced block inside the field's list item: a `diff` block of the
-/// changed lines, or one `text` line with the changed words marked `[-old-]{+new+}` (as
-/// `git diff --word-diff`; a code block shows no colour, and its text stays inert).
-fn compared_block(c: &Comparison) -> String {
-    let (info, lines): (&str, Vec<String>) = match c {
-        Comparison::Words(segments) => {
-            let mut line = String::new();
-            for s in segments {
-                match s {
-                    Segment::Same(t) => line.push_str(t),
-                    Segment::Changed { removed, added } => {
-                        if !removed.is_empty() {
-                            let _ = write!(line, "[-{removed}-]");
-                        }
-                        if !added.is_empty() {
-                            let _ = write!(line, "{{+{added}+}}");
-                        }
-                    }
+/// Width of a line in a `diff` block: GitHub's comment column (about 900 pixels) holds some
+/// 110 characters of its code font; the sign, its space and the list indent take 4.
+pub const DIFF_WIDTH: usize = 100;
+
+/// A compared value as a `diff` block inside the field's list item (GitHub colours its
+/// `-` and `+` lines): a one-line value whole, old then new, each wrapped by its parts
+/// with its sign on every line; a multi-line value or a list by its changed lines (one item a
+/// line), each wrapped the same way, unchanged ones around them.
+fn compared_block(c: &Comparison, f: &FieldChange) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    let mut signed = |sign: char, text: &str| {
+        let text = text.replace('\r', "\\r");
+        for part in layout::wrap(&text, DIFF_WIDTH) {
+            lines.push(format!("{sign} {part}"));
+        }
+    };
+    match c {
+        Comparison::Words(_) => {
+            for (leaf, sign) in [(&f.before, '-'), (&f.after, '+')] {
+                if let Some(l) = leaf {
+                    signed(sign, &l.to_string());
                 }
             }
-            ("text", vec![line])
         }
-        Comparison::Lines(lines) => (
-            "diff",
-            lines
-                .iter()
-                .map(|l| match l {
-                    None => "  …".to_owned(),
+        Comparison::Lines(changed) => {
+            for l in changed {
+                match l {
+                    None => signed(' ', "…"),
                     Some(l) => {
                         let sign = match l.tag {
                             ChangeTag::Delete => '-',
                             ChangeTag::Insert => '+',
                             ChangeTag::Equal => ' ',
                         };
-                        format!("{sign} {}", l.text)
+                        signed(sign, &l.text);
                     }
-                })
-                .collect(),
-        ),
-    };
-    let lines: Vec<String> = lines.iter().map(|l| l.replace('\r', "\\r")).collect();
+                }
+            }
+        }
+    }
     let fence = fence(&lines.join("\n"));
-    let mut s = format!("  {fence}{info}\n");
+    let mut s = format!("  {fence}diff\n");
     for l in lines {
         let _ = writeln!(s, "  {l}");
     }

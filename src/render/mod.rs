@@ -2,8 +2,10 @@
 
 pub mod compare;
 pub mod drift;
+pub mod envs;
 pub mod failure;
 pub mod json;
+pub mod layout;
 pub mod markdown;
 pub mod text;
 

@@ -7,7 +7,8 @@ use anstyle::{AnsiColor, Style};
 
 use similar::ChangeTag;
 
-use super::compare::{Comparison, Segment, compare};
+use super::compare::{Comparison, compare};
+use super::layout;
 use crate::apply::{Outcome, Report};
 use crate::diff::FieldChange;
 use crate::plan::{Action, Change, ChangeReason, Plan};
@@ -26,6 +27,7 @@ fn symbol(action: Action) -> (&'static str, Style) {
         Action::Replace => ("-/+", REMOVE),
         Action::Delete | Action::Forget => ("-", REMOVE),
         Action::Deauthorize => ("!", CHANGE),
+        Action::Adopt => ("<=", ADD),
         Action::Noop => (" ", Style::new()),
     }
 }
@@ -38,6 +40,7 @@ pub fn action_words(c: &Change) -> &'static str {
         Action::Delete => "will be deleted",
         Action::Forget => "will be forgotten (already gone from AWS)",
         Action::Deauthorize => "will be deauthorized",
+        Action::Adopt => "will be adopted (recorded in the state)",
         Action::Noop => "is unchanged",
     }
 }
@@ -54,8 +57,14 @@ pub fn reason_words(r: ChangeReason) -> &'static str {
     }
 }
 
-/// The whole plan, as `outbound plan` prints it.
+/// The whole plan, as `outbound plan` prints it, fitted to [`layout::width`].
 pub fn plan(plan: &Plan) -> String {
+    plan_at(plan, layout::width())
+}
+
+/// The plan with no line wider than `width` (a value too long for one line is wrapped, its
+/// gutter repeated on every line): the summary first and last, then each change.
+pub fn plan_at(plan: &Plan, width: usize) -> String {
     let mut out = String::new();
     let changing: Vec<&Change> = plan
         .changes
@@ -70,14 +79,9 @@ pub fn plan(plan: &Plan) -> String {
         );
         return out;
     }
-    out.push_str("outbound will make these changes, in this order:\n\n");
-    for c in changing {
-        change(&mut out, c);
-    }
     let s = plan.summary();
-    let _ = writeln!(
-        out,
-        "Plan: {} to create, {} to update, {} to replace, {} to delete{}; {} unchanged.",
+    let summary = format!(
+        "Plan: {} to create, {} to update, {} to replace, {} to delete{}{}; {} unchanged.",
         s.create,
         s.update,
         s.replace,
@@ -87,9 +91,46 @@ pub fn plan(plan: &Plan) -> String {
         } else {
             String::new()
         },
+        if s.adopt > 0 {
+            format!(", {} to adopt", s.adopt)
+        } else {
+            String::new()
+        },
         s.noop
     );
+    let drift = layout::drift_words(&plan.changes);
+    let mut head = vec![summary.clone()];
+    if drift != "none" {
+        head.push(format!(
+            "Reverting drift (changes made outside outbound): {drift}."
+        ));
+    }
+    for line in &head {
+        for l in layout::wrap(line, width) {
+            let _ = writeln!(out, "{l}");
+        }
+    }
+    out.push_str("\noutbound will make these changes, in this order:\n\n");
+    for c in changing {
+        change(&mut out, c, width);
+    }
+    for l in layout::wrap(&summary, width) {
+        let _ = writeln!(out, "{l}");
+    }
     out
+}
+
+/// Writes `text` after `gutter` (`      - `), wrapped to `width`; every continuation line
+/// repeats the gutter's mark (with two more spaces), so a wrapped line still says whether it
+/// is removed or added, with or without colour.
+fn gutter(out: &mut String, indent: usize, mark: &str, style: Style, text: &str, width: usize) {
+    let pad = " ".repeat(indent);
+    // The mark, a space, and two more spaces on continuation lines.
+    let room = width.saturating_sub(indent + mark.chars().count() + 3);
+    for (i, line) in layout::wrap(text, room).into_iter().enumerate() {
+        let more = if i == 0 { "" } else { "  " };
+        let _ = writeln!(out, "{pad}{style}{mark}{style:#} {more}{line}");
+    }
 }
 
 /// The secret fields a plan made with `--secrets skip` did not compare, one line each
@@ -112,12 +153,11 @@ pub fn not_compared(plan: &Plan) -> String {
     )
 }
 
-fn change(out: &mut String, c: &Change) {
+fn change(out: &mut String, c: &Change, width: usize) {
     let (sym, style) = symbol(c.action);
     let reasons: Vec<&str> = c.reasons.iter().map(|r| reason_words(*r)).collect();
-    let _ = writeln!(
-        out,
-        "  {DIM}# {} {}{}{DIM:#}",
+    let header = format!(
+        "{} {}{}",
         c.address,
         action_words(c),
         if reasons.is_empty() {
@@ -126,98 +166,112 @@ fn change(out: &mut String, c: &Change) {
             format!(" ({})", reasons.join(", "))
         }
     );
+    gutter(out, 2, "#", DIM, &header, width);
+    if c.protect && layout::destroys(c) {
+        gutter(
+            out,
+            2,
+            "#",
+            REMOVE,
+            "PROTECTED (protect: true): outbound refuses to apply this plan",
+            width,
+        );
+    }
     if let Some(status) = &c.status
         && (c.address.kind.rules().health)(status) != Health::Healthy
     {
         let reason = c
             .status_reason
             .as_deref()
-            .map(|r| format!(": {r}"))
+            .map(|r| format!(": {}", visible(r)))
             .unwrap_or_default();
-        let _ = writeln!(out, "  {DIM}# AWS reports it {status}{reason}{DIM:#}");
+        gutter(
+            out,
+            2,
+            "#",
+            DIM,
+            &format!("AWS reports it {status}{reason}"),
+            width,
+        );
     }
     let _ = writeln!(out, "  {style}{sym} {}{style:#}", c.address);
     for f in &c.fields {
-        field(out, c.action, f);
+        field(out, c, f, width);
     }
     out.push('\n');
 }
 
-fn field(out: &mut String, action: Action, f: &FieldChange) {
-    let show =
-        |l: &Option<crate::diff::Leaf>| l.as_ref().map_or("(unset)".to_owned(), |l| l.to_string());
+fn field(out: &mut String, c: &Change, f: &FieldChange, width: usize) {
+    let show = |l: &Option<crate::diff::Leaf>| {
+        l.as_ref()
+            .map_or("(unset)".to_owned(), |l| visible(&l.to_string()))
+    };
     let (sym, style) = match (&f.before, &f.after) {
         (None, Some(_)) => ("+", ADD),
         (Some(_), None) => ("-", REMOVE),
         _ => ("~", CHANGE),
     };
-    let replace = if f.forces_replacement {
-        "  # forces replacement"
-    } else {
-        ""
-    };
-    let why = if action == Action::Update && f.reason == crate::diff::Reason::Drift {
+    let drift = if c.action == Action::Update && f.reason == crate::diff::Reason::Drift {
         "  # drift"
     } else {
         ""
     };
-    if action == Action::Create {
-        let _ = writeln!(
+    if c.action == Action::Create {
+        gutter(
             out,
-            "      {style}{sym}{style:#} {}: {}",
-            f.path,
-            show(&f.after)
+            6,
+            sym,
+            style,
+            &format!("{}: {}", f.path, show(&f.after)),
+            width,
         );
-    } else if let Some(c) = compare(f.before.as_ref(), f.after.as_ref()) {
-        let _ = write!(out, "      {style}{sym}{style:#} {}:", f.path);
-        compared(out, &c, &format!("{replace}{why}"));
+    } else if layout::secret_sent_again(f) {
+        let text = format!("{}: {}{drift}", f.path, layout::SECRET_SENT_AGAIN);
+        gutter(out, 6, sym, style, &text, width);
+    } else if let Some(cmp) = compare(f.before.as_ref(), f.after.as_ref()) {
+        gutter(out, 6, sym, style, &format!("{}:{drift}", f.path), width);
+        compared(out, &cmp, f, width);
     } else {
-        let _ = writeln!(
-            out,
-            "      {style}{sym}{style:#} {}: {} -> {}{replace}{why}",
+        let text = format!(
+            "{}: {} -> {}{drift}",
             f.path,
             show(&f.before),
             show(&f.after)
         );
+        gutter(out, 6, sym, style, &text, width);
+    }
+    if f.forces_replacement {
+        let why = format!("forces replacement: {}", layout::forcing_why(c, f));
+        gutter(out, 8, "#", REMOVE, &why, width);
     }
 }
 
-/// A compared value, after `path:`, then the field's `notes`: changed words inline
-/// (`[-old-]{+new+}`, as `git diff --word-diff`), or changed lines under the field, each with
-/// its `-`/`+`.
-fn compared(out: &mut String, c: &Comparison, notes: &str) {
-    match c {
-        Comparison::Words(segments) => {
-            out.push_str(" \"");
-            for s in segments {
-                match s {
-                    Segment::Same(t) => out.push_str(&visible(t)),
-                    Segment::Changed { removed, added } => {
-                        if !removed.is_empty() {
-                            let _ = write!(out, "{REMOVE}[-{}-]{REMOVE:#}", visible(removed));
-                        }
-                        if !added.is_empty() {
-                            let _ = write!(out, "{ADD}{{+{}+}}{ADD:#}", visible(added));
-                        }
-                    }
+/// A compared value under its field: a one-line value whole, old then new, each with its
+/// `-`/`+` on every wrapped line; a multi-line value (or a list) by its changed lines.
+fn compared(out: &mut String, cmp: &Comparison, f: &FieldChange, width: usize) {
+    match cmp {
+        Comparison::Words(_) => {
+            for (leaf, sign, style) in [(&f.before, "-", REMOVE), (&f.after, "+", ADD)] {
+                if let Some(l) = leaf {
+                    gutter(out, 8, sign, style, &visible(&l.to_string()), width);
                 }
             }
-            let _ = writeln!(out, "\"{notes}");
         }
         Comparison::Lines(lines) => {
-            let _ = writeln!(out, "{notes}");
             for line in lines {
-                let _ = match line {
-                    None => writeln!(out, "          {DIM}…{DIM:#}"),
+                match line {
+                    None => {
+                        let _ = writeln!(out, "          {DIM}…{DIM:#}");
+                    }
                     Some(l) => {
                         let (sign, style) = match l.tag {
                             ChangeTag::Delete => ("-", REMOVE),
                             ChangeTag::Insert => ("+", ADD),
                             ChangeTag::Equal => (" ", Style::new()),
                         };
-                        writeln!(out, "          {style}{sign} {}{style:#}", visible(&l.text))
+                        gutter(out, 8, sign, style, &visible(&l.text), width);
                     }
-                };
+                }
             }
         }
     }

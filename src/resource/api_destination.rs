@@ -23,6 +23,14 @@ pub enum HttpMethod {
 /// `spec:` of an `ApiDestination`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+// Editor-only rules (`allOf`; `check` states them in outbound's words).
+#[schemars(extend("allOf" = [
+    {"oneOf": [{"required": ["connection"]}, {"required": ["connectionArn"]}]},
+    {"properties": {
+        "invocationEndpoint": {"type": "string", "pattern": patterns::HTTPS_URL},
+        "description": {"type": "string", "pattern": patterns::ONE_LINE}
+    }}
+]))]
 pub struct ApiDestinationSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 512))]

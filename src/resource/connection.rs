@@ -31,6 +31,26 @@ pub enum OAuthHttpMethod {
 /// `spec:` of a `Connection`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+// Editor-only rules (`allOf`; `check` states them in outbound's words): the auth block
+// matches `authorizationType` and is the only one, the description is one line.
+#[schemars(extend("allOf" = [
+    {"properties": {"description": {"type": "string", "pattern": patterns::ONE_LINE}}},
+    {
+        "if": {"properties": {"authorizationType": {"const": "BASIC"}}, "required": ["authorizationType"]},
+        "then": {"properties": {"authParameters": {"type": "object", "required": ["basicAuthParameters"],
+            "properties": {"oAuthParameters": false, "apiKeyAuthParameters": false}}}}
+    },
+    {
+        "if": {"properties": {"authorizationType": {"const": "OAUTH_CLIENT_CREDENTIALS"}}, "required": ["authorizationType"]},
+        "then": {"properties": {"authParameters": {"type": "object", "required": ["oAuthParameters"],
+            "properties": {"basicAuthParameters": false, "apiKeyAuthParameters": false}}}}
+    },
+    {
+        "if": {"properties": {"authorizationType": {"const": "API_KEY"}}, "required": ["authorizationType"]},
+        "then": {"properties": {"authParameters": {"type": "object", "required": ["apiKeyAuthParameters"],
+            "properties": {"basicAuthParameters": false, "oAuthParameters": false}}}}
+    }
+]))]
 pub struct ConnectionSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 512))]
@@ -76,6 +96,11 @@ pub struct ApiKeyAuthParameters {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+// Editor-only rules (`check` states them): client parameters, an https token endpoint.
+#[schemars(extend("allOf" = [
+    {"required": ["clientParameters"]},
+    {"properties": {"authorizationEndpoint": {"type": "string", "pattern": patterns::HTTPS_URL}}}
+]))]
 pub struct OAuthParameters {
     /// Required for `OAUTH_CLIENT_CREDENTIALS`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -10,6 +10,38 @@ use super::patterns;
 /// `spec:` of a `Connector`: every member of `CreateConnector`, tags as a map.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+// Editor-only rules (`allOf`; `check` states them in outbound's words): one protocol, the
+// url scheme it takes, no egress on AS2, no cleartext AS2 without encryption, tag keys.
+#[schemars(extend("allOf" = [
+    {"oneOf": [{"required": ["as2Config"]}, {"required": ["sftpConfig"]}]},
+    {
+        "if": {"required": ["as2Config"]},
+        "then": {
+            "properties": {"url": {"type": "string", "pattern": patterns::HTTP_OR_HTTPS_URL}},
+            "not": {"required": ["egressConfig"]}
+        }
+    },
+    {
+        "if": {"required": ["sftpConfig"], "not": {"required": ["as2Config"]}},
+        "then": {"properties": {"url": {"type": "string", "pattern": patterns::SFTP_URL}}}
+    },
+    {
+        "if": {
+            "properties": {"as2Config": {
+                "type": "object",
+                "properties": {"encryptionAlgorithm": {"const": "NONE"}},
+                "required": ["encryptionAlgorithm"]
+            }},
+            "required": ["as2Config"]
+        },
+        "then": {"properties": {"url": {"type": "string", "pattern": patterns::HTTPS_URL}}}
+    },
+    {"properties": {"tags": {
+        "type": "object",
+        "propertyNames": {"minLength": 1, "maxLength": 128, "not": {"pattern": "^(outbound|aws):"}},
+        "additionalProperties": {"type": "string", "maxLength": 256}
+    }}}
+]))]
 pub struct ConnectorSpec {
     /// `https://…` (or `http://…`) for AS2, `sftp://…` for SFTP.
     #[schemars(length(min = 1, max = 255))]
@@ -43,6 +75,12 @@ pub struct ConnectorSpec {
 /// `As2ConnectorConfig`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+// Editor-only rule (`check` states it): `asyncMdnConfig` exactly when `mdnResponse: ASYNC`.
+#[schemars(extend("allOf" = [{
+    "if": {"properties": {"mdnResponse": {"const": "ASYNC"}}, "required": ["mdnResponse"]},
+    "then": {"required": ["asyncMdnConfig"]},
+    "else": {"not": {"required": ["asyncMdnConfig"]}}
+}]))]
 pub struct As2Config {
     #[schemars(length(min = 19, max = 19), regex(pattern = patterns::PROFILE_ID))]
     pub local_profile_id: String,

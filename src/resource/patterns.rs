@@ -21,8 +21,17 @@ pub const AUTH_HEADER: &str = r"^[ \t]*[^\x00-\x1F:\x7F]+([ \t]+[^\x00-\x1F:\x7F
 /// `HttpsEndpoint` (the AWS pattern; `https://` is checked as a cross-field rule).
 pub const HTTPS_ENDPOINT: &str =
     r"^((%[0-9A-Fa-f]{2}|[-()_.!~*';/?:@\x26=+$,A-Za-z0-9])+)([).!';/?:,])?$";
-/// `ConnectionArn`.
-pub const CONNECTION_ARN: &str = r"^arn:aws([a-z]|\-)*:events:([a-z]|\d|\-)*:([0-9]{12})?:connection/[\.\-_A-Za-z0-9]+/[\-A-Za-z0-9]+$";
+/// `ConnectionArn`. The AWS model writes `([a-z]|\-)*`; a `\-` outside a character class is
+/// an invalid escape for ECMAScript regexes in unicode mode (Ajv, check-jsonschema), which
+/// then refuse the whole schema: written `-` here, the same language for every engine.
+pub const CONNECTION_ARN: &str = r"^arn:aws([a-z]|-)*:events:([a-z]|\d|-)*:([0-9]{12})?:connection/[\.\-_A-Za-z0-9]+/[\-A-Za-z0-9]+$";
+/// Editor-only rules of the schema (`manifest::schema`): an `https://` url (any case, with
+/// something after it, as `has_scheme` reads it), an AS2 url, an SFTP url.
+pub const HTTPS_URL: &str = "^[hH][tT][tT][pP][sS]://.";
+pub const HTTP_OR_HTTPS_URL: &str = "^[hH][tT][tT][pP][sS]?://.";
+pub const SFTP_URL: &str = "^[sS][fF][tT][pP]://.";
+/// A value AWS takes on one line (`ConnectionDescription`, `.*`: no line terminator).
+pub const ONE_LINE: &str = r"^[^\n\r\u0085\u2028\u2029]*$";
 /// `HeaderKey`.
 pub const HEADER_KEY: &str = r"^[!#$%&'*+\-.^_`|~0-9a-zA-Z]+$";
 /// `HeaderValueSensitive`.

@@ -4,6 +4,7 @@
 //! or an S3 object, each written only on condition and guarded by a lock beside it.
 
 pub mod fingerprint;
+pub mod guard;
 
 use std::collections::BTreeMap;
 
@@ -22,6 +23,13 @@ pub struct State {
     pub serial: u64,
     /// Salt of the secret fingerprints, random per lineage.
     pub fingerprint_salt: String,
+    /// The AWS account and region this state is for (the account guard, SPEC §7): written at
+    /// the first write after the guard passed, so an older state without them gains them at
+    /// its next write; a run in another account or region is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<guard::AccountId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     #[serde(default)]
     pub resources: BTreeMap<Address, Record>,
     /// Creations that were started but not yet recorded: found and adopted by the next run.
@@ -111,10 +119,28 @@ impl State {
             lineage: uuid::Uuid::new_v4().to_string(),
             serial: 0,
             fingerprint_salt: fingerprint::new_salt(),
+            account: None,
+            region: None,
             resources: BTreeMap::new(),
             pending: BTreeMap::new(),
             secret_checks: BTreeMap::new(),
         }
+    }
+}
+
+impl State {
+    /// What the guard checks a run against.
+    pub fn recorded(&self) -> guard::Recorded<'_> {
+        guard::Recorded {
+            account: self.account.as_ref(),
+            region: self.region.as_deref(),
+        }
+    }
+
+    /// Records where the run that passed the guard is: the next write saves it.
+    pub fn stamp(&mut self, caller: &guard::Caller) {
+        self.account = Some(caller.account.clone());
+        self.region = Some(caller.region.clone());
     }
 }
 
@@ -189,4 +215,17 @@ pub enum StateError {
     },
     #[error("state location `{0}` is not an S3 URL of the form s3://BUCKET/KEY")]
     BadLocation(String),
+    /// A lock object that is not a lock (cut short, edited by hand): `id` is what
+    /// `outbound unlock` takes to remove exactly this content.
+    #[error(
+        "the lock {path} is not a lock outbound can read ({problem}); nothing was changed. If no \
+         run holds it, remove it with `outbound unlock {id}`"
+    )]
+    UnreadableLock {
+        path: String,
+        problem: String,
+        id: String,
+    },
+    #[error("OUTBOUND_LOCK_LEASE `{0}` is not a duration of 10 seconds or more (e.g. `90s`, `5m`)")]
+    BadLease(String),
 }

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 
-use super::{Backend, LockInfo, StateError};
+use super::{Backend, RawLock, StateError};
 
 pub struct LocalFile {
     path: PathBuf,
@@ -73,6 +73,22 @@ impl LocalFile {
         self.path.with_file_name(name)
     }
 
+    /// An exclusive OS lock (`flock`) on `<state>.lock.guard`, held while the lock file is
+    /// compared and replaced or removed, so two runs never both replace one lock (a take-over)
+    /// nor remove a lock another run just took. The OS drops it when its process dies.
+    fn guard(&self) -> Result<std::fs::File, StateError> {
+        let mut name = self.lock_path().into_os_string();
+        name.push(".guard");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(PathBuf::from(name))
+            .map_err(|e| self.lock_error(e))?;
+        file.lock().map_err(|e| self.lock_error(e))?;
+        Ok(file)
+    }
+
     fn lock_error(&self, source: std::io::Error) -> StateError {
         StateError::Write {
             path: self.lock_location(),
@@ -125,48 +141,64 @@ impl Backend for LocalFile {
         Ok(())
     }
 
-    #[allow(
-        clippy::expect_used,
-        reason = "the lock info is plain data: serializing cannot fail"
-    )]
-    fn create_lock(&self, info: &LockInfo) -> Result<Option<Option<String>>, StateError> {
-        std::fs::create_dir_all(self.dir()).map_err(|e| self.lock_error(e))?;
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(self.lock_path())
-        {
-            Ok(mut f) => {
-                let json = serde_json::to_vec(info).expect("lock info serializes");
-                f.write_all(&json).map_err(|e| self.lock_error(e))?;
-                f.sync_all().map_err(|e| self.lock_error(e))?;
-                Ok(Some(None))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(None),
-            Err(e) => Err(self.lock_error(e)),
+    /// Written whole beside it, then linked into place only if there is no lock: a reader
+    /// never sees a lock cut short.
+    fn create_lock(&self, body: &[u8]) -> Result<Option<Option<String>>, StateError> {
+        let dir = self.dir();
+        std::fs::create_dir_all(dir).map_err(|e| self.lock_error(e))?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| self.lock_error(e))?;
+        tmp.write_all(body).map_err(|e| self.lock_error(e))?;
+        tmp.as_file().sync_all().map_err(|e| self.lock_error(e))?;
+        match tmp.persist_noclobber(self.lock_path()) {
+            Ok(_) => Ok(Some(None)),
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(None),
+            Err(e) => Err(self.lock_error(e.error)),
         }
     }
 
-    fn read_lock(&self) -> Result<Option<(LockInfo, Option<String>)>, StateError> {
-        let text = match std::fs::read_to_string(self.lock_path()) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(StateError::Read {
-                    path: self.lock_location(),
-                    source,
-                });
-            }
-        };
-        serde_json::from_str(&text)
-            .map(|info| Some((info, None)))
-            .map_err(|source| StateError::Parse {
+    fn read_lock(&self) -> Result<Option<RawLock>, StateError> {
+        match std::fs::read(self.lock_path()) {
+            Ok(bytes) => Ok(Some((bytes, None))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(StateError::Read {
                 path: self.lock_location(),
                 source,
-            })
+            }),
+        }
     }
 
-    fn delete_lock(&self, _version: Option<&str>) -> Result<(), StateError> {
+    /// Under the guard: compares, then renames the new lock over the old one.
+    fn replace_lock(
+        &self,
+        seen: &[u8],
+        _version: Option<&str>,
+        body: &[u8],
+    ) -> Result<Option<Option<String>>, StateError> {
+        let _guard = self.guard()?;
+        if self.read_lock()?.map(|(b, _)| b).as_deref() != Some(seen) {
+            return Ok(None);
+        }
+        let dir = self.dir();
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| self.lock_error(e))?;
+        tmp.write_all(body).map_err(|e| self.lock_error(e))?;
+        tmp.as_file().sync_all().map_err(|e| self.lock_error(e))?;
+        tmp.persist(self.lock_path())
+            .map_err(|e| self.lock_error(e.error))?;
+        Ok(Some(None))
+    }
+
+    /// Under the guard: compares, then removes.
+    fn delete_lock(&self, seen: &[u8], _version: Option<&str>) -> Result<(), StateError> {
+        let _guard = self.guard()?;
+        match self.read_lock()? {
+            None => return Ok(()),
+            Some((now, _)) if now != seen => {
+                return Err(StateError::Conflict {
+                    path: self.lock_location(),
+                });
+            }
+            Some(_) => {}
+        }
         match std::fs::remove_file(self.lock_path()) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

@@ -12,7 +12,11 @@ use std::sync::{Arc, Mutex};
 use serde::Deserialize;
 
 use crate::state::{FORMAT_VERSION, State, StateError};
-pub use lock::{Lock, LockInfo};
+pub use lock::{LEASE, Lock, LockInfo, Removed, release_held};
+
+/// A lock as stored: its bytes, and the version to replace or delete exactly it (an ETag;
+/// `None` for a file).
+pub type RawLock = (Vec<u8>, Option<String>);
 
 /// A place the state is kept, as the [`Store`] sees it: bytes read and written on condition,
 /// and a lock object beside them. The one trait every backend implements.
@@ -26,13 +30,23 @@ pub trait Backend: Send + Sync {
     /// Writes `bytes` only if the stored state is still what was last read or written here
     /// (nothing, if nothing was); otherwise [`StateError::Conflict`].
     fn write(&self, bytes: Vec<u8>) -> Result<(), StateError>;
-    /// Creates the lock holding `info`, unless one exists (`Ok(None)` then); returns the
-    /// version to delete exactly it, where the backend has one (an ETag).
-    fn create_lock(&self, info: &LockInfo) -> Result<Option<Option<String>>, StateError>;
-    /// The lock, with the version to delete exactly it (an ETag; `None` for a file).
-    fn read_lock(&self) -> Result<Option<(LockInfo, Option<String>)>, StateError>;
-    /// Deletes the lock if it is still `version`.
-    fn delete_lock(&self, version: Option<&str>) -> Result<(), StateError>;
+    /// Creates the lock holding `body`, unless one exists (`Ok(None)` then); returns the
+    /// version to replace or delete exactly it, where the backend has one (an ETag).
+    fn create_lock(&self, body: &[u8]) -> Result<Option<Option<String>>, StateError>;
+    /// The lock's bytes, with the version to replace or delete exactly it (an ETag; `None`
+    /// for a file).
+    fn read_lock(&self) -> Result<Option<RawLock>, StateError>;
+    /// Replaces the lock with `body` only if it is still the one read (`seen`, at `version`);
+    /// `Ok(None)` when it is not (or is gone). Returns the new version.
+    fn replace_lock(
+        &self,
+        seen: &[u8],
+        version: Option<&str>,
+        body: &[u8],
+    ) -> Result<Option<Option<String>>, StateError>;
+    /// Deletes the lock if it is still the one read (`seen`, at `version`); otherwise
+    /// [`StateError::Conflict`]. A lock already gone is not an error.
+    fn delete_lock(&self, seen: &[u8], version: Option<&str>) -> Result<(), StateError>;
     /// Whether the lock of a process that died on this host may be taken over: true for the
     /// local file, whose holders all run on this host.
     fn same_host_holders(&self) -> bool;
@@ -141,9 +155,23 @@ impl Store {
     }
 
     /// Removes the lock if its id is `id` (`outbound unlock`); returns who held it.
-    pub fn unlock(&self, id: &str) -> Result<LockInfo, StateError> {
+    pub fn unlock(&self, id: &str) -> Result<Removed, StateError> {
         lock::force_unlock(&self.backend, id)
     }
+}
+
+/// Opens the backend `location` names: `s3://bucket/key`, reached with `config` (the run's
+/// AWS configuration, loaded once), or a local path.
+pub fn open_with_config(
+    location: &str,
+    config: &aws_config::SdkConfig,
+) -> Result<Store, StateError> {
+    let backend: Arc<dyn Backend> = if location.starts_with("s3://") {
+        Arc::new(s3::S3State::open_with_config(location, config)?)
+    } else {
+        Arc::new(local::LocalFile::new(location))
+    };
+    Ok(Store::new(backend))
 }
 
 /// Opens the backend `location` names: `s3://bucket/key` (reached with `aws`'s configuration)

@@ -7,10 +7,12 @@
 
 use std::sync::Mutex;
 
+use sha2::{Digest, Sha256};
+
 use crate::aws::s3::{Condition, PRECONDITION_FAILED, S3};
 use crate::aws::{AwsError, AwsOptions, ErrorClass};
 
-use super::{Backend, LockInfo, StateError};
+use super::{Backend, RawLock, StateError};
 
 pub struct S3State {
     s3: S3,
@@ -27,6 +29,15 @@ impl S3State {
         let (bucket, key) = parse(location)?;
         let s3 = S3::connect(aws).await;
         S3State::new(location, bucket, key, s3)
+    }
+
+    /// A client for `location` from an AWS configuration loaded once for the run.
+    pub fn open_with_config(
+        location: &str,
+        config: &aws_config::SdkConfig,
+    ) -> Result<S3State, StateError> {
+        let (bucket, key) = parse(location)?;
+        S3State::new(location, bucket, key, Ok(S3::from_config(config)))
     }
 
     /// [`S3State::open`] with fixed credentials: for emulators and tests.
@@ -66,6 +77,40 @@ impl S3State {
 
     fn lock_key(&self) -> String {
         format!("{}.lock", self.key)
+    }
+
+    /// Puts `body` at `key` on `condition`; returns its ETag, or `None` when the condition
+    /// failed. A failed condition is checked by reading the object back: when it holds
+    /// exactly `body`, this write happened and only its answer was lost (the SDK retried a
+    /// put that had succeeded, and the retry found its own object), so it is a success.
+    fn put_checked(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        condition: Condition<'_>,
+    ) -> Result<Option<Option<String>>, StateError> {
+        // A hash, not a copy: a state of megabytes is not held twice.
+        let sent = Sha256::digest(&body);
+        match self.block(self.s3.put(&self.bucket, key, body, condition)) {
+            Ok(etag) => Ok(Some(etag)),
+            Err(e) if refused(&e) => {
+                let now = self
+                    .block(self.s3.get(&self.bucket, key))
+                    .map_err(|e| self.remote(e))?;
+                Ok(now.filter(|o| Sha256::digest(&o.body) == sent).map(|o| {
+                    tracing::info!(key, "a conditional put was answered by its own retry");
+                    o.etag
+                }))
+            }
+            Err(e) => Err(self.remote(e)),
+        }
+    }
+
+    fn etag_of_lock<'a>(&self, version: Option<&'a str>) -> Result<&'a str, StateError> {
+        version.ok_or_else(|| StateError::Remote {
+            path: self.lock_location(),
+            problem: "the lock has no ETag to change it by".into(),
+        })
     }
 
     /// A one-line error for `e`, saying what to do where outbound knows.
@@ -131,54 +176,41 @@ impl Backend for S3State {
             Some(e) => Condition::Matches(e),
             None => Condition::Absent,
         };
-        match self.block(self.s3.put(&self.bucket, &self.key, bytes, condition)) {
-            Ok(new) => {
+        match self.put_checked(&self.key, bytes, condition)? {
+            Some(new) => {
                 *etag = new;
                 Ok(())
             }
-            Err(e) if refused(&e) => Err(StateError::Conflict {
+            None => Err(StateError::Conflict {
                 path: self.location(),
             }),
-            Err(e) => Err(self.remote(e)),
         }
     }
 
-    #[allow(
-        clippy::expect_used,
-        reason = "the lock info is plain data: serializing cannot fail"
-    )]
-    fn create_lock(&self, info: &LockInfo) -> Result<Option<Option<String>>, StateError> {
-        let body = serde_json::to_vec_pretty(info).expect("lock info serializes");
-        let key = self.lock_key();
-        match self.block(self.s3.put(&self.bucket, &key, body, Condition::Absent)) {
-            Ok(etag) => Ok(Some(etag)),
-            Err(e) if refused(&e) => Ok(None),
-            Err(e) => Err(self.remote(e)),
-        }
+    fn create_lock(&self, body: &[u8]) -> Result<Option<Option<String>>, StateError> {
+        self.put_checked(&self.lock_key(), body.to_vec(), Condition::Absent)
     }
 
-    fn read_lock(&self) -> Result<Option<(LockInfo, Option<String>)>, StateError> {
+    fn read_lock(&self) -> Result<Option<RawLock>, StateError> {
         let key = self.lock_key();
-        let Some(object) = self
+        let object = self
             .block(self.s3.get(&self.bucket, &key))
-            .map_err(|e| self.remote(e))?
-        else {
-            return Ok(None);
-        };
-        let info = serde_json::from_slice(&object.body).map_err(|source| StateError::Parse {
-            path: self.lock_location(),
-            source,
-        })?;
-        Ok(Some((info, object.etag)))
+            .map_err(|e| self.remote(e))?;
+        Ok(object.map(|o| (o.body, o.etag)))
     }
 
-    fn delete_lock(&self, version: Option<&str>) -> Result<(), StateError> {
-        let Some(etag) = version else {
-            return Err(StateError::Remote {
-                path: self.lock_location(),
-                problem: "the lock has no ETag to delete it by".into(),
-            });
-        };
+    fn replace_lock(
+        &self,
+        _seen: &[u8],
+        version: Option<&str>,
+        body: &[u8],
+    ) -> Result<Option<Option<String>>, StateError> {
+        let etag = self.etag_of_lock(version)?;
+        self.put_checked(&self.lock_key(), body.to_vec(), Condition::Matches(etag))
+    }
+
+    fn delete_lock(&self, _seen: &[u8], version: Option<&str>) -> Result<(), StateError> {
+        let etag = self.etag_of_lock(version)?;
         let key = self.lock_key();
         match self.block(self.s3.delete(&self.bucket, &key, etag)) {
             Ok(()) => Ok(()),

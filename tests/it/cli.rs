@@ -178,3 +178,49 @@ fn usage_errors_exit_1_not_2() {
     assert_eq!(run.code, 0);
     assert!(run.stdout.contains("Usage: outbound"));
 }
+
+/// Issue 15 item 12: with every log on (`OUTBOUND_LOG=trace`) and the SDK's opt-in to print
+/// request bodies (`LOG_SIGNABLE_BODY=true`), a full apply (connections with secrets created
+/// and then updated) prints no secret value: the SDK's and the HTTP stack's trace events,
+/// which print request bodies, are never written.
+#[test]
+fn trace_logging_with_signable_bodies_prints_no_secret() {
+    let p = Project::new();
+    p.write("c.yaml", &connection("acme", "Orders"));
+    p.write("d.yaml", &destination("orders", "acme", 10));
+    let run = |args: &[&str]| {
+        let out = p
+            .command(args)
+            .env("OUTBOUND_LOG", "trace")
+            .env("LOG_SIGNABLE_BODY", "true")
+            .output()
+            .unwrap();
+        support::project::Run::checked_with(out, &[("BASIC_PASSWORD", "basic-password-value")])
+    };
+    // The SDK prints a signed body as its bytes in decimal (`Bytes([123, 34, …])`): the
+    // secret must not appear that way either.
+    let as_bytes = |s: &str| {
+        s.bytes()
+            .map(|b| b.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let first = run(&["apply", "--auto-approve"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    // Not vacuous: the logs are on, the SDK's debug events included.
+    assert!(
+        first.stderr.contains("DEBUG") && first.stderr.contains("aws_smithy_runtime"),
+        "{}",
+        &first.stderr[..first.stderr.len().min(2000)]
+    );
+    p.write("c.yaml", &connection("acme", "Orders, changed"));
+    let second = run(&["apply", "--auto-approve"]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert!(second.stderr.contains("UpdateConnection"), "the update ran");
+    for out in [&first.stderr, &second.stderr] {
+        assert!(
+            !out.contains(&as_bytes(support::project::CANARY)),
+            "a secret leaked as bytes"
+        );
+    }
+}

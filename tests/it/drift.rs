@@ -389,8 +389,10 @@ fn include_unmanaged_lists_what_nobody_manages() {
     assert_eq!(
         section.lines().skip(1).collect::<Vec<_>>(),
         [
-            "  + Connection hand-made".to_owned(),
-            format!("  + Connector {hand_made} (https://as2.other.example/as2)"),
+            "  + Connection/hand-made".to_owned(),
+            "      adopt it: outbound import Connection/hand-made".to_owned(),
+            format!("  + Connector/{hand_made} (https://as2.other.example/as2)"),
+            format!("      adopt it: outbound import Connector/NAME={hand_made}"),
         ],
         "{}",
         run.stdout

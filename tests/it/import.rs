@@ -377,6 +377,8 @@ fn counted(p: &Project) -> BTreeMap<String, usize> {
     clippy::too_many_lines,
     reason = "one scenario end to end, read top to bottom"
 )]
+/// Issue 15 item 9: import -> manifests marked `adopt`, the state untouched -> plan shows
+/// `adopt` -> apply records it (sending the secrets once, adding the tags) -> plan empty.
 #[test]
 fn import_round_trip_changes_aws_only_by_the_secrets_sent_and_the_tags() {
     let p = Project::new();
@@ -398,6 +400,7 @@ fn import_round_trip_changes_aws_only_by_the_secrets_sent_and_the_tags() {
     let all = p.run(&[
         "import",
         "--all",
+        "--yes",
         "--kind",
         "ApiDestination",
         "--kind",
@@ -408,12 +411,15 @@ fn import_round_trip_changes_aws_only_by_the_secrets_sent_and_the_tags() {
     assert!(
         calls.keys().all(|op| op.starts_with("List")
             || op.starts_with("Describe")
-            || op == "ListTagsForResource"),
+            || op == "ListTagsForResource"
+            || op == "GetCallerIdentity"),
         "import changed AWS: {calls:?}"
     );
     assert_eq!(
         calls,
         BTreeMap::from([
+            // The account guard, once per run.
+            ("GetCallerIdentity".to_owned(), 2),
             ("DescribeApiDestination".to_owned(), 2),
             ("DescribeConnection".to_owned(), 2),
             ("DescribeConnector".to_owned(), 2),
@@ -421,17 +427,8 @@ fn import_round_trip_changes_aws_only_by_the_secrets_sent_and_the_tags() {
             ("ListConnectors".to_owned(), 1),
         ])
     );
-    assert_eq!(
-        p.managed(),
-        [
-            "ApiDestination/acme-orders",
-            "ApiDestination/audit-feed",
-            "Connection/acme-orders-api",
-            "Connection/partner-oauth",
-            format!("Connector/{}", hand.as2).as_str(),
-            "Connector/partner-sftp",
-        ]
-    );
+    // The state is left alone: the adoption is reviewed in the next plan.
+    assert!(!p.state_path().exists(), "import wrote a state");
     // The secrets to set are listed at the end, on stderr.
     let listed = first.stderr[first.stderr.find("Set these").unwrap()..].to_owned();
     for (env, _) in secret_env() {
@@ -465,23 +462,26 @@ fn import_round_trip_changes_aws_only_by_the_secrets_sent_and_the_tags() {
     let validate = run_with_secrets(&p, &["validate"]);
     assert_eq!(validate.code, 0, "{}\n{}", validate.stdout, validate.stderr);
 
-    // 3. The plan: only the labelled secret sends and the connector tag additions.
+    // 3. The plan: six adoptions, only the labelled secret sends and the connector tag
+    //    additions as changes.
     let plan = run_with_secrets(&p, &["plan", "--detailed-exitcode"]);
     assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
     assert!(
-        plan.stdout
-            .contains("Plan: 0 to create, 4 to update, 0 to replace, 0 to delete; 2 unchanged."),
+        plan.stdout.contains(
+            "Plan: 0 to create, 0 to update, 0 to replace, 0 to delete, 6 to adopt; 0 unchanged."
+        ),
         "{}",
         plan.stdout
     );
     snapshot(&p, "plan-after-import.txt", &plan.stdout);
     let json: serde_json::Value =
         serde_json::from_str(&run_with_secrets(&p, &["plan", "--format", "json"]).stdout).unwrap();
+    assert_eq!(json["summary"]["adopt"], 6, "{json}");
     let reasons: BTreeMap<String, String> = json["changes"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|c| c["action"] != "noop")
+        .filter(|c| c["action"] == "adopt" && c["fields"] != serde_json::json!([]))
         .map(|c| {
             (
                 c["address"].as_str().unwrap().to_owned(),
@@ -511,10 +511,22 @@ fn import_round_trip_changes_aws_only_by_the_secrets_sent_and_the_tags() {
         ])
     );
 
-    // 4. Apply: the secrets sent once, the tags added; then nothing to do.
+    // 4. Apply: the secrets sent once, the tags added, all six recorded; then nothing to do
+    //    (the `adopt` markers left in the manifests change nothing).
     support::moto().forget_calls(&p.region);
     let apply = run_with_secrets(&p, &["apply", "--auto-approve"]);
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    assert_eq!(
+        p.managed(),
+        [
+            "ApiDestination/acme-orders",
+            "ApiDestination/audit-feed",
+            "Connection/acme-orders-api",
+            "Connection/partner-oauth",
+            format!("Connector/{}", hand.as2).as_str(),
+            "Connector/partner-sftp",
+        ]
+    );
     let mut mutations = p.mutations();
     mutations.sort();
     assert_eq!(
@@ -562,9 +574,23 @@ fn import_round_trip_changes_aws_only_by_the_secrets_sent_and_the_tags() {
 
     // 6. A second state's `import --all` in the same account and region: the connectors are
     //    the first state's (their lineage tag says so) and are left out; connections and
-    //    destinations carry no tags, so it takes them all, each destination on its connection.
+    //    destinations carry no tags, so outbound cannot tell whether another state manages
+    //    them: it lists them and, without a terminal, refuses unless `--yes`.
     let second = Project::in_region(p.region.clone());
-    let run = second.run(&["import", "--all"]);
+    let refused = second.run(&["import", "--all"]);
+    assert_eq!(refused.code, 1, "{}\n{}", refused.stdout, refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("cannot tell whether another state manages")
+            && refused.stderr.contains("  Connection/elsewhere\n")
+            && refused.stderr.contains("--yes"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!second.dir.path().join("manifests/imported").exists());
+    assert!(!second.state_path().exists());
+    let run = second.run(&["import", "--all", "--yes"]);
     assert_eq!(
         run.code, 0,
         "{}
@@ -572,15 +598,16 @@ fn import_round_trip_changes_aws_only_by_the_secrets_sent_and_the_tags() {
         run.stdout, run.stderr
     );
     assert_eq!(
-        second.managed(),
+        files(&second.dir.path().join("manifests/imported")),
         [
-            "ApiDestination/acme-orders",
-            "ApiDestination/audit-feed",
-            "Connection/acme-orders-api",
-            "Connection/elsewhere",
-            "Connection/partner-oauth",
+            "apidestination-acme-orders.yaml",
+            "apidestination-audit-feed.yaml",
+            "connection-acme-orders-api.yaml",
+            "connection-elsewhere.yaml",
+            "connection-partner-oauth.yaml",
         ]
     );
+    assert!(!second.state_path().exists(), "import wrote a state");
     for id in [&hand.as2, &hand.sftp] {
         assert!(
             run.stderr.contains(&format!("connector {id}")) && run.stderr.contains(&lineage),
@@ -671,7 +698,7 @@ fn a_connector_of_another_state_is_refused_unless_forced() {
     // Forced: taken over; the next plan re-tags it with this state's lineage.
     let forced = p.run(&["import", "--force", &named]);
     assert_eq!(forced.code, 0, "{}\n{}", forced.stdout, forced.stderr);
-    assert_eq!(p.managed(), ["Connector/theirs"]);
+    assert!(!p.state_path().exists(), "the next plan adopts it");
     let plan = p.plan();
     assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
     assert!(
@@ -729,17 +756,22 @@ fn unknown_resources_bad_addresses_and_existing_files_write_nothing() {
         "{}",
         run.stderr
     );
-    // A writer holds the lock: import waits for no one and reads nothing.
+    // A writer holds the lock: `import --write-state` waits for no one and reads nothing
+    // (after the guard).
     let lock = p.dir.path().join("state.json.lock");
     // Held by a process of another host: never stale, never taken over.
     let holder = r#"{"id":"held-by-another-run","holder":"ci","host":"another-host","pid":1,"operation":"apply","since":"2026-01-01T00:00:00Z"}"#;
     std::fs::write(&lock, holder).unwrap();
     support::moto().forget_calls(&p.region);
-    let run = p.run(&["import", "--all"]);
+    let run = p.run(&["import", "--all", "--write-state"]);
     std::fs::remove_file(&lock).unwrap();
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("is locked by"), "{}", run.stderr);
-    assert!(p.operations().is_empty(), "{:?}", p.operations());
+    assert_eq!(
+        p.operations(),
+        ["GetCallerIdentity"],
+        "the account guard's call only"
+    );
 
     // An existing file is not overwritten without --force.
     let (ev, _, rt) = sdk(&p.region);
@@ -761,13 +793,16 @@ fn unknown_resources_bad_addresses_and_existing_files_write_nothing() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "# mine\n");
     assert!(!p.state_path().exists());
 
-    let run = p.run(&["import", "--force", "Connection/acme"]);
+    // --write-state: recorded at once, for a state only this user has.
+    let run = p.run(&["import", "--force", "--write-state", "Connection/acme"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(
         std::fs::read_to_string(&file)
             .unwrap()
             .contains("fromEnv: OUTBOUND_ACME_API_KEY_VALUE")
     );
+    assert_eq!(p.managed(), ["Connection/acme"]);
+    assert_eq!(p.state()["resources"]["Connection/acme"]["imported"], true);
     let again = p.run(&["import", "Connection/acme"]);
     assert_eq!(again.code, 1);
     assert!(again.stderr.contains("already managed"), "{}", again.stderr);
@@ -839,8 +874,126 @@ fn a_deauthorized_connection_is_imported_as_it_is_and_left_alone() {
     )
     .unwrap();
     assert!(yaml.contains("  deauthorized: true\n"), "{yaml}");
-    // Its secret need not be set: a deauthorized connection's secrets are not resolved.
+    // Its secret need not be set: a deauthorized connection's secrets are not resolved. The
+    // plan adopts it with nothing to change; apply only records it.
     support::moto().forget_calls(&p.region);
+    let plan = p.plan();
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout
+            .contains("Connection/paused will be adopted (recorded in the state)"),
+        "{}",
+        plan.stdout
+    );
+    p.apply();
+    assert_eq!(p.managed(), ["Connection/paused"]);
     p.assert_no_changes();
-    assert!(p.mutations().is_empty());
+    assert!(p.mutations().is_empty(), "{:?}", p.mutations());
+}
+
+/// Issue 15 item 9: an adoption goes through a saved plan too (`plan --out`, `apply --plan`),
+/// and a manifest whose marker is changed to set another description adopts with that one
+/// change; the Markdown plan shows the `adopt` action.
+#[test]
+fn an_adoption_is_saved_reviewed_and_applied_from_the_plan_file() {
+    let p = Project::new();
+    let (ev, _, rt) = sdk(&p.region);
+    rt.block_on(async {
+        ev.create_connection()
+            .name("acme")
+            .description("Made by hand")
+            .authorization_type(ConnectionAuthorizationType::ApiKey)
+            .auth_parameters(api_key().build())
+            .send()
+            .await
+            .unwrap();
+    });
+    let run = p.run(&["import", "Connection/acme"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let file = p.dir.path().join("manifests/imported/connection-acme.yaml");
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        yaml.contains("metadata:\n  name: acme\n  adopt: true\n"),
+        "{yaml}"
+    );
+    std::fs::write(&file, yaml.replace("Made by hand", "Orders")).unwrap();
+    let env = [("OUTBOUND_ACME_API_KEY_VALUE", CANARY)];
+
+    let markdown = p.run_with_env(&["plan", "--format", "markdown"], &env);
+    assert_eq!(markdown.code, 0, "{}", markdown.stderr);
+    assert!(
+        markdown.stdout.contains("1 to adopt") && markdown.stdout.contains("adopt"),
+        "{}",
+        markdown.stdout
+    );
+    let plan_file = p.dir.path().join("plan.json");
+    let plan = p.run_with_env(
+        &[
+            "plan",
+            "--out",
+            plan_file.to_str().unwrap(),
+            "--detailed-exitcode",
+        ],
+        &env,
+    );
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout
+            .contains("Connection/acme will be adopted (recorded in the state)")
+            && plan.stdout.contains("\"Made by hand\" -> \"Orders\""),
+        "{}",
+        plan.stdout
+    );
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan_file).unwrap()).unwrap();
+    assert_eq!(saved["changes"][0]["action"], "adopt", "{saved}");
+    assert!(!p.state_path().exists(), "plan wrote a state");
+
+    support::moto().forget_calls(&p.region);
+    let apply = p.run_with_env(&["apply", "--plan", plan_file.to_str().unwrap()], &env);
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    assert_eq!(p.mutations(), ["UpdateConnection"]);
+    assert_eq!(p.managed(), ["Connection/acme"]);
+    for out in [&apply.stdout, &apply.stderr, &plan.stdout, &plan.stderr] {
+        assert!(!out.contains(CANARY));
+    }
+    let again = p.run_with_env(&["plan", "--detailed-exitcode"], &env);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+    let described =
+        rt.block_on(async { ev.describe_connection().name("acme").send().await.unwrap() });
+    assert_eq!(described.description(), Some("Orders"));
+}
+
+/// Issue 15 item 9: a marker whose resource AWS does not have is a clear error, and nothing is
+/// created; a connector's marker names its id.
+#[test]
+fn an_adopt_marker_without_its_resource_in_aws_is_an_error() {
+    let p = Project::new();
+    p.write(
+        "c.yaml",
+        &support::project::connection("ghost", "Orders").replace(
+            "metadata: { name: ghost }",
+            "metadata: { name: ghost, adopt: true }",
+        ),
+    );
+    p.write(
+        "as2.yaml",
+        &support::project::connector("edi", "Invoices").replace(
+            "metadata: { name: edi }",
+            "metadata: { name: edi, adopt: c-0123456789abcdef0 }",
+        ),
+    );
+    let plan = p.run_with_env(&["plan"], &[("ACME_API_KEY", CANARY)]);
+    assert_eq!(plan.code, 1, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stderr.contains(
+            "2 marked `metadata.adopt` but not found in AWS: Connection/ghost, Connector/edi"
+        ),
+        "{}",
+        plan.stderr
+    );
+    let apply = p.run_with_env(&["apply", "--auto-approve"], &[("ACME_API_KEY", CANARY)]);
+    assert_eq!(apply.code, 1, "{}\n{}", apply.stdout, apply.stderr);
+    assert!(p.mutations().is_empty(), "{:?}", p.mutations());
+    assert!(!p.state_path().exists());
 }

@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Bottom first; the same list is in docs/architecture.md.
-const LAYERS: [&str; 17] = [
-    "resource", "diff", "graph", "manifest", "state", "live", "plan", "aws", "store", "observe",
-    "apply", "drift", "import", "render", "signal", "cli", "commands",
+const LAYERS: [&str; 18] = [
+    "resource", "diff", "graph", "manifest", "state", "live", "plan", "aws", "store", "project",
+    "observe", "apply", "drift", "import", "render", "signal", "cli", "commands",
 ];
 
 /// Paths a module must not name although their module is below it.

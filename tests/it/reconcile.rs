@@ -264,11 +264,13 @@ fn no_changes_means_no_mutating_calls_list_pages_and_one_describe_per_connector(
     let mut ops = p.operations();
     ops.sort();
     // Connections and destinations unchanged since the apply are read from their List
-    // pages (docs/architecture.md, Observation); connectors are described.
+    // pages (docs/architecture.md, Observation); connectors are described; the account
+    // guard's call comes first.
     assert_eq!(
         ops,
         [
             "DescribeConnector",
+            "GetCallerIdentity",
             "ListApiDestinations",
             "ListConnections"
         ]

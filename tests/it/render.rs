@@ -296,6 +296,7 @@ fn numbered(changes: Vec<Change>) -> Plan {
         secrets_checked: true,
         changes,
         live_fingerprints,
+        scope: Default::default(),
     }
 }
 
@@ -313,8 +314,13 @@ fn fixture() -> Plan {
     ])
 }
 
+/// The text plan at 100 columns (a CI log), without colours.
 fn text(plan: &Plan) -> String {
-    anstream::adapter::strip_str(&render::text::plan(plan)).to_string()
+    text_at(plan, 100)
+}
+
+fn text_at(plan: &Plan, width: usize) -> String {
+    anstream::adapter::strip_str(&render::text::plan_at(plan, width)).to_string()
 }
 
 #[test]
@@ -449,6 +455,265 @@ fn plan_long_values_text() {
 #[test]
 fn plan_long_values_markdown() {
     assert_snapshot!(markdown::plan(&long_values()));
+}
+
+/// An RSA host key as `ssh-keyscan` prints it (372 characters of key), ending in `tail`.
+fn host_key(tail: &str) -> String {
+    let body = "AAAAB3NzaC1yc2EAAAADAQABAAABgQC7".repeat(11);
+    format!("sftp.partner.example ssh-rsa {body}{tail}")
+}
+
+/// What issue 18 showed a reviewer could not read: a protected connector replaced because
+/// `loggingRole` was removed (AWS cannot clear it), a deleted connection, an endpoint of
+/// over 60 characters changed, a rotated RSA host key, a secret sent again, and a resource
+/// deleted outside that is created again.
+fn destructive() -> Plan {
+    let mut connector = existing(
+        change(
+            Kind::Connector,
+            "edi-prod",
+            Action::Replace,
+            &[ChangeReason::ManifestChange],
+        ),
+        "c-0123456789abcdef0",
+        "arn:aws:transfer:eu-west-1:111122223333:connector/c-0123456789abcdef0",
+        Some("ACTIVE"),
+    );
+    connector.protect = true;
+    connector.fields = vec![FieldChange {
+        forces_replacement: true,
+        ..field(
+            "loggingRole",
+            value(json!("arn:aws:iam::111122223333:role/TransferLogging")),
+            None,
+            Reason::ManifestChange,
+        )
+    }];
+    let deleted = existing(
+        change(
+            Kind::Connection,
+            "legacy-partner",
+            Action::Delete,
+            &[ChangeReason::ManifestChange],
+        ),
+        "legacy-partner",
+        "arn:aws:events:eu-west-1:111122223333:connection/legacy-partner/9f8e",
+        Some("AUTHORIZED"),
+    );
+    let mut endpoint = existing(
+        change(
+            Kind::ApiDestination,
+            "orders-eu",
+            Action::Update,
+            &[ChangeReason::ManifestChange],
+        ),
+        "orders-eu",
+        "arn:aws:events:eu-west-1:111122223333:api-destination/orders-eu/6f1c",
+        Some("ACTIVE"),
+    );
+    endpoint.fields = vec![updated(
+        "invocationEndpoint",
+        json!("https://api.acme-example.com/v2/tenants/eu-central-prod/orders/incoming"),
+        json!("https://api.acme.example/v2/tenants/eu-central-prod/orders/incoming"),
+        Reason::ManifestChange,
+    )];
+    let mut keys = existing(
+        change(
+            Kind::Connector,
+            "sftp-partner",
+            Action::Update,
+            &[ChangeReason::ManifestChange],
+        ),
+        "c-0123456789abcdef1",
+        "arn:aws:transfer:eu-west-1:111122223333:connector/c-0123456789abcdef1",
+        Some("ACTIVE"),
+    );
+    keys.fields = vec![updated(
+        "sftpConfig.trustedHostKeys",
+        json!([host_key("OLD2024")]),
+        json!([host_key("NEW2025")]),
+        Reason::ManifestChange,
+    )];
+    let mut secret = existing(
+        change(
+            Kind::Connection,
+            "partner-api",
+            Action::Update,
+            &[ChangeReason::ManifestChange],
+        ),
+        "partner-api",
+        "arn:aws:events:eu-west-1:111122223333:connection/partner-api/1a2b",
+        Some("AUTHORIZED"),
+    );
+    secret.fields = vec![field(
+        API_KEY_PATH,
+        Some(Leaf::Sensitive(Some(FINGERPRINT_CANARY.into()))),
+        Some(Leaf::Sensitive(Some("CANARY-FINGERPRINT-other".into()))),
+        Reason::ManifestChange,
+    )];
+    let mut recreated = change(
+        Kind::ApiDestination,
+        "billing",
+        Action::Create,
+        &[ChangeReason::DeletedOutside],
+    );
+    recreated.fields = vec![created("httpMethod", value(json!("POST")))];
+    numbered(vec![connector, deleted, endpoint, keys, secret, recreated])
+}
+
+#[test]
+fn plan_destructive_markdown() {
+    let md = markdown::plan(&destructive());
+    assert!(md.contains("> [!CAUTION]"), "{md}");
+    assert!(!md.contains(FINGERPRINT_CANARY), "{md}");
+    assert_snapshot!(md);
+}
+
+#[test]
+fn plan_destructive_text_at_80_columns() {
+    let text = text_at(&destructive(), 80);
+    assert!(!text.contains(FINGERPRINT_CANARY), "{text}");
+    assert_snapshot!(text);
+}
+
+/// Issue 18 item 11: at 80 columns no line is longer than 80, and every line of a field
+/// (a wrapped value's too) starts with its gutter mark, so pieces are told apart without
+/// colour.
+#[test]
+fn the_text_plan_fits_the_width_with_the_gutter_on_every_line() {
+    for plan in [fixture(), long_values(), destructive()] {
+        for width in [80, 100, 60] {
+            let text = text_at(&plan, width);
+            for line in text.lines() {
+                assert!(
+                    line.chars().count() <= width,
+                    "{} > {width}: {line}",
+                    line.chars().count()
+                );
+                // A field's lines carry their mark at column 6 (the field) or 8 (its value,
+                // a forced replacement's reason); an unchanged line of a multi-line value has
+                // a blank mark, as in a diff.
+                let mark_at =
+                    |col: usize| line.chars().nth(col).is_some_and(|c| "+-~#".contains(c));
+                if line.starts_with("      ") {
+                    assert!(
+                        mark_at(6) || mark_at(8) || line.starts_with(&" ".repeat(10)),
+                        "no gutter: {line}"
+                    );
+                }
+            }
+            // The summary first and last (wrapped alike at any width).
+            let summary: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.is_empty() && !l.starts_with("Reverting drift"))
+                .collect();
+            assert!(summary[0].starts_with("Plan: "), "{text}");
+            assert!(
+                text.ends_with(&format!("{}\n", summary.join("\n"))),
+                "{text}"
+            );
+        }
+    }
+    let text = text_at(&destructive(), 80);
+    assert!(
+        text.contains("# forces replacement: removed, and UpdateConnector's LoggingRole"),
+        "the kind's reason, on its own line: {text}"
+    );
+    let wide = text_at(&destructive(), 120);
+    assert!(
+        wide.contains("apiKeyValue: secret changed: the new value will be sent"),
+        "{wide}"
+    );
+}
+
+/// The drift report of issue 18 item 10: a pending change is not also in sync, unmanaged
+/// resources are `KIND/NAME` with the `outbound import` that adopts them, changes made
+/// outside say what the next apply does, a long value is shown whole.
+fn drift_report() -> outbound::drift::DriftReport {
+    use outbound::drift::{
+        Deleted, DriftReport, FieldDrift, Modified, PendingChange, PendingField, Unhealthy,
+        Unmanaged,
+    };
+    let orders = Address::new(Kind::ApiDestination, "orders-eu");
+    DriftReport {
+        in_sync: vec![
+            Address::new(Kind::Connection, "acme"),
+            Address::new(Kind::Connection, "partner-api"),
+        ],
+        modified_outside: vec![Modified {
+            address: orders.clone(),
+            id: None,
+            fields: vec![
+                FieldDrift {
+                    path: FieldPath::parse("invocationEndpoint"),
+                    expected: value(json!(
+                        "https://api.acme.example/v2/tenants/eu-central-prod/orders/incoming"
+                    )),
+                    actual: value(json!(
+                        "https://hotfix.acme.example/v2/tenants/eu-central-prod/orders/incoming"
+                    )),
+                },
+                FieldDrift {
+                    path: FieldPath::parse("invocationRateLimitPerSecond"),
+                    expected: value(json!(10)),
+                    actual: value(json!(25)),
+                },
+            ],
+        }],
+        deleted_outside: vec![Deleted {
+            address: Address::new(Kind::Connector, "acme-as2"),
+            id: Some(ResourceId::name("c-0123456789abcdef0")),
+            in_manifests: true,
+        }],
+        unhealthy: vec![Unhealthy {
+            address: Address::new(Kind::Connection, "beta"),
+            id: None,
+            status: "DEAUTHORIZED".into(),
+            reason: Some("Connection was deauthorized by DeauthorizeConnection.".into()),
+        }],
+        unmanaged: Some(vec![
+            Unmanaged {
+                kind: Kind::Connection,
+                id: ResourceId::name("legacy-x"),
+                arn: None,
+                url: None,
+            },
+            Unmanaged {
+                kind: Kind::Connector,
+                id: ResourceId::name("c-0fedcba9876543210"),
+                arn: None,
+                url: Some("sftp://sftp.legacy.example".into()),
+            },
+        ]),
+        pending_manifest_changes: vec![PendingChange {
+            address: Address::new(Kind::Connection, "partner-api"),
+            action: Action::Update,
+            fields: vec![PendingField {
+                path: FieldPath::parse("description"),
+                before: value(json!("Partner API")),
+                after: value(json!("Partner API (v2)")),
+            }],
+        }],
+        ..DriftReport::default()
+    }
+}
+
+#[test]
+fn drift_issue_markdown() {
+    let md = render::drift::markdown(&drift_report());
+    assert!(
+        md.contains("\noutbound import Connection/legacy-x\n"),
+        "{md}"
+    );
+    assert_eq!(md.matches("`Connection/partner-api`").count(), 1, "{md}");
+    assert_snapshot!(md);
+}
+
+#[test]
+fn drift_issue_text() {
+    let text = anstream::adapter::strip_str(&render::drift::text(&drift_report())).to_string();
+    assert_eq!(text.matches("Connection/partner-api").count(), 1, "{text}");
+    assert_snapshot!(text);
 }
 
 /// Markdown values are code spans: what Markdown or HTML would read is inert or escaped.
@@ -715,7 +980,12 @@ fn failed_both_ways(p: &Project, args: &[&str], code: i32) -> (Run, Value) {
         md.stdout
     );
     assert!(md.stdout.contains("\n```text\nerror: "), "{}", md.stdout);
-    assert!(md.stdout.ends_with("```\n"), "{}", md.stdout);
+    // The error block ends the comment, or the refused plan shown under it does.
+    assert!(
+        md.stdout.ends_with("```\n") || md.stdout.contains("\nThe plan that was refused:\n"),
+        "{}",
+        md.stdout
+    );
     let value: Value =
         serde_json::from_str(&json.stdout).unwrap_or_else(|e| panic!("{e}: {}", json.stdout));
     assert!(value["error"]["message"].is_string(), "{value}");

@@ -92,13 +92,13 @@ fn a_plan_saved_without_state_applies_and_the_state_takes_its_lineage() {
     p.assert_no_changes();
 }
 
-/// Issue 9 §2, second bullet (test first): `apply --plan` took an API destination's
-/// connection from the manifests as they were at apply time, so it re-pointed a
-/// destination the reviewed plan never mentioned. Edits after `plan --out` (the
-/// destination's connection, a description) now change nothing that is applied, and the
-/// next plan shows them as pending.
+/// Issue 9 §2, second bullet, and issue 15 item 10: edits to the manifests after `plan
+/// --out` never change what is applied. `apply --plan` plans again from the manifests, the
+/// state and AWS and refuses when that plan is not the saved one, naming the first
+/// difference; nothing is applied. (Before issue 15 the edits were ignored and the file's
+/// specs sent.)
 #[test]
-fn edits_to_the_manifests_after_the_plan_never_change_what_is_applied() {
+fn edits_to_the_manifests_after_the_plan_are_refused_naming_the_first_difference() {
     let p = Project::new();
     two_connections_and_a_destination(&p, 10, "Orders API");
     p.apply();
@@ -117,45 +117,112 @@ fn edits_to_the_manifests_after_the_plan_never_change_what_is_applied() {
     );
     crate::support::moto().forget_calls(&p.region);
     let run = apply_plan(&p, &saved, &[]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(
+            "the saved plan is not the plan the manifests, the state and AWS give now: \
+             Connection/acme: action: the saved plan has `noop`, the plan made now has \
+             `update`"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("hint: a saved plan is applied only"),
+        "{}",
+        run.stderr
+    );
+    assert!(p.mutations().is_empty(), "{:?}", p.mutations());
+    let orders = outside(&p.region, async |aws| {
+        aws.describe_api_destination("orders")
+            .await
+            .unwrap()
+            .unwrap()
+    });
+    assert_eq!(orders.spec.value()["invocationRateLimitPerSecond"], 10);
+    // With the manifests as reviewed, the same file applies.
+    two_connections_and_a_destination(&p, 20, "Orders API");
+    let run = apply_plan(&p, &saved, &[]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(
         p.mutations(),
         ["UpdateApiDestination"],
         "only the planned change"
     );
-    let (orders, acme) = outside(&p.region, async |aws| {
-        (
-            aws.describe_api_destination("orders")
-                .await
-                .unwrap()
-                .unwrap(),
-            aws.describe_connection("acme").await.unwrap().unwrap(),
-        )
+    p.assert_no_changes();
+}
+
+/// Issue 15 item 10 (test first: the forged file was applied): a pull request can upload a
+/// plan file of its own. One whose spec was changed and whose checksum was computed again
+/// exactly as outbound computes it passes the checksum, and is refused by the re-plan check:
+/// AWS is unchanged.
+#[test]
+fn a_forged_and_resealed_plan_gains_nothing() {
+    let p = Project::new();
+    acme_and_orders(&p);
+    p.apply();
+    p.write(
+        "d.yaml",
+        &format!(
+            "{}---\n{}",
+            connection("acme", "Orders API"),
+            destination("orders", "acme", 20)
+        ),
+    );
+    let saved = save_plan(&p, &[]);
+    let mut plan = read(&saved);
+    let orders = plan["changes"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["address"] == "ApiDestination/orders")
+        .unwrap();
+    orders["spec"]["invocationEndpoint"] = "https://attacker.example/steal".into();
+    reseal(&mut plan);
+    std::fs::write(&saved, plan.to_string()).unwrap();
+    crate::support::moto().forget_calls(&p.region);
+    let run = apply_plan(&p, &saved, &[]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(
+            "ApiDestination/orders: spec /invocationEndpoint: the saved plan has \
+             \"https://attacker.example/steal\", the plan made now has \
+             \"https://api.example.com/orders\""
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(p.mutations().is_empty(), "{:?}", p.mutations());
+    let orders = outside(&p.region, async |aws| {
+        aws.describe_api_destination("orders")
+            .await
+            .unwrap()
+            .unwrap()
     });
     assert_eq!(
-        orders.spec.value()["connectionArn"],
-        acme.arn.as_str(),
-        "not re-pointed"
+        orders.spec.value()["invocationEndpoint"],
+        "https://api.example.com/orders"
     );
-    assert_eq!(orders.spec.value()["invocationRateLimitPerSecond"], 20);
-    assert_eq!(acme.spec.value()["description"], "Orders API");
-    assert_eq!(
-        p.state()["resources"]["ApiDestination/orders"]["spec"]["connection"],
-        "acme",
-        "the state records what was applied"
-    );
-    let after = p.plan();
-    assert_eq!(after.code, 2, "{}\n{}", after.stdout, after.stderr);
+    assert_eq!(orders.spec.value()["invocationRateLimitPerSecond"], 10);
+}
+
+/// Issue 15 item 4: a forged plan's size is bounded. A file over the limit is refused before
+/// it is read whole, and before any AWS call.
+#[test]
+fn a_plan_file_over_the_size_limit_is_refused_before_any_aws_call() {
+    let p = Project::new();
+    acme_and_orders(&p);
+    let saved = p.dir.path().join("huge.json");
+    let file = std::fs::File::create(&saved).unwrap();
+    file.set_len(outbound::plan::file::MAX_BYTES + 1).unwrap();
+    let run = apply_plan(&p, saved.to_str().unwrap(), &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
-        after.stdout.contains("Edited after the plan"),
+        run.stderr.contains("it is larger than 67108864 bytes"),
         "{}",
-        after.stdout
+        run.stderr
     );
-    assert!(
-        after.stdout.contains("ApiDestination/orders"),
-        "{}",
-        after.stdout
-    );
+    assert!(p.operations().is_empty(), "{:?}", p.operations());
 }
 
 /// Issue 9 §2: the manifests are read only for secret values, and each must match the
@@ -402,4 +469,75 @@ fn an_apply_that_sends_a_rotated_secret_says_so() {
         "{}",
         same.stdout
     );
+}
+
+/// Issue 15 item 12 (test first: "changed in AWS (outside the planned fields)"): a saved plan
+/// refused because AWS changed a field the plan leaves as it was names the field and both
+/// values.
+#[test]
+fn a_field_changed_in_aws_outside_the_planned_ones_is_named_with_both_values() {
+    let p = Project::new();
+    acme_and_orders(&p);
+    p.apply();
+    p.write(
+        "d.yaml",
+        &format!(
+            "{}---\n{}",
+            connection("acme", "Orders API, v2"),
+            destination("orders", "acme", 10)
+        ),
+    );
+    let saved = save_plan(&p, &[]);
+    outside(&p.region, async |aws| {
+        let live = aws
+            .describe_api_destination("orders")
+            .await
+            .unwrap()
+            .unwrap();
+        let mut spec = live.spec.value();
+        spec["invocationRateLimitPerSecond"] = 77.into();
+        let arn = spec["connectionArn"].as_str().unwrap().to_owned();
+        let spec: outbound::resource::ApiDestinationSpec = serde_json::from_value(spec).unwrap();
+        aws.update_api_destination("orders", &spec, &arn.into(), &[])
+            .await
+            .unwrap();
+    });
+    crate::support::moto().forget_calls(&p.region);
+    let run = apply_plan(&p, &saved, &[]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(
+            "ApiDestination/orders changed in AWS: invocationRateLimitPerSecond was 10, is 77"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(p.mutations().is_empty(), "{:?}", p.mutations());
+}
+
+/// Issue 15 item 12 (test first: "the state changed since the plan (serial 1 -> 1)"): a plan
+/// of another state's lineage is refused naming both lineages.
+#[test]
+fn a_plan_of_another_lineage_is_refused_naming_the_lineages() {
+    let p = Project::new();
+    p.write("d.yaml", &connection("acme", "Orders API"));
+    p.apply();
+    p.write("d.yaml", &connection("acme", "Orders API, v2"));
+    let saved = save_plan(&p, &[]);
+    let planned = read(&saved)["stateLineage"].as_str().unwrap().to_owned();
+    let mut state = p.state();
+    let other = "00000000-0000-4000-8000-00000000abcd";
+    state["lineage"] = other.into();
+    std::fs::write(p.state_path(), state.to_string()).unwrap();
+    let run = apply_plan(&p, &saved, &[]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "the plan was made from the state of lineage {planned}, and this state is another \
+             one (lineage {other})"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("serial"), "{}", run.stderr);
 }

@@ -183,12 +183,13 @@ fn s3_state_applies_plans_and_counts_its_calls() {
     p.write("k.yaml", &connector("edi", "Orders"));
     let apply = p.run(&["apply", "--auto-approve", "-v"]);
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
-    // Lock, read, one write before the creation (pending), one with the new connector's id
-    // (saved before anything waits on it: docs/reliability.md), one after, unlock (`If-Match`
-    // on the lock's own ETag: no read).
+    // The account guard's read, lock, read again under the lock, one write before the
+    // creation (pending), one with the new connector's id (saved before anything waits on it:
+    // docs/reliability.md), one after, unlock (`If-Match` on the lock's own ETag: no read).
     assert_eq!(
         s3_calls(&p),
         [
+            "GetObject",
             "PutObject",
             "GetObject",
             "PutObject",
@@ -447,10 +448,10 @@ fn sigterm_while_reading_aws_changes_nothing_and_releases_the_lock() {
     let run = Run::checked(apply.wait_with_output().unwrap());
     assert_eq!(run.code, 143, "{}", run.stderr);
     assert!(
-        run.stdout
-            .contains("Apply interrupted: 0 done, 0 failed, 0 skipped, 1 not started."),
-        "{}",
-        run.stdout
+        run.stderr
+            .contains("stopped by SIGTERM while AWS was read; no change was made to AWS"),
+        "the reads stop at once: {}",
+        run.stderr
     );
     assert!(s3.get(&bucket, LOCK).is_none(), "the lock is released");
     assert!(
@@ -651,4 +652,311 @@ fn unlock_removes_a_local_lock_only_with_its_id() {
     let right = p.run(&["unlock", "abc"]);
     assert_eq!(right.code, 0, "{}", right.stderr);
     assert!(!path.exists());
+}
+
+/// Issue 15 item 5: the answer to the lock's conditional `PutObject` is lost after S3 made
+/// it; the SDK's retry gets 412. The lock read back is this run's own: the run goes on.
+#[test]
+fn a_lost_answer_to_the_lock_write_is_this_runs_own_lock() {
+    let (p, s3, bucket) = s3_project();
+    p.write("k.yaml", &connector("edi", "Orders"));
+    support::moto().fault(
+        &p.region,
+        json!({"operation": "PutObject", "service": "s3", "fault": "drop"}),
+    );
+    let run = p.run(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        support::moto()
+            .calls(&p.region)
+            .iter()
+            .any(|c| c.fault.as_deref() == Some("drop")),
+        "the answer was dropped"
+    );
+    assert!(s3.get(&bucket, LOCK).is_none(), "the lock is released");
+    p.assert_no_changes();
+}
+
+/// Issue 15 item 5: the answer to a state write (the pending marks, before any change) is
+/// lost after S3 made it; the retry gets 412. The state read back is this run's own bytes.
+#[test]
+fn a_lost_answer_to_a_state_write_is_this_runs_own_write() {
+    let (p, s3, bucket) = s3_project();
+    p.write("k.yaml", &connector("edi", "Orders"));
+    support::moto().fault(
+        &p.region,
+        json!({"operation": "PutObject", "service": "s3", "fault": "drop", "skip": 1}),
+    );
+    let run = p.run(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(s3.get(&bucket, LOCK).is_none(), "the lock is released");
+    p.assert_no_changes();
+    assert_eq!(tagged_connectors(&p, "edi"), 1);
+}
+
+/// A write refused before any change names what happened: nothing was made in AWS.
+#[test]
+fn a_refused_first_write_says_no_change_was_made() {
+    let (p, s3, bucket) = s3_project();
+    p.write("k.yaml", &connector("edi", "Orders"));
+    // The state read, then another writer before this run's first write.
+    let apply = held(&p, "ListConnectors", 3_000, &["apply", "--auto-approve"]);
+    s3.put(&bucket, KEY, b"{\"formatVersion\": 1}".to_vec());
+    let run = Run::checked(apply.wait_with_output().unwrap());
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("no change was made to AWS")
+            && !run.stderr.contains("after a change to AWS"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(tagged_connectors(&p, "edi"), 0);
+}
+
+/// A lock on S3 as a killed run leaves it, its lease ending `expires`.
+fn killed_runs_lock(s3: &S3Direct, bucket: &str, expires: &str) -> Value {
+    let lock = json!({
+        "id": "dead0000-0000-0000-0000-000000000000", "holder": "ci", "host": "runner-7",
+        "pid": 4242, "operation": "apply", "since": "2026-01-01T00:00:00Z", "expires": expires
+    });
+    s3.put(bucket, LOCK, serde_json::to_vec(&lock).unwrap());
+    lock
+}
+
+/// Issue 15 item 4: a kill -9 on S3 leaves the lock; once its lease ran out the next run
+/// takes it over, saying so; while it runs, the lock refuses naming its holder and lease.
+#[test]
+fn an_s3_lock_whose_lease_ran_out_is_taken_over_and_a_live_one_refuses() {
+    let (p, s3, bucket) = s3_project();
+    p.write("k.yaml", &connector("edi", "Orders"));
+    killed_runs_lock(&s3, &bucket, "2099-01-01T00:00:00Z");
+    let refused = p.run(&["apply", "--auto-approve"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("ci@runner-7 (pid 4242")
+            && refused.stderr.contains("lease until 2099-01-01T00:00:00Z")
+            && refused
+                .stderr
+                .contains("outbound unlock dead0000-0000-0000-0000-000000000000"),
+        "{}",
+        refused.stderr
+    );
+    killed_runs_lock(&s3, &bucket, "2026-01-01T00:01:00Z");
+    let run = p.run(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("taking over the lock of ci@runner-7 (pid 4242")
+            && run
+                .stderr
+                .contains("its lease ended at 2026-01-01T00:01:00Z"),
+        "{}",
+        run.stderr
+    );
+    assert!(s3.get(&bucket, LOCK).is_none(), "released at the end");
+    p.assert_no_changes();
+}
+
+/// Issue 15 item 12: an unreadable lock is removed with the id its error names.
+#[test]
+fn an_unreadable_s3_lock_is_removed_with_the_id_its_error_names() {
+    let (p, s3, bucket) = s3_project();
+    p.write("k.yaml", &connector("edi", "Orders"));
+    s3.put(&bucket, LOCK, b"{\"id\": \"cut sh".to_vec());
+    let refused = p.run(&["apply", "--auto-approve"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    let id = refused
+        .stderr
+        .split("outbound unlock ")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or_else(|| panic!("no unlock id named: {}", refused.stderr))
+        .to_owned();
+    assert!(id.starts_with("unreadable-"), "{id}");
+    let unlock = p.run(&["unlock", &id]);
+    assert_eq!(unlock.code, 0, "{}", unlock.stderr);
+    assert!(s3.get(&bucket, LOCK).is_none());
+    p.apply();
+    p.assert_no_changes();
+}
+
+/// Issue 15 item 12: an apply with nothing to change writes nothing (no serial bump, so the
+/// plans saved from this state stay fresh).
+#[test]
+fn an_apply_without_changes_writes_no_state() {
+    let (p, s3, bucket) = s3_project();
+    p.write("k.yaml", &connector("edi", "Orders"));
+    p.write("c.yaml", &support::project::connection("conn", "one"));
+    p.apply();
+    let before = s3.get(&bucket, KEY).unwrap();
+    support::moto().forget_calls(&p.region);
+    let run = p.run(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        s3.get(&bucket, KEY).unwrap(),
+        before,
+        "the state is unchanged"
+    );
+    assert_eq!(
+        s3_calls(&p),
+        ["PutObject", "GetObject", "DeleteObject"],
+        "only the lock is written"
+    );
+}
+
+/// Issue 15 item 4: GitHub's cancel sequence (SIGINT; SIGTERM 7.5 s later; SIGKILL 2.5 s
+/// after; the gaps shortened to 1.5 s and 0.5 s, the order kept) while a large apply reads
+/// AWS slowly (every read held 400 ms): the first signal ends the run, with no lock left.
+#[test]
+fn githubs_cancel_sequence_during_the_reads_leaves_no_lock() {
+    let (p, s3, bucket) = s3_project();
+    let many: Vec<String> = (0..12)
+        .map(|i| support::project::connection(&format!("c{i}"), "one"))
+        .collect();
+    let many = many.join("---\n");
+    p.write("m.yaml", &many);
+    p.apply();
+    let more: Vec<String> = (0..12)
+        .map(|i| support::project::connection(&format!("c{i}"), "two"))
+        .collect();
+    let more = more.join("---\n");
+    p.write("m.yaml", &more);
+    support::moto().forget_calls(&p.region);
+    let run = cancelled_like_github(&p, &["apply", "--auto-approve"]);
+    assert!(
+        matches!(run.code, 130 | 143),
+        "ended by the signal, not SIGKILL: {}\n{}",
+        run.code,
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("no change was made to AWS"),
+        "{}",
+        run.stderr
+    );
+    assert!(s3.get(&bucket, LOCK).is_none(), "no lock left");
+    assert!(
+        p.mutations().iter().all(|o| o.ends_with("Object")),
+        "{:?}",
+        p.mutations()
+    );
+}
+
+/// `outbound ARGS` with every read of AWS held 400 ms, cancelled as GitHub cancels a job
+/// once it is reading: SIGINT, SIGTERM 1.5 s later, SIGKILL 0.5 s after (if still running).
+pub(crate) fn cancelled_like_github(p: &Project, args: &[&str]) -> Run {
+    let moto = support::moto();
+    for service in ["events", "transfer"] {
+        moto.fault(
+            &p.region,
+            json!({"operation": "*", "service": service, "fault": "delay", "delay_ms": 400,
+                   "count": -1}),
+        );
+    }
+    let child = spawn(p, args);
+    until("the reads", || {
+        moto.calls(&p.region)
+            .iter()
+            .any(|c| c.fault.as_deref() == Some("delay") && c.status.is_none())
+    });
+    signal(&child, "INT");
+    let deadline = Instant::now() + Duration::from_millis(1_500);
+    let mut child = child;
+    while Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if child.try_wait().unwrap().is_none() {
+        signal(&child, "TERM");
+        std::thread::sleep(Duration::from_millis(500));
+        if child.try_wait().unwrap().is_none() {
+            let _ = child.kill();
+        }
+    }
+    moto.clear_faults(&p.region);
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-9),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Issue 15 item 4: SIGTERM while `import` reads AWS: exit 143, no lock, nothing written.
+#[test]
+fn sigterm_during_import_leaves_no_lock_and_writes_nothing() {
+    let (p, s3, bucket) = s3_project();
+    p.write("k.yaml", &connector("edi", "Orders"));
+    p.apply();
+    let out = p.dir.path().join("imported");
+    let import = held(
+        &p,
+        "ListConnections",
+        3_000,
+        &["import", "--all", "--out", out.to_str().unwrap()],
+    );
+    assert!(s3.get(&bucket, LOCK).is_some(), "import holds the lock");
+    signal(&import, "TERM");
+    let run = Run::checked(import.wait_with_output().unwrap());
+    assert_eq!(run.code, 143, "{}\n{}", run.stdout, run.stderr);
+    assert!(s3.get(&bucket, LOCK).is_none(), "no lock left");
+    assert!(!out.exists(), "no manifest written");
+}
+
+/// The lease is pushed back on S3 while the run goes on (every third of it: 10 s here).
+#[test]
+fn an_s3_lock_is_renewed_while_its_run_goes_on() {
+    let (p, s3, bucket) = s3_project();
+    p.write("k.yaml", &connector("edi", "Orders"));
+    support::moto().fault(
+        &p.region,
+        json!({"operation": "ListConnectors", "fault": "delay", "delay_ms": 9_000}),
+    );
+    let child = p
+        .command(&["apply", "--auto-approve"])
+        .env("OUTBOUND_LOCK_LEASE", "10s")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = None;
+    until("the lock", || {
+        first = s3.json(&bucket, LOCK);
+        first.is_some()
+    });
+    let first = first.unwrap();
+    until("a renewal", || {
+        s3.json(&bucket, LOCK)
+            .is_some_and(|now| now["expires"] != first["expires"])
+    });
+    let renewed = s3.json(&bucket, LOCK).unwrap();
+    assert_eq!(renewed["id"], first["id"]);
+    let run = Run::checked(child.wait_with_output().unwrap());
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(s3.get(&bucket, LOCK).is_none(), "released at the end");
+}
+
+/// Issue 15 item 4: SIGTERM while `apply --plan` reads AWS: exit 143, no lock, no change.
+#[test]
+fn sigterm_while_a_saved_plan_reads_aws_leaves_no_lock() {
+    let (p, s3, bucket) = s3_project();
+    p.write("k.yaml", &connector("edi", "Orders"));
+    let file = p.dir.path().join("plan.json");
+    let plan = p.run(&["plan", "--out", file.to_str().unwrap()]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    support::moto().forget_calls(&p.region);
+    let apply = held(
+        &p,
+        "ListConnectors",
+        3_000,
+        &["apply", "--plan", file.to_str().unwrap()],
+    );
+    signal(&apply, "TERM");
+    let run = Run::checked(apply.wait_with_output().unwrap());
+    assert_eq!(run.code, 143, "{}\n{}", run.stdout, run.stderr);
+    assert!(s3.get(&bucket, LOCK).is_none(), "no lock left");
+    assert!(
+        p.mutations().iter().all(|o| o.ends_with("Object")),
+        "{:?}",
+        p.mutations()
+    );
 }

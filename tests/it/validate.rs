@@ -24,7 +24,7 @@ const NO_LINE: [&str; 2] = ["dir-no-manifests", "does-not-exist.yaml"];
 const NOT_ON_DISK: [&str; 1] = ["does-not-exist.yaml"];
 
 /// The catalogue must not shrink unnoticed.
-const MIN_CASES: usize = 84;
+const MIN_CASES: usize = 87;
 
 /// One `#[test]` per case, named after it, and the list of all cases in [`CASES`].
 macro_rules! cases {
@@ -49,8 +49,12 @@ cases! {
     yaml_error_in_second_document: "yaml-error-in-second-document.yaml",
     yaml_alias_repetition_limit: "yaml-alias-repetition-limit.yaml",
     yaml_tagged_document: "yaml-tagged-document.yaml",
+    yaml_merge_key_not_a_mapping: "yaml-merge-key-not-a-mapping.yaml",
     // Wrong types.
     type_string_for_integer: "type-string-for-integer.yaml",
+    // Issue 18: `FILE:1:1: … expected i32` with no field, at the wrong line.
+    range_integer_too_large: "range-integer-too-large.yaml",
+    type_fraction_for_integer: "type-fraction-for-integer.yaml",
     type_list_for_map: "type-list-for-map.yaml",
     type_map_for_string: "type-map-for-string.yaml",
     type_bool_for_string: "type-bool-for-string.yaml",
@@ -287,6 +291,30 @@ fn the_examples_are_valid() {
     assert!(!run.stderr.contains(PRESENT_SECRET));
 }
 
+/// Issue 18: a YAML merge key (`<<: *common`) was an unknown field `<<`; it is merged (keys
+/// written beside it win), and `50.0` is the whole number the editor's schema accepts.
+#[test]
+fn yaml_merge_keys_are_merged_and_whole_floats_are_integers() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "\
+apiVersion: outbound/v1
+kind: ApiDestination
+metadata:
+  name: acme-orders
+spec:
+  <<: &defaults
+    httpMethod: POST
+    invocationRateLimitPerSecond: 50.0
+  httpMethod: PUT
+  connectionArn: arn:aws:events:eu-west-1:111122223333:connection/acme/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0
+  invocationEndpoint: https://api.acme.example/v2/orders
+";
+    std::fs::write(dir.path().join("m.yaml"), text).unwrap();
+    let run = validate(dir.path(), &["m.yaml"], &[]);
+    assert_eq!(run.code, Some(0), "stderr:\n{}", run.stderr);
+    assert_eq!(run.stdout, "1 resource in 1 file: valid\n");
+}
+
 /// SPEC §1 Validation: "report every problem, not only the first". The document holds four
 /// schema problems and a reserved tag (a rule of its kind); all five must be reported.
 #[test]
@@ -433,11 +461,49 @@ fn an_empty_manifest_set_is_refused_with_a_hint_to_allow_it() {
         "{}",
         run.stderr
     );
-    // A file with no document next to one with documents is still an error, without the hint.
+    // Issue 15 item 12: a file with no document next to one with documents is no error
+    // (commenting out a file's last resource is a normal edit).
     std::fs::write(dir.path().join("manifests/d.yaml"), connector_doc("d")).unwrap();
     let run = validate(dir.path(), &["manifests"], &[]);
-    assert_eq!(run.code, Some(1));
-    assert!(!run.stderr.contains("--allow-empty"), "{}", run.stderr);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout, "1 resource in 2 files: valid\n");
+}
+
+/// Issue 15 item 12: a byte-order mark at the start of a later document (after `---`, as
+/// concatenated files have it) is accepted like the file's first, not "missing field kind".
+#[test]
+fn a_byte_order_mark_after_a_document_marker_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!("{}---\n\u{feff}{}", connector_doc("a"), connector_doc("b"));
+    std::fs::write(dir.path().join("bom.yaml"), text).unwrap();
+    let run = validate(dir.path(), &["bom.yaml"], &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout, "2 resources in 1 file: valid\n");
+}
+
+/// Issue 15 item 12: `validate --secrets skip` checks a pull request without the secret
+/// values (a keyless job's first step); without it, a missing value is an error.
+#[test]
+fn validate_with_secrets_skip_resolves_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = crate::support::project::connection("acme", "Orders");
+    std::fs::write(dir.path().join("c.yaml"), doc).unwrap();
+    let run = validate(dir.path(), &["c.yaml"], &[]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let run = validate(dir.path(), &["c.yaml", "--secrets", "skip"], &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout, "1 resource in 1 file: valid\n");
+}
+
+/// Issue 15 item 12: `validate` calls no AWS, so a bad `OUTBOUND_RATE_LIMIT` (an AWS setting)
+/// does not fail it.
+#[test]
+fn a_bad_rate_limit_variable_does_not_fail_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.yaml"), connector_doc("a")).unwrap();
+    let run = validate(dir.path(), &["c.yaml"], &[("OUTBOUND_RATE_LIMIT", "sqs=5")]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout, "1 resource in 1 file: valid\n");
 }
 
 // ---- `--allow-empty`, end to end against moto -----------------------------------------
@@ -536,4 +602,53 @@ fn allow_empty_still_refuses_to_delete_a_protected_resource() {
         crate::support::moto().count(&p.region, "DeleteConnector"),
         0
     );
+}
+
+/// Issue 15 item 9: `metadata.adopt` is `true` for a connection or API destination (found by
+/// name) and the connector's id for a connector; anything else is refused, naming the field.
+#[test]
+fn the_adopt_marker_fits_its_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let marked = |doc: String, name: &str, adopt: &str| {
+        doc.replace(
+            &format!("metadata: {{ name: {name} }}"),
+            &format!("metadata: {{ name: {name}, adopt: {adopt} }}"),
+        )
+    };
+    let connection = crate::support::project::connection("acme", "Orders");
+    let env = [("ACME_API_KEY", PRESENT_SECRET)];
+    for (file, doc, ok) in [
+        ("a.yaml", marked(connection.clone(), "acme", "true"), None),
+        (
+            "b.yaml",
+            marked(connector_doc("edi"), "edi", "c-0123456789abcdef0"),
+            None,
+        ),
+        ("c.yaml", marked(connector_doc("edi"), "edi", "false"), None),
+        (
+            "d.yaml",
+            marked(connector_doc("edi"), "edi", "true"),
+            Some("metadata.adopt: a connector is adopted by its id, not `true`"),
+        ),
+        (
+            "e.yaml",
+            marked(connector_doc("edi"), "edi", "edi-1"),
+            Some("metadata.adopt: `edi-1` is not a connector id"),
+        ),
+        (
+            "f.yaml",
+            marked(connection, "acme", "c-0123456789abcdef0"),
+            Some("metadata.adopt: a Connection is adopted by its name: `adopt: true`"),
+        ),
+    ] {
+        std::fs::write(dir.path().join(file), doc).unwrap();
+        let run = validate(dir.path(), &[file], &env);
+        match ok {
+            None => assert_eq!(run.code, Some(0), "{file}: {}", run.stderr),
+            Some(why) => {
+                assert_eq!(run.code, Some(1), "{file}: {}", run.stderr);
+                assert!(run.stderr.contains(why), "{file}: {}", run.stderr);
+            }
+        }
+    }
 }

@@ -208,11 +208,13 @@ impl Project {
         super::moto().operations(&self.region)
     }
 
-    /// [`Self::operations`] without the reads (`Describe*`, `List*`).
+    /// [`Self::operations`] without the reads (`Describe*`, `List*`, and the account guard's
+    /// `GetCallerIdentity`).
     pub fn mutations(&self) -> Vec<String> {
         self.operations()
             .into_iter()
             .filter(|o| !o.starts_with("Describe") && !o.starts_with("List"))
+            .filter(|o| o != "GetCallerIdentity")
             .collect()
     }
 

@@ -8,8 +8,9 @@ Control endpoints (never forwarded, never recorded), all JSON:
   GET    /__health                      {"ok": true}
   GET    /__calls[?region=R&service=S&operation=O]   recorded calls, oldest first
   DELETE /__calls[?region=R...]         forget matching calls -> {"deleted": n}
-  POST   /__faults  {"operation", "region"?, "service"?, "fault", "count"?, "delay_ms"?,
+  POST   /__faults  {"operation", "region"?, "service"?, "fault", "count"?, "skip"?, "delay_ms"?,
                      "status"?, "code"?, "message"?}         -> the stored rule with its "id"
+                     ("skip": N lets the first N matching calls through untouched)
   GET    /__faults                      rules still armed
   DELETE /__faults[?region=R]           disarm (all, or one region's) -> {"deleted": n}
   POST   /__points  {"region", "call", "when"?, "action"?, "count"?}  a kill or fault point at
@@ -57,7 +58,8 @@ class Request:
         return conn != "close"
 
     def aws_identity(self) -> tuple[str | None, str | None, str | None]:
-        """(service, operation, region) from X-Amz-Target and the SigV4 credential scope."""
+        """(service, operation, region) from X-Amz-Target (or a query-protocol form's Action)
+        and the SigV4 credential scope."""
         service = region = operation = None
         target = self.lower.get("x-amz-target")
         if target and "." in target:
@@ -70,6 +72,10 @@ class Request:
                 region, service = scope[2], scope[3]
         if service == "s3" and operation is None:
             operation = self.s3_operation()
+        elif operation is None and "x-www-form-urlencoded" in self.lower.get("content-type", ""):
+            # The query protocol (STS): the operation is the form's `Action`.
+            actions = parse_qs(self.body.decode("utf-8", "replace")).get("Action")
+            operation = actions[0] if actions else None
         return service, operation, region
 
     def s3_operation(self) -> str:
@@ -346,6 +352,9 @@ class Proxy:
                 continue
             if rule.get("service") and rule["service"] != service:
                 continue
+            if rule["skip"] > 0:
+                rule["skip"] -= 1
+                return None
             if rule["count"] > 0:
                 rule["count"] -= 1
                 if rule["count"] == 0:
@@ -366,6 +375,7 @@ class Proxy:
             "service": spec.get("service"),
             "fault": spec["fault"],
             "count": int(spec.get("count", 1)),  # a negative count never runs out
+            "skip": int(spec.get("skip", 0)),
             "delay_ms": int(spec.get("delay_ms", 0)),
         }
         for key in ("status", "code", "message"):
