@@ -17,7 +17,7 @@ use crate::aws::{AwsError, ErrorClass, Live};
 use crate::manifest::DesiredState;
 use crate::plan::{Action, Change, Plan};
 use crate::resource::connector::{TAG_LINEAGE, TAG_NAME};
-use crate::resource::rules::Health;
+use crate::resource::rules::{Health, Identity, Sends};
 use crate::resource::{
     Address, ApiDestinationSpec, Arn, ConnectionSpec, ConnectorId, ConnectorSpec, FieldPath, Kind,
     ResourceId, SpecJson,
@@ -82,6 +82,8 @@ pub enum ApplyError {
 enum Effect {
     Record(Record),
     Remove,
+    /// The old resource of a replacement was deleted (its record is the new one already).
+    Retired,
 }
 
 /// Runs `plan`; `state` is updated and saved to `store` as changes succeed.
@@ -136,8 +138,11 @@ struct Tally<'p> {
     /// The changes not started yet.
     todo: BTreeMap<&'p Address, &'p Change>,
     outcomes: BTreeMap<Address, Outcome>,
-    /// The ARN of every resource in the state, for the changes that name it.
-    arns: BTreeMap<Address, Arn>,
+    /// The id and ARN of every resource in the state, for the changes that name it.
+    arns: BTreeMap<Address, (ResourceId, Arn)>,
+    /// Replacements done whose old resource waits for the changes that repoint its
+    /// referrers: the kind, the old id, and those changes.
+    retiring: BTreeMap<Address, (ResourceId, Vec<Address>)>,
     running: JoinSet<Finished>,
     in_flight: BTreeSet<Address>,
 }
@@ -155,7 +160,13 @@ impl<'p> Tally<'p> {
             arns: state
                 .resources
                 .iter()
-                .map(|(a, r)| (a.clone(), r.arn.clone()))
+                .map(|(a, r)| (a.clone(), (r.id.clone(), r.arn.clone())))
+                .collect(),
+            retiring: plan
+                .changes
+                .iter()
+                .filter(|c| c.action == Action::Replace && !c.retire_after.is_empty())
+                .filter_map(|c| Some((c.address.clone(), (c.id.clone()?, c.retire_after.clone()))))
                 .collect(),
             running: JoinSet::new(),
             in_flight: BTreeSet::new(),
@@ -181,7 +192,15 @@ impl<'p> Tally<'p> {
         for joined in finished {
             let (address, result) = joined.expect("apply tasks do not panic");
             self.in_flight.remove(&address);
+            let retired = matches!(result, Ok(Effect::Retired));
             let outcome = record(&address, result, state, &mut self.arns, before);
+            if retired && outcome == Outcome::Done {
+                continue;
+            }
+            if outcome != Outcome::Done {
+                // A replacement that failed leaves nothing to retire.
+                self.retiring.remove(&address);
+            }
             self.outcomes.insert(address, outcome);
         }
     }
@@ -189,6 +208,11 @@ impl<'p> Tally<'p> {
     /// Nothing runs: whether to go on, since skips may have unblocked (or skipped) more.
     /// When nothing could start either, what is left fails: the run ends, never spins.
     fn go_on_idle(&mut self, started: &[Address], cancelled: bool) -> bool {
+        if self.todo.is_empty() && !self.retiring.is_empty() && !cancelled {
+            // What waits on the repointing changes that can no longer run stays: the old
+            // resource is still named.
+            self.retiring.clear();
+        }
         if self.todo.is_empty() || cancelled {
             return false;
         }
@@ -263,10 +287,12 @@ fn start_ready<C: Cloud>(
         todo,
         outcomes,
         arns,
+        retiring,
         running,
         in_flight,
     } = tally;
     let mut started = Vec::new();
+    start_retiring(retiring, outcomes, aws, running, in_flight, options);
     for (address, change) in todo.iter().filter(|_| !options.cancel.is_cancelled()) {
         if let Some(blocker) = blocked_by(change, outcomes) {
             outcomes.insert((*address).clone(), Outcome::Skipped(blocker.clone()));
@@ -301,6 +327,56 @@ fn start_ready<C: Cloud>(
         todo.remove(a);
     }
     started
+}
+
+/// Deletes the old resource of each replacement whose referrers are all repointed (and was
+/// itself done); one whose referrers failed stays (they may still name it).
+fn start_retiring<C: Cloud>(
+    retiring: &mut BTreeMap<Address, (ResourceId, Vec<Address>)>,
+    outcomes: &BTreeMap<Address, Outcome>,
+    aws: &Arc<C>,
+    running: &mut JoinSet<Finished>,
+    in_flight: &mut BTreeSet<Address>,
+    options: &ApplyOptions,
+) {
+    if options.cancel.is_cancelled() {
+        return;
+    }
+    let ready: Vec<Address> = retiring
+        .iter()
+        .filter(|(a, (_, waits))| {
+            outcomes.get(*a) == Some(&Outcome::Done)
+                && !in_flight.contains(*a)
+                && waits.iter().all(|w| outcomes.contains_key(w))
+        })
+        .map(|(a, _)| a.clone())
+        .collect();
+    for address in ready {
+        let Some((old, waits)) = retiring.remove(&address) else {
+            continue;
+        };
+        if !waits
+            .iter()
+            .all(|w| outcomes.get(w) == Some(&Outcome::Done))
+        {
+            tracing::warn!(%address, old = %old, "the old resource is kept: a resource that named it was not repointed");
+            continue;
+        }
+        let aws = Arc::clone(aws);
+        in_flight.insert(address.clone());
+        running.spawn(async move {
+            let result = match aws.delete_by_id(address.kind, &old).await {
+                Ok(()) => Ok(Effect::Retired),
+                Err(e) if e.class == ErrorClass::NotFound => Ok(Effect::Retired),
+                // The replacement's mark stays: the old resource may still be there.
+                Err(error) => Err(Failure {
+                    error,
+                    nothing_done: false,
+                }),
+            };
+            (address, result)
+        });
+    }
 }
 
 /// Saves the id of a connector a job just created as pending, then lets the job go on.
@@ -433,7 +509,7 @@ fn record(
     address: &Address,
     result: Result<Effect, Failure>,
     state: &mut State,
-    arns: &mut BTreeMap<Address, Arn>,
+    arns: &mut BTreeMap<Address, (ResourceId, Arn)>,
     before: &Before,
 ) -> Outcome {
     if result.is_ok() {
@@ -441,7 +517,7 @@ fn record(
     }
     match result {
         Ok(Effect::Record(record)) => {
-            arns.insert(address.clone(), record.arn.clone());
+            arns.insert(address.clone(), (record.id.clone(), record.arn.clone()));
             state.resources.insert(address.clone(), record);
             Outcome::Done
         }
@@ -449,6 +525,7 @@ fn record(
             state.resources.remove(address);
             Outcome::Done
         }
+        Ok(Effect::Retired) => Outcome::Done,
         Err(Failure {
             error,
             nothing_done,
@@ -530,20 +607,19 @@ impl Job {
         change: &Change,
         desired: &DesiredState,
         state: &State,
-        arns: &BTreeMap<Address, Arn>,
+        arns: &BTreeMap<Address, (ResourceId, Arn)>,
     ) -> Job {
-        // Only the secret values come from `desired`: what to send is the plan's.
+        // Only the secret values come from `desired`: what to send is the plan's. Each
+        // reference is resolved to the id or ARN of its target as it is now (created or
+        // replaced earlier in this run).
         let mut spec = change.desired.as_ref().map_or(Value::Null, SpecJson::value);
-        let connection = spec
-            .get("connection")
-            .and_then(Value::as_str)
-            .map(|name| Address::new(Kind::Connection, name));
-        if change.address.kind == Kind::ApiDestination
-            && let (Some(o), Some(arn)) =
-                (spec.as_object_mut(), connection.and_then(|c| arns.get(&c)))
-        {
-            o.insert("connectionArn".into(), arn.as_str().into());
-        }
+        crate::resource::resolve_references(change.address.kind, &mut spec, &|a, sends| {
+            let (id, arn) = arns.get(a)?;
+            Some(match sends {
+                Sends::Id => id.as_str().to_owned(),
+                Sends::Arn => arn.as_str().to_owned(),
+            })
+        });
         Job {
             change: change.clone(),
             spec: SpecJson::from(spec),
@@ -586,8 +662,12 @@ impl Job {
         for leftover in &c.leftovers {
             self.wrote(delete_connector(aws, leftover).await)?;
         }
+        let by_id = c.address.kind != Kind::Connector
+            && matches!(c.address.kind.rules().identity, Identity::Tagged { .. });
         match (c.address.kind, c.action) {
             (_, Action::Noop) => unreachable!("no-ops are not run"),
+            (_, Action::Create | Action::Replace) if by_id => self.create_by_id(aws).await,
+            (_, Action::Update) if by_id => self.update_by_id(aws).await,
             (_, Action::Forget) => Ok(Effect::Remove),
             // An adoption with nothing to change is only recorded.
             (_, Action::Adopt) if c.fields.is_empty() => self.adopt(aws).await,
@@ -612,6 +692,13 @@ impl Job {
             (Kind::Connector, Action::Update | Action::Adopt) => {
                 self.update_connector(aws, timeout).await
             }
+            // Every other kind is known by an id AWS assigns (`by_id`), handled above.
+            (_, _) => Err(AwsError {
+                operation: "apply",
+                class: ErrorClass::Invalid,
+                code: None,
+                message: format!("{}: no calls for this kind", c.address),
+            }),
         }
     }
 
@@ -626,6 +713,7 @@ impl Job {
             Kind::Connection => aws.describe_connection(id.as_str()).await?,
             Kind::ApiDestination => aws.describe_api_destination(id.as_str()).await?,
             Kind::Connector => aws.describe_connector(&self.connector_id()?).await?,
+            kind => aws.describe_by_id(kind, &id).await?,
         };
         let Some(live) = live else {
             return Err(AwsError {
@@ -686,6 +774,7 @@ impl Job {
             Kind::Connection => aws.delete_connection(id.as_str()).await,
             Kind::ApiDestination => aws.delete_api_destination(id.as_str()).await,
             Kind::Connector => aws.delete_connector(&self.connector_id()?).await,
+            kind => aws.delete_by_id(kind, &id).await,
         };
         match self.wrote(deleted) {
             Ok(()) => Ok(Effect::Remove),
@@ -813,6 +902,75 @@ impl Job {
         )))
     }
 
+    /// Creates a resource known by an AWS-assigned id (certificate, profile), tagged with its
+    /// name and lineage, reads it back for its ARN, and deletes the one it replaces unless
+    /// others still name it (the engine deletes that one once they are repointed).
+    async fn create_by_id<C: Cloud>(&self, aws: &C) -> Result<Effect, AwsError> {
+        let c = &self.change;
+        let kind = c.address.kind;
+        let tags = BTreeMap::from([
+            (TAG_NAME.to_owned(), c.address.name.clone()),
+            (TAG_LINEAGE.to_owned(), self.lineage.clone()),
+        ]);
+        let new_id = aws
+            .create_by_id(kind, &self.spec, &self.secrets, &tags)
+            .await?;
+        let live = aws.describe_by_id(kind, &new_id).await?;
+        let arn = match &live {
+            Some(l) if !l.arn.is_empty() => l.arn.clone(),
+            _ => {
+                return Err(AwsError {
+                    operation: "Describe",
+                    class: ErrorClass::Other,
+                    code: None,
+                    message: format!(
+                        "{kind} {new_id} was created, but AWS does not describe it with an ARN"
+                    ),
+                });
+            }
+        };
+        if c.action == Action::Replace
+            && c.retire_after.is_empty()
+            && let Some(old) = &c.id
+        {
+            match aws.delete_by_id(kind, old).await {
+                Err(e) if e.class != ErrorClass::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(Effect::Record(self.record(new_id, arn, live.as_ref())))
+    }
+
+    /// Updates a resource known by an AWS-assigned id in place: its members, then its tags.
+    async fn update_by_id<C: Cloud>(&self, aws: &C) -> Result<Effect, AwsError> {
+        let c = &self.change;
+        let kind = c.address.kind;
+        let Some(id) = c.id.clone() else {
+            return Err(AwsError {
+                operation: "apply",
+                class: ErrorClass::Invalid,
+                code: None,
+                message: format!("{}: the plan names no id", c.address),
+            });
+        };
+        let arn = c.arn.clone().unwrap_or_default();
+        let (tag_changes, other): (Vec<_>, Vec<_>) =
+            c.fields.iter().partition(|f| f.path.tag_key().is_some());
+        if !other.is_empty() {
+            aws.update_by_id(kind, &id, &self.spec).await?;
+        }
+        let spec_tags: BTreeMap<String, String> = self
+            .spec
+            .get("tags")
+            .and_then(|t| serde_json::from_value(t).ok())
+            .unwrap_or_default();
+        let (set, unset) = tag_updates(&tag_changes, &spec_tags);
+        aws.tag_connector(&arn, &set).await?;
+        aws.untag_connector(&arn, &unset).await?;
+        let live = aws.describe_by_id(kind, &id).await?;
+        Ok(Effect::Record(self.record(id, arn, live.as_ref())))
+    }
+
     /// Updates a connector in place: its members, then its tags; waits until it is ready.
     async fn update_connector<C: Cloud>(
         &self,
@@ -834,24 +992,7 @@ impl Job {
                 .collect();
             self.wrote(aws.update_connector(&id, &spec, &clear).await)?;
         }
-        let set: BTreeMap<String, String> = tag_changes
-            .iter()
-            .filter(|f| f.after.is_some())
-            .filter_map(|f| {
-                let key = f.path.tag_key()?;
-                // `outbound:` tags are not in the spec: the plan carries their value.
-                let value = spec.tags.get(key).cloned().or_else(|| match &f.after {
-                    Some(crate::diff::Leaf::Value(Value::String(v))) => Some(v.clone()),
-                    _ => None,
-                })?;
-                Some((key.to_owned(), value))
-            })
-            .collect();
-        let unset: Vec<String> = tag_changes
-            .iter()
-            .filter(|f| f.after.is_none())
-            .filter_map(|f| f.path.tag_key().map(str::to_owned))
-            .collect();
+        let (set, unset) = tag_updates(&tag_changes, &spec.tags);
         // Removed before added: a connector at AWS's limit of 50 tags can rename one.
         if !unset.is_empty() {
             self.wrote(aws.untag_connector(&arn, &unset).await)?;
@@ -914,6 +1055,32 @@ impl Job {
             imported: false,
         }
     }
+}
+
+/// The tags to set and the keys to remove, from a change's tag fields; `outbound:` tags are
+/// not in the spec (`spec_tags`): the plan carries their value.
+fn tag_updates(
+    tag_changes: &[&crate::diff::FieldChange],
+    spec_tags: &BTreeMap<String, String>,
+) -> (BTreeMap<String, String>, Vec<String>) {
+    let set = tag_changes
+        .iter()
+        .filter(|f| f.after.is_some())
+        .filter_map(|f| {
+            let key = f.path.tag_key()?;
+            let value = spec_tags.get(key).cloned().or_else(|| match &f.after {
+                Some(crate::diff::Leaf::Value(Value::String(v))) => Some(v.clone()),
+                _ => None,
+            })?;
+            Some((key.to_owned(), value))
+        })
+        .collect();
+    let unset = tag_changes
+        .iter()
+        .filter(|f| f.after.is_none())
+        .filter_map(|f| f.path.tag_key().map(str::to_owned))
+        .collect();
+    (set, unset)
 }
 
 /// `DeleteConnector`; a connector already gone counts as deleted.
@@ -1025,6 +1192,8 @@ mod tests {
                 .map(|a| Address::new(Kind::Connection, *a))
                 .collect(),
             leftovers: Vec::new(),
+            retire_after: Vec::new(),
+            expires: None,
             status: None,
             status_reason: None,
         }

@@ -275,6 +275,15 @@ pub struct PlanArgs {
     /// `full`: describe every resource, not only those changed since outbound's last change.
     #[arg(long, value_enum, default_value_t = Refresh::Changed)]
     pub refresh: Refresh,
+    /// Days before a certificate's expiry from which plan warns and drift reports it
+    /// unhealthy.
+    #[arg(
+        long,
+        value_name = "DAYS",
+        env = "OUTBOUND_EXPIRY_WARNING_DAYS",
+        default_value_t = 30
+    )]
+    pub expiry_warning: u64,
 }
 
 /// Whether `plan` and `drift` resolve the secrets the manifests reference.
@@ -336,6 +345,15 @@ pub struct DriftArgs {
     /// state name (one List call per kind); they count as drift.
     #[arg(long)]
     pub include_unmanaged: bool,
+    /// Days before a certificate's expiry from which plan warns and drift reports it
+    /// unhealthy.
+    #[arg(
+        long,
+        value_name = "DAYS",
+        env = "OUTBOUND_EXPIRY_WARNING_DAYS",
+        default_value_t = 30
+    )]
+    pub expiry_warning: u64,
     /// `skip`: resolve no secret; secret fields are not compared.
     #[arg(long, value_enum, env = "OUTBOUND_SECRETS", default_value_t = SecretsMode::Resolve)]
     pub secrets: SecretsMode,

@@ -225,6 +225,9 @@ pub struct Inputs<'a> {
     pub state: &'a State,
     /// Connections the manifests or the last apply asked to be deauthorized.
     pub deauthorize_asked: &'a BTreeSet<Address>,
+    /// The time of the report, and how many days before an expiry it is reported.
+    pub now: std::time::SystemTime,
+    pub expiry_warning_days: u64,
     /// What `--include-unmanaged` found, and the kinds it could not list; `None` when not
     /// asked.
     pub unmanaged: Option<(Vec<Unmanaged>, Vec<NotChecked>)>,
@@ -260,6 +263,19 @@ pub fn report(inputs: Inputs<'_>) -> DriftReport {
     report
 }
 
+/// The resources of `plan` that expire within `days` of `now`, or have expired: one line
+/// each (`Certificate/x expires in 20 days (…)`), for the plan's warnings.
+pub fn expiring(plan: &Plan, now: std::time::SystemTime, days: u64) -> Vec<String> {
+    plan.changes
+        .iter()
+        .filter(|c| c.action != Action::Delete)
+        .filter_map(|c| {
+            let why = crate::resource::certificate::expiry(c.expires.as_deref()?, now, days)?;
+            Some(format!("{} {why}", c.address))
+        })
+        .collect()
+}
+
 /// Puts one resource into its buckets:
 /// 1. deleted outside (nothing else can be said of it);
 /// 2. unhealthy, from the status AWS reports;
@@ -292,6 +308,22 @@ fn classify(c: &Change, inputs: &Inputs<'_>, report: &mut DriftReport) {
             id: id.clone(),
             status: status.to_owned(),
             reason: c.status_reason.clone(),
+        });
+        drifted = true;
+    }
+    if let Some(why) = c.expires.as_deref().and_then(|e| {
+        crate::resource::certificate::expiry(e, inputs.now, inputs.expiry_warning_days)
+    }) {
+        report.unhealthy.push(Unhealthy {
+            address: c.address.clone(),
+            id: id.clone(),
+            status: if why.starts_with("expired") {
+                "EXPIRED"
+            } else {
+                "EXPIRING"
+            }
+            .to_owned(),
+            reason: Some(why),
         });
         drifted = true;
     }

@@ -7,7 +7,7 @@ use std::fmt;
 use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
 
-use crate::resource::{Address, Kind, Spec};
+use crate::resource::{Address, Spec};
 
 /// Edges point from a dependency to its dependent (connection -> API destination).
 #[derive(Debug, Default, Clone)]
@@ -32,16 +32,9 @@ impl fmt::Display for Cycle {
     }
 }
 
-/// The addresses a spec depends on.
+/// The addresses a spec depends on: what its kind's references name.
 pub fn dependencies(spec: &Spec) -> Vec<Address> {
-    match spec {
-        Spec::ApiDestination(d) => d
-            .connection
-            .iter()
-            .map(|c| Address::new(Kind::Connection, c.clone()))
-            .collect(),
-        Spec::Connection(_) | Spec::Connector(_) => Vec::new(),
-    }
+    spec.references()
 }
 
 impl Graph {
@@ -197,6 +190,7 @@ impl Graph {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resource::Kind;
 
     fn a(kind: Kind, name: &str) -> Address {
         Address::new(kind, name)

@@ -12,6 +12,7 @@ use crate::live::Live;
 use crate::manifest::diag::Problem;
 use crate::resource::{
     Address, Adopt, ApiDestinationSpec, ApiVersion, ConnectionSpec, ConnectorSpec, Kind, Metadata,
+    Spec, SpecJson,
 };
 use crate::state::{LiveMarkers, Record, State};
 
@@ -159,11 +160,17 @@ fn document(
             s.check(&mut problems);
             (serde_json::to_value(&s), recorded)
         }
+        _ => {
+            return Err(NotRepresentable {
+                address: address.clone(),
+                message: "import does not adopt certificates and profiles yet".into(),
+            });
+        }
     };
     let (typed, recorded) = (typed.map_err(bad)?, recorded.map_err(bad)?);
     let adopt = match address.kind {
-        Kind::Connector => Adopt::Id(f.live.id.to_string()),
         Kind::Connection | Kind::ApiDestination => Adopt::Flag(true),
+        _ => Adopt::Id(f.live.id.to_string()),
     };
     let mut yaml = yaml(address, adopt, &typed, &secrets).map_err(|message| NotRepresentable {
         address: address.clone(),
@@ -189,8 +196,8 @@ fn document(
             },
             imported: match address.kind {
                 Kind::Connection => !secrets.is_empty(),
-                Kind::ApiDestination => false,
                 Kind::Connector => true,
+                _ => false,
             },
         },
         secrets,
@@ -395,19 +402,8 @@ fn yaml(
 /// through the typed spec, with serde_yaml's `!fromEnv X` enum tags written as the manifest
 /// format's `{ fromEnv: X }` maps.
 fn ordered(kind: Kind, spec: &Value) -> Result<serde_yaml::Value, String> {
-    let value = match kind {
-        Kind::Connection => typed_yaml::<ConnectionSpec>(spec),
-        Kind::ApiDestination => typed_yaml::<ApiDestinationSpec>(spec),
-        Kind::Connector => typed_yaml::<ConnectorSpec>(spec),
-    }?;
-    Ok(untag(value))
-}
-
-fn typed_yaml<T: serde::de::DeserializeOwned + Serialize>(
-    spec: &Value,
-) -> Result<serde_yaml::Value, String> {
-    let typed: T = serde_json::from_value(spec.clone()).map_err(|e| e.to_string())?;
-    serde_yaml::to_value(&typed).map_err(|e| e.to_string())
+    let typed = Spec::from_json(kind, &SpecJson::from(spec.clone())).map_err(|e| e.to_string())?;
+    Ok(untag(typed.yaml()?))
 }
 
 fn untag(v: serde_yaml::Value) -> serde_yaml::Value {
@@ -435,6 +431,7 @@ mod tests {
 
     fn live(id: &str, arn: &str, spec: Value) -> Live {
         Live {
+            expires: None,
             id: crate::resource::ResourceId::name(id),
             arn: arn.into(),
             spec: spec.into(),

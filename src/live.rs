@@ -25,8 +25,11 @@ pub struct Live {
     /// RFC 3339 `CreationTime` of a connection or API destination (connectors have none):
     /// the evidence that an interrupted creation made it (see `observe`).
     pub created: Option<String>,
-    /// Connector tags including the reserved `outbound:` ones (empty for other kinds).
+    /// Tags including the reserved `outbound:` ones (Transfer Family kinds; empty for others).
     pub tags: BTreeMap<String, String>,
+    /// RFC 3339 end of validity (a certificate's `NotAfterDate`): plan and drift report it
+    /// when it is near or past.
+    pub expires: Option<String>,
 }
 
 /// A connector as `ListConnectors` shows it.

@@ -21,7 +21,7 @@ use crate::aws::{AwsError, Live};
 use crate::live::Observed;
 use crate::manifest::DesiredState;
 use crate::resource::connector::{TAG_LINEAGE, TAG_NAME};
-use crate::resource::rules::Health;
+use crate::resource::rules::{Health, Identity};
 use crate::resource::{Address, ConnectorId, Kind, ResourceId, Spec};
 use crate::state::{Record, State};
 
@@ -62,10 +62,18 @@ pub async fn observe<A: Observe>(
         .iter()
         .copied()
         .filter(|a| {
-            a.kind != Kind::Connector
+            !by_id(a.kind)
                 || state.resources.contains_key(*a)
-                || adopted_id(desired, a).is_some()
+                || (a.kind == Kind::Connector && adopted_id(desired, a).is_some())
         })
+        .collect();
+    // Other kinds known by an AWS-assigned id (certificates, profiles): searched by tag
+    // when no id is recorded.
+    let searched_by_id: Vec<&Address> = addresses
+        .iter()
+        .copied()
+        .filter(|a| a.kind != Kind::Connector && by_id(a.kind))
+        .filter(|a| !state.resources.contains_key(*a))
         .collect();
     // Connectors are searched by tag when no id is recorded, and also whenever a create or
     // replacement of the address was interrupted (still pending): the copy it made may be
@@ -132,6 +140,9 @@ pub async fn observe<A: Observe>(
             let recorded = out.remove(a);
             out.insert(a.clone(), settle(a, state, recorded, tagged));
         }
+    }
+    if !searched_by_id.is_empty() {
+        out.extend(find_by_id(aws, state, &searched_by_id, parallelism).await);
     }
     let reads = Reads {
         from_list,
@@ -211,6 +222,7 @@ pub fn unchanged(kind: Kind, record: &Record, entry: &Listed) -> Option<Live> {
         }
     }
     Some(Live {
+        expires: None,
         id: ResourceId::name(&entry.name),
         arn: entry.arn.clone(),
         spec: spec.into(),
@@ -278,6 +290,7 @@ async fn describe<A: Observe>(
                     Ok(id) => aws.describe_connector(&id).await,
                     Err(_) => Ok(None),
                 },
+                kind => aws.describe_by_id(kind, &ResourceId::name(id)).await,
             };
             let observed = live.map(|live| Observed {
                 adopted: match (mark, &live) {
@@ -353,6 +366,78 @@ fn settle(
             })
         }
     }
+}
+
+/// Whether AWS assigns the kind's ids (found by tags when none is recorded).
+fn by_id(kind: Kind) -> bool {
+    matches!(kind.rules().identity, Identity::Tagged { .. })
+}
+
+/// The resources of kinds known by an AWS-assigned id (but connectors) that no record names:
+/// one List per kind and a Describe of each resource it lists, for the ones tagged with a
+/// wanted name. A copy of ours (this lineage) is adopted; one of another lineage is what
+/// AWS holds (the plan refuses it as unmanaged).
+async fn find_by_id<A: Observe>(
+    aws: &A,
+    state: &State,
+    wanted: &[&Address],
+    parallelism: usize,
+) -> Observation {
+    let kinds: BTreeSet<Kind> = wanted.iter().map(|a| a.kind).collect();
+    let mut out = Observation::new();
+    for kind in kinds {
+        let of_kind: Vec<&Address> = wanted.iter().copied().filter(|a| a.kind == kind).collect();
+        let ids = match aws.list_ids(kind).await {
+            Ok(ids) => ids,
+            Err(e) => {
+                out.extend(of_kind.iter().map(|a| ((*a).clone(), Err(e.clone()))));
+                continue;
+            }
+        };
+        let described: Vec<Result<Option<Live>, AwsError>> = stream::iter(ids)
+            .map(|id| async move { aws.describe_by_id(kind, &id).await })
+            .buffer_unordered(parallelism.max(1))
+            .collect()
+            .await;
+        let mut tagged: BTreeMap<String, Vec<Live>> = BTreeMap::new();
+        let mut failed = None;
+        for result in described {
+            match result {
+                Ok(Some(live)) => {
+                    if let Some(name) = live.tags.get(TAG_NAME).cloned() {
+                        tagged.entry(name).or_default().push(live);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => failed = Some(e),
+            }
+        }
+        for a in of_kind {
+            if let Some(e) = &failed {
+                out.insert(a.clone(), Err(e.clone()));
+                continue;
+            }
+            let (ours, theirs): (Vec<Live>, Vec<Live>) = tagged
+                .remove(&a.name)
+                .unwrap_or_default()
+                .into_iter()
+                .partition(|l| l.tags.get(TAG_LINEAGE) == Some(&state.lineage));
+            let observed = match ours.into_iter().next() {
+                Some(live) => Observed {
+                    live: Some(live),
+                    adopted: true,
+                    leftovers: Vec::new(),
+                },
+                None => Observed {
+                    live: theirs.into_iter().next(),
+                    adopted: false,
+                    leftovers: Vec::new(),
+                },
+            };
+            out.insert(a.clone(), Ok(observed));
+        }
+    }
+    out
 }
 
 /// The connectors tagged with each `wanted` name (any lineage): listed once, and described:
@@ -649,6 +734,7 @@ spec:
 
     fn connection_live(time: &str, status: &str) -> Live {
         Live {
+            expires: None,
             id: ResourceId::name("a"),
             arn: CONNECTION_ARN.into(),
             spec: json!({
@@ -668,6 +754,7 @@ spec:
 
     fn destination_live(time: &str) -> Live {
         Live {
+            expires: None,
             id: ResourceId::name("to-a"),
             arn: "arn:aws:events:fake:1:api-destination/to-a/1".into(),
             spec: json!({
@@ -688,6 +775,7 @@ spec:
     /// A connector tagged as outbound tags the copies it creates.
     fn connector_live(id: &str, name: &str, lineage: &str) -> Live {
         Live {
+            expires: None,
             id: ConnectorId::parse(id).unwrap().into(),
             arn: format!("arn:aws:transfer:fake:1:connector/{id}").into(),
             spec: json!({"url": CONNECTOR_URL}).into(),

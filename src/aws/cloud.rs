@@ -12,7 +12,8 @@ use std::future::Future;
 use super::events::{Listed, Secrets, Written};
 use super::{Aws, AwsError, ListedConnector, Live};
 use crate::resource::{
-    ApiDestinationSpec, Arn, ConnectionSpec, ConnectorId, ConnectorSpec, FieldPath,
+    ApiDestinationSpec, Arn, ConnectionSpec, ConnectorId, ConnectorSpec, FieldPath, Kind,
+    ResourceId, SpecJson,
 };
 
 type Answer<T> = Result<T, AwsError>;
@@ -35,6 +36,15 @@ pub trait Observe: Send + Sync {
     fn listed_api_destinations(&self) -> impl Future<Output = Answer<Vec<Listed>>> + Send;
     /// Every connector (`ListConnectors`, all pages).
     fn list_connectors(&self) -> impl Future<Output = Answer<Vec<ListedConnector>>> + Send;
+    /// The Describe of a kind known by an id AWS assigns, but connectors (certificates,
+    /// profiles); `None` when AWS has no such id.
+    fn describe_by_id(
+        &self,
+        kind: Kind,
+        id: &ResourceId,
+    ) -> impl Future<Output = Answer<Option<Live>>> + Send;
+    /// Every id of such a kind (its List call, all pages).
+    fn list_ids(&self, kind: Kind) -> impl Future<Output = Answer<Vec<ResourceId>>> + Send;
 }
 
 impl Observe for Aws {
@@ -61,6 +71,12 @@ impl Observe for Aws {
     }
     fn list_connectors(&self) -> impl Future<Output = Answer<Vec<ListedConnector>>> + Send {
         Aws::list_connectors(self)
+    }
+    async fn describe_by_id(&self, kind: Kind, id: &ResourceId) -> Answer<Option<Live>> {
+        Aws::describe_by_id(self, kind, id).await
+    }
+    async fn list_ids(&self, kind: Kind) -> Answer<Vec<ResourceId>> {
+        Aws::list_ids(self, kind).await
     }
 }
 
@@ -119,6 +135,24 @@ pub trait Cloud: Observe + 'static {
         keys: &[String],
     ) -> impl Future<Output = Answer<()>> + Send;
     fn delete_connector(&self, id: &ConnectorId) -> impl Future<Output = Answer<()>> + Send;
+    /// The create call of a kind known by an AWS-assigned id (certificates, profiles) with
+    /// the spec's tags and `extra_tags` (`outbound:name`, `outbound:lineage`): its id. `spec`
+    /// has its references resolved; `secrets` its secret values by JSON pointer.
+    fn create_by_id(
+        &self,
+        kind: Kind,
+        spec: &SpecJson,
+        secrets: &Secrets,
+        extra_tags: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Answer<ResourceId>> + Send;
+    /// Its update call (tags excluded: [`Cloud::tag_connector`] tags any Transfer ARN).
+    fn update_by_id(
+        &self,
+        kind: Kind,
+        id: &ResourceId,
+        spec: &SpecJson,
+    ) -> impl Future<Output = Answer<()>> + Send;
+    fn delete_by_id(&self, kind: Kind, id: &ResourceId) -> impl Future<Output = Answer<()>> + Send;
 }
 
 impl Cloud for Aws {
@@ -196,5 +230,20 @@ impl Cloud for Aws {
     }
     fn delete_connector(&self, id: &ConnectorId) -> impl Future<Output = Answer<()>> + Send {
         Aws::delete_connector(self, id)
+    }
+    async fn create_by_id(
+        &self,
+        kind: Kind,
+        spec: &SpecJson,
+        secrets: &Secrets,
+        extra_tags: &BTreeMap<String, String>,
+    ) -> Answer<ResourceId> {
+        Aws::create_by_id(self, kind, spec, secrets, extra_tags).await
+    }
+    async fn update_by_id(&self, kind: Kind, id: &ResourceId, spec: &SpecJson) -> Answer<()> {
+        Aws::update_by_id(self, kind, id, spec).await
+    }
+    async fn delete_by_id(&self, kind: Kind, id: &ResourceId) -> Answer<()> {
+        Aws::delete_by_id(self, kind, id).await
     }
 }

@@ -85,6 +85,7 @@ impl Aws {
             put(&mut spec, "authParameters", auth_parameters_of(auth));
         }
         Ok(Some(Live {
+            expires: None,
             id: ResourceId::name(out.name().unwrap_or(name)),
             arn: Arn::new(out.connection_arn().unwrap_or_default()),
             spec: Value::Object(spec).into(),
@@ -247,6 +248,7 @@ impl Aws {
         );
         put_str(&mut spec, "description", out.description());
         Ok(Some(Live {
+            expires: None,
             id: ResourceId::name(out.name().unwrap_or(name)),
             arn: Arn::new(out.api_destination_arn().unwrap_or_default()),
             spec: Value::Object(spec).into(),

@@ -15,7 +15,7 @@ use super::events::{Listed, Secrets, Written};
 use super::{AwsError, ErrorClass, ListedConnector, Live};
 use crate::resource::{
     ApiDestinationSpec, Arn, ConnectionSpec, ConnectorId, ConnectorSpec, FieldPath, Kind,
-    ResourceId,
+    ResourceId, SpecJson,
 };
 
 #[derive(Default)]
@@ -143,6 +143,7 @@ impl Fake {
         inner.live.insert(
             id.to_owned(),
             Live {
+                expires: None,
                 id: ResourceId::name(id),
                 arn: Arn::new(arn),
                 spec: spec.into(),
@@ -198,12 +199,10 @@ fn json<T: serde::Serialize>(spec: &T) -> Value {
 /// The kind an ARN names, by its resource type (as in AWS's ARNs).
 fn kind_of(arn: &str) -> Option<Kind> {
     let resource = arn.splitn(6, ':').nth(5)?;
-    match resource.split('/').next()? {
-        "connection" => Some(Kind::Connection),
-        "api-destination" => Some(Kind::ApiDestination),
-        "connector" => Some(Kind::Connector),
-        _ => None,
-    }
+    let kind = resource.split('/').next()?.replace('-', "");
+    Kind::ALL
+        .into_iter()
+        .find(|k| k.as_str().eq_ignore_ascii_case(&kind))
 }
 
 impl Observe for Fake {
@@ -233,6 +232,19 @@ impl Observe for Fake {
             Ok(Fake::listed(i, Kind::ApiDestination))
         })
     }
+    fn describe_by_id(
+        &self,
+        _: Kind,
+        id: &ResourceId,
+    ) -> impl Future<Output = Answer<Option<Live>>> + Send {
+        let id = id.as_str();
+        self.call("Describe", id, |i| Fake::describe(i, id))
+    }
+    fn list_ids(&self, kind: Kind) -> impl Future<Output = Answer<Vec<ResourceId>>> + Send {
+        self.call("List", kind.as_str(), move |i| {
+            Ok(Fake::of_kind(i, kind).map(|l| l.id.clone()).collect())
+        })
+    }
     fn list_connectors(&self) -> impl Future<Output = Answer<Vec<ListedConnector>>> + Send {
         self.call("ListConnectors", "", |i| {
             Ok(Fake::of_kind(i, Kind::Connector)
@@ -248,6 +260,20 @@ impl Observe for Fake {
                 .collect())
         })
     }
+}
+
+/// A spec as the kind's Describe shows it: secret slots as `{"$sensitive": true}`,
+/// references (names) left out.
+fn as_described(kind: Kind, spec: &SpecJson) -> Value {
+    let mut v = crate::resource::strip_references(spec.value());
+    if let Some(o) = v.as_object_mut() {
+        for slot in kind.rules().secret_slots {
+            if let Some(field) = o.get_mut(*slot) {
+                *field = serde_json::json!({ "$sensitive": true });
+            }
+        }
+    }
+    v
 }
 
 impl Cloud for Fake {
@@ -392,6 +418,48 @@ impl Cloud for Fake {
     fn delete_connector(&self, id: &ConnectorId) -> impl Future<Output = Answer<()>> + Send {
         let id = id.as_str();
         self.call("DeleteConnector", id, |i| Fake::remove(i, id))
+    }
+    fn create_by_id(
+        &self,
+        kind: Kind,
+        spec: &SpecJson,
+        _: &Secrets,
+        extra_tags: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Answer<ResourceId>> + Send {
+        let spec = as_described(kind, spec);
+        let tags = extra_tags.clone();
+        let name = tags.values().next().cloned().unwrap_or_default();
+        self.call("Create", &name, move |i| {
+            i.next += 1;
+            let resource = kind.as_str().to_lowercase();
+            let id = format!("{resource}-{:017x}", i.next);
+            let arn = format!("arn:aws:transfer:fake:1:{resource}/{id}");
+            Fake::put(i, &id, arn, spec, None);
+            if let Some(l) = i.live.get_mut(&id) {
+                l.tags = tags;
+            }
+            Ok(ResourceId::name(id))
+        })
+    }
+    fn update_by_id(
+        &self,
+        kind: Kind,
+        id: &ResourceId,
+        spec: &SpecJson,
+    ) -> impl Future<Output = Answer<()>> + Send {
+        let id = id.as_str();
+        let spec = as_described(kind, spec);
+        self.call("Update", id, move |i| match i.live.get_mut(id) {
+            Some(l) => {
+                l.spec = spec.into();
+                Ok(())
+            }
+            None => Fake::remove(i, id),
+        })
+    }
+    fn delete_by_id(&self, _: Kind, id: &ResourceId) -> impl Future<Output = Answer<()>> + Send {
+        let id = id.as_str();
+        self.call("Delete", id, |i| Fake::remove(i, id))
     }
 }
 

@@ -251,6 +251,9 @@ pub async fn shared_config(
     options: &AwsOptions,
     credentials: Option<Credentials>,
 ) -> Result<aws_config::SdkConfig, AwsError> {
+    if let Some(profile) = &options.profile {
+        profile_exists(profile).await?;
+    }
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS))
         .timeout_config(timeouts(options));
@@ -278,6 +281,45 @@ pub async fn shared_config(
         credentials_found(&config).await?;
     }
     Ok(config)
+}
+
+/// A `--profile` that names no profile is said so, before the region or the credentials it
+/// would have given are missed (the profile files as the SDK reads them: `AWS_CONFIG_FILE`,
+/// `AWS_SHARED_CREDENTIALS_FILE`, their defaults under `~/.aws/`).
+#[allow(
+    deprecated,
+    reason = "ProfileFiles is aws-config's public name for aws-runtime's EnvConfigFiles, \
+              which outbound does not depend on directly"
+)]
+async fn profile_exists(name: &str) -> Result<(), AwsError> {
+    use aws_types::os_shim_internal::{Env, Fs};
+    let files = aws_config::profile::profile_file::ProfileFiles::default();
+    let set = aws_config::profile::load(&Fs::real(), &Env::real(), &files, None).await;
+    let found = set.as_ref().is_ok_and(|s| s.get_profile(name).is_some());
+    if found {
+        return Ok(());
+    }
+    let known = set
+        .map(|s| {
+            s.profiles()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    let known = if known.is_empty() {
+        "there is none".to_owned()
+    } else {
+        format!("the profiles are {known}")
+    };
+    Err(invalid(
+        "Configure",
+        format!(
+            "the AWS profile `{name}` (--profile) does not exist in the AWS config or \
+             credentials file (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE; by default \
+             ~/.aws/config and ~/.aws/credentials): {known}"
+        ),
+    ))
 }
 
 /// `config` with its credentials replaced by those of `role`, assumed (STS `AssumeRole`,

@@ -198,11 +198,16 @@ pub(crate) trait OfService {
     const SERVICE: Service;
 }
 
+/// `of_service!(Transfer: ErrorType, …)`: also used by the adapters of kinds added later
+/// (`aws/transfer/certificate.rs`), beside their calls.
 macro_rules! of_service {
     ($service:ident: $($error:ty),+ $(,)?) => {
-        $(impl OfService for $error { const SERVICE: Service = Service::$service; })+
+        $(impl $crate::aws::rate::OfService for $error {
+            const SERVICE: $crate::aws::rate::Service = $crate::aws::rate::Service::$service;
+        })+
     };
 }
+pub(crate) use of_service;
 
 of_service!(Events:
     aws_sdk_cloudwatchevents::operation::create_connection::CreateConnectionError,

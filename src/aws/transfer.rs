@@ -1,4 +1,5 @@
-//! Transfer Family (aws-sdk-transfer): connectors and their tags.
+//! Transfer Family (aws-sdk-transfer): connectors and their tags; certificates and AS2
+//! profiles in their own files (`transfer/certificate.rs`, `transfer/profile.rs`).
 //!
 //! `UpdateConnector` updates the members that are sent; inside `As2Config`/`SftpConfig`,
 //! members left out are kept (the documented way to remove Basic auth sends only
@@ -31,11 +32,14 @@ use aws_sdk_transfer::types::{
     UpdateConnectorVpcLatticeEgressConfig,
 };
 
+use super::events::Secrets;
 use super::{Aws, AwsError, ErrorClass, ListedConnector, Live, absent_as_none, built, invalid};
 use crate::resource::connector::{self, IpAddressType};
-use crate::resource::{Arn, ConnectorId, ConnectorSpec, FieldPath};
+use crate::resource::{Arn, ConnectorId, ConnectorSpec, FieldPath, Kind, ResourceId, SpecJson};
 
+mod certificate;
 mod live;
+mod profile;
 mod request;
 
 use live::live;
@@ -274,4 +278,90 @@ impl Aws {
             .send();
         self.call("DeleteConnector", request).await.map(drop)
     }
+}
+
+/// The calls of the kinds known by an AWS-assigned id other than connectors, by kind: the
+/// one place a new kind of this sort adds its adapter's methods (`transfer/<kind>.rs`).
+impl Aws {
+    pub async fn describe_by_id(
+        &self,
+        kind: Kind,
+        id: &ResourceId,
+    ) -> Result<Option<Live>, AwsError> {
+        match kind {
+            Kind::Certificate => self.describe_certificate(id).await,
+            Kind::Profile => self.describe_profile(id).await,
+            _ => Err(not_by_id("Describe", kind)),
+        }
+    }
+
+    pub async fn list_ids(&self, kind: Kind) -> Result<Vec<ResourceId>, AwsError> {
+        match kind {
+            Kind::Certificate => self.list_certificates().await,
+            Kind::Profile => self.list_profiles().await,
+            _ => Err(not_by_id("List", kind)),
+        }
+    }
+
+    /// The create call, tagged with the spec's tags and `extra_tags`: the new id.
+    pub async fn create_by_id(
+        &self,
+        kind: Kind,
+        spec: &SpecJson,
+        secrets: &Secrets,
+        extra_tags: &BTreeMap<String, String>,
+    ) -> Result<ResourceId, AwsError> {
+        match kind {
+            Kind::Certificate => {
+                let spec = typed("ImportCertificate", spec)?;
+                self.import_certificate(&spec, secrets, extra_tags).await
+            }
+            Kind::Profile => {
+                let spec = typed("CreateProfile", spec)?;
+                self.create_profile(&spec, extra_tags).await
+            }
+            _ => Err(not_by_id("Create", kind)),
+        }
+    }
+
+    /// The update call (tags excluded: [`Aws::tag_connector`] tags any Transfer ARN).
+    pub async fn update_by_id(
+        &self,
+        kind: Kind,
+        id: &ResourceId,
+        spec: &SpecJson,
+    ) -> Result<(), AwsError> {
+        match kind {
+            Kind::Certificate => {
+                let spec = typed("UpdateCertificate", spec)?;
+                self.update_certificate(id, &spec).await
+            }
+            Kind::Profile => {
+                let spec = typed("UpdateProfile", spec)?;
+                self.update_profile(id, &spec).await
+            }
+            _ => Err(not_by_id("Update", kind)),
+        }
+    }
+
+    pub async fn delete_by_id(&self, kind: Kind, id: &ResourceId) -> Result<(), AwsError> {
+        match kind {
+            Kind::Certificate => self.delete_certificate(id).await,
+            Kind::Profile => self.delete_profile(id).await,
+            _ => Err(not_by_id("Delete", kind)),
+        }
+    }
+}
+
+/// A kind these calls do not cover (a bug of the caller).
+fn not_by_id(operation: &'static str, kind: Kind) -> AwsError {
+    invalid(
+        operation,
+        format!("{kind} is not a kind these calls know by an AWS-assigned id"),
+    )
+}
+
+fn typed<T: serde::de::DeserializeOwned>(op: &'static str, spec: &SpecJson) -> Result<T, AwsError> {
+    spec.typed()
+        .map_err(|e| invalid(op, format!("the spec does not fit its kind: {e}")))
 }

@@ -73,6 +73,8 @@ fn drift(
             not_checked: &not_checked,
             state: &g.state,
             deauthorize_asked: &asked,
+            now: std::time::SystemTime::now(),
+            expiry_warning_days: args.expiry_warning,
             unmanaged,
         });
         let out = match args.format {

@@ -47,14 +47,11 @@ pub fn run(args: &ImportArgs, global: &crate::cli::GlobalArgs) -> anyhow::Result
         Ok(w) => w,
         Err(problems) => return Ok(refuse(&problems)),
     };
-    let contexts = super::context::contexts(global, &[], &args.aws, "import", false)?;
-    let Some(ctx) = contexts.first() else {
-        return Ok(Outcome::Failed);
+    let (ctx, out) = match target(args, global)? {
+        Ok(t) => t,
+        Err(refused) => return Ok(refused),
     };
-    let out = match out_dir(ctx, args, global) {
-        Ok(out) => out,
-        Err(outcome) => return Ok(outcome),
-    };
+    let ctx = &ctx;
     runtime()?.block_on(async {
         // 2. The account guard (the first AWS call), then the state (what it manages is not
         //    imported). The lock is taken only to write the state (--write-state), and the
@@ -80,22 +77,9 @@ pub fn run(args: &ImportArgs, global: &crate::cli::GlobalArgs) -> anyhow::Result
         // 3. AWS, read only.
         let aws = ctx.clients(Vec::new()).await?;
         let parallelism = usize::from(args.aws.parallelism);
-        let search = crate::signal::unless_stopped(async {
-            match &wanted {
-                Wanted::All(kinds) => all(&aws, kinds, &state, args.force, parallelism).await,
-                Wanted::These(these) => {
-                    let region = aws.region().unwrap_or_default();
-                    named(&aws, &region, these, &state, args.force, parallelism).await
-                }
-            }
-        })
-        .await;
-        let search = match search {
+        let search = match search(&aws, &wanted, &state, args.force, parallelism).await {
             Ok(search) => search,
-            Err(stopped) => {
-                render::message(&format!("{stopped}; nothing was imported.\n"));
-                return Ok(Outcome::Stopped(stopped.0));
-            }
+            Err(signal) => return Ok(Outcome::Stopped(signal)),
         };
         if verbose > 0 {
             render::message(&format!("import: {}\n", aws.calls));
@@ -139,14 +123,26 @@ pub fn run(args: &ImportArgs, global: &crate::cli::GlobalArgs) -> anyhow::Result
     })
 }
 
-/// Where the manifests go: an environment's resources to its overlay (the shared manifests
-/// are every environment's), unless --out says where.
-fn out_dir(
-    ctx: &super::context::Context,
+/// The environment to import into, and the directory its manifests go to.
+fn target(
     args: &ImportArgs,
     global: &crate::cli::GlobalArgs,
+) -> anyhow::Result<Result<(super::context::Context, std::path::PathBuf), Outcome>> {
+    let contexts = super::context::contexts(global, &[], &args.aws, "import", false)?;
+    let Some(ctx) = contexts.into_iter().next() else {
+        return Ok(Err(Outcome::Failed));
+    };
+    Ok(out_dir(args, &ctx, global.explicit.out).map(|out| (ctx, out)))
+}
+
+/// Where the manifests go: an environment's resources to its first overlay (the shared
+/// manifests are every environment's), unless `--out` (`given`) says where.
+fn out_dir(
+    args: &ImportArgs,
+    ctx: &super::context::Context,
+    given: bool,
 ) -> Result<std::path::PathBuf, Outcome> {
-    match (&ctx.env, global.explicit.out) {
+    match (&ctx.env, given) {
         (Some(env), false) => env.overlays.first().cloned().ok_or_else(|| {
             refuse(&[format!(
                 "environment `{}` has no overlays to write its imported manifests to; \
@@ -308,6 +304,30 @@ fn wanted(args: &ImportArgs) -> Result<Wanted, Vec<String>> {
 
 /// Each address of the command line, described; a managed, unknown or foreign one refused
 /// (an unknown one naming the `region` looked in).
+/// What `wanted` finds in AWS, unless a first signal stops the reads (said here).
+async fn search(
+    aws: &crate::aws::Aws,
+    wanted: &Wanted,
+    state: &State,
+    force: bool,
+    parallelism: usize,
+) -> Result<Result<Search, AwsError>, crate::signal::Signal> {
+    let found = crate::signal::unless_stopped(async {
+        match wanted {
+            Wanted::All(kinds) => all(aws, kinds, state, force, parallelism).await,
+            Wanted::These(these) => {
+                let region = aws.region().unwrap_or_default();
+                named(aws, &region, these, state, force, parallelism).await
+            }
+        }
+    })
+    .await;
+    found.map_err(|stopped| {
+        render::message(&format!("{stopped}; nothing was imported.\n"));
+        stopped.0
+    })
+}
+
 async fn named<A: Observe>(
     aws: &A,
     region: &str,
@@ -377,6 +397,11 @@ async fn describe_named<A: Observe>(
                 }
                 (one, _) => one.cloned(),
             }
+        }
+        _ => {
+            return Ok(Err(format!(
+                "{address}: import does not adopt certificates and profiles yet"
+            )));
         }
     };
     let Some(live) = live else {
@@ -710,6 +735,7 @@ mod tests {
 
     fn connector(id: &str, tags: &[(&str, &str)]) -> Live {
         Live {
+            expires: None,
             id: ConnectorId::parse(id).unwrap().into(),
             arn: Arn::new(format!("arn:aws:transfer:r:1:connector/{id}")),
             spec: serde_json::json!({}).into(),
@@ -760,6 +786,7 @@ mod tests {
 
     fn connection(name: &str) -> Live {
         Live {
+            expires: None,
             id: ResourceId::name(name),
             arn: format!("arn:aws:events:r:1:connection/{name}/1").into(),
             spec: serde_json::json!({"authorizationType": "API_KEY"}).into(),

@@ -192,6 +192,9 @@ fn plan(
                 file.display()
             ));
         }
+        for warning in crate::drift::expiring(plan, std::time::SystemTime::now(), args.expiry_warning) {
+            render::message(&format!("warning: {warning}\n"));
+        }
         let skipped = render::text::not_compared(plan);
         let out = match args.format {
             Format::Text => render::text::plan(plan) + &skipped,

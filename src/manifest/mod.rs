@@ -162,7 +162,10 @@ fn check_document(raw: &RawDoc) -> (Option<Address>, DocResult) {
             ]),
         );
     };
-    let kinds = "kinds are Connection, ApiDestination and Connector";
+    let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+    let (last, rest) = names.split_last().unwrap_or((&"", &[]));
+    let kinds = format!("kinds are {} and {last}", rest.join(", "));
+    let kinds = kinds.as_str();
     let kind = match map.get("kind") {
         None => Err(Problem::new("", "missing required field `kind`").hint(kinds)),
         Some(Value::String(k)) => k.parse::<Kind>().map_err(|e| {
@@ -198,11 +201,7 @@ fn check_document(raw: &RawDoc) -> (Option<Address>, DocResult) {
     };
     let (metadata, spec) = manifest.into_parts();
     let mut problems = Vec::new();
-    match &spec {
-        Spec::Connection(s) => s.check(&mut problems),
-        Spec::ApiDestination(s) => s.check(&mut problems),
-        Spec::Connector(s) => s.check(&mut problems),
-    }
+    spec.check(&mut problems);
     let adopt = adoption(kind, metadata.adopt.as_ref(), &mut problems);
     if problems.is_empty() {
         (address, Ok((metadata.protect, adopt, spec)))
@@ -275,7 +274,9 @@ fn check_across<'a>(
         let mut problems = Vec::new();
         let secrets = if resolve {
             let dir = |pointer: &str| loaded.files[loaded.source_of(c.raw, pointer).0].dir();
-            resolve_secrets(&c.spec, &dir, &mut problems)
+            let secrets = resolve_secrets(&c.spec, &dir, &mut problems);
+            check_secrets(loaded, &c, &secrets, &mut problems);
+            secrets
         } else {
             BTreeMap::new()
         };
@@ -295,8 +296,46 @@ fn check_across<'a>(
             },
         );
     }
-    check_connections(loaded, &resources, &raws, diags);
+    check_references(loaded, &resources, &raws, diags);
     (resources, raws)
+}
+
+/// How many days before a certificate's expiry validation warns, and plan and drift report
+/// it (`--expiry-warning`; `OUTBOUND_EXPIRY_WARNING_DAYS`).
+pub fn expiry_warning_days() -> u64 {
+    std::env::var("OUTBOUND_EXPIRY_WARNING_DAYS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30)
+}
+
+/// The kind's checks of its resolved secret values (a certificate's PEM): errors go to
+/// `problems`, warnings to the log (file, line and field, never a value).
+fn check_secrets(
+    loaded: &Loaded,
+    c: &Checked<'_>,
+    secrets: &BTreeMap<String, SecretValue>,
+    problems: &mut Vec<Problem>,
+) {
+    let value_of = |pointer: &str| secrets.get(pointer).map(SecretValue::expose);
+    let now = std::time::SystemTime::now();
+    let findings = (c.address.kind.rules().check_secrets)(&value_of, now, expiry_warning_days());
+    let file = &loaded.files[c.raw.file];
+    for f in findings {
+        let p = Problem::new(&f.problem.pointer, f.problem.message).hint_opt(f.problem.hint);
+        if f.warning {
+            let (line, _) = file.locate(c.raw.index, &p.pointer);
+            tracing::warn!(
+                "{}:{line}: {}: {}: {}",
+                file.path.display(),
+                c.address,
+                span::display_path(&p.pointer),
+                p.message
+            );
+        } else {
+            problems.push(p);
+        }
+    }
 }
 
 /// A resource declared twice: the second is reported, naming where the first is.
@@ -322,58 +361,105 @@ fn report_duplicate(loaded: &Loaded, c: &Checked<'_>, first: &RawDoc, diags: &mu
     );
 }
 
-/// Every API destination's `connection` names a Connection of the manifests.
-fn check_connections(
+/// Every reference names a resource of its target kind in the manifests (and a connector's
+/// `localProfile` a LOCAL profile, its `partnerProfile` a PARTNER one).
+fn check_references(
     loaded: &Loaded,
     resources: &BTreeMap<Address, DesiredResource>,
     raws: &BTreeMap<Address, &RawDoc>,
     diags: &mut Diagnostics,
 ) {
-    let connections: Vec<&str> = resources
-        .keys()
-        .filter(|a| a.kind == Kind::Connection)
-        .map(|a| a.name.as_str())
-        .collect();
     for (address, r) in resources {
-        let Spec::ApiDestination(d) = &r.spec else {
-            continue;
-        };
-        let Some(target) = &d.connection else {
-            continue;
-        };
-        if !connections.contains(&target.as_str()) {
-            let hint = did_you_mean(target, connections.iter().copied()).unwrap_or_else(|| {
-                "declare that Connection in the manifests, or use `connectionArn` for one managed elsewhere"
-                    .into()
-            });
-            let problem = Problem::new(
-                "/spec/connection",
-                format!("no Connection named `{target}` in the manifests"),
-            )
-            .hint(hint);
-            report(loaded, raws[address], Some(address), vec![problem], diags);
+        let json = r.spec.json();
+        for reference in address.kind.rules().references {
+            let names: Vec<(String, String)> =
+                match json.pointer(&format!("/{}", reference.field.replace('.', "/"))) {
+                    Some(Value::String(n)) => vec![(String::new(), n.clone())],
+                    Some(Value::Array(items)) => items
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, n)| Some((format!("/{i}"), n.as_str()?.to_owned())))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+            let pointer = format!("/spec/{}", reference.field.replace('.', "/"));
+            for (suffix, target) in names {
+                let problem = reference_problem(resources, reference, &target);
+                if let Some(problem) = problem {
+                    let problem = Problem {
+                        pointer: format!("{pointer}{suffix}"),
+                        ..problem
+                    };
+                    report(loaded, raws[address], Some(address), vec![problem], diags);
+                }
+            }
         }
     }
 }
 
-/// Resolves every secret of a connection (none when it is to be deauthorized).
+/// What is wrong with `target` as the value of `reference`, if anything.
+fn reference_problem(
+    resources: &BTreeMap<Address, DesiredResource>,
+    reference: &crate::resource::rules::Reference,
+    target: &str,
+) -> Option<Problem> {
+    let kind = reference.target;
+    let candidates: Vec<&str> = resources
+        .keys()
+        .filter(|a| a.kind == kind)
+        .map(|a| a.name.as_str())
+        .collect();
+    let field = reference
+        .field
+        .rsplit('.')
+        .next()
+        .unwrap_or(reference.field);
+    match resources.get(&Address::new(kind, target)).map(|r| &r.spec) {
+        None => {
+            let hint = did_you_mean(target, candidates.iter().copied()).unwrap_or_else(|| {
+                format!(
+                    "declare that {kind} in the manifests, or use `{}` for one managed elsewhere",
+                    reference
+                        .sends_in
+                        .rsplit('.')
+                        .next()
+                        .unwrap_or(reference.sends_in)
+                )
+            });
+            Some(
+                Problem::new("", format!("no {kind} named `{target}` in the manifests")).hint(hint),
+            )
+        }
+        Some(spec) => {
+            let (must_field, must_be) = reference.target_must?;
+            let has = spec.json().get(must_field).cloned().unwrap_or_default();
+            (has != must_be).then(|| {
+                Problem::new(
+                    "",
+                    format!(
+                        "`{field}` names {kind} `{target}`, whose {must_field} is {}",
+                        has.as_str().unwrap_or("not set")
+                    ),
+                )
+                .hint(format!(
+                    "`{field}` must name a {kind} whose {must_field} is {must_be}"
+                ))
+            })
+        }
+    }
+}
+
+/// Resolves every secret of a spec (none of a connection to deauthorize).
 fn resolve_secrets<'a>(
     spec: &Spec,
     dir: &dyn Fn(&str) -> &'a std::path::Path,
     problems: &mut Vec<Problem>,
 ) -> BTreeMap<String, SecretValue> {
     let mut out = BTreeMap::new();
-    let Spec::Connection(c) = spec else {
-        return out;
-    };
-    if c.deauthorized {
-        return out;
-    }
-    for (pointer, reference, _slot) in c.secrets() {
+    for (pointer, reference) in spec.secret_refs() {
         match reference.resolve(dir(&pointer)) {
             Ok(value) => {
-                if let Some(why) =
-                    constraints::check_secret(Kind::Connection, &pointer, value.expose())
+                if let Some(why) = constraints::check_secret(spec.kind(), &pointer, value.expose())
                 {
                     problems.push(Problem::new(
                         &pointer,

@@ -126,6 +126,9 @@ pub struct ChangeJson {
     /// Connector copies left by an interrupted create or replacement, deleted by this change.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub leftovers: Vec<ConnectorId>,
+    /// A replacement of a resource others name: the old one is deleted after these changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retire_after: Vec<Address>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -207,6 +210,7 @@ impl PlanFile {
                 clear: c.clear.clone(),
                 after: c.after.clone(),
                 leftovers: c.leftovers.clone(),
+                retire_after: c.retire_after.clone(),
                 status: c.status.clone(),
                 status_reason: c.status_reason.clone(),
             })
@@ -282,6 +286,8 @@ impl PlanFile {
                     clear: c.clear,
                     after: c.after,
                     leftovers: c.leftovers,
+                    retire_after: c.retire_after,
+                    expires: None,
                     status: c.status,
                     status_reason: c.status_reason,
                 })

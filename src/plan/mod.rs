@@ -14,8 +14,10 @@ use crate::graph::{self, Graph};
 use crate::live::{Live, Observed, addresses};
 use crate::manifest::{DesiredResource, DesiredState};
 use crate::resource::rules::Health;
+use crate::resource::rules::Sends;
 use crate::resource::{
-    Address, Arn, ConnectorId, FieldPath, Kind, ResourceId, Spec, SpecJson, connection,
+    Address, Arn, ConnectorId, FieldPath, Identify, Kind, ResourceId, Spec, SpecJson, connection,
+    resolve_references, strip_references, with_reference_names,
 };
 use crate::state::{Record, State};
 
@@ -98,6 +100,12 @@ pub struct Change {
     /// Connector copies an interrupted create or replacement left (`Observed::leftovers`):
     /// the change deletes them before anything else (issue 10 item 1).
     pub leftovers: Vec<ConnectorId>,
+    /// A replacement whose old resource is still named by others: the changes that repoint
+    /// them, after which the old one is deleted (create, repoint, delete). Empty: the old
+    /// one is deleted by the replacement itself.
+    pub retire_after: Vec<Address>,
+    /// When the resource stops being valid (a certificate's NotAfter), as AWS reports it.
+    pub expires: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -528,19 +536,16 @@ pub fn build(
     observed: &BTreeMap<Address, Observed>,
     fingerprints: &BTreeMap<Address, BTreeMap<FieldPath, String>>,
 ) -> Result<Plan, PlanError> {
-    let arn_of = |a: &Address| {
-        observed
-            .get(a)
-            .and_then(|o| o.live.as_ref())
-            .map(|l| l.arn.clone())
-            .or_else(|| state.resources.get(a).map(|r| r.arn.clone()))
-    };
     // 1. A change for every address of the manifests or the state, but what AWS already
-    //    holds and outbound did not create.
+    //    holds and outbound did not create. Addresses come in kind order, and a kind comes
+    //    after the kinds its references name: the action of a target is known before its
+    //    referrers are planned, and a target created or replaced has an id or ARN known only
+    //    after apply.
     let mut unmanaged = Vec::new();
     let mut adopt_missing = Vec::new();
     let addresses = addresses(desired, state);
     let mut changes = Vec::with_capacity(addresses.len());
+    let mut renewed: BTreeSet<Address> = BTreeSet::new();
     for address in addresses {
         let sides = Sides::of(address, desired, state, observed);
         if sides.adopt_missing() {
@@ -551,8 +556,31 @@ pub fn build(
             unmanaged.push(address.clone());
             continue;
         }
+        let identity_of = |a: &Address, sends: Sends| -> Option<String> {
+            if renewed.contains(a) {
+                return None;
+            }
+            let live = observed.get(a).and_then(|o| o.live.as_ref());
+            let record = state.resources.get(a);
+            match sends {
+                Sends::Arn => live
+                    .map(|l| l.arn.clone())
+                    .or_else(|| record.map(|r| r.arn.clone()))
+                    .map(|a| a.as_str().to_owned()),
+                Sends::Id => live
+                    .map(|l| l.id.clone())
+                    .or_else(|| record.map(|r| r.id.clone()))
+                    .map(|i| i.as_str().to_owned()),
+            }
+        };
         let fps = fingerprints.get(address).cloned().unwrap_or_default();
-        let change = change_of(&sides, state, fps, &arn_of);
+        let change = change_of(&sides, state, fps, &identity_of);
+        // (What AWS could not be read for, drift leaves out of `observed`: not renewed.)
+        if matches!(change.action, Action::Create | Action::Replace)
+            && observed.contains_key(address)
+        {
+            renewed.insert(address.clone());
+        }
         changes.push(if sides.adopting() {
             adoption(change, &sides, state)?
         } else {
@@ -642,17 +670,21 @@ fn change_of(
     sides: &Sides<'_>,
     state: &State,
     fps: BTreeMap<FieldPath, String>,
-    arn_of: &dyn Fn(&Address) -> Option<Arn>,
+    identity_of: Identify<'_>,
 ) -> Change {
     let Sides { address, d, r, o } = sides;
     let (address, d, r) = (*address, *d, *r);
     let live = o.live.as_ref();
     // 1. The desired and recorded specs as the diff compares them.
-    let desired_json = d.map(|d| d.spec.aws_json(arn_of));
+    let mut unknown = Vec::new();
+    let desired_json = d.map(|d| {
+        let mut json = d.spec.json();
+        unknown = resolve_references(address.kind, &mut json, identity_of);
+        strip_references(json)
+    });
     let (mut desired_flat, mut recorded_flat) = compared(
         address.kind,
-        d,
-        desired_json.as_ref(),
+        (desired_json.as_ref(), &unknown),
         &fps,
         r,
         sides.wants_deauthorized(),
@@ -676,7 +708,7 @@ fn change_of(
             .map(|l| l.arn.clone())
             .or_else(|| r.map(|r| r.arn.clone())),
         desired: d
-            .and_then(|d| with_references(desired_json, &d.spec))
+            .and_then(|d| with_references(desired_json, address.kind, &d.spec))
             .map(|j| match sides.wants_deauthorized() {
                 true => held_authorization(j, r),
                 false => j,
@@ -690,6 +722,8 @@ fn change_of(
         status: live.and_then(|l| l.status.clone()),
         status_reason: live.and_then(|l| l.status_reason.clone()),
         leftovers: o.leftovers.clone(),
+        retire_after: Vec::new(),
+        expires: live.and_then(|l| l.expires.clone()),
     }
 }
 
@@ -883,21 +917,18 @@ fn protected(changes: &[Change]) -> Vec<Address> {
 /// connection to deauthorize are not compared (they need not resolve).
 fn compared(
     kind: Kind,
-    d: Option<&DesiredResource>,
-    desired_json: Option<&Value>,
+    (desired_json, unknown): (Option<&Value>, &[&str]),
     fps: &BTreeMap<FieldPath, String>,
     r: Option<&Record>,
     wants_deauthorized: bool,
 ) -> (Option<Flat>, Option<Flat>) {
     let mut desired_flat = desired_json.map(|j| {
         let mut f = Flat::of(kind, j).with_fingerprints(fps);
-        if matches!(&d.map(|d| &d.spec), Some(Spec::ApiDestination(s)) if s.connection.is_some())
-            && j.get("connectionArn").is_none()
-        {
-            f.fields.insert(
-                FieldPath::root().field("connectionArn"),
-                Leaf::KnownAfterApply,
-            );
+        for path in unknown {
+            let at = path
+                .split('.')
+                .fold(FieldPath::root(), |p, segment| p.field(segment));
+            f.fields.insert(at, Leaf::KnownAfterApply);
         }
         f
     });
@@ -1012,20 +1043,13 @@ fn clears(
 /// The spec to send with the references apply resolves and records: an API destination's
 /// `connection` (its ARN is filled in at apply time from the connection the plan names) and
 /// a connection's `deauthorized`.
-fn with_references(json: Option<Value>, spec: &Spec) -> Option<Value> {
+fn with_references(json: Option<Value>, kind: Kind, spec: &Spec) -> Option<Value> {
     let mut json = json?;
-    if let Some(o) = json.as_object_mut() {
-        match spec {
-            Spec::ApiDestination(d) => {
-                if let Some(name) = &d.connection {
-                    o.insert("connection".into(), name.clone().into());
-                }
-            }
-            Spec::Connection(c) if c.deauthorized => {
-                o.insert("deauthorized".into(), true.into());
-            }
-            _ => {}
-        }
+    with_reference_names(kind, &mut json, &spec.json());
+    if let (Some(o), Spec::Connection(c)) = (json.as_object_mut(), spec)
+        && c.deauthorized
+    {
+        o.insert("deauthorized".into(), true.into());
     }
     Some(json)
 }
@@ -1209,12 +1233,7 @@ fn order(changes: &mut [Change], desired: &DesiredState, state: &State) -> Resul
         state
             .resources
             .get(a)
-            .and_then(|r| {
-                r.spec
-                    .get("connection")
-                    .and_then(|c| c.as_str().map(String::from))
-            })
-            .map(|c| vec![Address::new(Kind::Connection, c)])
+            .map(|r| crate::resource::references(a.kind, &r.spec.value()))
             .unwrap_or_default()
     };
     let deps: Vec<(Address, Vec<Address>)> = changes
@@ -1266,6 +1285,15 @@ fn order(changes: &mut [Change], desired: &DesiredState, state: &State) -> Resul
                 .collect(),
             Action::Noop => Vec::new(),
         };
+        // A replacement the manifests still reference: the old one goes once every
+        // resource that names it is repointed at the new one (create, repoint, delete).
+        if c.action == Action::Replace {
+            c.retire_after = deps
+                .iter()
+                .filter(|(a, ds)| a != &c.address && changing(a) && ds.contains(&c.address))
+                .map(|(a, _)| a.clone())
+                .collect();
+        }
     }
     let n = creation.len();
     changes.sort_by_key(|c| {
@@ -1369,6 +1397,7 @@ mod tests {
             status_reason: None,
             last_modified: Some(time.into()),
             created: Some(T0.into()),
+            expires: None,
             tags: BTreeMap::new(),
         };
         let observed = BTreeMap::from([(
@@ -1501,7 +1530,7 @@ mod tests {
         let yaml = "apiVersion: outbound/v1\nkind: Connector\nmetadata: { name: as2 }\nspec:\n  url: https://as2.partner.example/as2\n  accessRole: arn:aws:iam::111122223333:role/TransferConnector\n  as2Config:\n    localProfileId: p-0123456789abcdef0\n    partnerProfileId: p-0fedcba9876543210\n";
         let desired = manifests(yaml);
         let address = Address::new(Kind::Connector, "as2");
-        let spec = desired.resources[&address].spec.aws_json(&|_| None);
+        let spec = desired.resources[&address].spec.aws_json(&|_, _| None);
         let mut state = State::new();
         state.resources.insert(
             address.clone(),
@@ -1523,6 +1552,7 @@ mod tests {
             status_reason: None,
             last_modified: None,
             created: None,
+            expires: None,
             tags: BTreeMap::from([(
                 crate::resource::connector::TAG_NAME.to_owned(),
                 "as2".to_owned(),
@@ -1615,6 +1645,7 @@ mod tests {
                     status_reason: None,
                     last_modified: None,
                     created: None,
+                    expires: None,
                     tags: BTreeMap::new(),
                 };
                 (

@@ -228,6 +228,8 @@ mod tests {
             status: None,
             status_reason: None,
             leftovers: Vec::new(),
+            retire_after: Vec::new(),
+            expires: None,
         }
     }
 

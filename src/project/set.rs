@@ -359,7 +359,7 @@ spec:
                 .values()
                 .find(|r| r.address.to_string() == a)
                 .unwrap();
-            r.spec.aws_json(&|_| None)
+            r.spec.aws_json(&|_, _| None)
         };
         let c = json("Connection/orders");
         assert_eq!(

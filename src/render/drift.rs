@@ -103,7 +103,8 @@ fn headline(report: &DriftReport) -> String {
     match report.verdict() {
         Verdict::InSync => format!(
             "No drift: AWS matches the last apply ({}).",
-            super::count(in_sync_count, "managed resource")
+            // Every managed resource AWS holds as last applied (some may be settling).
+            super::count(report.in_sync.len(), "managed resource")
         ),
         Verdict::Drift => format!("Drift found: {}; {in_sync}.", parts.join(", ")),
         Verdict::Incomplete => format!(

@@ -118,7 +118,7 @@ pub fn secret_sent_again(f: &FieldChange) -> bool {
 }
 
 /// The words for [`secret_sent_again`].
-pub const SECRET_SENT_AGAIN: &str = "secret changed: the new value will be sent";
+pub const SECRET_SENT_AGAIN: &str = "the secret will be sent again";
 
 /// The counts of drift a plan reverts: field changes made outside, and resources deleted
 /// outside that it creates again.

@@ -92,9 +92,18 @@ pub static RULES: Rules = Rules {
     // `AUTHORIZING`, docs/testing.md).
     settling: &[("INACTIVE", Some("ACTIVE"))],
     identity: Identity::Name,
+    references: &[Reference {
+        field: "connection",
+        target: super::Kind::Connection,
+        sends_in: "connectionArn",
+        sends: Sends::Arn,
+        list: false,
+        target_must: None,
+    }],
+    check_secrets: super::rules::no_secret_checks,
 };
 
-use super::rules::{Health, Identity, Reset, Rules, Scalar};
+use super::rules::{Health, Identity, Reference, Reset, Rules, Scalar, Sends};
 
 /// How a removed API destination field is reset.
 pub fn reset(path: &str) -> Reset {

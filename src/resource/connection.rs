@@ -428,6 +428,8 @@ pub static RULES: Rules = Rules {
         ("CREATING", None),
         ("UPDATING", None),
     ],
+    references: &[],
+    check_secrets: super::rules::no_secret_checks,
 };
 
 use serde_json::Value;

@@ -82,10 +82,24 @@ pub struct ConnectorSpec {
     "else": {"not": {"required": ["asyncMdnConfig"]}}
 }]))]
 pub struct As2Config {
+    /// A LOCAL Profile of the manifests (exactly one of `localProfile` and
+    /// `localProfileId`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64), regex(pattern = patterns::NAME))]
+    pub local_profile: Option<String>,
+    /// The id of a local profile managed elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 19, max = 19), regex(pattern = patterns::PROFILE_ID))]
-    pub local_profile_id: String,
+    pub local_profile_id: Option<String>,
+    /// A PARTNER Profile of the manifests (exactly one of `partnerProfile` and
+    /// `partnerProfileId`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64), regex(pattern = patterns::NAME))]
+    pub partner_profile: Option<String>,
+    /// The id of a partner profile managed elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 19, max = 19), regex(pattern = patterns::PROFILE_ID))]
-    pub partner_profile_id: String,
+    pub partner_profile_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 1024), regex(pattern = patterns::MESSAGE_SUBJECT))]
     pub message_subject: Option<String>,
@@ -262,6 +276,29 @@ impl ConnectorSpec {
                 .hint("use an https:// url, or an encryption algorithm such as AES256_CBC"),
             );
         }
+        for (name, id, field) in [
+            (&as2.local_profile, &as2.local_profile_id, "localProfile"),
+            (
+                &as2.partner_profile,
+                &as2.partner_profile_id,
+                "partnerProfile",
+            ),
+        ] {
+            match (name, id) {
+                (Some(_), Some(_)) => out.push(Problem::new(
+                    format!("/spec/as2Config/{field}Id"),
+                    format!("give exactly one of `{field}` and `{field}Id`, not both"),
+                )),
+                (None, None) => out.push(
+                    Problem::new(
+                        "/spec/as2Config",
+                        format!("an AS2 connector needs one of `{field}` and `{field}Id`"),
+                    )
+                    .hint(format!("add `{field}: <name of a Profile>`")),
+                ),
+                _ => {}
+            }
+        }
         match (as2.mdn_response, &as2.async_mdn_config) {
             (Some(MdnResponse::Async), None) => out.push(
                 Problem::new(
@@ -280,21 +317,26 @@ impl ConnectorSpec {
 
     /// Tag keys outbound or AWS reserve, and AWS's length limits.
     fn check_tags(&self, out: &mut Vec<Problem>) {
-        for (key, value) in &self.tags {
-            let pointer = format!("/spec/tags/{}", key.replace('~', "~0").replace('/', "~1"));
-            if key.starts_with("outbound:") || key.starts_with("aws:") {
-                out.push(
-                    Problem::new(pointer, format!("tag key `{key}` is reserved"))
-                        .hint("keys starting with `outbound:` are set by outbound, `aws:` by AWS"),
-                );
-            } else if key.is_empty() || key.chars().count() > 128 {
-                out.push(Problem::new(pointer, "a tag key has 1 to 128 characters"));
-            } else if value.chars().count() > 256 {
-                out.push(Problem::new(
-                    pointer,
-                    "a tag value has at most 256 characters",
-                ));
-            }
+        check_tags(&self.tags, out);
+    }
+}
+
+/// Tag keys outbound or AWS reserve, and AWS's length limits (every Transfer Family kind).
+pub fn check_tags(tags: &BTreeMap<String, String>, out: &mut Vec<Problem>) {
+    for (key, value) in tags {
+        let pointer = format!("/spec/tags/{}", key.replace('~', "~0").replace('/', "~1"));
+        if key.starts_with("outbound:") || key.starts_with("aws:") {
+            out.push(
+                Problem::new(pointer, format!("tag key `{key}` is reserved"))
+                    .hint("keys starting with `outbound:` are set by outbound, `aws:` by AWS"),
+            );
+        } else if key.is_empty() || key.chars().count() > 128 {
+            out.push(Problem::new(pointer, "a tag key has 1 to 128 characters"));
+        } else if value.chars().count() > 256 {
+            out.push(Problem::new(
+                pointer,
+                "a tag value has at most 256 characters",
+            ));
         }
     }
 }
@@ -338,9 +380,28 @@ pub static RULES: Rules = Rules {
         name: TAG_NAME,
         lineage: TAG_LINEAGE,
     },
+    references: &[
+        Reference {
+            field: "as2Config.localProfile",
+            target: super::Kind::Profile,
+            sends_in: "as2Config.localProfileId",
+            sends: Sends::Id,
+            list: false,
+            target_must: Some(("profileType", "LOCAL")),
+        },
+        Reference {
+            field: "as2Config.partnerProfile",
+            target: super::Kind::Profile,
+            sends_in: "as2Config.partnerProfileId",
+            sends: Sends::Id,
+            list: false,
+            target_must: Some(("profileType", "PARTNER")),
+        },
+    ],
+    check_secrets: super::rules::no_secret_checks,
 };
 
-use super::rules::{Health, Identity, Reset, Rules, Scalar, SpecView, is_under};
+use super::rules::{Health, Identity, Reference, Reset, Rules, Scalar, Sends, SpecView, is_under};
 
 /// How a removed connector field is reset by `UpdateConnector` (or the tag calls); the
 /// others force a replacement, and say why.
@@ -348,6 +409,11 @@ pub fn reset(path: &str) -> Reset {
     match path {
         p if is_under(p, "tags") => Reset::Untag,
         "as2Config.basicAuthSecretId" => Reset::EmptyString,
+        // The id a profile reference resolves to is always sent.
+        "as2Config.localProfile"
+        | "as2Config.partnerProfile"
+        | "as2Config.localProfileId"
+        | "as2Config.partnerProfileId" => Reset::NotSent,
         "sftpConfig.trustedHostKeys" => Reset::EmptyList,
         "as2Config.mdnSigningAlgorithm"
         | "as2Config.preserveContentType"

@@ -40,6 +40,14 @@ pub const HEADER_VALUE: &str = r"^[ \t]*[\x20-\x7E]+([ \t]+[\x20-\x7E]+)*[ \t]*$
 pub const QUERY_KEY: &str = r"^[^\x00-\x1F\x7F]+$";
 /// `QueryStringValueSensitive`.
 pub const QUERY_VALUE: &str = r"^[^\x00-\x09\x0B\x0C\x0E-\x1F\x7F]+$";
+/// `CertificateId`.
+pub const CERTIFICATE_ID: &str = r"^cert-([0-9a-f]{17})$";
+/// `Description` of a certificate (printable ASCII, no spaces) and, by outbound's choice, an
+/// AS2 id (`As2Id`: "This ID cannot include spaces").
+pub const PRINTABLE_NO_SPACE: &str = r"^[\u0021-\u007E]+$";
+/// Timestamps in manifests: RFC 3339 in UTC, to the second (the form AWS's answers are
+/// written back in, so a date never diffs by its spelling).
+pub const UTC_SECONDS: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$";
 /// Environment variable names behind `fromEnv`.
 pub const ENV_VAR: &str = r"^[A-Za-z_][A-Za-z0-9_]*$";
 

@@ -85,6 +85,44 @@ pub enum Identity {
     },
 }
 
+/// What a reference sends to AWS in place of the name it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sends {
+    /// The target's AWS id (`p-…`, `cert-…`): [`Identity::Tagged`] kinds.
+    Id,
+    /// The target's ARN.
+    Arn,
+}
+
+/// A field of a spec that names other resources of the manifests (a dependency edge):
+/// `field` holds a `metadata.name` (or a list of them, `list`), and AWS gets, in
+/// `sends_in`, the target's id or ARN instead (for a list: added to the list there, beside
+/// the ids the manifest gives itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reference {
+    /// Path of the field in the spec (`as2Config.localProfile`).
+    pub field: &'static str,
+    pub target: Kind,
+    /// Path of the AWS field the id or ARN is sent in (`as2Config.localProfileId`).
+    pub sends_in: &'static str,
+    pub sends: Sends,
+    pub list: bool,
+    /// What the target's spec must hold (field, value), checked offline: a connector's
+    /// `localProfile` names a `LOCAL` profile.
+    pub target_must: Option<(&'static str, &'static str)>,
+}
+
+/// What a kind checks in its resolved secret values (a certificate's PEM): problems, each
+/// an error or (`warning`) only reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub problem: super::problem::Problem,
+    pub warning: bool,
+}
+
+/// The resolved value of a secret by its JSON pointer (`/spec/certificate`).
+pub type SecretValues<'a> = &'a dyn Fn(&str) -> Option<&'a str>;
+
 /// A read-only view of a spec in canonical form (`diff::Flat`): paths `a.b[key].c`.
 pub trait SpecView {
     /// The plain value at `path`, if any (secrets have none).
@@ -117,6 +155,17 @@ pub struct Rules {
     /// waiting), each with the status it becomes when all goes well where a saved plan may
     /// count it as that one (`None`: settling there is a change the plan did not see).
     pub settling: &'static [(&'static str, Option<&'static str>)],
+    /// The fields that name other resources, and what AWS gets instead.
+    pub references: &'static [Reference],
+    /// Checks of the resolved secret values (run once they resolve), at time `now`, with
+    /// `warn_days`: the window within which an expiry is a warning.
+    pub check_secrets:
+        fn(values: SecretValues<'_>, now: std::time::SystemTime, warn_days: u64) -> Vec<Finding>,
+}
+
+/// For kinds whose secrets need no check beyond AWS's limits.
+pub fn no_secret_checks(_: SecretValues<'_>, _: std::time::SystemTime, _: u64) -> Vec<Finding> {
+    Vec::new()
 }
 
 impl Rules {
@@ -162,16 +211,5 @@ impl Rules {
     /// How the field at `path` (list keys allowed: `a.b[key].c`) is reset.
     pub fn reset_of(&self, path: &FieldPath, desired: &dyn SpecView) -> Reset {
         (self.reset)(&path.unkeyed(), desired)
-    }
-}
-
-impl Kind {
-    /// The kind's rules: the one registration line per kind.
-    pub fn rules(self) -> &'static Rules {
-        match self {
-            Kind::Connection => &super::connection::RULES,
-            Kind::ApiDestination => &super::api_destination::RULES,
-            Kind::Connector => &super::connector::RULES,
-        }
     }
 }

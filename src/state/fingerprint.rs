@@ -268,7 +268,7 @@ pub fn all_with(
         if r.secrets.is_empty() {
             continue;
         }
-        let flat = crate::diff::Flat::of(r.spec.kind(), &r.spec.aws_json(&|_| None));
+        let flat = crate::diff::Flat::of(r.spec.kind(), &r.spec.aws_json(&|_, _| None));
         for path in flat.sensitive() {
             let Some(value) = r.secrets.get(&path.pointer()) else {
                 continue;
@@ -493,7 +493,7 @@ mod tests {
         let mut buckets: BTreeMap<String, Vec<(&Address, FieldPath, &SecretValue, &String)>> =
             BTreeMap::new();
         for (address, r) in &desired.resources {
-            let flat = crate::diff::Flat::of(r.spec.kind(), &r.spec.aws_json(&|_| None));
+            let flat = crate::diff::Flat::of(r.spec.kind(), &r.spec.aws_json(&|_, _| None));
             for path in flat.sensitive() {
                 if let (Some(value), Some(fp)) =
                     (r.secrets.get(&path.pointer()), fps[address].get(path))

@@ -209,8 +209,12 @@ fn every_workflow_assumes_a_role_whose_trust_policy_names_its_trigger() {
 fn docs_refer_to_nothing_outside_the_repository() {
     let link = Regex::new(r"\]\(([^)#\s]+)(#[^)]*)?\)").unwrap();
     let mut files = vec![Path::new(ROOT).join("README.md")];
-    for entry in std::fs::read_dir(Path::new(ROOT).join("docs")).unwrap() {
-        files.push(entry.unwrap().path());
+    // The Markdown under docs/ (docs/screenshots/ holds PNGs beside its README).
+    for entry in walkdir::WalkDir::new(Path::new(ROOT).join("docs")) {
+        let path = entry.unwrap().into_path();
+        if path.extension().is_some_and(|e| e == "md") {
+            files.push(path);
+        }
     }
     assert!(files.len() >= 4, "{files:?}");
     for file in files {
@@ -407,7 +411,14 @@ fn a_failing_pull_request_comments_the_error_block() {
     assert!(
         comment.contains(
             "error: the plan would delete or replace protected resources: Connection/ci-kept"
-        ) && comment.contains("hint: remove `protect: true`"),
+        ) && comment
+            .contains("hint: Connection/ci-kept: restore its manifest, or remove `protect: true`"),
+        "{comment}"
+    );
+    // The refused plan is still shown, the protected delete marked.
+    assert!(
+        comment.contains("\nThe plan that was refused:\n")
+            && comment.contains("| `-` delete | `Connection/ci-kept` |"),
         "{comment}"
     );
     assert!(

@@ -336,3 +336,52 @@ fn a_state_moved_to_another_environment_and_a_saved_plan_of_another_are_refused(
         run.stderr
     );
 }
+
+/// SPEC §2 messages (issue 16 §5): a `--profile` that names no profile says so, listing
+/// those there are, rather than "no AWS region".
+#[test]
+fn a_profile_that_does_not_exist_is_named() {
+    let p = Project::new();
+    p.write("c.yaml", &connection("orders", "Orders"));
+    let config = p.dir.path().join("aws-config");
+    std::fs::write(&config, "[profile ci]\nregion = eu-west-1\n").unwrap();
+    let out = p
+        .command(&["plan", "--profile", "nope"])
+        .env("AWS_CONFIG_FILE", &config)
+        .env_remove("AWS_REGION")
+        .output()
+        .unwrap();
+    let run = crate::support::project::Run::checked(out);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the AWS profile `nope` (--profile) does not exist")
+            && run.stderr.contains("the profiles are `ci`")
+            && !run.stderr.contains("no AWS region"),
+        "{}",
+        run.stderr
+    );
+    assert!(p.operations().is_empty());
+}
+
+/// Issue 16 §5: an unreachable endpoint is one line for its cause (the guard's first call),
+/// not one per resource, and no "Read N resources" line comes before it.
+#[test]
+fn an_unreachable_endpoint_is_one_line() {
+    let p = Project::new();
+    p.write("c.yaml", &connection("orders", "Orders"));
+    p.write(
+        "d.yaml",
+        &crate::support::project::destination("orders", "orders", 5),
+    );
+    let run = p.run(&["plan", "--endpoint-url", "http://127.0.0.1:9"]);
+    // Nothing could be read: incomplete (3), as when the reads themselves fail.
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let errors = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error"))
+        .count();
+    assert_eq!(errors, 1, "{}", run.stderr);
+    assert!(!run.stderr.contains("Read "), "{}", run.stderr);
+}

@@ -12,6 +12,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod as2;
 mod aws_layer;
 mod ci;
 mod cli;

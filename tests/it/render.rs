@@ -62,6 +62,8 @@ fn change(kind: Kind, name: &str, action: Action, reasons: &[ChangeReason]) -> C
         status: None,
         status_reason: None,
         leftovers: Vec::new(),
+        retire_after: Vec::new(),
+        expires: None,
     }
 }
 
@@ -621,7 +623,7 @@ fn the_text_plan_fits_the_width_with_the_gutter_on_every_line() {
     );
     let wide = text_at(&destructive(), 120);
     assert!(
-        wide.contains("apiKeyValue: secret changed: the new value will be sent"),
+        wide.contains("apiKeyValue: the secret will be sent again"),
         "{wide}"
     );
 }

@@ -797,10 +797,11 @@ fn an_apply_without_changes_writes_no_state() {
         before,
         "the state is unchanged"
     );
+    let calls = s3_calls(&p);
     assert_eq!(
-        s3_calls(&p),
-        ["PutObject", "GetObject", "DeleteObject"],
-        "only the lock is written"
+        calls.iter().filter(|o| *o == "PutObject").count(),
+        1,
+        "only the lock is written: {calls:?}"
     );
 }
 
@@ -881,7 +882,8 @@ pub(crate) fn cancelled_like_github(p: &Project, args: &[&str]) -> Run {
     }
 }
 
-/// Issue 15 item 4: SIGTERM while `import` reads AWS: exit 143, no lock, nothing written.
+/// Issue 15 item 4: SIGTERM while `import --write-state` reads AWS (the one import that takes
+/// the lock; a plain import writes manifests only): exit 143, no lock, nothing written.
 #[test]
 fn sigterm_during_import_leaves_no_lock_and_writes_nothing() {
     let (p, s3, bucket) = s3_project();
@@ -892,7 +894,14 @@ fn sigterm_during_import_leaves_no_lock_and_writes_nothing() {
         &p,
         "ListConnections",
         3_000,
-        &["import", "--all", "--out", out.to_str().unwrap()],
+        &[
+            "import",
+            "--all",
+            "--yes",
+            "--write-state",
+            "--out",
+            out.to_str().unwrap(),
+        ],
     );
     assert!(s3.get(&bucket, LOCK).is_some(), "import holds the lock");
     signal(&import, "TERM");

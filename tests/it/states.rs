@@ -162,7 +162,7 @@ fn a_destination_inactive_while_its_connection_authorizes_is_waiting_not_drift()
     );
     assert!(
         md.stdout.contains(
-            "| `ApiDestination/events` | waiting (not drift) | `INACTIVE`: its connection oauth is AUTHORIZING |"
+            "#### Waiting (AWS is still settling these; not drift)\n\n- `Connection/oauth`: `AUTHORIZING`\n- `ApiDestination/events`: `INACTIVE`: its connection oauth is AUTHORIZING\n"
         ),
         "{}",
         md.stdout

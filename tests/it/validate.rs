@@ -287,7 +287,7 @@ fn the_examples_are_valid() {
     let env: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), PRESENT_SECRET)).collect();
     let run = validate(repo(), &["manifests"], &env);
     assert_eq!(run.code, Some(0), "stderr:\n{}", run.stderr);
-    assert_eq!(run.stdout, "9 resources in 3 files: valid\n");
+    assert_eq!(run.stdout, "15 resources in 4 files: valid\n");
     assert!(!run.stderr.contains(PRESENT_SECRET));
 }
 

@@ -101,7 +101,7 @@ pub fn region() -> String {
     let n = NEXT.fetch_add(1, Ordering::SeqCst);
     match REGIONS.get(n) {
         Some(name) => (*name).to_owned(),
-        None => format!("test-{:04}", n + 1 - REGIONS.len()),
+        None => format!("zz-test-{}", n + 1 - REGIONS.len()),
     }
 }
 

@@ -231,6 +231,11 @@ impl Project {
             ),
             (regex::escape(&self.region), "[region]"),
             (regex::escape(&self.dir.path().to_string_lossy()), "[dir]"),
+            // What is left of an id after a long ARN was wrapped (the text plan fits its width).
+            (
+                r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b".to_owned(),
+                "[uuid]",
+            ),
         ]
     }
 }

@@ -63,6 +63,7 @@ pub(super) fn live(id: &ConnectorId, c: &DescribedConnector) -> Live {
         .collect();
     put(&mut spec, "tags", Value::Object(own));
     Live {
+        expires: None,
         id: c
             .connector_id()
             .and_then(|i| ConnectorId::parse(i).ok())

@@ -111,8 +111,8 @@ pub(super) fn as2_config(a: &As2Config, clears: &ConnectorClears) -> As2Connecto
             .build()
     });
     As2ConnectorConfig::builder()
-        .local_profile_id(&a.local_profile_id)
-        .partner_profile_id(&a.partner_profile_id)
+        .set_local_profile_id(a.local_profile_id.clone())
+        .set_partner_profile_id(a.partner_profile_id.clone())
         .set_message_subject(a.message_subject.clone())
         .set_compression(a.compression.map(|c| CompressionEnum::from(c.as_str())))
         .set_encryption_algorithm(

@@ -5,6 +5,9 @@ the AWS documentation more closely (docs/testing.md lists every difference and w
 
   transfer: CreateConnector DescribeConnector UpdateConnector DeleteConnector ListConnectors
             TagResource UntagResource ListTagsForResource
+            ImportCertificate DescribeCertificate UpdateCertificate DeleteCertificate
+            ListCertificates CreateProfile DescribeProfile UpdateProfile DeleteProfile
+            ListProfiles (moto has neither certificates nor profiles)
   events:   CreateConnection DescribeConnection UpdateConnection DeleteConnection
             ListConnections DeauthorizeConnection CreateApiDestination DescribeApiDestination
             UpdateApiDestination DeleteApiDestination ListApiDestinations
@@ -815,9 +818,241 @@ def list_connectors(self: TransferResponse) -> Any:
     return _ok(_prune({"Connectors": [_prune(x) for x in listed], "NextToken": token}))
 
 
+# --------------------------------------------------------------------------------------
+# Transfer Family AS2 certificates and profiles (moto 5.2.5 has neither).  Each behaviour
+# follows shared/aws-research/as2-certificates-profiles.md; docs/testing.md cites them and
+# lists what is assumed.  Nothing AWS does not document is enforced here: no key-size,
+# key-match or expiry checks on import, no PENDING_ROTATION rule, no usage or profile-type
+# checks, no refusal to delete a certificate or profile in use.
+# --------------------------------------------------------------------------------------
+_as2_seq = 0
+
+
+def _store(backend: Any, name: str) -> dict[str, Any]:
+    """A dict kept on moto's per-region Transfer backend (so moto's reset clears it)."""
+    if not hasattr(backend, name):
+        setattr(backend, name, {})
+    return getattr(backend, name)
+
+
+def _x509(pem: str) -> Any:
+    """The certificate of a PEM text, parsed with `cryptography` (C1, C4: PEM text)."""
+    from cryptography import x509
+
+    try:
+        return x509.load_pem_x509_certificate(pem.encode("latin-1"))
+    except (ValueError, UnicodeEncodeError):
+        raise ApiError("transfer", "InvalidRequestException", "Certificate is not a valid PEM-encoded X.509 certificate.") from None
+
+
+def _epoch(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+class ExtCertificate:
+    """A certificate as DescribeCertificate returns it (C9); the key is kept only as a flag."""
+
+    def __init__(self, region: str, account: str, params: dict[str, Any]):
+        global _as2_seq
+        _as2_seq += 1
+        self.seq = _as2_seq
+        self.certificate_id = f"cert-{mock_random.get_random_hex(17)}"
+        self.arn = f"arn:{get_partition(region)}:transfer:{region}:{account}:certificate/{self.certificate_id}"
+        cert = _x509(params["Certificate"])
+        if params.get("CertificateChain"):
+            _x509(params["CertificateChain"])
+        self.usage = params["Usage"]
+        self.body = params["Certificate"]  # stored verbatim and returned (C9, C10)
+        self.chain = params.get("CertificateChain")
+        self.has_key = bool(params.get("PrivateKey"))  # never returned (C9)
+        self.not_before = cert.not_valid_before_utc.timestamp()
+        self.not_after = cert.not_valid_after_utc.timestamp()
+        self.serial = format(cert.serial_number, "x")[:48]  # format: unknown (lowercase hex here)
+        # S1: the dates default to NotBefore / NotAfter.
+        self.active = _epoch(params.get("ActiveDate")) or self.not_before
+        self.inactive = _epoch(params.get("InactiveDate")) or self.not_after
+        self.description = params.get("Description")
+        self.tags: list[dict[str, str]] = []
+
+    def status(self) -> str:
+        # S2: ACTIVE or INACTIVE by the active dates; PENDING_ROTATION is not invented (S3).
+        now = time.time()
+        return "ACTIVE" if self.active <= now < self.inactive else "INACTIVE"
+
+    def listed(self) -> dict[str, Any]:
+        return _prune({
+            "Arn": self.arn,
+            "CertificateId": self.certificate_id,
+            "Usage": self.usage,
+            "Status": self.status(),
+            "ActiveDate": self.active,
+            "InactiveDate": self.inactive,
+            "Type": "CERTIFICATE_WITH_PRIVATE_KEY" if self.has_key else "CERTIFICATE",
+            "Description": self.description,
+        })
+
+    def describe(self) -> dict[str, Any]:
+        return _prune({
+            **self.listed(),
+            "Certificate": self.body,
+            "CertificateChain": self.chain,
+            "Serial": self.serial,
+            "NotBeforeDate": self.not_before,
+            "NotAfterDate": self.not_after,
+            "Tags": self.tags or None,
+        })
+
+
+class ExtProfile:
+    """An AS2 profile as DescribeProfile returns it (P1-P9)."""
+
+    def __init__(self, region: str, account: str, params: dict[str, Any]):
+        global _as2_seq
+        _as2_seq += 1
+        self.seq = _as2_seq
+        self.profile_id = f"p-{mock_random.get_random_hex(17)}"
+        self.arn = f"arn:{get_partition(region)}:transfer:{region}:{account}:profile/{self.profile_id}"
+        self.profile_type = params["ProfileType"]
+        self.as2_id = params["As2Id"]
+        self.certificate_ids = list(params.get("CertificateIds") or [])
+        self.tags: list[dict[str, str]] = []
+
+    def listed(self) -> dict[str, Any]:
+        return {"Arn": self.arn, "ProfileId": self.profile_id, "As2Id": self.as2_id, "ProfileType": self.profile_type}
+
+    def describe(self) -> dict[str, Any]:
+        return _prune({**self.listed(), "CertificateIds": self.certificate_ids or None, "Tags": self.tags or None})
+
+
+def _not_found(kind: str, resource_id: str) -> ApiError:
+    # ResourceNotFoundException is modeled on every operation here; its message is unknown.
+    return ApiError("transfer", "ResourceNotFoundException", f"Unknown {kind.lower()}: {resource_id}", Resource=resource_id, ResourceType=kind)
+
+
+def _certificate(handler: Any, certificate_id: str) -> ExtCertificate:
+    found = _store(handler.transfer_backend, "ext_certificates").get(certificate_id)
+    if found is None:
+        raise _not_found("Certificate", certificate_id)
+    return found
+
+
+def _profile(handler: Any, profile_id: str) -> ExtProfile:
+    found = _store(handler.transfer_backend, "ext_profiles").get(profile_id)
+    if found is None:
+        raise _not_found("Profile", profile_id)
+    return found
+
+
+def _check_certificate_ids(handler: Any, ids: list[str]) -> None:
+    # P5 [I]: CreateProfile/UpdateProfile model ResourceNotFoundException, read as the answer
+    # for an unknown certificate id.
+    for certificate_id in ids:
+        _certificate(handler, certificate_id)
+
+
+def import_certificate(self: TransferResponse) -> Any:
+    params = _params(self)
+    validate("transfer", "ImportCertificate", params)
+    cert = ExtCertificate(self.region, self.current_account, params)
+    cert.tags = _merge_tags([], params.get("Tags") or [])
+    _store(self.transfer_backend, "ext_certificates")[cert.certificate_id] = cert
+    return _ok({"CertificateId": cert.certificate_id})
+
+
+def describe_certificate(self: TransferResponse) -> Any:
+    params = _params(self)
+    validate("transfer", "DescribeCertificate", params)
+    return _ok({"Certificate": _certificate(self, params["CertificateId"]).describe()})
+
+
+def update_certificate(self: TransferResponse) -> Any:
+    params = _params(self)
+    validate("transfer", "UpdateCertificate", params)
+    cert = _certificate(self, params["CertificateId"])
+    # C12: only the dates and the description; members not sent are kept (S6: unknown).
+    if "ActiveDate" in params:
+        cert.active = _epoch(params["ActiveDate"])
+    if "InactiveDate" in params:
+        cert.inactive = _epoch(params["InactiveDate"])
+    if "Description" in params:
+        cert.description = params["Description"]
+    return _ok({"CertificateId": cert.certificate_id})
+
+
+def delete_certificate(self: TransferResponse) -> Any:
+    params = _params(self)
+    validate("transfer", "DeleteCertificate", params)
+    cert = _certificate(self, params["CertificateId"])
+    # P8: whether a certificate a profile lists may be deleted is unknown: allowed here.
+    del _store(self.transfer_backend, "ext_certificates")[cert.certificate_id]
+    return _ok({})
+
+
+def list_certificates(self: TransferResponse) -> Any:
+    params = _params(self)
+    validate("transfer", "ListCertificates", params)
+    items = list(_store(self.transfer_backend, "ext_certificates").values())
+    page, token = _paginate(
+        "transfer", self.region, items, lambda c: f"{c.seq:012d}", params.get("MaxResults"), params.get("NextToken"), 1000
+    )
+    return _ok(_prune({"Certificates": [c.listed() for c in page], "NextToken": token}))
+
+
+def create_profile(self: TransferResponse) -> Any:
+    params = _params(self)
+    validate("transfer", "CreateProfile", params)
+    _check_certificate_ids(self, params.get("CertificateIds") or [])
+    profile = ExtProfile(self.region, self.current_account, params)
+    profile.tags = _merge_tags([], params.get("Tags") or [])
+    _store(self.transfer_backend, "ext_profiles")[profile.profile_id] = profile
+    return _ok({"ProfileId": profile.profile_id})
+
+
+def describe_profile(self: TransferResponse) -> Any:
+    params = _params(self)
+    validate("transfer", "DescribeProfile", params)
+    return _ok({"Profile": _profile(self, params["ProfileId"]).describe()})
+
+
+def update_profile(self: TransferResponse) -> Any:
+    params = _params(self)
+    validate("transfer", "UpdateProfile", params)
+    profile = _profile(self, params["ProfileId"])
+    if "CertificateIds" in params:
+        # P7 [I]: the list sent replaces the stored one (omitted: kept, unknown).
+        _check_certificate_ids(self, params["CertificateIds"])
+        profile.certificate_ids = list(params["CertificateIds"])
+    return _ok({"ProfileId": profile.profile_id})
+
+
+def delete_profile(self: TransferResponse) -> Any:
+    params = _params(self)
+    validate("transfer", "DeleteProfile", params)
+    profile = _profile(self, params["ProfileId"])
+    # P8: whether a profile a connector uses may be deleted is unknown: allowed here.
+    del _store(self.transfer_backend, "ext_profiles")[profile.profile_id]
+    return _ok({})
+
+
+def list_profiles(self: TransferResponse) -> Any:
+    params = _params(self)
+    validate("transfer", "ListProfiles", params)
+    items = [
+        p for p in _store(self.transfer_backend, "ext_profiles").values()
+        if not params.get("ProfileType") or p.profile_type == params["ProfileType"]
+    ]
+    page, token = _paginate(
+        "transfer", self.region, items, lambda p: f"{p.seq:012d}", params.get("MaxResults"), params.get("NextToken"), 1000
+    )
+    return _ok(_prune({"Profiles": [p.listed() for p in page], "NextToken": token}))
+
+
 def _taggable(handler: Any, arn: str) -> Any:
     backend = handler.transfer_backend
-    for resource in list(backend.connectors.values()) + list(backend.servers.values()):
+    for resource in (
+        list(backend.connectors.values()) + list(backend.servers.values())
+        + list(_store(backend, "ext_certificates").values()) + list(_store(backend, "ext_profiles").values())
+    ):
         if getattr(resource, "arn", None) == arn:
             return resource
     raise ApiError(
@@ -863,6 +1098,8 @@ EVENTS_HANDLERS = [
 TRANSFER_HANDLERS = [
     create_connector, describe_connector, update_connector, delete_connector, list_connectors,
     tag_resource, untag_resource, list_tags_for_resource,
+    import_certificate, describe_certificate, update_certificate, delete_certificate, list_certificates,
+    create_profile, describe_profile, update_profile, delete_profile, list_profiles,
 ]
 
 

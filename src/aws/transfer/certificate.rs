@@ -1,0 +1,207 @@
+//! Certificates (`ImportCertificate`, `DescribeCertificate`, `UpdateCertificate`,
+//! `DeleteCertificate`, `ListCertificates`) in manifest shape. The body, chain and key are
+//! never read back as values: Describe returns the body and chain (AWS never returns the
+//! key), which are shown as `{"$sensitive": true}` and compared by fingerprint, like secrets.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_transfer::types::{CertificateUsageType, Tag};
+use aws_smithy_types::DateTime;
+use serde_json::{Map, Value};
+
+use super::RESERVED_TAG_PREFIXES;
+use crate::aws::events::Secrets;
+use crate::aws::{Aws, AwsError, Live, absent_as_none, built, invalid, put, put_str};
+use crate::resource::certificate::{CERTIFICATE, CHAIN, PRIVATE_KEY};
+use crate::resource::{Arn, CertificateSpec, ResourceId};
+
+/// RFC 3339 to the second, the form manifests write dates in.
+fn date(time: Option<&DateTime>) -> Option<String> {
+    let t = time?;
+    let secs = u64::try_from(t.secs()).ok()?;
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    Some(humantime::format_rfc3339_seconds(at).to_string())
+}
+
+/// A manifest date as an AWS timestamp.
+fn timestamp(op: &'static str, text: Option<&String>) -> Result<Option<DateTime>, AwsError> {
+    text.map(|t| {
+        humantime::parse_rfc3339(t)
+            .map(DateTime::from)
+            .map_err(|e| invalid(op, format!("`{t}` is not an RFC 3339 date: {e}")))
+    })
+    .transpose()
+}
+
+/// The spec's tags and `extra` as AWS tags.
+pub(super) fn tags(
+    op: &'static str,
+    own: &BTreeMap<String, String>,
+    extra: &BTreeMap<String, String>,
+) -> Result<Option<Vec<Tag>>, AwsError> {
+    let mut out = Vec::new();
+    for (key, value) in own.iter().chain(extra) {
+        out.push(built(op, Tag::builder().key(key).value(value).build())?);
+    }
+    Ok((!out.is_empty()).then_some(out))
+}
+
+/// Every tag, and the spec's own (without reserved keys) as a manifest map.
+pub(super) fn split_tags(all: &[Tag]) -> (BTreeMap<String, String>, Value) {
+    let tags: BTreeMap<String, String> = all
+        .iter()
+        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+        .collect();
+    let own: Map<String, Value> = tags
+        .iter()
+        .filter(|(k, _)| !RESERVED_TAG_PREFIXES.iter().any(|p| k.starts_with(p)))
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    (tags, Value::Object(own))
+}
+
+crate::aws::rate::of_service!(Transfer:
+    aws_sdk_transfer::operation::import_certificate::ImportCertificateError,
+    aws_sdk_transfer::operation::describe_certificate::DescribeCertificateError,
+    aws_sdk_transfer::operation::update_certificate::UpdateCertificateError,
+    aws_sdk_transfer::operation::delete_certificate::DeleteCertificateError,
+    aws_sdk_transfer::operation::list_certificates::ListCertificatesError,
+);
+
+impl Aws {
+    /// `DescribeCertificate`; `None` when the id is unknown.
+    pub async fn describe_certificate(&self, id: &ResourceId) -> Result<Option<Live>, AwsError> {
+        let request = self
+            .transfer
+            .describe_certificate()
+            .certificate_id(id.as_str())
+            .send();
+        let Some(out) = absent_as_none(self.call("DescribeCertificate", request).await)? else {
+            return Ok(None);
+        };
+        let Some(c) = out.certificate() else {
+            return Ok(None);
+        };
+        let sensitive = || serde_json::json!({ "$sensitive": true });
+        let mut spec = Map::new();
+        put_str(&mut spec, "usage", c.usage().map(|u| u.as_str()));
+        if c.certificate().is_some_and(|b| !b.is_empty()) {
+            spec.insert("certificate".into(), sensitive());
+        }
+        if c.certificate_chain().is_some_and(|b| !b.is_empty()) {
+            spec.insert("certificateChain".into(), sensitive());
+        }
+        if c.r#type().map(|t| t.as_str()) == Some("CERTIFICATE_WITH_PRIVATE_KEY") {
+            spec.insert("privateKey".into(), sensitive());
+        }
+        put_str(&mut spec, "activeDate", date(c.active_date()).as_deref());
+        put_str(
+            &mut spec,
+            "inactiveDate",
+            date(c.inactive_date()).as_deref(),
+        );
+        put_str(&mut spec, "description", c.description());
+        let (tags, own) = split_tags(c.tags());
+        put(&mut spec, "tags", own);
+        Ok(Some(Live {
+            expires: date(c.not_after_date()),
+            id: ResourceId::name(c.certificate_id().unwrap_or(id.as_str())),
+            arn: Arn::new(c.arn()),
+            spec: Value::Object(spec).into(),
+            status: c.status().map(|s| s.as_str().to_owned()),
+            status_reason: None,
+            last_modified: None,
+            created: None,
+            tags,
+        }))
+    }
+
+    /// Every certificate id (`ListCertificates`, paginated).
+    pub async fn list_certificates(&self) -> Result<Vec<ResourceId>, AwsError> {
+        let mut ids = Vec::new();
+        let mut token = None;
+        loop {
+            let request = self
+                .transfer
+                .list_certificates()
+                .set_next_token(token)
+                .send();
+            let page = self.call("ListCertificates", request).await?;
+            ids.extend(
+                page.certificates()
+                    .iter()
+                    .filter_map(|c| c.certificate_id().map(ResourceId::name)),
+            );
+            token = page
+                .next_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned);
+            if token.is_none() {
+                return Ok(ids);
+            }
+        }
+    }
+
+    /// `ImportCertificate` of `spec` with its PEM values from `secrets`, tagged with the
+    /// spec's tags and `extra_tags`: the `cert-…` id.
+    pub async fn import_certificate(
+        &self,
+        spec: &CertificateSpec,
+        secrets: &Secrets,
+        extra_tags: &BTreeMap<String, String>,
+    ) -> Result<ResourceId, AwsError> {
+        const OP: &str = "ImportCertificate";
+        let value = |p: &str| secrets.get(p).map(|v| v.expose().to_owned());
+        let Some(body) = value(CERTIFICATE) else {
+            return Err(invalid(OP, "the certificate's PEM was not resolved"));
+        };
+        let request = self
+            .transfer
+            .import_certificate()
+            .usage(CertificateUsageType::from(spec.usage.as_str()))
+            .certificate(body)
+            .set_certificate_chain(value(CHAIN))
+            .set_private_key(value(PRIVATE_KEY))
+            .set_active_date(timestamp(OP, spec.active_date.as_ref())?)
+            .set_inactive_date(timestamp(OP, spec.inactive_date.as_ref())?)
+            .set_description(spec.description.clone())
+            .set_tags(tags(OP, &spec.tags, extra_tags)?)
+            .customize()
+            .config_override(
+                aws_sdk_transfer::Config::builder()
+                    .retry_classifier(crate::aws::error::LostCreatesAreNotRepeated),
+            )
+            .send();
+        let out = self.call(OP, request).await?;
+        Ok(ResourceId::name(out.certificate_id()))
+    }
+
+    /// `UpdateCertificate`: the dates and the description (both dates always, as AWS may
+    /// reset one it is not sent: aws-research S6).
+    pub async fn update_certificate(
+        &self,
+        id: &ResourceId,
+        spec: &CertificateSpec,
+    ) -> Result<(), AwsError> {
+        const OP: &str = "UpdateCertificate";
+        let request = self
+            .transfer
+            .update_certificate()
+            .certificate_id(id.as_str())
+            .set_active_date(timestamp(OP, spec.active_date.as_ref())?)
+            .set_inactive_date(timestamp(OP, spec.inactive_date.as_ref())?)
+            .set_description(spec.description.clone())
+            .send();
+        self.call(OP, request).await.map(drop)
+    }
+
+    /// `DeleteCertificate`.
+    pub async fn delete_certificate(&self, id: &ResourceId) -> Result<(), AwsError> {
+        let request = self
+            .transfer
+            .delete_certificate()
+            .certificate_id(id.as_str())
+            .send();
+        self.call("DeleteCertificate", request).await.map(drop)
+    }
+}

@@ -1,0 +1,370 @@
+//! AS2 partners end to end against the emulator (issue 17): certificates and profiles
+//! declared in the manifests, a connector naming its profiles, a rotation in two reviewed
+//! steps, an expiring certificate in drift, and a profile replacement that never leaves the
+//! connector pointing at a deleted profile.
+
+use std::time::{Duration, SystemTime};
+
+use serde_json::Value;
+
+use crate::support::project::{Project, outside};
+
+/// A self-signed certificate and its key, valid from yesterday for `days` days (generated:
+/// no key is ever committed).
+fn certificate(days: u64) -> (String, String) {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap();
+    let start = rcgen::date_time_ymd(1970, 1, 1) + now - Duration::from_secs(86_400);
+    let mut params = rcgen::CertificateParams::new(vec!["as2.test.example".into()]).unwrap();
+    params.not_before = start;
+    params.not_after = start + Duration::from_secs((days + 1) * 86_400);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+/// Writes `certs/<name>.pem` (and `keys/<name>.key` when `with_key`) and the document of a
+/// Certificate that imports them.
+fn certificate_doc(p: &Project, name: &str, usage: &str, days: u64, with_key: bool) -> String {
+    let dir = p.dir.path().join("manifests");
+    std::fs::create_dir_all(dir.join("certs")).unwrap();
+    std::fs::create_dir_all(dir.join("keys")).unwrap();
+    let (pem, key) = certificate(days);
+    std::fs::write(dir.join(format!("certs/{name}.pem")), pem).unwrap();
+    let key_line = if with_key {
+        std::fs::write(dir.join(format!("keys/{name}.key")), key).unwrap();
+        format!("  privateKey: {{ fromFile: keys/{name}.key }}\n")
+    } else {
+        String::new()
+    };
+    format!(
+        "apiVersion: outbound/v1
+kind: Certificate
+metadata: {{ name: {name} }}
+spec:
+  usage: {usage}
+  certificate: {{ fromFile: certs/{name}.pem }}
+{key_line}  description: {name}
+  tags: {{ team: edi }}
+"
+    )
+}
+
+fn profile_doc(name: &str, profile_type: &str, as2_id: &str, certificates: &[&str]) -> String {
+    format!(
+        "apiVersion: outbound/v1
+kind: Profile
+metadata: {{ name: {name} }}
+spec:
+  profileType: {profile_type}
+  as2Id: {as2_id}
+  certificates: [{}]
+  tags: {{ team: edi }}
+",
+        certificates.join(", ")
+    )
+}
+
+const CONNECTOR: &str = "apiVersion: outbound/v1
+kind: Connector
+metadata: { name: acme-as2 }
+spec:
+  url: https://as2.acme.example/as2
+  accessRole: arn:aws:iam::111122223333:role/TransferConnector
+  as2Config:
+    localProfile: ours
+    partnerProfile: acme
+    compression: ZLIB
+    encryptionAlgorithm: AES256_CBC
+    signingAlgorithm: SHA256
+    mdnResponse: SYNC
+";
+
+/// A partner from empty: our signing certificate (with its key), the partner's signing and
+/// encryption certificates, a LOCAL and a PARTNER profile, and the connector.
+fn onboard(p: &Project) {
+    for (name, usage, key) in [
+        ("ours-signing", "SIGNING", true),
+        ("acme-signing-2026", "SIGNING", false),
+        ("acme-encryption-2026", "ENCRYPTION", false),
+    ] {
+        p.write(
+            &format!("cert-{name}.yaml"),
+            &certificate_doc(p, name, usage, 3650, key),
+        );
+    }
+    p.write(
+        "profiles.yaml",
+        &[
+            profile_doc("ours", "LOCAL", "OURS", &["ours-signing"]),
+            profile_doc(
+                "acme",
+                "PARTNER",
+                "ACME-AS2",
+                &["acme-signing-2026", "acme-encryption-2026"],
+            ),
+        ]
+        .join("---\n"),
+    );
+    p.write("connector.yaml", CONNECTOR);
+}
+
+fn id(p: &Project, address: &str) -> String {
+    p.state()["resources"][address]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{address} is not recorded"))
+        .to_owned()
+}
+
+fn described_profile(p: &Project, address: &str) -> Option<Value> {
+    let id = id(p, address);
+    outside(&p.region, async |aws| {
+        let live = aws
+            .describe_profile(&outbound::resource::ResourceId::name(id))
+            .await
+            .unwrap();
+        live.map(|l| l.spec.value())
+    })
+}
+
+fn connector_spec(p: &Project) -> Value {
+    let id = p.connector_id("acme-as2");
+    outside(&p.region, async |aws| {
+        aws.describe_connector(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .spec
+            .value()
+    })
+}
+
+#[test]
+fn an_as2_partner_is_onboarded_from_empty_by_references() {
+    let p = Project::new();
+    onboard(&p);
+    let plan = p.plan();
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout.contains("(known after apply)"),
+        "{}",
+        plan.stdout
+    );
+    let run = p.apply();
+    assert!(!run.stdout.contains("BEGIN"), "PEM printed: {}", run.stdout);
+    p.assert_no_changes();
+    let acme = described_profile(&p, "Profile/acme").unwrap();
+    let mut want = vec![
+        id(&p, "Certificate/acme-signing-2026"),
+        id(&p, "Certificate/acme-encryption-2026"),
+    ];
+    want.sort();
+    assert_eq!(acme["certificateIds"], serde_json::json!(want));
+    assert_eq!(acme["profileType"], "PARTNER");
+    let as2 = &connector_spec(&p)["as2Config"];
+    assert_eq!(as2["localProfileId"], id(&p, "Profile/ours").as_str());
+    assert_eq!(as2["partnerProfileId"], id(&p, "Profile/acme").as_str());
+    // The key is in no state, plan or output.
+    let state = std::fs::read_to_string(p.state_path()).unwrap();
+    assert!(!state.contains("PRIVATE KEY") && !state.contains("BEGIN"));
+    // Imported with outbound's ownership tags, like a connector.
+    let cert = id(&p, "Certificate/ours-signing");
+    let tags = outside(&p.region, async |aws| {
+        aws.describe_certificate(&outbound::resource::ResourceId::name(cert))
+            .await
+            .unwrap()
+            .unwrap()
+            .tags
+    });
+    assert_eq!(tags["outbound:name"], "ours-signing");
+}
+
+#[test]
+fn a_rotation_is_two_reviewed_steps() {
+    let p = Project::new();
+    onboard(&p);
+    p.apply();
+    let old = id(&p, "Certificate/acme-signing-2026");
+    // 1. The new certificate, listed beside the old one: create, then update the profile.
+    let new_doc = certificate_doc(&p, "acme-signing-2027", "SIGNING", 3650, false);
+    p.write("new.yaml", &new_doc);
+    p.write(
+        "profiles.yaml",
+        &[
+            profile_doc("ours", "LOCAL", "OURS", &["ours-signing"]),
+            profile_doc(
+                "acme",
+                "PARTNER",
+                "ACME-AS2",
+                &[
+                    "acme-signing-2026",
+                    "acme-signing-2027",
+                    "acme-encryption-2026",
+                ],
+            ),
+        ]
+        .join("---\n"),
+    );
+    let plan = p.run(&["plan", "--format", "json"]);
+    let plan: Value = serde_json::from_str(&plan.stdout).unwrap();
+    let actions: Vec<(String, String)> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] != "noop")
+        .map(|c| {
+            (
+                c["address"].as_str().unwrap().to_owned(),
+                c["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("Certificate/acme-signing-2027".into(), "create".into()),
+            ("Profile/acme".into(), "update".into()),
+        ]
+    );
+    p.apply();
+    p.assert_no_changes();
+    assert_eq!(
+        described_profile(&p, "Profile/acme").unwrap()["certificateIds"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    // 2. The old one out of the profile, then deleted.
+    p.remove("cert-acme-signing-2026.yaml");
+    p.write(
+        "profiles.yaml",
+        &[
+            profile_doc("ours", "LOCAL", "OURS", &["ours-signing"]),
+            profile_doc(
+                "acme",
+                "PARTNER",
+                "ACME-AS2",
+                &["acme-signing-2027", "acme-encryption-2026"],
+            ),
+        ]
+        .join("---\n"),
+    );
+    let plan = p.run(&["plan", "--format", "json"]);
+    let plan: Value = serde_json::from_str(&plan.stdout).unwrap();
+    let deleted = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "Certificate/acme-signing-2026")
+        .unwrap();
+    assert_eq!(deleted["action"], "delete");
+    assert_eq!(deleted["after"], serde_json::json!(["Profile/acme"]));
+    p.apply();
+    p.assert_no_changes();
+    let ids = described_profile(&p, "Profile/acme").unwrap()["certificateIds"].clone();
+    assert!(!ids.to_string().contains(&old), "{ids}");
+    let gone = outside(&p.region, async |aws| {
+        aws.describe_certificate(&outbound::resource::ResourceId::name(old.clone()))
+            .await
+            .unwrap()
+    });
+    assert!(gone.is_none(), "the old certificate is still in AWS");
+    let ops = p.mutations();
+    let update = ops.iter().rposition(|o| o == "UpdateProfile").unwrap();
+    let delete = ops.iter().rposition(|o| o == "DeleteCertificate").unwrap();
+    assert!(update < delete, "{ops:?}");
+}
+
+#[test]
+fn drift_reports_a_certificate_that_expires_soon() {
+    let p = Project::new();
+    p.write(
+        "c.yaml",
+        &certificate_doc(&p, "short", "SIGNING", 10, false),
+    );
+    let applied = p.apply();
+    assert!(
+        applied.stderr.contains("expires in"),
+        "validation warns: {}",
+        applied.stderr
+    );
+    let drift = p.drift(&[]);
+    assert_eq!(drift.code, 2, "{}\n{}", drift.stdout, drift.stderr);
+    assert!(
+        drift.stdout.contains("expires in 10 days"),
+        "{}",
+        drift.stdout
+    );
+    let plan = p.plan();
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stderr.contains("expires in 10 days"),
+        "{}",
+        plan.stderr
+    );
+    // Outside the window: in sync.
+    let drift = p.drift(&["--expiry-warning", "5"]);
+    assert_eq!(drift.code, 0, "{}\n{}", drift.stdout, drift.stderr);
+}
+
+#[test]
+fn a_replaced_profile_is_deleted_only_after_the_connector_is_repointed() {
+    let p = Project::new();
+    onboard(&p);
+    p.apply();
+    let old = id(&p, "Profile/acme");
+    let profiles = std::fs::read_to_string(p.dir.path().join("manifests/profiles.yaml")).unwrap();
+    p.write(
+        "profiles.yaml",
+        &profiles.replace("ACME-AS2", "ACME-AS2-NEW"),
+    );
+    let plan = p.plan();
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    crate::support::moto().forget_calls(&p.region);
+    p.apply();
+    p.assert_no_changes();
+    let new = id(&p, "Profile/acme");
+    assert_ne!(new, old);
+    assert_eq!(
+        connector_spec(&p)["as2Config"]["partnerProfileId"],
+        new.as_str()
+    );
+    let ops = p.mutations();
+    let at = |op: &str| {
+        ops.iter()
+            .position(|o| o == op)
+            .unwrap_or_else(|| panic!("{op}: {ops:?}"))
+    };
+    assert!(at("CreateProfile") < at("UpdateConnector"), "{ops:?}");
+    assert!(at("UpdateConnector") < at("DeleteProfile"), "{ops:?}");
+    let gone = outside(&p.region, async |aws| {
+        aws.describe_profile(&outbound::resource::ResourceId::name(old.clone()))
+            .await
+            .unwrap()
+    });
+    assert!(gone.is_none(), "the old profile is still in AWS");
+}
+
+#[test]
+fn a_local_profile_named_as_the_partner_is_refused_offline() {
+    let p = Project::new();
+    onboard(&p);
+    p.write(
+        "connector.yaml",
+        &CONNECTOR
+            .replace("localProfile: ours", "localProfile: acme")
+            .replace("partnerProfile: acme", "partnerProfile: ours"),
+    );
+    let run = p.run(&["validate"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("connector.yaml:"), "{}", run.stderr);
+    assert!(run.stderr.contains("localProfile"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("whose profileType is PARTNER"),
+        "{}",
+        run.stderr
+    );
+    assert!(p.operations().is_empty(), "{:?}", p.operations());
+}
