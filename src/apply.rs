@@ -912,9 +912,10 @@ impl Job {
             (TAG_NAME.to_owned(), c.address.name.clone()),
             (TAG_LINEAGE.to_owned(), self.lineage.clone()),
         ]);
-        let new_id = aws
-            .create_by_id(kind, &self.spec, &self.secrets, &tags)
-            .await?;
+        let new_id = self.wrote(
+            aws.create_by_id(kind, &self.spec, &self.secrets, &tags)
+                .await,
+        )?;
         let live = aws.describe_by_id(kind, &new_id).await?;
         let arn = match &live {
             Some(l) if !l.arn.is_empty() => l.arn.clone(),
@@ -933,7 +934,7 @@ impl Job {
             && c.retire_after.is_empty()
             && let Some(old) = &c.id
         {
-            match aws.delete_by_id(kind, old).await {
+            match self.wrote(aws.delete_by_id(kind, old).await) {
                 Err(e) if e.class != ErrorClass::NotFound => return Err(e),
                 _ => {}
             }
@@ -957,7 +958,7 @@ impl Job {
         let (tag_changes, other): (Vec<_>, Vec<_>) =
             c.fields.iter().partition(|f| f.path.tag_key().is_some());
         if !other.is_empty() {
-            aws.update_by_id(kind, &id, &self.spec).await?;
+            self.wrote(aws.update_by_id(kind, &id, &self.spec).await)?;
         }
         let spec_tags: BTreeMap<String, String> = self
             .spec
@@ -965,8 +966,13 @@ impl Job {
             .and_then(|t| serde_json::from_value(t).ok())
             .unwrap_or_default();
         let (set, unset) = tag_updates(&tag_changes, &spec_tags);
-        aws.tag_connector(&arn, &set).await?;
-        aws.untag_connector(&arn, &unset).await?;
+        // Removed before added, as for connectors.
+        if !unset.is_empty() {
+            self.wrote(aws.untag_connector(&arn, &unset).await)?;
+        }
+        if !set.is_empty() {
+            self.wrote(aws.tag_connector(&arn, &set).await)?;
+        }
         let live = aws.describe_by_id(kind, &id).await?;
         Ok(Effect::Record(self.record(id, arn, live.as_ref())))
     }
