@@ -98,7 +98,7 @@ pub async fn apply<C: Cloud>(
     // 1. Records out of date are refreshed; every creation and deletion is pending before
     //    the first starts: one write, not one per change.
     refresh_noops(plan, store, state).map_err(ApplyError::Before)?;
-    let marked = mark_pending(plan, store, state).map_err(ApplyError::Before)?;
+    let before = mark_pending(plan, store, state).map_err(ApplyError::Before)?;
     let mut saves = Saves::new();
     let mut tally = Tally::new(plan, state);
     // Jobs report each connector they create here, and wait until it is saved as pending.
@@ -121,12 +121,12 @@ pub async fn apply<C: Cloud>(
             }
             break;
         };
-        tally.finished(joined, state);
+        tally.finished(joined, state, &before);
         // 4. The state is saved at most every `SAVE_EVERY`.
         saves.changed(store, state)?;
     }
     // 5. Changes that never started are not pending; then the last write.
-    saves.unsaved |= unmark_unstarted(&marked, &tally.outcomes, state);
+    saves.unsaved |= unmark_unstarted(&before, &tally.outcomes, state);
     saves.flush(store, state)?;
     Ok(Report {
         rows: rows(plan, tally.outcomes),
@@ -179,7 +179,12 @@ impl<'p> Tally<'p> {
         clippy::expect_used,
         reason = "a task that panicked is a bug; its address is lost with it"
     )]
-    fn finished(&mut self, joined: Result<Finished, tokio::task::JoinError>, state: &mut State) {
+    fn finished(
+        &mut self,
+        joined: Result<Finished, tokio::task::JoinError>,
+        state: &mut State,
+        before: &Before,
+    ) {
         let mut finished = vec![joined];
         while let Some(more) = self.running.try_join_next() {
             finished.push(more);
@@ -188,7 +193,7 @@ impl<'p> Tally<'p> {
             let (address, result) = joined.expect("apply tasks do not panic");
             self.in_flight.remove(&address);
             let retired = matches!(result, Ok(Effect::Retired));
-            let outcome = record(&address, result, state, &mut self.arns);
+            let outcome = record(&address, result, state, &mut self.arns, before);
             if retired && outcome == Outcome::Done {
                 continue;
             }
@@ -254,7 +259,19 @@ impl Saves {
 }
 
 /// What a job's task returns.
-type Finished = (Address, Result<Effect, AwsError>);
+type Finished = (Address, Result<Effect, Failure>);
+
+/// A change that failed.
+struct Failure {
+    error: AwsError,
+    /// AWS refused the change's first write (or it failed before any was sent): nothing
+    /// changed in AWS, so this run's pending mark goes (issue 15 item 8).
+    nothing_done: bool,
+}
+
+/// The pending marks as they were before this run marked its changes (`None`: there was
+/// none): what a change that never started, or that AWS refused, restores.
+type Before = BTreeMap<Address, Option<Pending>>;
 
 /// Skips what waits on a failure, starts what is ready, up to the bound (none once
 /// cancelled). Returns the addresses skipped or started, no longer to do.
@@ -296,6 +313,10 @@ fn start_ready<C: Cloud>(
                 let step = Arc::clone(&job.step);
                 let result = job.run(aws.as_ref(), timeout, &created).await;
                 step.finished(result.is_ok());
+                let result = result.map_err(|error| Failure {
+                    nothing_done: job.nothing_done(&error),
+                    error,
+                });
                 (address, result)
             });
             in_flight.insert((*address).clone());
@@ -347,7 +368,11 @@ fn start_retiring<C: Cloud>(
             let result = match aws.delete_by_id(address.kind, &old).await {
                 Ok(()) => Ok(Effect::Retired),
                 Err(e) if e.class == ErrorClass::NotFound => Ok(Effect::Retired),
-                Err(e) => Err(e),
+                // The replacement's mark stays: the old resource may still be there.
+                Err(error) => Err(Failure {
+                    error,
+                    nothing_done: false,
+                }),
             };
             (address, result)
         });
@@ -364,23 +389,33 @@ fn save_created(created: Created, store: &Store, state: &mut State) -> Result<()
     Ok(())
 }
 
-/// Drops the pending marks of the changes that never started (neither done nor failed).
-/// Returns whether any was dropped.
+/// Puts back the pending marks of the changes that never started (neither done nor
+/// failed) as they were before this run: an earlier run's mark survives (issue 15 item 7).
+/// Returns whether any changed.
 fn unmark_unstarted(
-    marked: &[Address],
+    before: &Before,
     outcomes: &BTreeMap<Address, Outcome>,
     state: &mut State,
 ) -> bool {
     let mut unmarked = false;
-    for address in marked {
+    for (address, previous) in before {
         if !matches!(
             outcomes.get(address),
             Some(Outcome::Done | Outcome::Failed(_))
         ) {
-            unmarked |= state.pending.remove(address).is_some();
+            unmarked |= restore(address, previous.clone(), state);
         }
     }
     unmarked
+}
+
+/// Sets the pending mark of `address` back to `previous`; whether that changed it.
+fn restore(address: &Address, previous: Option<Pending>, state: &mut State) -> bool {
+    let was = match previous.clone() {
+        Some(p) => state.pending.insert(address.clone(), p),
+        None => state.pending.remove(address),
+    };
+    was != previous
 }
 
 /// A report row for every change that was to run, in plan order.
@@ -409,40 +444,46 @@ fn blocked_by<'a>(
     })
 }
 
-/// Records every creation, replacement, update and deletion of `plan` as pending, in one
-/// write, before any starts: the next run adopts what an interrupted creation made, knows who
-/// deleted what an interrupted deletion removed, and who moved the `LastModifiedTime` of an
-/// interrupted update. Returns the addresses marked.
-fn mark_pending(plan: &Plan, store: &Store, state: &mut State) -> Result<Vec<Address>, StateError> {
+/// Records every creation, replacement, update, deauthorization and deletion of `plan` as
+/// pending, in one write, before any starts: the next run adopts what an interrupted creation
+/// made, knows who deleted what an interrupted deletion removed, and who moved the
+/// `LastModifiedTime` of an interrupted update. A mark an earlier run left is kept, merged
+/// with this run's ([`Pending::merged`]): it is resolved only when a change of the address
+/// succeeds. Returns the marks as they were before.
+fn mark_pending(plan: &Plan, store: &Store, state: &mut State) -> Result<Before, StateError> {
     let started = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let marked: Vec<&Change> = plan
-        .changes
-        .iter()
-        .filter(|c| {
-            matches!(
-                c.action,
-                Action::Create | Action::Replace | Action::Delete | Action::Update
-            )
-        })
-        .collect();
-    for change in &marked {
-        state.pending.insert(
-            change.address.clone(),
-            Pending {
-                started: started.clone(),
-                delete: change.action == Action::Delete,
-                update: change.action == Action::Update,
-                id: None,
-                replaces: (change.action == Action::Replace)
-                    .then(|| change.id.as_ref().and_then(|i| i.connector().ok()))
-                    .flatten(),
-            },
-        );
+    let mut before = Before::new();
+    for change in plan.changes.iter().filter(|c| {
+        matches!(
+            c.action,
+            Action::Create
+                | Action::Replace
+                | Action::Delete
+                | Action::Update
+                | Action::Deauthorize
+        )
+    }) {
+        let mark = Pending {
+            started: started.clone(),
+            delete: change.action == Action::Delete,
+            update: matches!(change.action, Action::Update | Action::Deauthorize),
+            id: None,
+            replaces: (change.action == Action::Replace)
+                .then(|| change.id.as_ref().and_then(|i| i.connector().ok()))
+                .flatten(),
+        };
+        let previous = state.pending.get(&change.address).cloned();
+        let merged = match &previous {
+            Some(earlier) => earlier.merged(mark),
+            None => mark,
+        };
+        state.pending.insert(change.address.clone(), merged);
+        before.insert(change.address.clone(), previous);
     }
-    if !marked.is_empty() {
+    if !before.is_empty() {
         save(store, state)?;
     }
-    Ok(marked.into_iter().map(|c| c.address.clone()).collect())
+    Ok(before)
 }
 
 /// What is left waits for changes that will never come (not in the plan, or in a cycle):
@@ -460,14 +501,16 @@ fn fail_stuck(left: BTreeMap<&Address, &Change>, outcomes: &mut BTreeMap<Address
     }
 }
 
-/// Puts a finished change into the state. A failed creation (or deletion) stays pending:
-/// its answer may have been lost after AWS acted, and the next run adopts (or forgets) what
-/// it finds.
+/// Puts a finished change into the state. A failed change stays pending: its answer may
+/// have been lost after AWS acted, and the next run adopts (or forgets) what it finds;
+/// unless AWS refused it before anything was done (a validation error, "already exists"):
+/// then its mark is as it was before this run (issue 15 item 8).
 fn record(
     address: &Address,
-    result: Result<Effect, AwsError>,
+    result: Result<Effect, Failure>,
     state: &mut State,
     arns: &mut BTreeMap<Address, (ResourceId, Arn)>,
+    before: &Before,
 ) -> Outcome {
     if result.is_ok() {
         state.pending.remove(address);
@@ -483,9 +526,15 @@ fn record(
             Outcome::Done
         }
         Ok(Effect::Retired) => Outcome::Done,
-        Err(e) => {
-            tracing::warn!(%address, error = %e, "change failed");
-            Outcome::Failed(e.to_string())
+        Err(Failure {
+            error,
+            nothing_done,
+        }) => {
+            tracing::warn!(%address, %error, "change failed");
+            if nothing_done {
+                restore(address, before.get(address).cloned().flatten(), state);
+            }
+            Outcome::Failed(error.to_string())
         }
     }
 }
@@ -549,6 +598,8 @@ struct Job {
     lineage: String,
     /// Its progress on stderr: its end, and what it waits on.
     step: Arc<progress::Step>,
+    /// Whether a write of this change went through (AWS answered it).
+    wrote: std::sync::atomic::AtomicBool,
 }
 
 impl Job {
@@ -579,12 +630,29 @@ impl Job {
                 .unwrap_or_default(),
             lineage: state.lineage.clone(),
             step: Arc::new(progress::Step::start(&change.address, change.action)),
+            wrote: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// A write's answer, noting when it went through.
+    fn wrote<T>(&self, answer: Result<T, AwsError>) -> Result<T, AwsError> {
+        if answer.is_ok() {
+            self.wrote.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        answer
+    }
+
+    /// Whether the change failed with `error` before anything changed in AWS: no write went
+    /// through, and the failing one (if any) was refused, an answer that proves it was not
+    /// carried out (validation, already exists, access denied, quota, throttled, not found),
+    /// not a lost answer or a server error, which may hide a change that happened.
+    fn nothing_done(&self, error: &AwsError) -> bool {
+        !self.wrote.load(std::sync::atomic::Ordering::Relaxed) && error.class != ErrorClass::Other
     }
 
     /// Runs the change: the AWS calls of its kind and action, each in its own method.
     async fn run<C: Cloud>(
-        self,
+        &self,
         aws: &C,
         timeout: Duration,
         created: &tokio::sync::mpsc::UnboundedSender<Created>,
@@ -592,7 +660,7 @@ impl Job {
         let c = &self.change;
         // Copies an interrupted create or replacement left go first (issue 10 item 1).
         for leftover in &c.leftovers {
-            delete_connector(aws, leftover).await?;
+            self.wrote(delete_connector(aws, leftover).await)?;
         }
         let by_id = c.address.kind != Kind::Connector
             && matches!(c.address.kind.rules().identity, Identity::Tagged { .. });
@@ -662,11 +730,20 @@ impl Job {
         )))
     }
 
-    /// `DeauthorizeConnection`, then wait until AWS reports it switched off.
+    /// `UpdateConnection` of its other fields when they change (without auth parameters: the
+    /// spec says `deauthorized`), `DeauthorizeConnection`, then wait until AWS reports it
+    /// switched off.
     async fn deauthorize<C: Cloud>(&self, aws: &C, timeout: Duration) -> Result<Effect, AwsError> {
         let c = &self.change;
         let name = c.address.name.as_str();
-        aws.deauthorize_connection(name).await?;
+        if c.fields.iter().any(|f| f.path != "connectionState") {
+            let spec: ConnectionSpec = typed(&self.spec)?;
+            self.wrote(
+                aws.update_connection(name, &spec, &self.secrets, &c.clear)
+                    .await,
+            )?;
+        }
+        self.wrote(aws.deauthorize_connection(name).await)?;
         let live = wait_for(
             &self.step,
             timeout,
@@ -699,7 +776,7 @@ impl Job {
             Kind::Connector => aws.delete_connector(&self.connector_id()?).await,
             kind => aws.delete_by_id(kind, &id).await,
         };
-        match deleted {
+        match self.wrote(deleted) {
             Ok(()) => Ok(Effect::Remove),
             Err(e) if e.class == ErrorClass::NotFound => Ok(Effect::Remove),
             Err(e) => Err(e),
@@ -711,28 +788,28 @@ impl Job {
         let c = &self.change;
         let name = c.address.name.as_str();
         let spec: ConnectionSpec = typed(&self.spec)?;
-        let written = if c.action == Action::Create {
-            aws.create_connection(name, &spec, &self.secrets).await?
+        let written = self.wrote(if c.action == Action::Create {
+            aws.create_connection(name, &spec, &self.secrets).await
         } else {
             aws.update_connection(name, &spec, &self.secrets, &c.clear)
-                .await?
-        };
-        // The answer carries the ARN, state and `LastModifiedTime`: a Describe only while
-        // the state is not final (an OAuth connection `AUTHORIZING`).
+                .await
+        })?;
+        // The markers recorded (`LastModifiedTime`, state) come from a Describe, never from
+        // the write's answer (issue 15 item 11): the first one when the state is final,
+        // more while it is not (an OAuth connection `AUTHORIZING`). A deauthorized one
+        // (updated without its authorization) stays switched off.
         let arn = self.arn_of(&written);
-        let settled = written
-            .status
-            .as_deref()
-            .is_some_and(|s| (Kind::Connection.rules().health)(s) == Health::Healthy);
-        if settled {
-            return Ok(Effect::Record(self.record_written(name, arn, &written)));
-        }
+        let want = if spec.deauthorized {
+            Health::Off
+        } else {
+            Health::Healthy
+        };
         let live = wait_for(
             &self.step,
             timeout,
             || aws.describe_connection(name),
             Kind::Connection,
-            Health::Healthy,
+            want,
         )
         .await?;
         Ok(Effect::Record(self.record(
@@ -748,16 +825,22 @@ impl Job {
         let name = c.address.name.as_str();
         let spec: ApiDestinationSpec = typed(&self.spec)?;
         let connection_arn = Arn::new(spec.connection_arn.clone().unwrap_or_default());
-        let written = if c.action == Action::Create {
+        let written = self.wrote(if c.action == Action::Create {
             aws.create_api_destination(name, &spec, &connection_arn)
-                .await?
+                .await
         } else {
             aws.update_api_destination(name, &spec, &connection_arn, &c.clear)
-                .await?
-        };
-        // Never waited for: `INACTIVE` follows its connection (recorded as it is).
+                .await
+        })?;
+        // Never waited for: `INACTIVE` follows its connection (recorded as it is). One
+        // Describe gives the markers recorded, never the write's answer (issue 15 item 11).
         let arn = self.arn_of(&written);
-        Ok(Effect::Record(self.record_written(name, arn, &written)))
+        let live = aws.describe_api_destination(name).await?;
+        Ok(Effect::Record(self.record(
+            ResourceId::name(name),
+            live.as_ref().map_or(arn, |l| l.arn.clone()),
+            live.as_ref(),
+        )))
     }
 
     /// Creates a connector tagged with its name and lineage, has its id saved as pending,
@@ -775,7 +858,7 @@ impl Job {
             (TAG_NAME.to_owned(), name.to_owned()),
             (TAG_LINEAGE.to_owned(), self.lineage.clone()),
         ]);
-        let new_id = aws.start_connector(&spec, &tags).await?;
+        let new_id = self.wrote(aws.start_connector(&spec, &tags).await)?;
         // The new id is in state before anything reads or waits on it: a run that dies or
         // fails from here on leaves a pending entry naming the copy it made.
         let (saved, is_saved) = tokio::sync::oneshot::channel();
@@ -810,7 +893,7 @@ impl Job {
             }
         };
         if c.action == Action::Replace && c.id.is_some() {
-            delete_connector(aws, &self.connector_id()?).await?;
+            self.wrote(delete_connector(aws, &self.connector_id()?).await)?;
         }
         Ok(Effect::Record(self.record(
             new_id.into(),
@@ -829,9 +912,10 @@ impl Job {
             (TAG_NAME.to_owned(), c.address.name.clone()),
             (TAG_LINEAGE.to_owned(), self.lineage.clone()),
         ]);
-        let new_id = aws
-            .create_by_id(kind, &self.spec, &self.secrets, &tags)
-            .await?;
+        let new_id = self.wrote(
+            aws.create_by_id(kind, &self.spec, &self.secrets, &tags)
+                .await,
+        )?;
         let live = aws.describe_by_id(kind, &new_id).await?;
         let arn = match &live {
             Some(l) if !l.arn.is_empty() => l.arn.clone(),
@@ -850,7 +934,7 @@ impl Job {
             && c.retire_after.is_empty()
             && let Some(old) = &c.id
         {
-            match aws.delete_by_id(kind, old).await {
+            match self.wrote(aws.delete_by_id(kind, old).await) {
                 Err(e) if e.class != ErrorClass::NotFound => return Err(e),
                 _ => {}
             }
@@ -874,7 +958,7 @@ impl Job {
         let (tag_changes, other): (Vec<_>, Vec<_>) =
             c.fields.iter().partition(|f| f.path.tag_key().is_some());
         if !other.is_empty() {
-            aws.update_by_id(kind, &id, &self.spec).await?;
+            self.wrote(aws.update_by_id(kind, &id, &self.spec).await)?;
         }
         let spec_tags: BTreeMap<String, String> = self
             .spec
@@ -882,8 +966,13 @@ impl Job {
             .and_then(|t| serde_json::from_value(t).ok())
             .unwrap_or_default();
         let (set, unset) = tag_updates(&tag_changes, &spec_tags);
-        aws.tag_connector(&arn, &set).await?;
-        aws.untag_connector(&arn, &unset).await?;
+        // Removed before added, as for connectors.
+        if !unset.is_empty() {
+            self.wrote(aws.untag_connector(&arn, &unset).await)?;
+        }
+        if !set.is_empty() {
+            self.wrote(aws.tag_connector(&arn, &set).await)?;
+        }
         let live = aws.describe_by_id(kind, &id).await?;
         Ok(Effect::Record(self.record(id, arn, live.as_ref())))
     }
@@ -907,11 +996,16 @@ impl Job {
                 .filter(|p| !p.pointer().starts_with("/spec/tags"))
                 .cloned()
                 .collect();
-            aws.update_connector(&id, &spec, &clear).await?;
+            self.wrote(aws.update_connector(&id, &spec, &clear).await)?;
         }
         let (set, unset) = tag_updates(&tag_changes, &spec.tags);
-        aws.tag_connector(&arn, &set).await?;
-        aws.untag_connector(&arn, &unset).await?;
+        // Removed before added: a connector at AWS's limit of 50 tags can rename one.
+        if !unset.is_empty() {
+            self.wrote(aws.untag_connector(&arn, &unset).await)?;
+        }
+        if !set.is_empty() {
+            self.wrote(aws.tag_connector(&arn, &set).await)?;
+        }
         let live = wait_for(
             &self.step,
             timeout,
@@ -951,16 +1045,6 @@ impl Job {
         } else {
             written.arn.clone()
         }
-    }
-
-    /// The record of a change whose answer said all there is to know.
-    fn record_written(&self, name: &str, arn: Arn, written: &Written) -> Record {
-        let mut record = self.record(ResourceId::name(name), arn, None);
-        record.live = LiveMarkers {
-            last_modified: written.last_modified.clone(),
-            status: written.status.clone(),
-        };
-        record
     }
 
     fn record(&self, id: ResourceId, arn: Arn, live: Option<&Live>) -> Record {
@@ -1209,11 +1293,16 @@ spec:
 
     /// Plans `MANIFESTS` from an empty state and applies the plan to `fake`.
     async fn apply_to(fake: Fake) -> (Arc<Fake>, Report, State) {
+        apply_from(fake, State::new(), false).await
+    }
+
+    /// Plans `MANIFESTS` from `state` and applies the plan to `fake`, stopped before any
+    /// change starts when `stopped`.
+    async fn apply_from(fake: Fake, mut state: State, stopped: bool) -> (Arc<Fake>, Report, State) {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("m.yaml"), MANIFESTS).unwrap();
         std::fs::write(dir.path().join("key.txt"), "not-a-real-key").unwrap();
         let desired = crate::manifest::validate(&[dir.path().join("m.yaml")]).unwrap();
-        let mut state = State::new();
         let observed: BTreeMap<Address, Observed> = BTreeMap::new();
         let plan = crate::plan::build(&desired, &state, &observed, &BTreeMap::new()).unwrap();
         let store = Store::new(Arc::new(crate::store::local::LocalFile::new(
@@ -1224,6 +1313,9 @@ spec:
             wait_timeout: Duration::from_secs(10),
             cancel: Default::default(),
         };
+        if stopped {
+            options.cancel.cancel();
+        }
         let fake = Arc::new(fake);
         let report = apply(&fake, &plan, &desired, &store, &mut state, &options)
             .await
@@ -1292,6 +1384,53 @@ spec:
                 .iter()
                 .any(|c| c.starts_with("CreateApiDestination"))
         );
+        assert!(
+            state
+                .pending
+                .contains_key(&Address::new(Kind::Connection, "acme"))
+        );
+    }
+
+    /// Issue 15 item 7: a mark an earlier, interrupted run left is kept, not overwritten,
+    /// and a change that never starts puts it back as it was (it used to be deleted, so the
+    /// next plan refused outbound's own connection as not in its state).
+    #[tokio::test]
+    async fn an_earlier_runs_pending_mark_survives_a_run_that_never_started_its_change() {
+        let mut state = State::new();
+        let acme = Address::new(Kind::Connection, "acme");
+        let earlier = Pending {
+            started: "2026-01-01T00:00:00Z".into(),
+            delete: false,
+            update: false,
+            id: None,
+            replaces: None,
+        };
+        state.pending.insert(acme.clone(), earlier.clone());
+        let (_, report, state) = apply_from(Fake::default(), state, true).await;
+        assert!(report.rows.iter().all(|r| r.outcome == Outcome::NotStarted));
+        assert_eq!(state.pending.get(&acme), Some(&earlier));
+        assert_eq!(state.pending.len(), 1, "{:?}", state.pending);
+    }
+
+    /// Issue 15 item 8: a create AWS refused (here access denied; "already exists" and
+    /// validation errors alike) created nothing, so it is not pending; a create that failed
+    /// after AWS acted (the wait) stays pending.
+    #[tokio::test]
+    async fn a_refused_create_is_not_pending_and_a_failed_wait_is() {
+        let fake = Fake::default();
+        fake.fail("CreateApiDestination", "not allowed");
+        let (_, report, state) = apply_to(fake).await;
+        assert!(matches!(outcome(&report, "orders"), Outcome::Failed(_)));
+        assert!(
+            !state
+                .pending
+                .contains_key(&Address::new(Kind::ApiDestination, "orders")),
+            "{:?}",
+            state.pending
+        );
+        let fake = Fake::default();
+        fake.script("acme", &["FAILED_CONNECTIVITY"]);
+        let (_, _, state) = apply_to(fake).await;
         assert!(
             state
                 .pending

@@ -111,6 +111,7 @@ fn document(
     let mut spec = f.live.spec.value();
     let mut secrets = Vec::new();
     let mut problems = Vec::new();
+    let mut left_out = BTreeMap::new();
     let bad = |e: serde_json::Error| NotRepresentable {
         address: address.clone(),
         message: e.to_string(),
@@ -152,9 +153,12 @@ fn document(
             (serde_json::to_value(&s), Ok(recorded))
         }
         Kind::Connector => {
-            let s: ConnectorSpec = serde_json::from_value(spec).map_err(bad)?;
+            let mut s: ConnectorSpec = serde_json::from_value(spec).map_err(bad)?;
+            // Recorded with every tag AWS holds: those the manifest leaves out are untagged.
+            let recorded = serde_json::to_value(&s);
+            left_out = fit_tags(&mut s, &mut problems);
             s.check(&mut problems);
-            (serde_json::to_value(&s), serde_json::to_value(&s))
+            (serde_json::to_value(&s), recorded)
         }
         _ => {
             return Err(NotRepresentable {
@@ -168,10 +172,14 @@ fn document(
         Kind::Connection | Kind::ApiDestination => Adopt::Flag(true),
         _ => Adopt::Id(f.live.id.to_string()),
     };
-    let yaml = yaml(address, adopt, &typed, &secrets).map_err(|message| NotRepresentable {
+    let mut yaml = yaml(address, adopt, &typed, &secrets).map_err(|message| NotRepresentable {
         address: address.clone(),
         message,
     })?;
+    if !left_out.is_empty() {
+        let at = yaml.find('\n').map_or(0, |i| i + 1);
+        yaml.insert_str(at, &left_out_comment(&left_out));
+    }
     Ok(Imported {
         address: address.clone(),
         file: file_name(address),
@@ -195,6 +203,52 @@ fn document(
         secrets,
         problems,
     })
+}
+
+/// Leaves out of `spec` the tags past the [`MAX_TAGS`](crate::resource::connector::MAX_TAGS)
+/// a manifest may hold (the last by key), with a warning: AWS allows 50 tags per connector and
+/// outbound needs 2 of them, so a connector imported with 49 or 50 gets a manifest that
+/// validates, and the plan shows the untagging before apply does it (issue 15 item 3).
+/// Returns the tags left out.
+fn fit_tags(spec: &mut ConnectorSpec, problems: &mut Vec<Problem>) -> BTreeMap<String, String> {
+    let max = crate::resource::connector::MAX_TAGS;
+    if spec.tags.len() <= max {
+        return BTreeMap::new();
+    }
+    let keep: BTreeMap<String, String> = std::mem::take(&mut spec.tags);
+    let mut all = keep.into_iter();
+    spec.tags = all.by_ref().take(max).collect();
+    let left_out: BTreeMap<String, String> = all.collect();
+    let keys: Vec<String> = left_out.keys().map(|k| format!("`{k}`")).collect();
+    problems.push(Problem::new(
+        "/spec/tags".to_owned(),
+        format!(
+            "AWS holds {} tags; a manifest holds at most {max} (AWS allows 50 per connector and \
+             outbound adds outbound:name and outbound:lineage), so {} {} left out of it (listed \
+             in a comment): the next apply removes them from AWS unless you put them back in \
+             place of others",
+            max + left_out.len(),
+            keys.join(", "),
+            if left_out.len() == 1 { "is" } else { "are" },
+        ),
+    ));
+    left_out
+}
+
+/// The comment that lists the tags [`fit_tags`] left out, as JSON strings (a value may hold
+/// any character).
+fn left_out_comment(left_out: &BTreeMap<String, String>) -> String {
+    let mut out = String::from(
+        "# Tags left out (AWS allows 50 per connector, outbound keeps 2 for its own):\n",
+    );
+    for (k, v) in left_out {
+        out.push_str(&format!(
+            "#   {}: {}\n",
+            Value::from(k.as_str()),
+            Value::from(v.as_str())
+        ));
+    }
+    out
 }
 
 /// Replaces each `{"$sensitive": true}` under `v` with `{"fromEnv": OUTBOUND_<NAME>_<FIELD>}`.
@@ -384,6 +438,7 @@ mod tests {
             status: None,
             status_reason: None,
             last_modified: Some("2026-01-01T00:00:00Z".into()),
+            created: None,
             tags: BTreeMap::new(),
         }
     }
@@ -525,6 +580,50 @@ spec:
         );
         assert_eq!(docs[0].record.spec.value()["deauthorized"], true);
         assert_eq!(docs[0].secrets[0].env, "OUTBOUND_OFF_PASSWORD");
+    }
+
+    /// Issue 15 item 3: a connector with 50 tags (AWS's limit) gets a manifest of 48 that
+    /// validates, a warning naming the two left out, a comment listing them, and a record
+    /// with all 50 (so the plan shows them untagged).
+    #[test]
+    fn a_connector_with_50_tags_gets_a_manifest_of_48_that_validates_and_a_warning() {
+        let tags: serde_json::Map<String, Value> = (0..50)
+            .map(|i| (format!("k{i:02}"), Value::from(format!("v{i}"))))
+            .collect();
+        let connector = found(
+            Kind::Connector,
+            "full",
+            "arn:aws:transfer:r:1:connector/c-0123456789abcdef0",
+            json!({"url": "https://as2.example/as2",
+                   "accessRole": "arn:aws:iam::111122223333:role/TransferConnector",
+                   "as2Config": {"localProfileId": "p-0123456789abcdef0",
+                                 "partnerProfileId": "p-0fedcba9876543210"},
+                   "tags": tags}),
+        );
+        let mut connector = connector;
+        connector.live.id = crate::resource::ConnectorId::parse("c-0123456789abcdef0")
+            .unwrap()
+            .into();
+        let docs = documents(&[connector], &State::new()).unwrap();
+        let d = &docs[0];
+        assert_eq!(d.problems.len(), 1, "{:?}", d.problems);
+        assert!(
+            d.problems[0].message.contains("`k48`, `k49` are left out"),
+            "{}",
+            d.problems[0].message
+        );
+        assert!(d.yaml.contains("#   \"k49\": \"v49\"\n"), "{}", d.yaml);
+        assert!(!d.yaml.contains("k48: v48"), "{}", d.yaml);
+        let recorded = d.record.spec.value();
+        assert_eq!(recorded["tags"].as_object().map(|t| t.len()), Some(50));
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(&d.file), &d.yaml).unwrap();
+        let desired = crate::manifest::validate(&[dir.path().join(&d.file)]);
+        assert!(
+            desired.is_ok(),
+            "the manifest validates: {:?}",
+            desired.err()
+        );
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub struct Live {
     pub status_reason: Option<String>,
     /// RFC 3339; the drift marker of connections (and API destinations).
     pub last_modified: Option<String>,
+    /// RFC 3339 `CreationTime` of a connection or API destination (connectors have none):
+    /// the evidence that an interrupted creation made it (see `observe`).
+    pub created: Option<String>,
     /// Tags including the reserved `outbound:` ones (Transfer Family kinds; empty for others).
     pub tags: BTreeMap<String, String>,
     /// RFC 3339 end of validity (a certificate's `NotAfterDate`): plan and drift report it

@@ -134,7 +134,7 @@ pub async fn observe<A: Observe>(
     }
     out.extend(describe(aws, desired, state, &again, parallelism).await);
     if !searched.is_empty() {
-        let mut found = find_connectors(aws, desired, &searched, parallelism).await;
+        let mut found = find_connectors(aws, desired, state, &searched, parallelism).await;
         for a in searched {
             let tagged = found.remove(a).unwrap_or(Ok(Vec::new()));
             let recorded = out.remove(a);
@@ -207,8 +207,16 @@ pub fn unchanged(kind: Kind, record: &Record, entry: &Listed) -> Option<Live> {
                 return None;
             }
         }
-        // Every field but the description is on the page: the page's win.
+        // Every field but the description is on the page: the page's win. A page entry
+        // lacking one (a rate, say) is described, not read as AWS's default (issue 15 item
+        // 12).
         _ => {
+            if DESTINATION_PAGE_FIELDS
+                .iter()
+                .any(|f| !page_fields.contains_key(*f))
+            {
+                return None;
+            }
             spec_fields.retain(|k, _| k == "description");
             spec_fields.extend(page_fields.clone());
         }
@@ -221,9 +229,18 @@ pub fn unchanged(kind: Kind, record: &Record, entry: &Listed) -> Option<Live> {
         status: entry.status.clone(),
         status_reason: entry.status_reason.clone(),
         last_modified: entry.last_modified.clone(),
+        created: None,
         tags: BTreeMap::new(),
     })
 }
+
+/// The fields of an API destination its List page entry carries (all but the description).
+const DESTINATION_PAGE_FIELDS: [&str; 4] = [
+    "connectionArn",
+    "invocationEndpoint",
+    "httpMethod",
+    "invocationRateLimitPerSecond",
+];
 
 /// A recorded spec as Describe shows it: secret references become `{"$sensitive": true}`.
 fn as_described(spec: &Value) -> Value {
@@ -260,7 +277,7 @@ async fn describe<A: Observe>(
 ) -> Observation {
     stream::iter(addresses.iter().copied())
         .map(|a| async move {
-            let pending = state.pending.contains_key(a);
+            let mark = state.pending.get(a);
             let id = state.resources.get(a).map_or_else(
                 || adopted_id(desired, a).map_or(a.name.as_str(), ConnectorId::as_str),
                 |r| r.id.as_str(),
@@ -276,7 +293,12 @@ async fn describe<A: Observe>(
                 kind => aws.describe_by_id(kind, &ResourceId::name(id)).await,
             };
             let observed = live.map(|live| Observed {
-                adopted: pending && live.is_some() && !state.resources.contains_key(a),
+                adopted: match (mark, &live) {
+                    (Some(mark), Some(live)) => {
+                        !state.resources.contains_key(a) && created_since(live, mark)
+                    }
+                    _ => false,
+                },
                 live,
                 leftovers: Vec::new(),
             });
@@ -285,6 +307,19 @@ async fn describe<A: Observe>(
         .buffer_unordered(parallelism.max(1))
         .collect()
         .await
+}
+
+/// Whether `live`, found where an interrupted creation was marked, is that creation's: AWS
+/// says it was created at or after the mark was written (issue 15 item 8). A same-named
+/// resource someone else made before is not adopted (the plan refuses it as unmanaged); a
+/// resource AWS gives no creation time is not either. Connectors are judged by their tags
+/// instead ([`settle`]).
+fn created_since(live: &Live, mark: &crate::state::Pending) -> bool {
+    let time = |t: &str| humantime::parse_rfc3339_weak(t).ok();
+    match (live.created.as_deref().and_then(time), time(&mark.started)) {
+        (Some(created), Some(started)) => created >= started,
+        _ => false,
+    }
 }
 
 /// One searched connector address: the recorded connector while it exists, else a copy of
@@ -405,11 +440,15 @@ async fn find_by_id<A: Observe>(
     out
 }
 
-/// The connectors tagged with each `wanted` name (any lineage): listed once, and the ones
-/// whose url could match described.
+/// The connectors tagged with each `wanted` name (any lineage): listed once, and described:
+/// those whose url could match, and those whose id an interrupted creation saved, whatever
+/// their url (issue 15 item 6: the manifest's url may have been fixed since). A creation
+/// interrupted before its id was saved could have made a connector at any url: every
+/// connector is described then, until that mark is resolved.
 async fn find_connectors<A: Observe>(
     aws: &A,
     desired: &DesiredState,
+    state: &State,
     wanted: &[&Address],
     parallelism: usize,
 ) -> BTreeMap<Address, Result<Vec<Live>, AwsError>> {
@@ -430,14 +469,29 @@ async fn find_connectors<A: Observe>(
             _ => None,
         })
         .collect();
+    let marks = wanted
+        .iter()
+        .filter_map(|a| Some((*a, state.pending.get(*a)?)));
+    let saved: BTreeSet<&ConnectorId> = marks.clone().filter_map(|(_, p)| p.id.as_ref()).collect();
+    // A creation whose id was never saved: what it made is known by its tags only.
+    let lost = marks
+        .filter(|(_, p)| p.id.is_none() && !p.delete)
+        .any(|(a, p)| !state.resources.contains_key(a) || p.replaces.is_some());
     // A pending creation without a manifest could have any url: look at all of them then.
-    let any_url = urls.contains(&None);
-    let candidates: Vec<_> = listed
+    let any_url = urls.contains(&None) || lost;
+    let mut candidates: Vec<ConnectorId> = listed
         .into_iter()
-        .filter(|c| any_url || urls.contains(&c.url.as_deref()))
+        .filter(|c| any_url || urls.contains(&c.url.as_deref()) || saved.contains(&c.id))
+        .map(|c| c.id)
         .collect();
+    // Described even when the list does not show it (yet).
+    for id in saved {
+        if !candidates.contains(id) {
+            candidates.push(id.clone());
+        }
+    }
     let described: Vec<Result<Option<Live>, AwsError>> = stream::iter(candidates)
-        .map(|c| async move { aws.describe_connector(&c.id).await })
+        .map(|id| async move { aws.describe_connector(&id).await })
         .buffer_unordered(parallelism.max(1))
         .collect()
         .await;
@@ -601,9 +655,27 @@ mod tests {
         assert_eq!(live.spec, want);
         // INACTIVE (its connection authorizing) is described.
         assert_eq!(
-            unchanged(Kind::ApiDestination, &r, &entry(page, Some(T0), "INACTIVE")),
+            unchanged(
+                Kind::ApiDestination,
+                &r,
+                &entry(page.clone(), Some(T0), "INACTIVE")
+            ),
             None
         );
+        // Issue 15 item 12: an entry lacking a field is described, not read as the default.
+        for missing in DESTINATION_PAGE_FIELDS {
+            let mut partial = page.clone();
+            partial.as_object_mut().unwrap().remove(missing);
+            assert_eq!(
+                unchanged(
+                    Kind::ApiDestination,
+                    &r,
+                    &entry(partial, Some(T0), "ACTIVE")
+                ),
+                None,
+                "{missing}"
+            );
+        }
     }
 
     // ---- observe against the in-process double (crate::aws::fake) -----------------------
@@ -675,6 +747,7 @@ spec:
             status: Some(status.into()),
             status_reason: None,
             last_modified: Some(time.into()),
+            created: Some(T0.into()),
             tags: BTreeMap::new(),
         }
     }
@@ -694,6 +767,7 @@ spec:
             status: Some("ACTIVE".into()),
             status_reason: None,
             last_modified: Some(time.into()),
+            created: None,
             tags: BTreeMap::new(),
         }
     }
@@ -708,6 +782,7 @@ spec:
             status: Some("ACTIVE".into()),
             status_reason: None,
             last_modified: None,
+            created: None,
             tags: [(TAG_NAME, name), (TAG_LINEAGE, lineage)]
                 .into_iter()
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -1048,17 +1123,76 @@ spec:
         assert!(!observed.adopted);
     }
 
-    /// A connection whose creation was interrupted is found by its name and adopted.
+    /// A connection whose creation was interrupted is found by its name and adopted: AWS
+    /// created it at or after the mark (`T0`, the mark's second).
     #[tokio::test]
     async fn a_pending_connection_found_by_its_name_is_adopted() {
         let mut state = State::new();
         state.pending.insert(a(), pending(None));
+        state.pending.get_mut(&a()).unwrap().started = "2026-12-02T08:00:00Z".into();
         let fake = Fake::default();
         fake.insert(connection_live(T0, "AUTHORIZED"));
         let (observation, _) = run(&fake, &state, Refresh::Changed).await;
         let observed = observation[&a()].as_ref().unwrap();
         assert!(observed.adopted);
         assert_eq!(observed.live.as_ref().unwrap().arn, CONNECTION_ARN);
+    }
+
+    /// Issue 15 item 8: a same-named connection AWS created before the interrupted
+    /// creation's mark (someone else's), or with no creation time, is not adopted.
+    #[tokio::test]
+    async fn a_pending_connection_created_before_the_mark_is_not_adopted() {
+        let mut state = State::new();
+        state.pending.insert(a(), pending(None));
+        state.pending.get_mut(&a()).unwrap().started = T1.into();
+        for created in [Some(T0), None] {
+            let fake = Fake::default();
+            let mut live = connection_live(T1, "AUTHORIZED");
+            live.created = created.map(str::to_owned);
+            fake.insert(live);
+            let (observation, _) = run(&fake, &state, Refresh::Changed).await;
+            let observed = observation[&a()].as_ref().unwrap();
+            assert!(observed.live.is_some(), "{created:?}");
+            assert!(!observed.adopted, "{created:?}");
+        }
+    }
+
+    /// Issue 15 item 6: a connector whose creation was interrupted after its id was saved is
+    /// described by that id and adopted, though the manifest's url changed since (no
+    /// connector is at the new url).
+    #[tokio::test]
+    async fn a_pending_connector_is_found_by_its_saved_id_whatever_its_url() {
+        let mut state = State::new();
+        state.pending.insert(as2(), pending(Some("c-2")));
+        let fake = Fake::default();
+        let mut old_url = connector_live("c-2", "as2", &state.lineage);
+        old_url.spec = json!({"url": "https://typo.partner.example/as2"}).into();
+        fake.insert(old_url);
+        let (observation, _) = run(&fake, &state, Refresh::Changed).await;
+        let observed = observation[&as2()].as_ref().unwrap();
+        assert_eq!(observed.live.as_ref().map(|l| l.id.as_str()), Some("c-2"));
+        assert!(observed.adopted);
+        assert!(
+            fake.calls().contains(&"DescribeConnector c-2".to_owned()),
+            "{:?}",
+            fake.calls()
+        );
+    }
+
+    /// A connector creation interrupted before its id was saved (its answer lost) is found by
+    /// its tags at any url: every connector is described while that mark stands.
+    #[tokio::test]
+    async fn a_pending_connector_without_a_saved_id_is_searched_at_every_url() {
+        let mut state = State::new();
+        state.pending.insert(as2(), pending(None));
+        let fake = Fake::default();
+        let mut elsewhere = connector_live("c-3", "as2", &state.lineage);
+        elsewhere.spec = json!({"url": "https://typo.partner.example/as2"}).into();
+        fake.insert(elsewhere);
+        let (observation, _) = run(&fake, &state, Refresh::Changed).await;
+        let observed = observation[&as2()].as_ref().unwrap();
+        assert_eq!(observed.live.as_ref().map(|l| l.id.as_str()), Some("c-3"));
+        assert!(observed.adopted);
     }
 
     #[tokio::test]

@@ -117,11 +117,14 @@ fn scrub(mut message: String, redact: &[String]) -> String {
     message
 }
 
-/// A create whose answer was lost (connection dropped, timed out, unreadable response) may
-/// have happened in AWS. Repeating it could create a second connector (CreateConnector has
-/// no idempotency token) or fail with "already exists", so it is not retried: the run
-/// reports the failure, and the next one adopts what the lost call created (the address is
-/// pending in state; connectors carry `outbound:name` and `outbound:lineage`).
+/// A create whose answer was lost (connection dropped, timed out, unreadable response) or
+/// was a server error (5xx: AWS does not say whether it acted) may have happened in AWS.
+/// Repeating it could create a second connector (CreateConnector has no idempotency token)
+/// or fail with "already exists", so it is not retried: the run reports the failure, and
+/// the next one adopts what the lost call created (the address is pending in state;
+/// connectors carry `outbound:name` and `outbound:lineage`). So a create's final error
+/// answer is the answer to its only attempt, or to a repeat after a refusal (throttled):
+/// `ResourceAlreadyExists` then proves that this run created nothing (apply drops its mark).
 #[derive(Debug)]
 pub(super) struct LostCreatesAreNotRepeated;
 
@@ -131,6 +134,9 @@ impl ClassifyRetry for LostCreatesAreNotRepeated {
             Some(Err(e))
                 if e.is_connector_error() || e.is_timeout_error() || e.is_response_error() =>
             {
+                RetryAction::RetryForbidden
+            }
+            Some(Err(_)) if ctx.response().is_some_and(|r| r.status().is_server_error()) => {
                 RetryAction::RetryForbidden
             }
             _ => RetryAction::NoActionIndicated,

@@ -95,6 +95,7 @@ impl Aws {
                 .filter(|r| !r.is_empty())
                 .map(str::to_owned),
             last_modified: rfc3339(out.last_modified_time()),
+            created: rfc3339(out.creation_time()),
             tags: BTreeMap::new(),
         }))
     }
@@ -134,6 +135,12 @@ impl Aws {
     /// `UpdateConnection` to `spec` (auth parameters re-sent with their secrets); each JSON
     /// pointer in `clear` is a field removed from the manifest, reset with the API's clear
     /// encoding (see the module documentation). Returns what the answer carries.
+    ///
+    /// A `deauthorized` spec is sent without `AuthorizationType` and `AuthParameters`: both
+    /// are optional in `UpdateConnection` (the API model; behaviours.md U1), and sending them
+    /// needs the secrets a deauthorized connection does without (and would authorize it
+    /// again). Whether AWS accepts such an update of a `DEAUTHORIZED` connection is not
+    /// documented: if it refuses, the change fails with AWS's answer and nothing is recorded.
     pub async fn update_connection(
         &self,
         name: &str,
@@ -143,19 +150,24 @@ impl Aws {
     ) -> Result<Written, AwsError> {
         const OP: &str = "UpdateConnection";
         let clears = connection_clears(spec, clear)?;
-        let wire = Wire { op: OP, secrets };
-        let auth = wire.update_auth(spec, &clears)?;
         let description = match &spec.description {
             Some(d) => Some(d.clone()),
             None => clears.description.then(String::new),
+        };
+        let (auth_type, auth) = if spec.deauthorized {
+            (None, None)
+        } else {
+            let wire = Wire { op: OP, secrets };
+            let auth = wire.update_auth(spec, &clears)?;
+            (Some(auth_type(spec.authorization_type)), Some(auth))
         };
         let request = self
             .events
             .update_connection()
             .name(name)
             .set_description(description)
-            .authorization_type(auth_type(spec.authorization_type))
-            .auth_parameters(auth)
+            .set_authorization_type(auth_type)
+            .set_auth_parameters(auth)
             .send();
         let out = self.call(OP, request).await?;
         Ok(Written {
@@ -243,6 +255,7 @@ impl Aws {
             status: out.api_destination_state().map(|s| s.as_str().to_owned()),
             status_reason: None,
             last_modified: rfc3339(out.last_modified_time()),
+            created: rfc3339(out.creation_time()),
             tags: BTreeMap::new(),
         }))
     }

@@ -150,6 +150,7 @@ impl Fake {
                 status: status.map(str::to_owned),
                 status_reason: None,
                 last_modified: None,
+                created: Some(now()),
                 tags: BTreeMap::new(),
             },
         );
@@ -184,6 +185,11 @@ impl Fake {
             }),
         }
     }
+}
+
+/// The time now, as AWS's answers give it (RFC 3339, milliseconds).
+fn now() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
 }
 
 fn json<T: serde::Serialize>(spec: &T) -> Value {
@@ -292,9 +298,18 @@ impl Cloud for Fake {
         _: &Secrets,
         _: &[FieldPath],
     ) -> impl Future<Output = Answer<Written>> + Send {
+        let deauthorized = spec.deauthorized;
         let spec = json(spec);
         self.call("UpdateConnection", name, move |i| {
             match i.live.get_mut(name) {
+                // Sent without its authorization (as `Aws::update_connection` does): that
+                // part is kept.
+                Some(l) if deauthorized => {
+                    let mut kept = l.spec.value();
+                    kept["description"] = spec.get("description").cloned().unwrap_or_default();
+                    l.spec = kept.into();
+                    Ok(written(l.arn.clone()))
+                }
                 Some(l) => {
                     l.spec = spec.into();
                     Ok(written(l.arn.clone()))

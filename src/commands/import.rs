@@ -742,6 +742,7 @@ mod tests {
             status: Some("ACTIVE".into()),
             status_reason: None,
             last_modified: None,
+            created: None,
             tags: tags
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -792,6 +793,7 @@ mod tests {
             status: Some("AUTHORIZED".into()),
             status_reason: None,
             last_modified: Some("2026-12-02T08:00:00Z".into()),
+            created: None,
             tags: BTreeMap::new(),
         }
     }

@@ -709,6 +709,10 @@ fn change_of(
             .or_else(|| r.map(|r| r.arn.clone())),
         desired: d
             .and_then(|d| with_references(desired_json, address.kind, &d.spec))
+            .map(|j| match sides.wants_deauthorized() {
+                true => held_authorization(j, r),
+                false => j,
+            })
             .map(SpecJson::from),
         fingerprints: fps,
         not_compared,
@@ -855,7 +859,12 @@ fn beyond_the_diff(
     };
     let (action, fields) = match (address.kind, live, r) {
         (Kind::Connection, Some(l), _) if matches!(action, Action::Noop | Action::Update) => {
-            let interrupted_update = state.pending.get(address).is_some_and(|p| p.update);
+            // A time that moved before the mark was written is not the interrupted update's
+            // doing (issue 15 item 12).
+            let interrupted_update = state
+                .pending
+                .get(address)
+                .is_some_and(|p| p.update && !moved_before(l, &p.started));
             connection_state(
                 action,
                 fields,
@@ -930,10 +939,35 @@ fn compared(
             .into_iter()
             .flatten()
         {
-            f.fields.retain(|_, l| !matches!(l, Leaf::Sensitive(_)));
+            f.fields.retain(|p, _| !is_auth(p));
         }
     }
     (desired_flat, recorded_flat)
+}
+
+/// A field of a connection's authorization (`authorizationType`, `authParameters…`): what
+/// a deauthorized connection is neither sent nor compared on, since `UpdateConnection` with
+/// auth parameters needs the secrets (and re-authorizes it).
+fn is_auth(path: &FieldPath) -> bool {
+    let p = path.as_str();
+    p == "authorizationType" || p == "authParameters" || p.starts_with("authParameters.")
+}
+
+/// The spec a deauthorized connection's change sends and records: the manifest's other
+/// fields, with the authorization last sent (the record's: the record is only ever what was
+/// sent), until `deauthorized` goes back to `false` and the update sends it all.
+fn held_authorization(mut desired: Value, recorded: Option<&Record>) -> Value {
+    let (Some(o), Some(recorded)) = (desired.as_object_mut(), recorded.map(|r| r.spec.value()))
+    else {
+        return desired;
+    };
+    for key in ["authorizationType", "authParameters"] {
+        match recorded.get(key) {
+            Some(v) => o.insert(key.to_owned(), v.clone()),
+            None => o.remove(key),
+        };
+    }
+    desired
 }
 
 /// What to do with a resource, and its field changes, from its desired, recorded and live
@@ -1046,22 +1080,19 @@ fn connection_state(
     };
     let off = (Kind::Connection.rules().health)(status) == Health::Off;
     if wants_deauthorized {
+        // Its other fields are managed as ever (the diff left its authorization out): an
+        // update that sends them without auth parameters, before the deauthorization.
         if off {
-            // Left as it is: updating it would need the secrets it is meant to do without.
-            reasons.clear();
-            return (Action::Noop, Vec::new());
+            return (action, fields);
         }
         let reason = if was_deauthorized {
             Reason::Drift
         } else {
             Reason::ManifestChange
         };
-        reasons.clear();
         reasons.insert(reason.into());
-        return (
-            Action::Deauthorize,
-            vec![state_change(connection::STATE_DEAUTHORIZED, reason)],
-        );
+        fields.push(state_change(connection::STATE_DEAUTHORIZED, reason));
+        return (Action::Deauthorize, fields);
     }
     if off {
         let reason = if was_deauthorized {
@@ -1099,6 +1130,15 @@ fn connection_state(
         return (Action::Update, fields);
     }
     (action, fields)
+}
+
+/// Whether AWS's `LastModifiedTime` of `live` is before `mark` (both RFC 3339).
+fn moved_before(live: &Live, mark: &str) -> bool {
+    let time = |t: &str| humantime::parse_rfc3339_weak(t).ok();
+    match (live.last_modified.as_deref().and_then(time), time(mark)) {
+        (Some(moved), Some(mark)) => moved < mark,
+        _ => false,
+    }
 }
 
 /// An imported connection whose secrets outbound never sent: one labelled change that sends
@@ -1294,6 +1334,342 @@ mod tests {
                 live: Default::default(),
                 imported: false,
             },
+        );
+    }
+
+    // ---- plan::build's per-kind branches on plain data (issue 15 item 6) ----------------
+
+    const T0: &str = "2026-12-02T08:00:00.000Z";
+    const T1: &str = "2026-12-02T09:00:00.000Z";
+
+    /// The desired state of `yaml` (its secrets resolved from `key.txt`).
+    fn manifests(yaml: &str) -> DesiredState {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("key.txt"), "not-a-real-key").unwrap();
+        std::fs::write(dir.path().join("m.yaml"), yaml).unwrap();
+        crate::manifest::validate(&[dir.path().join("m.yaml")]).unwrap()
+    }
+
+    fn connection_yaml(description: &str, extra: &str) -> String {
+        format!(
+            "apiVersion: outbound/v1\nkind: Connection\nmetadata: {{ name: acme }}\nspec:\n  description: {description}\n  authorizationType: API_KEY\n  authParameters:\n    apiKeyAuthParameters: {{ apiKeyName: x-api-key, apiKeyValue: {{ fromFile: key.txt }} }}\n{extra}"
+        )
+    }
+
+    /// `acme` as the state records it after outbound's last change at `T0`, its spec with
+    /// `description`, and AWS holding `status` at `time` with `live_description`.
+    fn acme(
+        description: &str,
+        status: &str,
+        time: &str,
+        live_description: &str,
+    ) -> (State, BTreeMap<Address, Observed>) {
+        let address = Address::new(Kind::Connection, "acme");
+        let mut state = State::new();
+        let spec = serde_json::json!({
+            "description": description, "authorizationType": "API_KEY",
+            "authParameters": {"apiKeyAuthParameters": {"apiKeyName": "x-api-key", "apiKeyValue": {"fromFile": "key.txt"}}}
+        });
+        state.resources.insert(
+            address.clone(),
+            Record {
+                id: ResourceId::name("acme"),
+                arn: Arn::new("arn:aws:events:r:1:connection/acme/x"),
+                spec: spec.into(),
+                fingerprints: BTreeMap::new(),
+                protect: false,
+                live: crate::state::LiveMarkers {
+                    last_modified: Some(T0.into()),
+                    status: Some("AUTHORIZED".into()),
+                },
+                imported: false,
+            },
+        );
+        let live = Live {
+            id: ResourceId::name("acme"),
+            arn: Arn::new("arn:aws:events:r:1:connection/acme/x"),
+            spec: serde_json::json!({
+                "description": live_description, "authorizationType": "API_KEY",
+                "authParameters": {"apiKeyAuthParameters": {"apiKeyName": "x-api-key", "apiKeyValue": {"$sensitive": true}}}
+            })
+            .into(),
+            status: Some(status.into()),
+            status_reason: None,
+            last_modified: Some(time.into()),
+            created: Some(T0.into()),
+            expires: None,
+            tags: BTreeMap::new(),
+        };
+        let observed = BTreeMap::from([(
+            address,
+            Observed {
+                live: Some(live),
+                adopted: false,
+                leftovers: Vec::new(),
+            },
+        )]);
+        (state, observed)
+    }
+
+    /// The change of `acme` the plan makes, its field paths and reasons.
+    fn acme_change(
+        desired: &DesiredState,
+        state: &State,
+        observed: &BTreeMap<Address, Observed>,
+    ) -> (Action, Vec<String>, Vec<ChangeReason>, Option<Value>) {
+        let fps = crate::state::fingerprint::all(desired, &state.fingerprint_salt);
+        // The secrets recorded are the manifest's: only what the test changes differs.
+        let mut state = state.clone();
+        for (a, r) in &mut state.resources {
+            r.fingerprints = fps.get(a).cloned().unwrap_or_default();
+        }
+        let plan = build(desired, &state, observed, &fps).unwrap();
+        let c = plan
+            .changes
+            .into_iter()
+            .find(|c| c.address.name == "acme")
+            .unwrap();
+        (
+            c.action,
+            c.fields.iter().map(|f| f.path.to_string()).collect(),
+            c.reasons.into_iter().collect(),
+            c.desired.map(|d| d.value()),
+        )
+    }
+
+    /// Issue 15 item 2: deauthorizing with a new description sends the description too, and
+    /// the spec sent keeps the authorization last sent (the record's).
+    #[test]
+    fn a_connection_to_deauthorize_with_a_new_description_updates_it_too() {
+        let desired = manifests(&connection_yaml("Paused", "  deauthorized: true\n"));
+        let (state, observed) = acme("Orders", "AUTHORIZED", T0, "Orders");
+        let (action, fields, reasons, spec) = acme_change(&desired, &state, &observed);
+        assert_eq!(action, Action::Deauthorize);
+        assert_eq!(fields, ["description", "connectionState"]);
+        assert_eq!(reasons, [ChangeReason::ManifestChange]);
+        let spec = spec.unwrap();
+        assert_eq!(spec["description"], "Paused");
+        assert_eq!(spec["deauthorized"], true);
+        assert_eq!(
+            spec["authParameters"]["apiKeyAuthParameters"]["apiKeyValue"],
+            serde_json::json!({"fromFile": "key.txt"})
+        );
+        // Deauthorized already: an update of the description alone; nothing when equal.
+        let (state, observed) = acme("Orders", "DEAUTHORIZED", T0, "Orders");
+        let (action, fields, _, _) = acme_change(&desired, &state, &observed);
+        assert_eq!(
+            (action, fields),
+            (Action::Update, vec!["description".to_owned()])
+        );
+        let (state, observed) = acme("Paused", "DEAUTHORIZED", T0, "Paused");
+        assert_eq!(acme_change(&desired, &state, &observed).0, Action::Noop);
+    }
+
+    /// A connection AWS deauthorized on its own is drift: re-authorized (secrets sent); one
+    /// whose time moved since outbound's change has its secrets sent again as drift.
+    #[test]
+    fn a_connection_deauthorized_or_modified_outside_is_drift() {
+        let desired = manifests(&connection_yaml("Orders", ""));
+        let (state, observed) = acme("Orders", "DEAUTHORIZED", T0, "Orders");
+        let (action, fields, reasons, _) = acme_change(&desired, &state, &observed);
+        assert_eq!(action, Action::Update);
+        assert_eq!(fields, ["connectionState"]);
+        assert_eq!(reasons, [ChangeReason::Drift]);
+        let (state, observed) = acme("Orders", "AUTHORIZED", T1, "Orders");
+        let (action, fields, reasons, _) = acme_change(&desired, &state, &observed);
+        assert_eq!(action, Action::Update);
+        assert_eq!(
+            fields,
+            ["authParameters (secrets, modified outside outbound)"]
+        );
+        assert_eq!(reasons, [ChangeReason::Drift]);
+    }
+
+    /// Issue 15 item 12: under an interrupted update's mark, a time that moved after the
+    /// mark is outbound's own (sent again as a manifest change); one that moved before the
+    /// mark was written is drift.
+    #[test]
+    fn a_pending_update_mark_owns_only_a_time_that_moved_after_it() {
+        let desired = manifests(&connection_yaml("Orders", ""));
+        for (mark, reason) in [
+            ("2026-12-02T08:30:00Z", ChangeReason::ManifestChange),
+            ("2026-12-02T09:30:00Z", ChangeReason::Drift),
+        ] {
+            let (mut state, observed) = acme("Orders", "AUTHORIZED", T1, "Orders");
+            state.pending.insert(
+                Address::new(Kind::Connection, "acme"),
+                Pending {
+                    started: mark.into(),
+                    delete: false,
+                    update: true,
+                    id: None,
+                    replaces: None,
+                },
+            );
+            let (_, _, reasons, _) = acme_change(&desired, &state, &observed);
+            assert_eq!(reasons, [reason], "mark {mark}");
+        }
+    }
+
+    /// An imported connection gets one labelled change that sends every secret.
+    #[test]
+    fn an_imported_connection_has_its_secrets_sent_once() {
+        let desired = manifests(&connection_yaml("Orders", ""));
+        let (mut state, observed) = acme("Orders", "AUTHORIZED", T0, "Orders");
+        state.resources.values_mut().for_each(|r| r.imported = true);
+        let (action, fields, reasons, _) = acme_change(&desired, &state, &observed);
+        assert_eq!(action, Action::Update);
+        assert_eq!(fields, ["authParameters (secrets, never sent by outbound)"]);
+        assert_eq!(reasons, [ChangeReason::SecretsNeverSent]);
+    }
+
+    /// A managed connector lacking outbound's tags gets an update adding them (drift), and
+    /// secrets are never in a change's spec: references only.
+    #[test]
+    fn a_connector_without_its_ownership_tags_gets_them() {
+        let yaml = "apiVersion: outbound/v1\nkind: Connector\nmetadata: { name: as2 }\nspec:\n  url: https://as2.partner.example/as2\n  accessRole: arn:aws:iam::111122223333:role/TransferConnector\n  as2Config:\n    localProfileId: p-0123456789abcdef0\n    partnerProfileId: p-0fedcba9876543210\n";
+        let desired = manifests(yaml);
+        let address = Address::new(Kind::Connector, "as2");
+        let spec = desired.resources[&address].spec.aws_json(&|_, _| None);
+        let mut state = State::new();
+        state.resources.insert(
+            address.clone(),
+            Record {
+                id: ResourceId::name("c-0123456789abcdef0"),
+                arn: Arn::new("arn:aws:transfer:r:1:connector/c-0123456789abcdef0"),
+                spec: spec.clone().into(),
+                fingerprints: BTreeMap::new(),
+                protect: false,
+                live: Default::default(),
+                imported: false,
+            },
+        );
+        let live = Live {
+            id: ResourceId::name("c-0123456789abcdef0"),
+            arn: Arn::new("arn:aws:transfer:r:1:connector/c-0123456789abcdef0"),
+            spec: spec.into(),
+            status: Some("ACTIVE".into()),
+            status_reason: None,
+            last_modified: None,
+            created: None,
+            expires: None,
+            tags: BTreeMap::from([(
+                crate::resource::connector::TAG_NAME.to_owned(),
+                "as2".to_owned(),
+            )]),
+        };
+        let observed = BTreeMap::from([(
+            address,
+            Observed {
+                live: Some(live),
+                adopted: false,
+                leftovers: Vec::new(),
+            },
+        )]);
+        let plan = build(&desired, &state, &observed, &BTreeMap::new()).unwrap();
+        let c = &plan.changes[0];
+        assert_eq!(c.action, Action::Update);
+        let paths: Vec<String> = c.fields.iter().map(|f| f.path.to_string()).collect();
+        assert_eq!(paths, ["tags.outbound:lineage"]);
+        assert_eq!(
+            c.reasons.iter().copied().collect::<Vec<_>>(),
+            [ChangeReason::Drift]
+        );
+    }
+
+    /// Each change's address, action and what it waits for, in plan order.
+    fn order_of(plan: &Plan) -> Vec<(String, Action, Vec<String>)> {
+        plan.changes
+            .iter()
+            .map(|c| {
+                let after = c.after.iter().map(ToString::to_string).collect();
+                (c.address.to_string(), c.action, after)
+            })
+            .collect()
+    }
+
+    /// Creates follow the graph (a destination after its connection), deletes run in
+    /// reverse (a connection after the destination that used it); a secret is a reference
+    /// in the spec a change sends, never its value.
+    #[test]
+    fn creates_follow_the_graph_and_deletes_run_in_reverse() {
+        let destination = "apiVersion: outbound/v1\nkind: ApiDestination\nmetadata: { name: orders }\nspec:\n  connection: acme\n  invocationEndpoint: https://api.example.com/orders\n  httpMethod: POST\n";
+        let desired = manifests(&format!(
+            "{}---\n{destination}",
+            connection_yaml("Orders", "")
+        ));
+        let state = State::new();
+        let plan = build(&desired, &state, &BTreeMap::new(), &BTreeMap::new()).unwrap();
+        let order = order_of(&plan);
+        assert_eq!(
+            order,
+            [
+                ("Connection/acme".to_owned(), Action::Create, vec![]),
+                (
+                    "ApiDestination/orders".to_owned(),
+                    Action::Create,
+                    vec!["Connection/acme".to_owned()]
+                ),
+            ]
+        );
+        let sent = plan.changes[0].desired.as_ref().unwrap().to_string();
+        assert!(
+            sent.contains("fromFile") && !sent.contains("not-a-real-key"),
+            "{sent}"
+        );
+        // Both gone from the manifests: the destination is deleted first.
+        let mut state = State::new();
+        for c in &plan.changes {
+            state.resources.insert(
+                c.address.clone(),
+                Record {
+                    id: ResourceId::name(&c.address.name),
+                    arn: Arn::new(format!("arn:aws:events:r:1:{}/x", c.address.name)),
+                    spec: c.desired.clone().unwrap(),
+                    fingerprints: BTreeMap::new(),
+                    protect: false,
+                    live: Default::default(),
+                    imported: false,
+                },
+            );
+        }
+        let observed: BTreeMap<Address, Observed> = plan
+            .changes
+            .iter()
+            .map(|c| {
+                let live = Live {
+                    id: ResourceId::name(&c.address.name),
+                    arn: Arn::new(format!("arn:aws:events:r:1:{}/x", c.address.name)),
+                    spec: serde_json::json!({}).into(),
+                    status: None,
+                    status_reason: None,
+                    last_modified: None,
+                    created: None,
+                    expires: None,
+                    tags: BTreeMap::new(),
+                };
+                (
+                    c.address.clone(),
+                    Observed {
+                        live: Some(live),
+                        adopted: false,
+                        leftovers: Vec::new(),
+                    },
+                )
+            })
+            .collect();
+        let plan = build(&empty_desired(), &state, &observed, &BTreeMap::new()).unwrap();
+        let order = order_of(&plan);
+        assert_eq!(
+            order,
+            [
+                ("ApiDestination/orders".to_owned(), Action::Delete, vec![]),
+                (
+                    "Connection/acme".to_owned(),
+                    Action::Delete,
+                    vec!["ApiDestination/orders".to_owned()]
+                ),
+            ]
         );
     }
 

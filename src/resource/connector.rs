@@ -343,6 +343,11 @@ pub fn check_tags(tags: &BTreeMap<String, String>, out: &mut Vec<Problem>) {
 
 use super::problem::Problem;
 
+/// The most tags a manifest gives a connector (the schema's `maxProperties`): AWS allows 50
+/// per resource (resources.md §2, `Tags` 1–50), and outbound adds [`TAG_NAME`] and
+/// [`TAG_LINEAGE`].
+pub const MAX_TAGS: usize = 48;
+
 /// Tag keys outbound sets on connectors it creates (connectors have no name in AWS).
 pub const TAG_NAME: &str = "outbound:name";
 pub const TAG_LINEAGE: &str = "outbound:lineage";

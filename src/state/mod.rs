@@ -95,6 +95,22 @@ pub struct Pending {
     pub replaces: Option<ConnectorId>,
 }
 
+impl Pending {
+    /// This earlier mark together with a newer run's `newer` for the same address: each says
+    /// what may have happened in AWS since it was written, so both stand until the address
+    /// is resolved (issue 15 item 7): the earliest start (the evidence an adoption is judged
+    /// by), either flag, the ids each saved.
+    pub fn merged(&self, newer: Pending) -> Pending {
+        Pending {
+            started: self.started.clone().min(newer.started),
+            delete: self.delete || newer.delete,
+            update: self.update || newer.update,
+            id: self.id.clone().or(newer.id),
+            replaces: self.replaces.clone().or(newer.replaces),
+        }
+    }
+}
+
 impl State {
     /// A new, empty state with a fresh lineage and salt.
     pub fn new() -> Self {

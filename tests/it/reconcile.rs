@@ -896,3 +896,99 @@ fn a_saved_plan_applies_exactly_what_it_showed_and_a_stale_one_is_refused() {
     assert_eq!(p.mutations(), ["UpdateApiDestination"]);
     p.assert_no_changes();
 }
+
+/// Issue 15 item 3: a connector at AWS's limit of 50 tags (48 of the manifest, outbound's 2)
+/// can rename a tag: the old key is removed before the new one is added (the emulator, as
+/// AWS documents, refuses a 51st tag).
+#[test]
+fn a_connector_at_the_tag_limit_can_rename_a_tag() {
+    let p = Project::new();
+    // `team` and 46 more, and the one renamed: 48.
+    let with_tags = |renamed: &str| {
+        let tags: String = (0..46)
+            .map(|i| format!(", t{i:02}: v{i}"))
+            .chain([format!(", {renamed}: last")])
+            .collect();
+        connector("as2", "Orders").replace(
+            "tags: { team: edi }",
+            &format!("tags: {{ team: edi{tags} }}"),
+        )
+    };
+    p.write("k.yaml", &with_tags("old-key"));
+    p.apply();
+    let tags = |p: &Project| {
+        let id = p.connector_id("as2");
+        outside(&p.region, async |aws| {
+            aws.describe_connector(&id).await.unwrap().unwrap().tags
+        })
+    };
+    assert_eq!(tags(&p).len(), 50);
+    p.write("k.yaml", &with_tags("new-key"));
+    p.apply();
+    let now = tags(&p);
+    assert_eq!(now.len(), 50);
+    assert!(
+        now.contains_key("new-key") && !now.contains_key("old-key"),
+        "{now:?}"
+    );
+    p.assert_no_changes();
+}
+
+/// Issue 15 item 2: a deauthorized connection is still managed. Its description is sent
+/// with `UpdateConnection` without auth parameters (then `DeauthorizeConnection`), while it
+/// is deauthorized too, and AWS holds what the state records; it stays deauthorized.
+#[test]
+fn a_deauthorized_connection_still_gets_its_description() {
+    let p = Project::new();
+    let c = connection("acme", "Orders API");
+    p.write("c.yaml", &c);
+    p.apply();
+    let described = |p: &Project| {
+        outside(&p.region, async |aws| {
+            aws.describe_connection("acme").await.unwrap().unwrap()
+        })
+    };
+    // Deauthorized and described anew in one edit.
+    p.write(
+        "c.yaml",
+        &format!(
+            "{}  deauthorized: true\n",
+            c.replace("Orders API", "Orders (paused)")
+        ),
+    );
+    support::moto().forget_calls(&p.region);
+    p.apply();
+    assert_eq!(p.mutations(), ["UpdateConnection", "DeauthorizeConnection"]);
+    let live = described(&p);
+    assert_eq!(live.spec.value()["description"], "Orders (paused)");
+    assert_eq!(live.status.as_deref(), Some("DEAUTHORIZED"));
+    p.assert_no_changes();
+    // While it stays deauthorized, a later edit is applied too, and it stays deauthorized.
+    p.write(
+        "c.yaml",
+        &format!(
+            "{}  deauthorized: true\n",
+            c.replace("Orders API", "Orders (still paused)")
+        ),
+    );
+    let plan = p.plan();
+    assert!(
+        plan.stdout
+            .contains("Connection/acme will be updated in place"),
+        "{}",
+        plan.stdout
+    );
+    support::moto().forget_calls(&p.region);
+    p.apply();
+    assert_eq!(p.mutations(), ["UpdateConnection"]);
+    let live = described(&p);
+    assert_eq!(live.spec.value()["description"], "Orders (still paused)");
+    assert_eq!(live.status.as_deref(), Some("DEAUTHORIZED"));
+    assert_eq!(
+        p.state()["resources"]["Connection/acme"]["spec"]["description"],
+        "Orders (still paused)"
+    );
+    p.assert_no_changes();
+    let drift = p.drift(&[]);
+    assert_eq!(drift.code, 0, "{}\n{}", drift.stdout, drift.stderr);
+}

@@ -111,6 +111,7 @@ impl Aws {
             status: c.status().map(|s| s.as_str().to_owned()),
             status_reason: None,
             last_modified: None,
+            created: None,
             tags,
         }))
     }

@@ -77,6 +77,7 @@ pub(super) fn live(id: &ConnectorId, c: &DescribedConnector) -> Live {
             .filter(|m| !m.is_empty())
             .map(str::to_owned),
         last_modified: None,
+        created: None,
         tags,
     }
 }

@@ -52,6 +52,7 @@ impl Aws {
             status: None,
             status_reason: None,
             last_modified: None,
+            created: None,
             tags,
         }))
     }

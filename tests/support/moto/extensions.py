@@ -59,9 +59,16 @@ LOCK = threading.RLock()
 #   destinationsFollowConnection: an API destination whose connection is AUTHORIZING is
 #                INACTIVE (AWS-recorded); false = always ACTIVE unless forced by /__state.
 #   pageSize:    page size of List* calls that send no Limit/MaxResults (None = AWS max).
+#   writeTimeSkewMs: a test switch, not an AWS behaviour: the LastModifiedTime that the
+#                answers of the connection and API destination writes (Create, Update,
+#                Deauthorize, Delete) carry is this many milliseconds after the one List and
+#                Describe show (0 = the same).  Whether AWS's write answers and reads always
+#                agree is not documented (docs/architecture.md): outbound must be right
+#                either way, and this proves it.
 # --------------------------------------------------------------------------------------
 _REGION_CONFIG: dict[str, dict[str, Any]] = {}
-KNOBS = {"oauthReads": 1, "settleReads": 0, "destinationsFollowConnection": True, "pageSize": None}
+KNOBS = {"oauthReads": 1, "settleReads": 0, "destinationsFollowConnection": True, "pageSize": None,
+         "writeTimeSkewMs": 0}
 
 
 def region_config(region: str) -> dict[str, Any]:
@@ -431,12 +438,18 @@ def _strip_credentials(auth: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _written_time(region: str, t: float | None) -> float | None:
+    """LastModifiedTime as a write's answer carries it (see writeTimeSkewMs)."""
+    skew = region_config(region)["writeTimeSkewMs"]
+    return t if t is None or not skew else round(t + skew / 1000, 3)
+
+
 def _connection_summary(conn: Connection, state: str, authorized: bool = True) -> dict[str, Any]:
     return _prune({
         "ConnectionArn": conn.arn,
         "ConnectionState": state,
         "CreationTime": conn.creation_time,
-        "LastModifiedTime": conn.ext_last_modified,
+        "LastModifiedTime": _written_time(conn.region, conn.ext_last_modified),
         "LastAuthorizedTime": conn.ext_last_authorized if authorized else None,
     })
 
@@ -611,7 +624,7 @@ def _destination_summary(d: Destination, state: str) -> dict[str, Any]:
         "ApiDestinationArn": d.arn,
         "ApiDestinationState": state,
         "CreationTime": d.creation_time,
-        "LastModifiedTime": d.ext_last_modified,
+        "LastModifiedTime": _written_time(d.region, d.ext_last_modified),
     }
 
 
