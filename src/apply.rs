@@ -136,10 +136,11 @@ mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
     use super::*;
+    use crate::aws::Live;
     use crate::aws::fake::Fake;
     use crate::graph::Graph;
     use crate::plan::Change;
-    use crate::resource::Kind;
+    use crate::resource::{Arn, Kind, ResourceId};
     use crate::state::Pending;
 
     fn forget(name: &str, after: &[&str]) -> Change {
@@ -421,5 +422,121 @@ spec:
                 .resources
                 .contains_key(&Address::new(Kind::ApiDestination, "orders"))
         );
+    }
+
+    // ---- Identity by tags, whatever the kind (issue 17 §1) -------------------------------
+
+    const PROFILE: &str = "apiVersion: outbound/v1
+kind: Profile
+metadata: { name: acme }
+spec:
+  profileType: LOCAL
+  as2Id: OURS
+  certificates: []
+";
+
+    /// Observes, plans and applies `PROFILE` from `state` against `fake`.
+    async fn apply_profile(fake: &Arc<Fake>, mut state: State) -> (Report, State) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("m.yaml"), PROFILE).unwrap();
+        let desired = crate::manifest::validate(&[dir.path().join("m.yaml")]).unwrap();
+        let (observation, _) = crate::observe::observe(
+            fake.as_ref(),
+            &desired,
+            &state,
+            1,
+            crate::observe::Refresh::Changed,
+        )
+        .await;
+        let observed: BTreeMap<Address, Observed> = observation
+            .into_iter()
+            .map(|(a, o)| (a, o.unwrap()))
+            .collect();
+        let plan = crate::plan::build(&desired, &state, &observed, &BTreeMap::new()).unwrap();
+        let store = Store::new(Arc::new(crate::store::local::LocalFile::new(
+            dir.path().join("state.json"),
+        )));
+        let options = ApplyOptions {
+            parallelism: 1,
+            wait_timeout: Duration::from_secs(10),
+            cancel: Default::default(),
+        };
+        let report = apply(fake, &plan, &desired, &store, &mut state, &options)
+            .await
+            .unwrap();
+        (report, state)
+    }
+
+    fn acme_profile() -> Address {
+        Address::new(Kind::Profile, "acme")
+    }
+
+    /// The id AWS assigned to a profile just created is saved in its pending mark before
+    /// anything reads it back, as a connector's is: a read that fails leaves the mark naming
+    /// the copy the create made.
+    #[tokio::test]
+    async fn the_id_of_a_created_profile_is_pending_before_it_is_read_back() {
+        let fake = Arc::new(Fake::default());
+        fake.fail("Describe", "not allowed");
+        let (report, state) = apply_profile(&fake, State::new()).await;
+        assert!(matches!(outcome(&report, "acme"), Outcome::Failed(_)));
+        let created = fake
+            .calls()
+            .iter()
+            .find_map(|c| c.strip_prefix("Describe ").map(str::to_owned))
+            .unwrap();
+        let mark = &state.pending[&acme_profile()];
+        assert_eq!(
+            mark.id.as_ref().map(ResourceId::as_str),
+            Some(created.as_str())
+        );
+    }
+
+    /// The next run finds that profile again by the saved id and its tags, records it, and
+    /// deletes the other copies of its lineage an earlier attempt left (leftovers).
+    #[tokio::test]
+    async fn a_pending_profile_is_adopted_by_its_saved_id_and_its_leftover_copies_deleted() {
+        let fake = Arc::new(Fake::default());
+        let mut state = State::new();
+        for id in ["p-1", "p-2"] {
+            fake.insert(Live {
+                id: ResourceId::name(id),
+                arn: Arn::new(format!("arn:aws:transfer:fake:1:profile/{id}")),
+                spec: serde_json::json!({"profileType": "LOCAL", "as2Id": "OURS"}).into(),
+                status: None,
+                status_reason: None,
+                last_modified: None,
+                created: None,
+                expires: None,
+                tags: [
+                    ("outbound:name", "acme"),
+                    ("outbound:lineage", state.lineage.as_str()),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            });
+        }
+        state.pending.insert(
+            acme_profile(),
+            Pending {
+                started: "2026-01-01T00:00:00Z".into(),
+                delete: false,
+                update: false,
+                id: Some(ResourceId::name("p-2")),
+                replaces: None,
+            },
+        );
+        let (report, state) = apply_profile(&fake, state).await;
+        assert_eq!(outcome(&report, "acme"), Outcome::Done);
+        assert_eq!(state.resources[&acme_profile()].id, "p-2");
+        assert!(
+            fake.calls().contains(&"Delete p-1".to_owned()),
+            "{:?}",
+            fake.calls()
+        );
+        assert!(fake.live("p-1").is_none());
+        assert!(fake.live("p-2").is_some());
+        assert!(state.pending.is_empty(), "{:?}", state.pending);
     }
 }

@@ -46,9 +46,9 @@ pub struct Observed {
     pub live: Option<Live>,
     /// Found through an interrupted creation (pending in state, or tagged with our lineage).
     pub adopted: bool,
-    /// Other connectors tagged with this address and our lineage: copies left by an
-    /// interrupted create or replacement, to be deleted.
-    pub leftovers: Vec<ConnectorId>,
+    /// Others of its kind (one AWS assigns the ids of) tagged with this address and our
+    /// lineage: copies left by an interrupted create or replacement, to be deleted.
+    pub leftovers: Vec<ResourceId>,
 }
 
 /// Every address the manifests or the state name (pending creations included): what is

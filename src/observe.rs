@@ -21,7 +21,7 @@ use crate::aws::{AwsError, Live};
 use crate::live::Observed;
 use crate::manifest::DesiredState;
 use crate::resource::connector::{TAG_LINEAGE, TAG_NAME};
-use crate::resource::rules::{Health, Identity};
+use crate::resource::rules::Health;
 use crate::resource::{Address, ConnectorId, Kind, ResourceId, Spec};
 use crate::state::{Record, State};
 
@@ -62,27 +62,20 @@ pub async fn observe<A: Observe>(
         .iter()
         .copied()
         .filter(|a| {
-            !by_id(a.kind)
+            !a.kind.assigns_ids()
                 || state.resources.contains_key(*a)
-                || (a.kind == Kind::Connector && adopted_id(desired, a).is_some())
+                || adopted_id(desired, a).is_some()
         })
         .collect();
-    // Other kinds known by an AWS-assigned id (certificates, profiles): searched by tag
-    // when no id is recorded.
-    let searched_by_id: Vec<&Address> = addresses
-        .iter()
-        .copied()
-        .filter(|a| a.kind != Kind::Connector && by_id(a.kind))
-        .filter(|a| !state.resources.contains_key(*a))
-        .collect();
-    // Connectors are searched by tag when no id is recorded, and also whenever a create or
-    // replacement of the address was interrupted (still pending): the copy it made may be
-    // in AWS with no id in state (issue 10 item 1).
+    // The kinds known by an AWS-assigned id (connectors, certificates, profiles) are
+    // searched by tag when no id is recorded, and also whenever a create or replacement of
+    // the address was interrupted (still pending): the copy it made may be in AWS with no id
+    // in state (issue 10 item 1).
     let searched: Vec<&Address> = addresses
         .iter()
         .copied()
         .filter(|a| {
-            a.kind == Kind::Connector
+            a.kind.assigns_ids()
                 && (!state.resources.contains_key(*a) || state.pending.contains_key(*a))
                 && (state.resources.contains_key(*a) || adopted_id(desired, a).is_none())
         })
@@ -134,15 +127,12 @@ pub async fn observe<A: Observe>(
     }
     out.extend(describe(aws, desired, state, &again, parallelism).await);
     if !searched.is_empty() {
-        let mut found = find_connectors(aws, desired, state, &searched, parallelism).await;
+        let mut found = find_tagged(aws, desired, state, &searched, parallelism).await;
         for a in searched {
             let tagged = found.remove(a).unwrap_or(Ok(Vec::new()));
             let recorded = out.remove(a);
             out.insert(a.clone(), settle(a, state, recorded, tagged));
         }
-    }
-    if !searched_by_id.is_empty() {
-        out.extend(find_by_id(aws, state, &searched_by_id, parallelism).await);
     }
     let reads = Reads {
         from_list,
@@ -285,11 +275,6 @@ async fn describe<A: Observe>(
             let live = match a.kind {
                 Kind::Connection => aws.describe_connection(id).await,
                 Kind::ApiDestination => aws.describe_api_destination(id).await,
-                // Not a connector id: AWS has no connector by it.
-                Kind::Connector => match ConnectorId::parse(id) {
-                    Ok(id) => aws.describe_connector(&id).await,
-                    Err(_) => Ok(None),
-                },
                 kind => aws.describe_by_id(kind, &ResourceId::name(id)).await,
             };
             let observed = live.map(|live| Observed {
@@ -322,9 +307,10 @@ fn created_since(live: &Live, mark: &crate::state::Pending) -> bool {
     }
 }
 
-/// One searched connector address: the recorded connector while it exists, else a copy of
-/// ours (the one whose id was saved first), else one tagged by another lineage (which the
-/// plan refuses as unmanaged); every other copy of ours is a leftover to delete.
+/// One searched address (of any kind AWS assigns the ids of): the recorded resource while it
+/// exists, else a copy of ours (the one whose id was saved first), else one tagged by another
+/// lineage (which the plan refuses as unmanaged); every other copy of ours is a leftover to
+/// delete.
 fn settle(
     address: &Address,
     state: &State,
@@ -336,7 +322,7 @@ fn settle(
     let saved_id = state
         .pending
         .get(address)
-        .and_then(|p| p.id.as_ref().map(ConnectorId::as_str));
+        .and_then(|p| p.id.as_ref().map(ResourceId::as_str));
     let (mut ours, theirs): (Vec<Live>, Vec<Live>) = tagged
         .into_iter()
         .filter(|l| Some(l.id.as_str()) != recorded_id)
@@ -345,7 +331,7 @@ fn settle(
     match recorded {
         Some(Err(e)) => Err(e),
         Some(Ok(o)) if o.live.is_some() => Ok(Observed {
-            leftovers: ours.iter().filter_map(|l| l.id.connector().ok()).collect(),
+            leftovers: ours.iter().map(|l| l.id.clone()).collect(),
             ..o
         }),
         _ => {
@@ -354,9 +340,9 @@ fn settle(
                 Some(live) => Observed {
                     live: Some(live),
                     adopted: true,
-                    leftovers: ours.filter_map(|l| l.id.connector().ok()).collect(),
+                    leftovers: ours.map(|l| l.id).collect(),
                 },
-                // A connector recorded but gone is deleted outside, whatever else is tagged.
+                // A resource recorded but gone is deleted outside, whatever else is tagged.
                 None if recorded_id.is_some() => Observed::default(),
                 None => Observed {
                     live: theirs.into_iter().next(),
@@ -368,76 +354,89 @@ fn settle(
     }
 }
 
-/// Whether AWS assigns the kind's ids (found by tags when none is recorded).
-fn by_id(kind: Kind) -> bool {
-    matches!(kind.rules().identity, Identity::Tagged { .. })
-}
-
-/// The resources of kinds known by an AWS-assigned id (but connectors) that no record names:
-/// one List per kind and a Describe of each resource it lists, for the ones tagged with a
-/// wanted name. A copy of ours (this lineage) is adopted; one of another lineage is what
-/// AWS holds (the plan refuses it as unmanaged).
-async fn find_by_id<A: Observe>(
+/// The resources tagged with each `wanted` name (any lineage), by kind: connectors through
+/// [`find_connectors`] (which narrows what it describes by url), every other kind known by an
+/// AWS-assigned id through [`find_by_id`].
+async fn find_tagged<A: Observe>(
     aws: &A,
+    desired: &DesiredState,
     state: &State,
     wanted: &[&Address],
     parallelism: usize,
-) -> Observation {
-    let kinds: BTreeSet<Kind> = wanted.iter().map(|a| a.kind).collect();
-    let mut out = Observation::new();
+) -> BTreeMap<Address, Result<Vec<Live>, AwsError>> {
+    let (connectors, others): (Vec<&Address>, Vec<&Address>) =
+        wanted.iter().partition(|a| a.kind == Kind::Connector);
+    let mut out = BTreeMap::new();
+    if !connectors.is_empty() {
+        out.extend(find_connectors(aws, desired, state, &connectors, parallelism).await);
+    }
+    let kinds: BTreeSet<Kind> = others.iter().map(|a| a.kind).collect();
     for kind in kinds {
-        let of_kind: Vec<&Address> = wanted.iter().copied().filter(|a| a.kind == kind).collect();
-        let ids = match aws.list_ids(kind).await {
-            Ok(ids) => ids,
-            Err(e) => {
-                out.extend(of_kind.iter().map(|a| ((*a).clone(), Err(e.clone()))));
-                continue;
-            }
-        };
-        let described: Vec<Result<Option<Live>, AwsError>> = stream::iter(ids)
-            .map(|id| async move { aws.describe_by_id(kind, &id).await })
-            .buffer_unordered(parallelism.max(1))
-            .collect()
-            .await;
-        let mut tagged: BTreeMap<String, Vec<Live>> = BTreeMap::new();
-        let mut failed = None;
-        for result in described {
-            match result {
-                Ok(Some(live)) => {
-                    if let Some(name) = live.tags.get(TAG_NAME).cloned() {
-                        tagged.entry(name).or_default().push(live);
-                    }
-                }
-                Ok(None) => {}
-                Err(e) => failed = Some(e),
-            }
-        }
-        for a in of_kind {
-            if let Some(e) = &failed {
-                out.insert(a.clone(), Err(e.clone()));
-                continue;
-            }
-            let (ours, theirs): (Vec<Live>, Vec<Live>) = tagged
-                .remove(&a.name)
-                .unwrap_or_default()
-                .into_iter()
-                .partition(|l| l.tags.get(TAG_LINEAGE) == Some(&state.lineage));
-            let observed = match ours.into_iter().next() {
-                Some(live) => Observed {
-                    live: Some(live),
-                    adopted: true,
-                    leftovers: Vec::new(),
-                },
-                None => Observed {
-                    live: theirs.into_iter().next(),
-                    adopted: false,
-                    leftovers: Vec::new(),
-                },
-            };
-            out.insert(a.clone(), Ok(observed));
-        }
+        let of_kind: Vec<&Address> = others.iter().copied().filter(|a| a.kind == kind).collect();
+        out.extend(find_by_id(aws, state, kind, &of_kind, parallelism).await);
     }
     out
+}
+
+/// The resources of `kind` tagged with each `wanted` name (any lineage): one List and a
+/// Describe of each id it lists, and of each id an interrupted creation saved, even when the
+/// List does not show it (yet).
+async fn find_by_id<A: Observe>(
+    aws: &A,
+    state: &State,
+    kind: Kind,
+    wanted: &[&Address],
+    parallelism: usize,
+) -> BTreeMap<Address, Result<Vec<Live>, AwsError>> {
+    let failed = |e: &AwsError| {
+        wanted
+            .iter()
+            .map(|a| ((*a).clone(), Err(e.clone())))
+            .collect()
+    };
+    let mut ids = match aws.list_ids(kind).await {
+        Ok(ids) => ids,
+        Err(e) => return failed(&e),
+    };
+    for saved in wanted
+        .iter()
+        .filter_map(|a| state.pending.get(*a)?.id.as_ref())
+    {
+        if !ids.contains(saved) {
+            ids.push(saved.clone());
+        }
+    }
+    let described: Vec<Result<Option<Live>, AwsError>> = stream::iter(ids)
+        .map(|id| async move { aws.describe_by_id(kind, &id).await })
+        .buffer_unordered(parallelism.max(1))
+        .collect()
+        .await;
+    tagged_by_name(kind, wanted, described).unwrap_or_else(|e| failed(&e))
+}
+
+/// What Describes found, by the wanted address its `outbound:name` tag names; the first
+/// failed Describe fails them all.
+fn tagged_by_name(
+    kind: Kind,
+    wanted: &[&Address],
+    described: Vec<Result<Option<Live>, AwsError>>,
+) -> Result<BTreeMap<Address, Result<Vec<Live>, AwsError>>, AwsError> {
+    let mut out: BTreeMap<Address, Result<Vec<Live>, AwsError>> = wanted
+        .iter()
+        .map(|a| ((*a).clone(), Ok(Vec::new())))
+        .collect();
+    for result in described {
+        let Some(live) = result? else {
+            continue;
+        };
+        let Some(name) = live.tags.get(TAG_NAME) else {
+            continue;
+        };
+        if let Some(Ok(found)) = out.get_mut(&Address::new(kind, name.clone())) {
+            found.push(live);
+        }
+    }
+    Ok(out)
 }
 
 /// The connectors tagged with each `wanted` name (any lineage): listed once, and described:
@@ -472,17 +471,18 @@ async fn find_connectors<A: Observe>(
     let marks = wanted
         .iter()
         .filter_map(|a| Some((*a, state.pending.get(*a)?)));
-    let saved: BTreeSet<&ConnectorId> = marks.clone().filter_map(|(_, p)| p.id.as_ref()).collect();
+    let saved: BTreeSet<&ResourceId> = marks.clone().filter_map(|(_, p)| p.id.as_ref()).collect();
     // A creation whose id was never saved: what it made is known by its tags only.
     let lost = marks
         .filter(|(_, p)| p.id.is_none() && !p.delete)
         .any(|(a, p)| !state.resources.contains_key(a) || p.replaces.is_some());
     // A pending creation without a manifest could have any url: look at all of them then.
     let any_url = urls.contains(&None) || lost;
-    let mut candidates: Vec<ConnectorId> = listed
+    let mut candidates: Vec<ResourceId> = listed
         .into_iter()
-        .filter(|c| any_url || urls.contains(&c.url.as_deref()) || saved.contains(&c.id))
-        .map(|c| c.id)
+        .map(|c| (ResourceId::from(c.id), c.url))
+        .filter(|(id, url)| any_url || urls.contains(&url.as_deref()) || saved.contains(id))
+        .map(|(id, _)| id)
         .collect();
     // Described even when the list does not show it (yet).
     for id in saved {
@@ -491,28 +491,11 @@ async fn find_connectors<A: Observe>(
         }
     }
     let described: Vec<Result<Option<Live>, AwsError>> = stream::iter(candidates)
-        .map(|id| async move { aws.describe_connector(&id).await })
+        .map(|id| async move { aws.describe_by_id(Kind::Connector, &id).await })
         .buffer_unordered(parallelism.max(1))
         .collect()
         .await;
-    let mut out: BTreeMap<Address, Result<Vec<Live>, AwsError>> = wanted
-        .iter()
-        .map(|a| ((*a).clone(), Ok(Vec::new())))
-        .collect();
-    for result in described {
-        let live = match result {
-            Ok(Some(live)) => live,
-            Ok(None) => continue,
-            Err(e) => return failed(&e),
-        };
-        let Some(name) = live.tags.get(TAG_NAME) else {
-            continue;
-        };
-        if let Some(Ok(found)) = out.get_mut(&Address::new(Kind::Connector, name.clone())) {
-            found.push(live);
-        }
-    }
-    out
+    tagged_by_name(Kind::Connector, wanted, described).unwrap_or_else(|e| failed(&e))
 }
 
 #[cfg(test)]
@@ -832,7 +815,7 @@ spec:
             started: T0.into(),
             delete: false,
             update: false,
-            id: id.map(|i| ConnectorId::parse(i).unwrap()),
+            id: id.map(ResourceId::name),
             replaces: None,
         }
     }
@@ -1106,6 +1089,80 @@ spec:
         assert_eq!(observed.live.as_ref().unwrap().id, "c-9");
         assert!(!observed.adopted);
         assert!(observed.leftovers.is_empty());
+    }
+
+    fn certificate() -> Address {
+        Address::new(Kind::Certificate, "acme-signing")
+    }
+
+    /// A certificate tagged as outbound tags the copies it creates (with `name`, `lineage`).
+    fn certificate_live(id: &str, name: &str, lineage: &str) -> Live {
+        Live {
+            expires: None,
+            id: ResourceId::name(id),
+            arn: format!("arn:aws:transfer:fake:1:certificate/{id}").into(),
+            spec: json!({"usage": "SIGNING"}).into(),
+            status: Some("ACTIVE".into()),
+            status_reason: None,
+            last_modified: None,
+            created: None,
+            tags: [(TAG_NAME, name), (TAG_LINEAGE, lineage)]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        }
+    }
+
+    /// Issue 17 §1: identity by tags is one mechanism. A certificate import interrupted
+    /// after `ImportCertificate` is found again as a connector is: the copy whose id was
+    /// saved is adopted, the other copies of this lineage are leftovers, another lineage's
+    /// is neither.
+    #[tokio::test]
+    async fn a_pending_certificate_found_by_its_saved_id_is_adopted_and_other_copies_are_leftovers()
+    {
+        let mut state = applied();
+        state.pending.insert(certificate(), pending(Some("cert-2")));
+        let fake = unchanged_since(&state);
+        for id in ["cert-1", "cert-3"] {
+            fake.insert(certificate_live(id, "acme-signing", &state.lineage));
+        }
+        fake.insert(certificate_live(
+            "cert-4",
+            "acme-signing",
+            "another-lineage",
+        ));
+        fake.insert(certificate_live("cert-5", "other-name", &state.lineage));
+        fake.insert(certificate_live("cert-2", "acme-signing", &state.lineage));
+        let (observation, _) = run(&fake, &state, Refresh::Changed).await;
+        let observed = observation[&certificate()].as_ref().unwrap();
+        assert_eq!(observed.live.as_ref().unwrap().id, "cert-2");
+        assert!(observed.adopted);
+        assert_eq!(observed.leftovers, ["cert-1", "cert-3"]);
+        assert!(fake.calls().contains(&"Describe cert-2".to_owned()));
+    }
+
+    /// A recorded certificate whose replacement was interrupted after the new import: the
+    /// recorded one stands, the new copy is a leftover (as a connector's, below).
+    #[tokio::test]
+    async fn a_recorded_certificate_stays_and_the_copy_of_an_interrupted_replacement_is_a_leftover()
+    {
+        let mut state = applied();
+        let old = certificate_live("cert-1", "acme-signing", &state.lineage);
+        state.resources.insert(
+            certificate(),
+            recorded(&old, json!({"usage": "SIGNING"}), true),
+        );
+        let mut mark = pending(Some("cert-2"));
+        mark.replaces = Some(ResourceId::name("cert-1"));
+        state.pending.insert(certificate(), mark);
+        let fake = unchanged_since(&state);
+        fake.insert(old);
+        fake.insert(certificate_live("cert-2", "acme-signing", &state.lineage));
+        let (observation, _) = run(&fake, &state, Refresh::Changed).await;
+        let observed = observation[&certificate()].as_ref().unwrap();
+        assert_eq!(observed.live.as_ref().unwrap().id, "cert-1");
+        assert!(!observed.adopted);
+        assert_eq!(observed.leftovers, ["cert-2"]);
     }
 
     /// A connector recorded but gone was deleted outside, whatever another lineage tags.

@@ -263,7 +263,7 @@ fn start_retiring<C: Cloud>(
     }
 }
 
-/// Saves the id of a connector a job just created as pending, then lets the job go on.
+/// Saves the id AWS assigned to what a job just created as pending, then lets the job go on.
 pub(super) fn save_created(
     created: Created,
     store: &Store,
@@ -360,8 +360,8 @@ pub(super) fn mark_pending(
             delete: change.action == Action::Delete,
             update: matches!(change.action, Action::Update | Action::Deauthorize),
             id: None,
-            replaces: (change.action == Action::Replace)
-                .then(|| change.id.as_ref().and_then(|i| i.connector().ok()))
+            replaces: (change.action == Action::Replace && change.address.kind.assigns_ids())
+                .then(|| change.id.clone())
                 .flatten(),
         };
         let previous = state.pending.get(&change.address).cloned();

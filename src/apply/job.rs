@@ -12,7 +12,7 @@ use crate::aws::{AwsError, ErrorClass, Live};
 use crate::manifest::DesiredState;
 use crate::plan::{Action, Change};
 use crate::resource::connector::{TAG_LINEAGE, TAG_NAME};
-use crate::resource::rules::{Health, Identity, Sends};
+use crate::resource::rules::{Health, Sends};
 use crate::resource::{
     Address, ApiDestinationSpec, Arn, ConnectionSpec, ConnectorId, ConnectorSpec, FieldPath, Kind,
     ResourceId, SpecJson,
@@ -22,10 +22,11 @@ use crate::state::{LiveMarkers, Record, State};
 use super::wait::wait_for;
 use super::{Effect, progress};
 
-/// A connector a job created: the loop saves its id in `state.pending`, then answers.
+/// What a job created, of a kind AWS assigns the ids of: the loop saves its id in
+/// `state.pending`, then answers.
 pub(super) struct Created {
     pub(super) address: Address,
-    pub(super) id: ConnectorId,
+    pub(super) id: ResourceId,
     pub(super) saved: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -101,13 +102,12 @@ impl Job {
         let c = &self.change;
         // Copies an interrupted create or replacement left go first (issue 10 item 1).
         for leftover in &c.leftovers {
-            self.wrote(delete_connector(aws, leftover).await)?;
+            self.wrote(delete_leftover(aws, c.address.kind, leftover).await)?;
         }
-        let by_id = c.address.kind != Kind::Connector
-            && matches!(c.address.kind.rules().identity, Identity::Tagged { .. });
+        let by_id = c.address.kind != Kind::Connector && c.address.kind.assigns_ids();
         match (c.address.kind, c.action) {
             (_, Action::Noop) => unreachable!("no-ops are not run"),
-            (_, Action::Create | Action::Replace) if by_id => self.create_by_id(aws).await,
+            (_, Action::Create | Action::Replace) if by_id => self.create_by_id(aws, created).await,
             (_, Action::Update) if by_id => self.update_by_id(aws).await,
             (_, Action::Forget) => Ok(Effect::Remove),
             // An adoption with nothing to change is only recorded.
@@ -300,17 +300,13 @@ impl Job {
             (TAG_LINEAGE.to_owned(), self.lineage.clone()),
         ]);
         let new_id = self.wrote(aws.start_connector(&spec, &tags).await)?;
-        // The new id is in state before anything reads or waits on it: a run that dies or
-        // fails from here on leaves a pending entry naming the copy it made.
-        let (saved, is_saved) = tokio::sync::oneshot::channel();
-        let report = Created {
-            address: c.address.clone(),
-            id: new_id.clone(),
-            saved,
-        };
-        if created.send(report).is_ok() {
-            let _ = is_saved.await;
-        }
+        self.saved_as_pending(&new_id, created).await;
+        let new_id = new_id.connector().map_err(|e| AwsError {
+            operation: "CreateConnector",
+            class: ErrorClass::Other,
+            code: None,
+            message: format!("AWS answered with {e}"),
+        })?;
         let live = wait_for(
             &self.step,
             timeout,
@@ -346,7 +342,11 @@ impl Job {
     /// Creates a resource known by an AWS-assigned id (certificate, profile), tagged with its
     /// name and lineage, reads it back for its ARN, and deletes the one it replaces unless
     /// others still name it (the engine deletes that one once they are repointed).
-    async fn create_by_id<C: Cloud>(&self, aws: &C) -> Result<Effect, AwsError> {
+    async fn create_by_id<C: Cloud>(
+        &self,
+        aws: &C,
+        created: &tokio::sync::mpsc::UnboundedSender<Created>,
+    ) -> Result<Effect, AwsError> {
         let c = &self.change;
         let kind = c.address.kind;
         let tags = BTreeMap::from([
@@ -357,6 +357,7 @@ impl Job {
             aws.create_by_id(kind, &self.spec, &self.secrets, &tags)
                 .await,
         )?;
+        self.saved_as_pending(&new_id, created).await;
         let live = aws.describe_by_id(kind, &new_id).await?;
         let arn = match &live {
             Some(l) if !l.arn.is_empty() => l.arn.clone(),
@@ -458,7 +459,25 @@ impl Job {
         Ok(Effect::Record(self.record(id.into(), arn, live.as_ref())))
     }
 
-    /// The ARN of a Create or Update answer, else the one the plan knew.
+    /// Has the loop save `id`, which AWS just assigned to what this change created, in its
+    /// pending mark, and waits until it is: a run that dies or fails from here on leaves a
+    /// pending entry naming the copy it made (issue 10 item 1), whatever the kind.
+    async fn saved_as_pending(
+        &self,
+        id: &ResourceId,
+        created: &tokio::sync::mpsc::UnboundedSender<Created>,
+    ) {
+        let (saved, is_saved) = tokio::sync::oneshot::channel();
+        let report = Created {
+            address: self.change.address.clone(),
+            id: id.clone(),
+            saved,
+        };
+        if created.send(report).is_ok() {
+            let _ = is_saved.await;
+        }
+    }
+
     /// The id of the connector this change is about (the plan's, from the state or AWS).
     fn connector_id(&self) -> Result<ConnectorId, AwsError> {
         let c = &self.change;
@@ -480,6 +499,7 @@ impl Job {
         }
     }
 
+    /// The ARN of a Create or Update answer, else the one the plan knew.
     fn arn_of(&self, written: &Written) -> Arn {
         if written.arn.is_empty() {
             self.change.arn.clone().unwrap_or_default()
@@ -533,6 +553,15 @@ fn tag_updates(
 /// `DeleteConnector`; a connector already gone counts as deleted.
 async fn delete_connector<C: Cloud>(aws: &C, id: &ConnectorId) -> Result<(), AwsError> {
     match aws.delete_connector(id).await {
+        Err(e) if e.class != ErrorClass::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Deletes a copy of `kind` an interrupted create or replacement left (any kind AWS assigns
+/// the ids of); one already gone counts as deleted.
+async fn delete_leftover<C: Cloud>(aws: &C, kind: Kind, id: &ResourceId) -> Result<(), AwsError> {
+    match aws.delete_by_id(kind, id).await {
         Err(e) if e.class != ErrorClass::NotFound => Err(e),
         _ => Ok(()),
     }

@@ -36,8 +36,8 @@ pub trait Observe: Send + Sync {
     fn listed_api_destinations(&self) -> impl Future<Output = Answer<Vec<Listed>>> + Send;
     /// Every connector (`ListConnectors`, all pages).
     fn list_connectors(&self) -> impl Future<Output = Answer<Vec<ListedConnector>>> + Send;
-    /// The Describe of a kind known by an id AWS assigns, but connectors (certificates,
-    /// profiles); `None` when AWS has no such id.
+    /// The Describe of a kind known by an id AWS assigns (connectors, certificates,
+    /// profiles); `None` when AWS has no such id (or, for a connector, no such id can be).
     fn describe_by_id(
         &self,
         kind: Kind,
@@ -112,12 +112,13 @@ pub trait Cloud: Observe + 'static {
         clear: &[FieldPath],
     ) -> impl Future<Output = Answer<Written>> + Send;
     fn delete_api_destination(&self, name: &str) -> impl Future<Output = Answer<()>> + Send;
-    /// `CreateConnector` alone: the `c-…` id (apply saves it before reading the connector).
+    /// `CreateConnector` alone: the `c-…` id (apply saves it as pending, as the id of any
+    /// kind AWS assigns ids to, before reading the connector).
     fn start_connector(
         &self,
         spec: &ConnectorSpec,
         extra_tags: &BTreeMap<String, String>,
-    ) -> impl Future<Output = Answer<ConnectorId>> + Send;
+    ) -> impl Future<Output = Answer<ResourceId>> + Send;
     fn update_connector(
         &self,
         id: &ConnectorId,
@@ -199,12 +200,14 @@ impl Cloud for Aws {
     fn delete_api_destination(&self, name: &str) -> impl Future<Output = Answer<()>> + Send {
         Aws::delete_api_destination(self, name)
     }
-    fn start_connector(
+    async fn start_connector(
         &self,
         spec: &ConnectorSpec,
         extra_tags: &BTreeMap<String, String>,
-    ) -> impl Future<Output = Answer<ConnectorId>> + Send {
+    ) -> Answer<ResourceId> {
         Aws::start_connector(self, spec, extra_tags)
+            .await
+            .map(ResourceId::from)
     }
     fn update_connector(
         &self,

@@ -234,11 +234,15 @@ impl Observe for Fake {
     }
     fn describe_by_id(
         &self,
-        _: Kind,
+        kind: Kind,
         id: &ResourceId,
     ) -> impl Future<Output = Answer<Option<Live>>> + Send {
         let id = id.as_str();
-        self.call("Describe", id, |i| Fake::describe(i, id))
+        let operation = match kind {
+            Kind::Connector => "DescribeConnector",
+            _ => "Describe",
+        };
+        self.call(operation, id, |i| Fake::describe(i, id))
     }
     fn list_ids(&self, kind: Kind) -> impl Future<Output = Answer<Vec<ResourceId>>> + Send {
         self.call("List", kind.as_str(), move |i| {
@@ -369,7 +373,7 @@ impl Cloud for Fake {
         &self,
         spec: &ConnectorSpec,
         extra_tags: &BTreeMap<String, String>,
-    ) -> impl Future<Output = Answer<ConnectorId>> + Send {
+    ) -> impl Future<Output = Answer<ResourceId>> + Send {
         let spec = json(spec);
         let tags = extra_tags.clone();
         let name = tags.values().next().cloned().unwrap_or_default();
@@ -381,12 +385,7 @@ impl Cloud for Fake {
             if let Some(l) = i.live.get_mut(&id) {
                 l.tags = tags;
             }
-            ConnectorId::parse(&id).map_err(|e| AwsError {
-                operation: "CreateConnector",
-                class: ErrorClass::Other,
-                code: None,
-                message: e.to_string(),
-            })
+            Ok(ResourceId::name(id))
         })
     }
     fn update_connector(
@@ -457,9 +456,13 @@ impl Cloud for Fake {
             None => Fake::remove(i, id),
         })
     }
-    fn delete_by_id(&self, _: Kind, id: &ResourceId) -> impl Future<Output = Answer<()>> + Send {
+    fn delete_by_id(&self, kind: Kind, id: &ResourceId) -> impl Future<Output = Answer<()>> + Send {
         let id = id.as_str();
-        self.call("Delete", id, |i| Fake::remove(i, id))
+        let operation = match kind {
+            Kind::Connector => "DeleteConnector",
+            _ => "Delete",
+        };
+        self.call(operation, id, |i| Fake::remove(i, id))
     }
 }
 

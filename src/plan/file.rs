@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::{Action, Change, ChangeReason, Plan, Summary};
 use crate::diff::{FieldChange, Leaf, Reason};
-use crate::resource::{Address, Arn, ConnectorId, FieldPath, Kind, ResourceId, SpecJson};
+use crate::resource::{Address, Arn, FieldPath, Kind, ResourceId, SpecJson};
 use crate::state::State;
 use crate::state::guard::AccountId;
 
@@ -125,7 +125,7 @@ pub struct ChangeJson {
     pub after: Vec<Address>,
     /// Connector copies left by an interrupted create or replacement, deleted by this change.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub leftovers: Vec<ConnectorId>,
+    pub leftovers: Vec<ResourceId>,
     /// A replacement of a resource others name: the old one is deleted after these changes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retire_after: Vec<Address>,

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::diff::{FieldChange, Reason};
 use crate::graph::{self, Graph};
 use crate::live::Live;
-use crate::resource::{Address, Arn, ConnectorId, FieldPath, Kind, ResourceId, SpecJson};
+use crate::resource::{Address, Arn, FieldPath, Kind, ResourceId, SpecJson};
 use serde::{Deserialize, Serialize};
 
 /// What happens to one resource.
@@ -94,9 +94,10 @@ pub struct Change {
     /// Connection state or connector status, as AWS reported it.
     pub status: Option<String>,
     pub status_reason: Option<String>,
-    /// Connector copies an interrupted create or replacement left (`Observed::leftovers`):
+    /// Copies an interrupted create or replacement left (`Observed::leftovers`), of a kind
+    /// AWS assigns the ids of:
     /// the change deletes them before anything else (issue 10 item 1).
-    pub leftovers: Vec<ConnectorId>,
+    pub leftovers: Vec<ResourceId>,
     /// A replacement whose old resource is still named by others: the changes that repoint
     /// them, after which the old one is deleted (create, repoint, delete). Empty: the old
     /// one is deleted by the replacement itself.

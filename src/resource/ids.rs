@@ -6,6 +6,15 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+impl super::Kind {
+    /// Whether AWS assigns the ids of the kind ([`Identity::Tagged`](super::rules::Identity):
+    /// connectors, profiles, certificates): what outbound creates of it is tagged, and found
+    /// again by its recorded id or its tags (`observe`), whatever the kind.
+    pub fn assigns_ids(self) -> bool {
+        matches!(self.rules().identity, super::rules::Identity::Tagged { .. })
+    }
+}
+
 /// An ARN as AWS hands it back; opaque to outbound (compared, sent back, printed). Empty
 /// where an answer carries none (an update: the recorded ARN stands).
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -8,7 +8,7 @@ pub mod guard;
 
 use std::collections::BTreeMap;
 
-use crate::resource::{Address, Arn, ConnectorId, FieldPath, ResourceId, SpecJson};
+use crate::resource::{Address, Arn, FieldPath, ResourceId, SpecJson};
 use serde::{Deserialize, Serialize};
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -86,13 +86,14 @@ pub struct Pending {
     /// resource's moved `LastModifiedTime` is outbound's own doing, not drift.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub update: bool,
-    /// The `c-…` id CreateConnector handed back, saved before apply waits on the connector
+    /// The id AWS assigned to what the create call made (a connector's `c-…`, a
+    /// certificate's `cert-…`, a profile's `p-…`), saved before apply reads or waits on it
     /// (issue 10 item 1), so a run that dies or fails later still knows the copy it made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<ConnectorId>,
-    /// A connector replacement in progress: the id of the connector being replaced.
+    pub id: Option<ResourceId>,
+    /// A replacement in progress (of a kind AWS assigns the ids of): the id being replaced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replaces: Option<ConnectorId>,
+    pub replaces: Option<ResourceId>,
 }
 
 impl Pending {

@@ -368,3 +368,105 @@ fn a_local_profile_named_as_the_partner_is_refused_offline() {
     );
     assert!(p.operations().is_empty(), "{:?}", p.operations());
 }
+
+/// Every certificate id AWS holds, as `ListCertificates` shows them.
+fn certificate_ids(p: &Project) -> Vec<String> {
+    outside(&p.region, async |aws| {
+        aws.list_certificates().await.unwrap()
+    })
+    .into_iter()
+    .map(|id| id.to_string())
+    .collect()
+}
+
+/// Issue 17 §1: identity by tags is one mechanism. An import followed by a failure (the
+/// Describe after `ImportCertificate` refused) leaves the id AWS assigned in `pending`; the
+/// next run finds that certificate again by the saved id and its `outbound:` tags and adopts
+/// it, never leaving a second, unmanaged copy. (Its body is a secret slot compared by the
+/// fingerprint recorded at apply, and the interrupted run recorded none, so the adopted copy
+/// is replaced: the body is sent again, and the copy deleted.)
+#[test]
+fn an_interrupted_certificate_import_is_found_again_by_its_saved_id() {
+    let p = Project::new();
+    p.write(
+        "cert.yaml",
+        &certificate_doc(&p, "acme-signing-2026", "SIGNING", 3650, false),
+    );
+    let moto = crate::support::moto();
+    moto.fault(
+        &p.region,
+        serde_json::json!({"operation": "DescribeCertificate", "fault": "access_denied", "count": -1}),
+    );
+    let run = p.run(&["apply", "--auto-approve"]);
+    moto.clear_faults(&p.region);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let saved = p.state()["pending"]["Certificate/acme-signing-2026"]["id"].clone();
+    let saved = saved
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", p.state()))
+        .to_owned();
+    assert!(saved.starts_with("cert-"), "{saved}");
+    assert_eq!(certificate_ids(&p), [saved.as_str()]);
+    let plan = p.plan();
+    assert!(
+        plan.stdout.contains("adopt interrupted") && plan.stdout.contains("0 to create"),
+        "{}",
+        plan.stdout
+    );
+    p.apply();
+    let now = id(&p, "Certificate/acme-signing-2026");
+    assert_eq!(certificate_ids(&p), [now]);
+    assert!(
+        p.state()["pending"]
+            .get("Certificate/acme-signing-2026")
+            .is_none()
+    );
+    p.assert_no_changes();
+}
+
+/// Issue 17 §1: a certificate replacement cut short after the new import (its Describe
+/// refused) leaves the old one recorded and the new copy pending; the next run deletes that
+/// copy as a leftover (found by its saved id and tags) before it replaces the certificate
+/// again, so AWS ends with exactly the certificate the state records.
+#[test]
+fn the_copy_of_an_interrupted_certificate_replacement_is_deleted_as_a_leftover() {
+    let p = Project::new();
+    p.write(
+        "cert.yaml",
+        &certificate_doc(&p, "acme-signing-2026", "SIGNING", 3650, false),
+    );
+    p.apply();
+    let old = id(&p, "Certificate/acme-signing-2026");
+    // A new body (a new certificate file) forces a replacement.
+    p.write(
+        "cert.yaml",
+        &certificate_doc(&p, "acme-signing-2026", "SIGNING", 3650, false),
+    );
+    let moto = crate::support::moto();
+    // The plan's Describe of the recorded certificate goes through; the one after the new
+    // import is refused.
+    moto.fault(
+        &p.region,
+        serde_json::json!({"operation": "DescribeCertificate", "fault": "access_denied", "count": -1, "skip": 1}),
+    );
+    let run = p.run(&["apply", "--auto-approve"]);
+    moto.clear_faults(&p.region);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let mark = p.state()["pending"]["Certificate/acme-signing-2026"].clone();
+    let copy = mark["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{mark}"))
+        .to_owned();
+    assert_eq!(mark["replaces"], old.as_str(), "{mark}");
+    assert_eq!(id(&p, "Certificate/acme-signing-2026"), old);
+    let mut before = certificate_ids(&p);
+    before.sort();
+    let mut want = vec![old.clone(), copy.clone()];
+    want.sort();
+    assert_eq!(before, want);
+    p.apply();
+    let now = id(&p, "Certificate/acme-signing-2026");
+    assert!(now != old && now != copy, "{now}");
+    assert_eq!(certificate_ids(&p), [now]);
+    p.assert_no_changes();
+}
