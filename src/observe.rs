@@ -20,7 +20,6 @@ use crate::aws::events::Listed;
 use crate::aws::{AwsError, Live};
 use crate::live::Observed;
 use crate::manifest::DesiredState;
-use crate::resource::connector::{TAG_LINEAGE, TAG_NAME};
 use crate::resource::rules::Health;
 use crate::resource::{Address, ConnectorId, Kind, ResourceId, Spec};
 use crate::state::{Record, State};
@@ -323,10 +322,11 @@ fn settle(
         .pending
         .get(address)
         .and_then(|p| p.id.as_ref().map(ResourceId::as_str));
+    let lineage_key = address.kind.ownership_tags().map_or("", |(_, l)| l);
     let (mut ours, theirs): (Vec<Live>, Vec<Live>) = tagged
         .into_iter()
         .filter(|l| Some(l.id.as_str()) != recorded_id)
-        .partition(|l| l.tags.get(TAG_LINEAGE) == Some(&state.lineage));
+        .partition(|l| l.tags.get(lineage_key) == Some(&state.lineage));
     ours.sort_by_key(|l| Some(l.id.as_str()) != saved_id);
     match recorded {
         Some(Err(e)) => Err(e),
@@ -425,11 +425,12 @@ fn tagged_by_name(
         .iter()
         .map(|a| ((*a).clone(), Ok(Vec::new())))
         .collect();
+    let name_key = kind.ownership_tags().map_or("", |(n, _)| n);
     for result in described {
         let Some(live) = result? else {
             continue;
         };
-        let Some(name) = live.tags.get(TAG_NAME) else {
+        let Some(name) = live.tags.get(name_key) else {
             continue;
         };
         if let Some(Ok(found)) = out.get_mut(&Address::new(kind, name.clone())) {
@@ -503,6 +504,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::resource::connector::{TAG_LINEAGE, TAG_NAME};
     use crate::state::LiveMarkers;
 
     const T0: &str = "2026-12-02T08:00:00.123Z";

@@ -11,7 +11,6 @@ use crate::aws::events::Written;
 use crate::aws::{AwsError, ErrorClass, Live};
 use crate::manifest::DesiredState;
 use crate::plan::{Action, Change};
-use crate::resource::connector::{TAG_LINEAGE, TAG_NAME};
 use crate::resource::rules::{Health, Sends};
 use crate::resource::{
     Address, ApiDestinationSpec, Arn, ConnectionSpec, ConnectorId, ConnectorSpec, FieldPath, Kind,
@@ -293,12 +292,8 @@ impl Job {
         created: &tokio::sync::mpsc::UnboundedSender<Created>,
     ) -> Result<Effect, AwsError> {
         let c = &self.change;
-        let name = c.address.name.as_str();
         let spec: ConnectorSpec = typed(&self.spec)?;
-        let tags = BTreeMap::from([
-            (TAG_NAME.to_owned(), name.to_owned()),
-            (TAG_LINEAGE.to_owned(), self.lineage.clone()),
-        ]);
+        let tags = self.ownership_tags();
         let new_id = self.wrote(aws.start_connector(&spec, &tags).await)?;
         self.saved_as_pending(&new_id, created).await;
         let new_id = new_id.connector().map_err(|e| AwsError {
@@ -349,10 +344,7 @@ impl Job {
     ) -> Result<Effect, AwsError> {
         let c = &self.change;
         let kind = c.address.kind;
-        let tags = BTreeMap::from([
-            (TAG_NAME.to_owned(), c.address.name.clone()),
-            (TAG_LINEAGE.to_owned(), self.lineage.clone()),
-        ]);
+        let tags = self.ownership_tags();
         let new_id = self.wrote(
             aws.create_by_id(kind, &self.spec, &self.secrets, &tags)
                 .await,
@@ -476,6 +468,22 @@ impl Job {
         if created.send(report).is_ok() {
             let _ = is_saved.await;
         }
+    }
+
+    /// The tags that say who made what this change creates: its `metadata.name` and the
+    /// state's lineage, under its kind's ownership tag keys.
+    fn ownership_tags(&self) -> BTreeMap<String, String> {
+        let address = &self.change.address;
+        address
+            .kind
+            .ownership_tags()
+            .map(|(name, lineage)| {
+                BTreeMap::from([
+                    (name.to_owned(), address.name.clone()),
+                    (lineage.to_owned(), self.lineage.clone()),
+                ])
+            })
+            .unwrap_or_default()
     }
 
     /// The id of the connector this change is about (the plan's, from the state or AWS).

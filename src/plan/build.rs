@@ -233,13 +233,14 @@ fn adoption(mut c: Change, sides: &Sides<'_>, state: &State) -> Result<Change, P
             .collect();
         return Err(PlanError::AdoptReplaces(c.address, fields.join(", ")));
     }
-    if let (Kind::Connector, Some(r)) = (
-        c.address.kind,
+    let kind = c.address.kind;
+    if let (true, Some(r)) = (
+        kind.assigns_ids(),
         c.id.as_ref().and_then(|id| {
             state
                 .resources
                 .iter()
-                .find(|(a, r)| a.kind == Kind::Connector && r.id == *id)
+                .find(|(a, r)| a.kind == kind && r.id == *id)
         }),
     ) {
         return Err(PlanError::AdoptManaged(
@@ -264,7 +265,7 @@ fn adoption(mut c: Change, sides: &Sides<'_>, state: &State) -> Result<Change, P
         (Kind::Connection, Some(_)) if !sides.wants_deauthorized() => {
             secrets_never_sent(action, fields, &mut reasons)
         }
-        (Kind::Connector, Some(live)) => {
+        (kind, Some(live)) if kind.assigns_ids() => {
             ownership_tags(action, fields, live, &c.address, state, true, &mut reasons)
         }
         _ => (action, fields),
@@ -370,8 +371,10 @@ fn beyond_the_diff(
         (Kind::Connection, Some(_), Some(r)) if r.imported && !wants_deauthorized => {
             secrets_never_sent(action, fields, reasons)
         }
-        (Kind::Connector, Some(l), Some(r))
-            if d.is_some() && matches!(action, Action::Noop | Action::Update) =>
+        (kind, Some(l), Some(r))
+            if kind.assigns_ids()
+                && d.is_some()
+                && matches!(action, Action::Noop | Action::Update) =>
         {
             ownership_tags(action, fields, l, address, state, r.imported, reasons)
         }
@@ -655,8 +658,9 @@ fn secrets_never_sent(
     (Action::Update, fields)
 }
 
-/// A managed connector must carry `outbound:name` and `outbound:lineage` (how an interrupted
-/// creation is found again): an update that only adds them where they are missing or wrong.
+/// A managed resource of a kind AWS assigns the ids of must carry its ownership tags
+/// (`outbound:name`, `outbound:lineage`: how an interrupted creation is found again): an
+/// update that only adds them where they are missing or wrong.
 fn ownership_tags(
     action: Action,
     mut fields: Vec<FieldChange>,
@@ -671,13 +675,13 @@ fn ownership_tags(
     } else {
         Reason::Drift
     };
+    let Some((name_key, lineage_key)) = address.kind.ownership_tags() else {
+        return (action, fields);
+    };
     let mut missing = false;
     for (key, want) in [
-        (crate::resource::connector::TAG_NAME, address.name.as_str()),
-        (
-            crate::resource::connector::TAG_LINEAGE,
-            state.lineage.as_str(),
-        ),
+        (name_key, address.name.as_str()),
+        (lineage_key, state.lineage.as_str()),
     ] {
         let have = live.tags.get(key);
         if have.map(String::as_str) != Some(want) {
@@ -937,15 +941,30 @@ mod tests {
     #[test]
     fn a_connector_without_its_ownership_tags_gets_them() {
         let yaml = "apiVersion: outbound/v1\nkind: Connector\nmetadata: { name: as2 }\nspec:\n  url: https://as2.partner.example/as2\n  accessRole: arn:aws:iam::111122223333:role/TransferConnector\n  as2Config:\n    localProfileId: p-0123456789abcdef0\n    partnerProfileId: p-0fedcba9876543210\n";
-        let desired = manifests(yaml);
         let address = Address::new(Kind::Connector, "as2");
+        lineage_tag_restored(yaml, address, "c-0123456789abcdef0");
+    }
+
+    /// Issue 17 §1: the same for every kind AWS assigns the ids of (here a profile).
+    #[test]
+    fn a_profile_without_its_ownership_tags_gets_them() {
+        let yaml = "apiVersion: outbound/v1\nkind: Profile\nmetadata: { name: as2 }\nspec:\n  profileType: LOCAL\n  as2Id: OURS\n  certificates: []\n";
+        let address = Address::new(Kind::Profile, "as2");
+        lineage_tag_restored(yaml, address, "p-0123456789abcdef0");
+    }
+
+    /// Plans `yaml`'s resource at `address` (recorded as `id`, in AWS as recorded but
+    /// tagged with its name only): one update that adds the lineage tag, as drift.
+    fn lineage_tag_restored(yaml: &str, address: Address, id: &str) {
+        let desired = manifests(yaml);
         let spec = desired.resources[&address].spec.aws_json(&|_, _| None);
+        let arn = Arn::new(format!("arn:aws:transfer:r:1:x/{id}"));
         let mut state = State::new();
         state.resources.insert(
             address.clone(),
             Record {
-                id: ResourceId::name("c-0123456789abcdef0"),
-                arn: Arn::new("arn:aws:transfer:r:1:connector/c-0123456789abcdef0"),
+                id: ResourceId::name(id),
+                arn: arn.clone(),
                 spec: spec.clone().into(),
                 fingerprints: BTreeMap::new(),
                 protect: false,
@@ -954,8 +973,8 @@ mod tests {
             },
         );
         let live = Live {
-            id: ResourceId::name("c-0123456789abcdef0"),
-            arn: Arn::new("arn:aws:transfer:r:1:connector/c-0123456789abcdef0"),
+            id: ResourceId::name(id),
+            arn,
             spec: spec.into(),
             status: Some("ACTIVE".into()),
             status_reason: None,
@@ -964,7 +983,7 @@ mod tests {
             expires: None,
             tags: BTreeMap::from([(
                 crate::resource::connector::TAG_NAME.to_owned(),
-                "as2".to_owned(),
+                address.name.clone(),
             )]),
         };
         let observed = BTreeMap::from([(

@@ -11,7 +11,16 @@ impl super::Kind {
     /// connectors, profiles, certificates): what outbound creates of it is tagged, and found
     /// again by its recorded id or its tags (`observe`), whatever the kind.
     pub fn assigns_ids(self) -> bool {
-        matches!(self.rules().identity, super::rules::Identity::Tagged { .. })
+        self.ownership_tags().is_some()
+    }
+
+    /// The keys of the tags that hold a resource's `metadata.name` and the state's lineage,
+    /// for a kind AWS assigns the ids of (its [`Identity::Tagged`](super::rules::Identity)).
+    pub fn ownership_tags(self) -> Option<(&'static str, &'static str)> {
+        match self.rules().identity {
+            super::rules::Identity::Tagged { name, lineage } => Some((name, lineage)),
+            super::rules::Identity::Name => None,
+        }
     }
 }
 
