@@ -152,7 +152,6 @@ impl Job {
         let live = match c.address.kind {
             Kind::Connection => aws.describe_connection(id.as_str()).await?,
             Kind::ApiDestination => aws.describe_api_destination(id.as_str()).await?,
-            Kind::Connector => aws.describe_connector(&self.connector_id()?).await?,
             kind => aws.describe_by_id(kind, &id).await?,
         };
         let Some(live) = live else {
@@ -213,7 +212,6 @@ impl Job {
         let deleted = match c.address.kind {
             Kind::Connection => aws.delete_connection(id.as_str()).await,
             Kind::ApiDestination => aws.delete_api_destination(id.as_str()).await,
-            Kind::Connector => aws.delete_connector(&self.connector_id()?).await,
             kind => aws.delete_by_id(kind, &id).await,
         };
         match self.wrote(deleted) {
