@@ -14,7 +14,7 @@ use crate::resource::{Address, Arn, ResourceId};
 use crate::state::{Pending, Record, State, StateError};
 use crate::store::Store;
 
-use super::job::{Created, Job};
+use super::job::{Created, Job, resolved_spec};
 use super::{ApplyOptions, Effect, Outcome, Row, SAVE_EVERY};
 
 /// What the loop of [`apply`](super::apply) knows between its steps.
@@ -445,14 +445,21 @@ pub(super) fn refresh_noops(
     state: &mut State,
 ) -> Result<(), StateError> {
     let mut changed = false;
+    // Recorded as a job records: references resolved (a profile's certificate ids), so an
+    // unchanged resource's record is the one its last apply wrote.
+    let arns: BTreeMap<Address, (ResourceId, Arn)> = state
+        .resources
+        .iter()
+        .map(|(a, r)| (a.clone(), (r.id.clone(), r.arn.clone())))
+        .collect();
     for c in plan.changes.iter().filter(|c| c.action == Action::Noop) {
-        let (Some(id), Some(arn), Some(spec)) = (&c.id, &c.arn, &c.desired) else {
+        let (Some(id), Some(arn), Some(_)) = (&c.id, &c.arn, &c.desired) else {
             continue;
         };
         let record = Record {
             id: id.clone(),
             arn: arn.clone(),
-            spec: spec.clone(),
+            spec: resolved_spec(c, &arns),
             fingerprints: c.fingerprints.clone(),
             protect: c.protect,
             live: state

@@ -21,6 +21,23 @@ use crate::state::{LiveMarkers, Record, State};
 use super::wait::wait_for;
 use super::{Effect, progress};
 
+/// The planned spec of `change` with each reference resolved to the id or ARN of its
+/// target in `arns`: what a job sends, and what the state records of an unchanged resource.
+pub(super) fn resolved_spec(
+    change: &Change,
+    arns: &BTreeMap<Address, (ResourceId, Arn)>,
+) -> SpecJson {
+    let mut spec = change.desired.as_ref().map_or(Value::Null, SpecJson::value);
+    crate::resource::resolve_references(change.address.kind, &mut spec, &|a, sends| {
+        let (id, arn) = arns.get(a)?;
+        Some(match sends {
+            Sends::Id => id.as_str().to_owned(),
+            Sends::Arn => arn.as_str().to_owned(),
+        })
+    });
+    SpecJson::from(spec)
+}
+
 /// What a job created, of a kind AWS assigns the ids of: the loop saves its id in
 /// `state.pending`, then answers.
 pub(super) struct Created {
@@ -53,17 +70,9 @@ impl Job {
         // Only the secret values come from `desired`: what to send is the plan's. Each
         // reference is resolved to the id or ARN of its target as it is now (created or
         // replaced earlier in this run).
-        let mut spec = change.desired.as_ref().map_or(Value::Null, SpecJson::value);
-        crate::resource::resolve_references(change.address.kind, &mut spec, &|a, sends| {
-            let (id, arn) = arns.get(a)?;
-            Some(match sends {
-                Sends::Id => id.as_str().to_owned(),
-                Sends::Arn => arn.as_str().to_owned(),
-            })
-        });
         Job {
             change: change.clone(),
-            spec: SpecJson::from(spec),
+            spec: resolved_spec(change, arns),
             secrets: desired
                 .resources
                 .get(&change.address)
