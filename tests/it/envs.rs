@@ -385,3 +385,124 @@ fn an_unreachable_endpoint_is_one_line() {
     assert_eq!(errors, 1, "{}", run.stderr);
     assert!(!run.stderr.contains("Read "), "{}", run.stderr);
 }
+
+/// Staging's shared connection and destination, and a destination of staging alone, made in
+/// staging's account outside its state (through another state, whose files then go).
+fn made_outside(e: &Envs) {
+    let dir = e.p.dir.path();
+    let overlay = dir.join("environments/staging");
+    std::fs::write(
+        overlay.join("extra.yaml"),
+        "apiVersion: outbound/v1
+kind: ApiDestination
+metadata: { name: extra }
+spec:
+  connection: orders
+  invocationEndpoint: https://extra.example/in
+  httpMethod: POST
+",
+    )
+    .unwrap();
+    let run = e.p.run(&[
+        "apply",
+        "--env",
+        "staging",
+        "--state",
+        "states/elsewhere.json",
+        "--auto-approve",
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    std::fs::remove_file(overlay.join("extra.yaml")).unwrap();
+    std::fs::remove_file(dir.join("states/elsewhere.json")).unwrap();
+}
+
+/// Issue 16 §1: `import --env E` writes into E's overlay: a whole manifest for a resource of
+/// E alone, only the adoption marker for one the shared manifests declare (their spec stays
+/// the one E's plan compares with AWS); one an overlay of E leaves out is refused. The next
+/// plan of E adopts all of them, and apply converges.
+#[test]
+fn import_env_writes_its_own_resources_whole_and_marks_shared_ones_in_its_overlay() {
+    let e = envs();
+    let dir = e.p.dir.path();
+    let overlay = dir.join("environments/staging");
+    made_outside(&e);
+    let wanted = [
+        "import",
+        "--env",
+        "staging",
+        "Connection/orders",
+        "ApiDestination/orders",
+        "ApiDestination/extra",
+    ];
+    // 1. A shared resource that staging's overlay leaves out: refused, nothing written.
+    std::fs::write(
+        overlay.join("absent.yaml"),
+        "kind: ApiDestination\nmetadata: { name: orders, absent: true }\n",
+    )
+    .unwrap();
+    let run = e.p.run(&wanted);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("ApiDestination/orders")
+            && run
+                .stderr
+                .contains("absent.yaml leaves it out of environment `staging`"),
+        "{}",
+        run.stderr
+    );
+    assert!(!overlay.join("apidestination-extra.yaml").exists());
+    std::fs::remove_file(overlay.join("absent.yaml")).unwrap();
+    // 2. The import: staging's overlay gets them, the shared manifests nothing.
+    let shared_before = std::fs::read_dir(dir.join("manifests")).unwrap().count();
+    let run = e.p.run(&wanted);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("into environments/staging/"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.join("manifests")).unwrap().count(),
+        shared_before
+    );
+    let read = |f: &str| std::fs::read_to_string(overlay.join(f)).unwrap();
+    for marker in ["connection-orders.yaml", "apidestination-orders.yaml"] {
+        let doc: serde_yaml::Value = serde_yaml::from_str(&read(marker)).unwrap();
+        assert_eq!(
+            doc,
+            serde_yaml::from_str::<serde_yaml::Value>(&format!(
+                "{{kind: {}, metadata: {{name: orders, adopt: true}}}}",
+                if marker.starts_with("connection") {
+                    "Connection"
+                } else {
+                    "ApiDestination"
+                }
+            ))
+            .unwrap(),
+            "{marker}"
+        );
+    }
+    let own: serde_yaml::Value = serde_yaml::from_str(&read("apidestination-extra.yaml")).unwrap();
+    assert_eq!(own["metadata"]["adopt"], serde_yaml::Value::Bool(true));
+    assert_eq!(
+        own["spec"]["invocationEndpoint"],
+        "https://extra.example/in"
+    );
+    // The shared connection named, not its ARN.
+    assert_eq!(own["spec"]["connection"], "orders", "{own:?}");
+    assert!(!read("connection-orders.yaml").contains("fromEnv"));
+    // 3. Staging's plan adopts the three; production's set is unchanged.
+    let run = e.p.run(&["plan", "--env", "staging", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let plan: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(plan["summary"]["adopt"], 3, "{}", run.stdout);
+    assert_eq!(plan["summary"]["create"], 0, "{}", run.stdout);
+    let run = e.p.run(&["validate", "--env", "production"]);
+    assert!(run.stdout.contains("3 resources"), "{}", run.stdout);
+    // 4. Applied, staging converges.
+    let run = e.p.run(&["apply", "--env", "staging", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let run =
+        e.p.run(&["plan", "--env", "staging", "--detailed-exitcode"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+}
