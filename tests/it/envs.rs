@@ -506,3 +506,63 @@ fn import_env_writes_its_own_resources_whole_and_marks_shared_ones_in_its_overla
         e.p.run(&["plan", "--env", "staging", "--detailed-exitcode"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
 }
+
+/// The reports of `plan --env all` as people, scripts and pull requests read them: staging
+/// converged, production to create, and `broken` (no `values`: its placeholders are unknown)
+/// failing validation. Exit 1, the most severe. On stderr, each environment's lines carry
+/// its name, as the three run at once.
+#[test]
+fn plan_all_reports_one_section_per_environment_and_prefixes_stderr() {
+    let e = envs();
+    let run = e.p.run(&["apply", "--env", "staging", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let project = std::fs::read_to_string(e.p.dir.path().join("outbound.yaml")).unwrap();
+    std::fs::write(
+        e.p.dir.path().join("outbound.yaml"),
+        format!(
+            "{project}  broken:\n    account: \"333333333333\"\n    region: {}\n    state: states/broken.json\n",
+            e.production_region
+        ),
+    )
+    .unwrap();
+    let mut redactions = vec![
+        (regex::escape(&e.staging_region), "[staging-region]"),
+        (regex::escape(&e.production_region), "[production-region]"),
+        (
+            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}".to_owned(),
+            "[uuid]",
+        ),
+        // Salted per state, or hashes of what moto made: new in every run.
+        (r#"argon2id\$[^"]+"#.to_owned(), "[fingerprint]"),
+        (r#""fingerprintSalt": "[^"]+""#.to_owned(), r#""fingerprintSalt": "[salt]""#),
+        (r"\b[0-9a-f]{64}\b".to_owned(), "[sha256]"),
+    ];
+    redactions.extend(e.p.redactions());
+    for (format, ext) in [("text", "txt"), ("json", "json"), ("markdown", "md")] {
+        let run = e.p.run(&["plan", "--env", "all", "--format", format]);
+        assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+        insta::with_settings!({
+            omit_expression => true,
+            filters => redactions.iter().map(|(regex, to)| (regex.as_str(), *to)),
+        }, {
+            insta::assert_snapshot!(format!("plan-all.{ext}"), run.stdout);
+        });
+        for env in ["staging", "production", "broken"] {
+            assert!(
+                run.stderr.contains(&format!("[{env}] ")),
+                "{env}:\n{}",
+                run.stderr
+            );
+        }
+        let unprefixed: Vec<&str> = run
+            .stderr
+            .lines()
+            .filter(|l| {
+                !["[staging] ", "[production] ", "[broken] "]
+                    .iter()
+                    .any(|p| l.starts_with(p))
+            })
+            .collect();
+        assert!(unprefixed.is_empty(), "{unprefixed:?}\n{}", run.stderr);
+    }
+}
