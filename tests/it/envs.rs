@@ -534,7 +534,10 @@ fn plan_all_reports_one_section_per_environment_and_prefixes_stderr() {
         ),
         // Salted per state, or hashes of what moto made: new in every run.
         (r#"argon2id\$[^"]+"#.to_owned(), "[fingerprint]"),
-        (r#""fingerprintSalt": "[^"]+""#.to_owned(), r#""fingerprintSalt": "[salt]""#),
+        (
+            r#""fingerprintSalt": "[^"]+""#.to_owned(),
+            r#""fingerprintSalt": "[salt]""#,
+        ),
         (r"\b[0-9a-f]{64}\b".to_owned(), "[sha256]"),
     ];
     redactions.extend(e.p.redactions());
