@@ -2,6 +2,7 @@
 //! field by field, and what each action must wait for. Pure: no I/O, no clock.
 
 pub mod file;
+pub mod in_use;
 pub mod saved;
 
 use std::collections::{BTreeMap, BTreeSet};

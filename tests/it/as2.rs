@@ -368,3 +368,59 @@ fn a_local_profile_named_as_the_partner_is_refused_offline() {
     );
     assert!(p.operations().is_empty(), "{:?}", p.operations());
 }
+
+/// A plan that would delete a certificate a profile outside outbound's manifests still lists
+/// is refused, naming the certificate and the profile; nothing changes in AWS (issue 17 §4).
+#[test]
+fn deleting_a_certificate_a_profile_outside_lists_is_refused() {
+    let p = Project::new();
+    p.write(
+        "c.yaml",
+        &certificate_doc(&p, "shared", "SIGNING", 3650, false),
+    );
+    p.apply();
+    let cert = id(&p, "Certificate/shared");
+    let profile = outside(&p.region, async |aws| {
+        let spec = outbound::resource::ProfileSpec {
+            profile_type: outbound::resource::profile::ProfileType::Partner,
+            as2_id: "ELSEWHERE".into(),
+            certificates: Vec::new(),
+            certificate_ids: vec![cert.clone()],
+            tags: Default::default(),
+        };
+        aws.create_profile(&spec, &Default::default())
+            .await
+            .unwrap()
+    });
+    p.remove("c.yaml");
+    p.write(
+        "other.yaml",
+        &certificate_doc(&p, "other", "SIGNING", 3650, false),
+    );
+    crate::support::moto().forget_calls(&p.region);
+    for run in [p.plan(), p.run(&["apply", "--auto-approve"])] {
+        assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+        for named in ["Certificate/shared", cert.as_str(), profile.as_str()] {
+            assert!(run.stderr.contains(named), "{named}: {}", run.stderr);
+        }
+        assert!(
+            run.stderr.contains("hint: remove it from them"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(p.mutations().is_empty(), "{:?}", p.mutations());
+    // Once the profile no longer lists it, the delete goes ahead.
+    outside(&p.region, async |aws| {
+        let spec = outbound::resource::ProfileSpec {
+            profile_type: outbound::resource::profile::ProfileType::Partner,
+            as2_id: "ELSEWHERE".into(),
+            certificates: Vec::new(),
+            certificate_ids: Vec::new(),
+            tags: Default::default(),
+        };
+        aws.update_profile(&profile, &spec).await.unwrap()
+    });
+    p.apply();
+    p.assert_no_changes();
+}
