@@ -424,3 +424,79 @@ fn deleting_a_certificate_a_profile_outside_lists_is_refused() {
     p.apply();
     p.assert_no_changes();
 }
+
+/// A certificate imported outside outbound (as in the console), with a chain: its id and
+/// the PEM of its body.
+fn certificate_outside(p: &Project, usage: &str) -> (String, String) {
+    let (pem, _) = certificate(3650);
+    let (chain, _) = certificate(3650);
+    let dir = tempfile::tempdir().unwrap();
+    let mut secrets = outbound::aws::events::Secrets::new();
+    for (pointer, file, value) in [
+        ("/spec/certificate", "body.pem", &pem),
+        ("/spec/certificateChain", "chain.pem", &chain),
+    ] {
+        std::fs::write(dir.path().join(file), value).unwrap();
+        let value = outbound::manifest::secret::SecretRef::FromFile(file.into())
+            .resolve(dir.path())
+            .unwrap();
+        secrets.insert(pointer.to_owned(), value);
+    }
+    let spec: outbound::resource::CertificateSpec = serde_json::from_value(serde_json::json!({
+        "usage": usage,
+        "certificate": { "fromFile": "body.pem" },
+        "certificateChain": { "fromFile": "chain.pem" },
+        "description": "made-elsewhere",
+    }))
+    .unwrap();
+    let id = outside(&p.region, async |aws| {
+        aws.import_certificate(&spec, &secrets, &Default::default())
+            .await
+            .unwrap()
+    });
+    (id.as_str().to_owned(), pem)
+}
+
+/// A profile created outside outbound: its id.
+fn profile_outside(p: &Project, as2_id: &str, certificate_ids: &[&str]) -> String {
+    let spec = outbound::resource::ProfileSpec {
+        profile_type: outbound::resource::profile::ProfileType::Partner,
+        as2_id: as2_id.into(),
+        certificates: Vec::new(),
+        certificate_ids: certificate_ids.iter().map(|s| (*s).to_owned()).collect(),
+        tags: std::collections::BTreeMap::from([("team".to_owned(), "edi".to_owned())]),
+    };
+    outside(&p.region, async |aws| {
+        aws.create_profile(&spec, &Default::default())
+            .await
+            .unwrap()
+            .as_str()
+            .to_owned()
+    })
+}
+
+/// `drift --include-unmanaged` lists the certificates and profiles no manifest or state
+/// names, with the import command of each.
+#[test]
+fn include_unmanaged_lists_certificates_and_profiles() {
+    let p = Project::new();
+    onboard(&p);
+    p.apply();
+    let (cert, _) = certificate_outside(&p, "SIGNING");
+    let profile = profile_outside(&p, "ELSEWHERE", &[&cert]);
+    let run = p.drift(&["--include-unmanaged"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let section = &run.stdout[run.stdout.find("Unmanaged").unwrap()..];
+    let section = section.split("\n\n").next().unwrap();
+    assert_eq!(
+        section.lines().skip(1).collect::<Vec<_>>(),
+        [
+            format!("  + Certificate/{cert}"),
+            format!("      adopt it: outbound import Certificate/NAME={cert}"),
+            format!("  + Profile/{profile}"),
+            format!("      adopt it: outbound import Profile/NAME={profile}"),
+        ],
+        "{}",
+        run.stdout
+    );
+}
