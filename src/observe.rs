@@ -62,9 +62,7 @@ pub async fn observe<A: Observe>(
         .iter()
         .copied()
         .filter(|a| {
-            !by_id(a.kind)
-                || state.resources.contains_key(*a)
-                || (a.kind == Kind::Connector && adopted_id(desired, a).is_some())
+            !by_id(a.kind) || state.resources.contains_key(*a) || adopted(desired, a).is_some()
         })
         .collect();
     // Other kinds known by an AWS-assigned id (certificates, profiles): searched by tag
@@ -73,7 +71,7 @@ pub async fn observe<A: Observe>(
         .iter()
         .copied()
         .filter(|a| a.kind != Kind::Connector && by_id(a.kind))
-        .filter(|a| !state.resources.contains_key(*a))
+        .filter(|a| !state.resources.contains_key(*a) && adopted(desired, a).is_none())
         .collect();
     // Connectors are searched by tag when no id is recorded, and also whenever a create or
     // replacement of the address was interrupted (still pending): the copy it made may be
@@ -262,6 +260,15 @@ fn as_described(spec: &Value) -> Value {
 fn adopted_id<'a>(desired: &'a DesiredState, address: &Address) -> Option<&'a ConnectorId> {
     match desired.resources.get(address)?.adopt.as_ref()? {
         crate::manifest::Adoption::Connector(id) => Some(id),
+        _ => None,
+    }
+}
+
+/// The AWS id a manifest adopts (`metadata.adopt: c-…`, `cert-…`, `p-…`), if any.
+fn adopted<'a>(desired: &'a DesiredState, address: &Address) -> Option<&'a str> {
+    match desired.resources.get(address)?.adopt.as_ref()? {
+        crate::manifest::Adoption::Connector(id) => Some(id.as_str()),
+        crate::manifest::Adoption::Id(id) => Some(id.as_str()),
         crate::manifest::Adoption::ByName => None,
     }
 }
@@ -279,7 +286,7 @@ async fn describe<A: Observe>(
         .map(|a| async move {
             let mark = state.pending.get(a);
             let id = state.resources.get(a).map_or_else(
-                || adopted_id(desired, a).map_or(a.name.as_str(), ConnectorId::as_str),
+                || adopted(desired, a).unwrap_or(a.name.as_str()),
                 |r| r.id.as_str(),
             );
             let live = match a.kind {

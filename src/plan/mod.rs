@@ -735,6 +735,18 @@ fn change_of(
 /// becomes `Adopt`, recorded by apply; a replacement is refused (an adoption must not delete
 /// what it takes over); a deauthorization stays one (recorded by apply all the same).
 fn adoption(mut c: Change, sides: &Sides<'_>, state: &State) -> Result<Change, PlanError> {
+    // A secret that forces a replacement (a certificate's body, chain or key) cannot be
+    // compared with AWS without a record: the adoption records the manifest's values.
+    let rules = c.address.kind.rules();
+    c.fields
+        .retain(|f| !(f.forces_replacement && rules.is_secret_slot(&f.path)));
+    if c.action == Action::Replace && !c.fields.iter().any(|f| f.forces_replacement) {
+        c.action = if c.fields.is_empty() {
+            Action::Noop
+        } else {
+            Action::Update
+        };
+    }
     if c.action == Action::Replace {
         let fields: Vec<String> = c
             .fields
@@ -775,7 +787,12 @@ fn adoption(mut c: Change, sides: &Sides<'_>, state: &State) -> Result<Change, P
         (Kind::Connection, Some(_)) if !sides.wants_deauthorized() => {
             secrets_never_sent(action, fields, &mut reasons)
         }
-        (Kind::Connector, Some(live)) => {
+        (kind, Some(live))
+            if matches!(
+                kind.rules().identity,
+                crate::resource::rules::Identity::Tagged { .. }
+            ) =>
+        {
             ownership_tags(action, fields, live, &c.address, state, true, &mut reasons)
         }
         _ => (action, fields),

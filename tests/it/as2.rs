@@ -428,14 +428,24 @@ fn deleting_a_certificate_a_profile_outside_lists_is_refused() {
 /// A certificate imported outside outbound (as in the console), with a chain: its id and
 /// the PEM of its body.
 fn certificate_outside(p: &Project, usage: &str) -> (String, String) {
-    let (pem, _) = certificate(3650);
+    let (id, pem, _) = certificate_outside_with(p, usage, false);
+    (id, pem)
+}
+
+/// [`certificate_outside`], with its private key when `with_key`: its id, PEM and key.
+fn certificate_outside_with(p: &Project, usage: &str, with_key: bool) -> (String, String, String) {
+    let (pem, key) = certificate(3650);
     let (chain, _) = certificate(3650);
     let dir = tempfile::tempdir().unwrap();
     let mut secrets = outbound::aws::events::Secrets::new();
-    for (pointer, file, value) in [
+    let mut files = vec![
         ("/spec/certificate", "body.pem", &pem),
         ("/spec/certificateChain", "chain.pem", &chain),
-    ] {
+    ];
+    if with_key {
+        files.push(("/spec/privateKey", "key.pem", &key));
+    }
+    for (pointer, file, value) in files {
         std::fs::write(dir.path().join(file), value).unwrap();
         let value = outbound::manifest::secret::SecretRef::FromFile(file.into())
             .resolve(dir.path())
@@ -454,7 +464,7 @@ fn certificate_outside(p: &Project, usage: &str) -> (String, String) {
             .await
             .unwrap()
     });
-    (id.as_str().to_owned(), pem)
+    (id.as_str().to_owned(), pem, key)
 }
 
 /// A profile created outside outbound: its id.
@@ -499,4 +509,137 @@ fn include_unmanaged_lists_certificates_and_profiles() {
         "{}",
         run.stdout
     );
+}
+
+/// `import` of certificates and profiles: the PEM body and chain written as files beside the
+/// manifest, the private key as a file to fill (listed on stderr), a profile naming the
+/// certificate imported with it (the other by id); the manifests validate, and the next plan
+/// adopts them (with outbound's tags) and nothing else.
+#[test]
+fn import_writes_certificates_as_pem_files_and_profiles_by_name() {
+    let p = Project::new();
+    p.write(
+        "c.yaml",
+        &certificate_doc(&p, "ours-signing", "SIGNING", 3650, false),
+    );
+    p.apply();
+    let (signing, pem) = certificate_outside(&p, "SIGNING");
+    let (other, _) = certificate_outside(&p, "ENCRYPTION");
+    let (local, _, key) = certificate_outside_with(&p, "SIGNING", true);
+    let profile = profile_outside(&p, "ACME-AS2", &[&signing, &other]);
+    let run = p.run(&[
+        "import",
+        &format!("Certificate/acme-signing={signing}"),
+        &format!("Certificate/ours-local={local}"),
+        &format!("Profile/acme={profile}"),
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(!run.stderr.contains("BEGIN"), "{}", run.stderr);
+    let dir = p.dir.path().join("manifests/imported");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("certs/acme-signing.pem")).unwrap(),
+        pem,
+        "the PEM AWS holds, with one newline more (a `fromFile` value drops one)"
+    );
+    assert!(dir.join("certs/acme-signing-chain.pem").is_file());
+    let manifest = std::fs::read_to_string(dir.join("certificate-acme-signing.yaml")).unwrap();
+    assert!(
+        manifest.contains("fromFile: certs/acme-signing.pem"),
+        "{manifest}"
+    );
+    assert!(
+        manifest.contains(&format!("adopt: {signing}")),
+        "{manifest}"
+    );
+    // The key is a file to fill, never in AWS's answers.
+    assert!(
+        run.stderr
+            .contains("keys/ours-local.key  Certificate/ours-local"),
+        "{}",
+        run.stderr
+    );
+    assert!(!dir.join("keys/ours-local.key").exists());
+    let profile_doc = std::fs::read_to_string(dir.join("profile-acme.yaml")).unwrap();
+    assert!(
+        profile_doc.contains("- acme-signing") && profile_doc.contains(&format!("- {other}")),
+        "{profile_doc}"
+    );
+    // Until the key is written, the manifests do not validate (the file is named).
+    let run = p.run(&["validate"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("ours-local.key"), "{}", run.stderr);
+    std::fs::create_dir_all(dir.join("keys")).unwrap();
+    std::fs::write(dir.join("keys/ours-local.key"), key).unwrap();
+    let run = p.run(&["validate"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    // The plan adopts the three, adding outbound's tags; apply records them.
+    let plan = p.plan();
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    for address in [
+        "Certificate/acme-signing",
+        "Certificate/ours-local",
+        "Profile/acme",
+    ] {
+        assert!(plan.stdout.contains(address), "{address}: {}", plan.stdout);
+    }
+    assert!(!plan.stdout.contains("will be replaced"), "{}", plan.stdout);
+    crate::support::moto().forget_calls(&p.region);
+    p.apply();
+    // Tags, and the profile's list sent again (the ids of certificates adopted in the same
+    // plan are "known after apply"): nothing is imported, created or deleted.
+    let mutations = p.mutations();
+    assert!(
+        mutations
+            .iter()
+            .all(|m| m == "TagResource" || m == "UpdateProfile"),
+        "an adoption only tags: {mutations:?}"
+    );
+    p.assert_no_changes();
+    assert_eq!(id(&p, "Certificate/acme-signing"), signing);
+    assert_eq!(id(&p, "Profile/acme"), profile);
+    let tags = outside(&p.region, async |aws| {
+        aws.describe_certificate(&outbound::resource::ResourceId::name(signing.clone()))
+            .await
+            .unwrap()
+            .unwrap()
+            .tags
+    });
+    assert_eq!(tags["outbound:name"], "acme-signing");
+}
+
+/// `import --all --kind Certificate --kind Profile` finds the ones no state manages (named by
+/// their id, untagged) and leaves out the managed ones.
+#[test]
+fn import_all_finds_unmanaged_certificates_and_profiles() {
+    let p = Project::new();
+    p.write(
+        "c.yaml",
+        &certificate_doc(&p, "ours-signing", "SIGNING", 3650, false),
+    );
+    p.apply();
+    let (cert, _) = certificate_outside(&p, "SIGNING");
+    let profile = profile_outside(&p, "ACME-AS2", &[&cert]);
+    let run = p.run(&[
+        "import",
+        "--all",
+        "--kind",
+        "Certificate",
+        "--kind",
+        "Profile",
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("Imported 2 resources"),
+        "{}",
+        run.stdout
+    );
+    let dir = p.dir.path().join("manifests/imported");
+    assert!(dir.join(format!("certificate-{cert}.yaml")).is_file());
+    let profile_doc = std::fs::read_to_string(dir.join(format!("profile-{profile}.yaml"))).unwrap();
+    assert!(profile_doc.contains(&format!("- {cert}")), "{profile_doc}");
+    assert!(!profile_doc.contains("certificateIds"), "{profile_doc}");
+    let run = p.run(&["validate"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    p.apply();
+    p.assert_no_changes();
 }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_transfer::types::{CertificateUsageType, Tag};
+use aws_sdk_transfer::types::{CertificateUsageType, DescribedCertificate, Tag};
 use aws_smithy_types::DateTime;
 use serde_json::{Map, Value};
 
@@ -77,17 +77,10 @@ crate::aws::rate::of_service!(Transfer:
 impl Aws {
     /// `DescribeCertificate`; `None` when the id is unknown.
     pub async fn describe_certificate(&self, id: &ResourceId) -> Result<Option<Live>, AwsError> {
-        let request = self
-            .transfer
-            .describe_certificate()
-            .certificate_id(id.as_str())
-            .send();
-        let Some(out) = absent_as_none(self.call("DescribeCertificate", request).await)? else {
+        let Some(c) = self.described_certificate(id).await? else {
             return Ok(None);
         };
-        let Some(c) = out.certificate() else {
-            return Ok(None);
-        };
+        let c = &c;
         let sensitive = || serde_json::json!({ "$sensitive": true });
         let mut spec = Map::new();
         put_str(&mut spec, "usage", c.usage().map(|u| u.as_str()));
@@ -120,6 +113,32 @@ impl Aws {
             created: None,
             tags,
         }))
+    }
+
+    /// The PEM body and chain `DescribeCertificate` returns (public; what `outbound import`
+    /// writes as files); `None` when the id is unknown.
+    pub async fn certificate_pem(
+        &self,
+        id: &ResourceId,
+    ) -> Result<Option<(String, Option<String>)>, AwsError> {
+        Ok(self.described_certificate(id).await?.and_then(|c| {
+            let chain = c.certificate_chain().filter(|b| !b.is_empty());
+            Some((c.certificate()?.to_owned(), chain.map(str::to_owned)))
+        }))
+    }
+
+    /// `DescribeCertificate` as the SDK answers it; `None` when the id is unknown.
+    async fn described_certificate(
+        &self,
+        id: &ResourceId,
+    ) -> Result<Option<DescribedCertificate>, AwsError> {
+        let request = self
+            .transfer
+            .describe_certificate()
+            .certificate_id(id.as_str())
+            .send();
+        let out = absent_as_none(self.call("DescribeCertificate", request).await)?;
+        Ok(out.and_then(|o| o.certificate))
     }
 
     /// Every certificate id (`ListCertificates`, paginated).
