@@ -643,3 +643,27 @@ fn import_all_finds_unmanaged_certificates_and_profiles() {
     p.apply();
     p.assert_no_changes();
 }
+
+/// The AWS limits of the certificate's members (the generated constraints table) hold for
+/// its resolved PEM too: a body past `CertificateBodyType`'s 16,384 characters is refused
+/// offline, naming the field and the shape, never quoting the value.
+#[test]
+fn a_certificate_body_past_the_aws_limit_is_refused_offline() {
+    let p = Project::new();
+    p.write(
+        "c.yaml",
+        &certificate_doc(&p, "big", "SIGNING", 3650, false),
+    );
+    let body = format!("{}\n", "A".repeat(16_385));
+    std::fs::write(p.dir.path().join("manifests/certs/big.pem"), &body).unwrap();
+    let run = p.run(&["validate"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("c.yaml:"), "{}", run.stderr);
+    assert!(run.stderr.contains("CertificateBodyType"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("AAAAAAAA"),
+        "the value is quoted: {}",
+        run.stderr
+    );
+    assert!(p.operations().is_empty(), "{:?}", p.operations());
+}
