@@ -576,17 +576,19 @@ pub fn build(
         };
         let fps = fingerprints.get(address).cloned().unwrap_or_default();
         let change = change_of(&sides, state, fps, &identity_of);
+        // An adoption keeps the resource (its id is known): judged after it is made one.
+        let change = if sides.adopting() {
+            adoption(change, &sides, state)?
+        } else {
+            change
+        };
         // (What AWS could not be read for, drift leaves out of `observed`: not renewed.)
         if matches!(change.action, Action::Create | Action::Replace)
             && observed.contains_key(address)
         {
             renewed.insert(address.clone());
         }
-        changes.push(if sides.adopting() {
-            adoption(change, &sides, state)?
-        } else {
-            change
-        });
+        changes.push(change);
     }
     // 2. Refuse to take over what outbound did not create (unless a manifest adopts it), or
     //    to delete what is protected.
