@@ -779,15 +779,20 @@ fn next_steps(imported: &[Imported], recorded: bool) -> String {
         m
     });
     let connections = by_kind.get(&Kind::Connection).copied().unwrap_or(0);
-    let connectors = by_kind.get(&Kind::Connector).copied().unwrap_or(0);
+    // Connectors, certificates and profiles: adopted with outbound's `outbound:` tags.
+    let tagged_count: usize = by_kind
+        .iter()
+        .filter(|(k, _)| tagged(**k))
+        .map(|(_, n)| n)
+        .sum();
     if !recorded {
         out.push_str(&format!(
             "\nThe state was left alone: each manifest carries `metadata.adopt`, and the next `outbound plan` shows {} as `adopt`, with the changes made once ({}fields the manifest sets differently from AWS); `outbound apply` records them in the state. Review and merge the manifests first.\n",
             if imported.len() == 1 { "it" } else { "them" },
-            match (connections > 0, connectors > 0) {
-                (true, true) => "a connection's secrets, a connector's `outbound:` tags, ",
+            match (connections > 0, tagged_count > 0) {
+                (true, true) => "a connection's secrets, the `outbound:` tags of a connector, certificate or profile, ",
                 (true, false) => "a connection's secrets, ",
-                (false, true) => "a connector's `outbound:` tags, ",
+                (false, true) => "the `outbound:` tags of a connector, certificate or profile, ",
                 (false, false) => "",
             }
         ));
@@ -796,7 +801,7 @@ fn next_steps(imported: &[Imported], recorded: bool) -> String {
     let owed: Vec<String> = [
         (connections, "that send secrets, one per connection"),
         (
-            connectors,
+            by_kind.get(&Kind::Connector).copied().unwrap_or(0),
             "that only add `outbound:` tags, one per connector",
         ),
     ]
