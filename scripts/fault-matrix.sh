@@ -3,10 +3,10 @@
 # interrupted at every one of its AWS calls by kill -9 (before and after the call), by the
 # failing-call kinds (AccessDenied, HTTP 500, throttling, a dropped answer), and while AWS is
 # read (kill -9, GitHub's cancel sequence) or an S3 answer is lost, on the local file and S3.
-#   scripts/fault-matrix.sh                        # every kind at every call (the full sweep)
-#   OUTBOUND_FAULT_MATRIX=stride scripts/fault-matrix.sh        # as CI runs it (.ci/run):
-#       every kill point, AccessDenied and a dropped answer at every mutating call, a stride of
-#       the other kinds
+#   scripts/fault-matrix.sh                        # every kind at every call (the full sweep,
+#                                                  # as CI runs it: .ci/run)
+#   OUTBOUND_FAULT_MATRIX=stride scripts/fault-matrix.sh        # a quicker part: every kill
+#       point, AccessDenied and a dropped answer at every mutating call, a stride of the others
 #   OUTBOUND_FAULT_MATRIX_CALLS=31,32 scripts/fault-matrix.sh   # only those calls
 #   OUTBOUND_FAULT_MATRIX_JOBS=4 scripts/fault-matrix.sh        # cells run at once per test (default 2)
 # The tables are written to target/tmp/fault-matrix-{kill,faults,interruptions}.md; the last

@@ -549,14 +549,21 @@ pub fn save(store: &Store, state: &mut State) -> Result<(), StateError> {
 /// a first apply after an upgrade) get their record refreshed without an AWS call.
 fn refresh_noops(plan: &Plan, store: &Store, state: &mut State) -> Result<(), StateError> {
     let mut changed = false;
+    // Recorded as a job records: references resolved (a profile's certificate ids), so an
+    // unchanged resource's record is the one its last apply wrote.
+    let arns: BTreeMap<Address, (ResourceId, Arn)> = state
+        .resources
+        .iter()
+        .map(|(a, r)| (a.clone(), (r.id.clone(), r.arn.clone())))
+        .collect();
     for c in plan.changes.iter().filter(|c| c.action == Action::Noop) {
-        let (Some(id), Some(arn), Some(spec)) = (&c.id, &c.arn, &c.desired) else {
+        let (Some(id), Some(arn), Some(_)) = (&c.id, &c.arn, &c.desired) else {
             continue;
         };
         let record = Record {
             id: id.clone(),
             arn: arn.clone(),
-            spec: spec.clone(),
+            spec: resolved_spec(c, &arns),
             fingerprints: c.fingerprints.clone(),
             protect: c.protect,
             live: state
@@ -579,6 +586,20 @@ fn refresh_noops(plan: &Plan, store: &Store, state: &mut State) -> Result<(), St
         save(store, state)?;
     }
     Ok(())
+}
+
+/// The planned spec of `change` with each reference resolved to the id or ARN of its
+/// target in `arns`: what a job sends, and what the state records of an unchanged resource.
+fn resolved_spec(change: &Change, arns: &BTreeMap<Address, (ResourceId, Arn)>) -> SpecJson {
+    let mut spec = change.desired.as_ref().map_or(Value::Null, SpecJson::value);
+    crate::resource::resolve_references(change.address.kind, &mut spec, &|a, sends| {
+        let (id, arn) = arns.get(a)?;
+        Some(match sends {
+            Sends::Id => id.as_str().to_owned(),
+            Sends::Arn => arn.as_str().to_owned(),
+        })
+    });
+    SpecJson::from(spec)
 }
 
 /// A connector a job created: the loop saves its id in `state.pending`, then answers.
@@ -612,17 +633,9 @@ impl Job {
         // Only the secret values come from `desired`: what to send is the plan's. Each
         // reference is resolved to the id or ARN of its target as it is now (created or
         // replaced earlier in this run).
-        let mut spec = change.desired.as_ref().map_or(Value::Null, SpecJson::value);
-        crate::resource::resolve_references(change.address.kind, &mut spec, &|a, sends| {
-            let (id, arn) = arns.get(a)?;
-            Some(match sends {
-                Sends::Id => id.as_str().to_owned(),
-                Sends::Arn => arn.as_str().to_owned(),
-            })
-        });
         Job {
             change: change.clone(),
-            spec: SpecJson::from(spec),
+            spec: resolved_spec(change, arns),
             secrets: desired
                 .resources
                 .get(&change.address)

@@ -53,6 +53,10 @@ pub fn run(args: &ImportArgs, global: &crate::cli::GlobalArgs) -> anyhow::Result
         Err(refused) => return Ok(refused),
     };
     let ctx = &ctx;
+    let shared = match shared(ctx, global.explicit.out) {
+        Ok(s) => s,
+        Err(refused) => return Ok(refused),
+    };
     runtime()?.block_on(async {
         // 2. The account guard (the first AWS call), then the state (what it manages is not
         //    imported). The lock is taken only to write the state (--write-state), and the
@@ -115,7 +119,7 @@ pub fn run(args: &ImportArgs, global: &crate::cli::GlobalArgs) -> anyhow::Result
         }
         // 4. Manifests and records.
         let all = matches!(wanted, Wanted::All(_));
-        let imported = match documents(args, all, &out, &search.found, &state)? {
+        let imported = match documents(args, all, &out, &search.found, &state, shared.as_ref())? {
             Ok(i) => i,
             Err(refused) => return Ok(refused),
         };
@@ -166,6 +170,67 @@ fn out_dir(
     }
 }
 
+/// With an environment whose overlay the manifests go to (no `--out`), what its shared
+/// manifests declare (`None` otherwise); a shared manifest that cannot be read is refused.
+fn shared(
+    ctx: &super::context::Context,
+    given: bool,
+) -> Result<Option<(String, crate::project::set::Shared)>, Outcome> {
+    let Some(env) = ctx.env.as_ref().filter(|_| !given) else {
+        return Ok(None);
+    };
+    match crate::project::set::shared(env, None) {
+        Ok(s) => Ok(Some((env.name.clone(), s))),
+        Err(diags) => {
+            render::diagnostics(&diags);
+            Err(refuse(&[format!(
+                "the shared manifests of environment `{}` could not be read (above): import needs them to tell the environment's own resources from the shared ones",
+                env.name
+            )]))
+        }
+    }
+}
+
+/// An environment's overlay gets a whole manifest for a resource of its own, and only an
+/// adoption marker for one the shared manifests declare (`project::set::adoption`); one an
+/// overlay leaves out of the environment (`metadata.absent`) is refused. An API destination
+/// names a shared connection with `connection:`.
+fn in_overlay(
+    (env, shared): &(String, crate::project::set::Shared),
+    imported: Vec<Imported>,
+) -> Result<Vec<Imported>, Vec<String>> {
+    let left_out: Vec<String> = imported
+        .iter()
+        .filter_map(|i| {
+            let file = shared.left_out.get(&i.address)?;
+            Some(format!(
+                "{}: {} leaves it out of environment `{env}` (`metadata.absent`); remove that document to adopt it here",
+                i.address,
+                file.display()
+            ))
+        })
+        .collect();
+    if !left_out.is_empty() {
+        return Err(left_out);
+    }
+    Ok(imported
+        .into_iter()
+        .map(|mut i| {
+            if shared.declared.contains(&i.address) {
+                let adopt = match i.address.kind {
+                    Kind::Connection | Kind::ApiDestination => serde_json::Value::Bool(true),
+                    _ => serde_json::Value::String(i.record.id.to_string()),
+                };
+                i.yaml = crate::project::set::adoption(&i.address, adopt, env);
+                // The shared document names its own secrets and meets the format.
+                i.secrets.clear();
+                i.problems.clear();
+            }
+            i
+        })
+        .collect())
+}
+
 /// `--write-state`: the imported records saved in the state, then the lock released.
 fn record(
     lock: crate::store::Lock,
@@ -190,15 +255,26 @@ fn documents(
     out: &Path,
     found: &[Found],
     state: &State,
+    shared: Option<&(String, crate::project::set::Shared)>,
 ) -> anyhow::Result<Result<Vec<Imported>, Outcome>> {
     if all && !confirmed_all(found, args.yes)? {
         render::message("Nothing was imported: no manifest and no state were written.\n");
         return Ok(Err(Outcome::Failed));
     }
-    let earlier = imported_earlier(out, found);
+    let mut earlier = imported_earlier(out, found);
+    if let Some((_, s)) = shared {
+        earlier.extend(connections_of(found, |c| s.declared.contains(c)));
+    }
     let imported = match import::documents_with(found, state, &earlier) {
         Ok(i) => i,
         Err(e) => return Ok(Err(refuse(&[e.to_string()]))),
+    };
+    let imported = match shared {
+        None => imported,
+        Some(s) => match in_overlay(s, imported) {
+            Ok(i) => i,
+            Err(problems) => return Ok(Err(refuse(&problems))),
+        },
     };
     let existing: Vec<String> = imported
         .iter()
@@ -674,6 +750,14 @@ fn managed_by_id<'a>(
 /// `arn:…:connection/NAME/…`): ARN -> name, so a destination names its connection with
 /// `connection:` although the state records neither until they are adopted.
 fn imported_earlier(dir: &Path, found: &[Found]) -> BTreeMap<String, String> {
+    connections_of(found, |connection| {
+        dir.join(import::file_name(connection)).is_file()
+    })
+}
+
+/// The connections the API destinations of `found` point at that `known` accepts: ARN ->
+/// name (NAME from the ARN `arn:…:connection/NAME/…`).
+fn connections_of(found: &[Found], known: impl Fn(&Address) -> bool) -> BTreeMap<String, String> {
     found
         .iter()
         .filter(|f| f.address.kind == Kind::ApiDestination)
@@ -686,8 +770,7 @@ fn imported_earlier(dir: &Path, found: &[Found]) -> BTreeMap<String, String> {
                 .split('/')
                 .next()?
                 .to_owned();
-            let file = import::file_name(&Address::new(Kind::Connection, name.clone()));
-            dir.join(file).is_file().then_some((arn, name))
+            known(&Address::new(Kind::Connection, name.clone())).then_some((arn, name))
         })
         .collect()
 }

@@ -114,6 +114,7 @@ where
                     .stack_size(STACK)
                     .spawn_scoped(s, move || {
                         let name = ctx.name().unwrap_or_default().to_owned();
+                        render::envs::prefix_messages(&name);
                         let (out, outcome) = section(command, format, Some(&name), run(ctx));
                         let outcome = outcome.unwrap_or_else(|e| {
                             render::error(&e.context(format!("environment {name}")));

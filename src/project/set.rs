@@ -2,7 +2,7 @@
 //! left out with `metadata.absent: true`, documents of its own added), its values
 //! substituted, ARNs checked against its account and region; then validated as manifests.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use serde_json::Value;
@@ -13,6 +13,7 @@ use super::values::Values;
 use crate::manifest::diag::{Diagnostic, Diagnostics, did_you_mean};
 use crate::manifest::load::{self, Loaded, Override, RawDoc};
 use crate::manifest::{self, DesiredState, span};
+use crate::resource::Address;
 use crate::resource::problem::Problem;
 
 /// What validating an environment's set gave: the desired state, and warnings (an IAM role
@@ -235,6 +236,62 @@ fn check_arns(
     }
 }
 
+/// What an environment's shared manifests declare, for `import --env` (which writes into the
+/// environment's overlay): the addresses of the shared documents, and those of them an
+/// overlay leaves out of the environment (`metadata.absent`), with that overlay's file.
+#[derive(Debug, Default)]
+pub struct Shared {
+    pub declared: BTreeSet<Address>,
+    pub left_out: BTreeMap<Address, PathBuf>,
+}
+
+/// The shared documents of `env` (`paths`, the command line's, replacing its manifests when
+/// given) and what its overlays leave out; read, not validated (a document without a known
+/// kind and a name is not counted). A file that cannot be read or parsed is an error.
+pub fn shared(env: &Environment, paths: Option<&[PathBuf]>) -> Result<Shared, Diagnostics> {
+    let mut diags = Diagnostics::default();
+    let all = load::Options { allow_empty: true };
+    let paths = paths.map_or_else(|| env.manifests.clone(), <[PathBuf]>::to_vec);
+    let shared = load::load(&paths, all, &mut diags);
+    let overlays = load::load(&env.overlays, all, &mut diags);
+    if !diags.0.is_empty() {
+        return Err(diags);
+    }
+    let parsed =
+        |doc: &Value| address(doc).and_then(|(k, n)| k.parse().ok().map(|k| Address::new(k, n)));
+    let declared: BTreeSet<Address> = shared
+        .docs
+        .iter()
+        .filter_map(|d| parsed(&d.value))
+        .collect();
+    let left_out = overlays
+        .docs
+        .iter()
+        .filter(|d| d.value.pointer("/metadata/absent") == Some(&Value::Bool(true)))
+        .filter_map(|d| Some((parsed(&d.value)?, overlays.files[d.file].path.clone())))
+        .filter(|(a, _)| declared.contains(a))
+        .collect();
+    Ok(Shared { declared, left_out })
+}
+
+/// The overlay document `import --env` writes for a resource the shared manifests declare:
+/// only `metadata.adopt` (`adopt`: `true`, or the connector's id), merged into the shared
+/// document in environment `env` alone, so the spec stays the shared one and the next plan
+/// shows what adopting it changes.
+pub fn adoption(address: &Address, adopt: Value, env: &str) -> String {
+    let doc = serde_json::json!({
+        "kind": address.kind.as_str(),
+        "metadata": { "name": address.name, "adopt": adopt },
+    });
+    let body = serde_yaml::to_string(&doc).unwrap_or_default();
+    format!(
+        "# {address}: found in AWS by `outbound import --env {env}`. The shared manifests declare\n\
+         # it, so this overlay only marks it for the next plan of `{env}` to adopt (apply records\n\
+         # it in the state); the shared document's spec is what that plan compares with AWS.\n\
+         # Once applied, the marker changes nothing.\n{body}"
+    )
+}
+
 fn strings_of<'a>(value: &'a Value, at: String, out: &mut Vec<(String, &'a str)>) {
     match value {
         Value::String(s) => out.push((at, s)),
@@ -428,6 +485,43 @@ metadata: { name: nope, absent: true }
             .filter(|s| s.ends_with("spec.invocationEndpoint"))
             .count();
         assert_eq!(endpoint, 1, "{diags}");
+    }
+
+    #[test]
+    fn an_adoption_overlay_holds_only_the_marker_and_quotes_what_yaml_would_type() {
+        let a = Address::new(crate::resource::Kind::Connector, "true".to_owned());
+        let text = adoption(&a, Value::String("c-0123456789abcdef0".into()), "staging");
+        assert!(
+            text.starts_with("# Connector/true: found in AWS by `outbound import --env staging`")
+        );
+        let doc: Value = serde_yaml::from_str(&text).unwrap();
+        assert_eq!(
+            doc,
+            serde_json::json!({"kind": "Connector", "metadata": {"name": "true", "adopt": "c-0123456789abcdef0"}})
+        );
+    }
+
+    #[test]
+    fn shared_names_the_shared_addresses_and_what_overlays_leave_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(
+            d,
+            "manifests/c.yaml",
+            "kind: Connection\nmetadata: { name: a }\n---\nkind: Connection\nmetadata: { name: b }\n",
+        );
+        write(
+            d,
+            "environments/staging/o.yaml",
+            "kind: Connection\nmetadata: { name: b, absent: true }\n---\nkind: Connection\nmetadata: { name: own }\n",
+        );
+        let s = shared(&env(d), None).unwrap();
+        let conn = |n: &str| Address::new(crate::resource::Kind::Connection, n.to_owned());
+        assert_eq!(s.declared, [conn("a"), conn("b")].into());
+        assert_eq!(
+            s.left_out,
+            [(conn("b"), d.join("environments/staging/o.yaml"))].into()
+        );
     }
 
     #[test]

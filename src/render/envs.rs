@@ -2,6 +2,7 @@
 //! reports of `--env all` (text, JSON `{"environments": {...}}`, Markdown with the
 //! environment in the title and in the comment marker).
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -34,6 +35,36 @@ pub fn list_text(project: &Project) -> String {
         let _ = writeln!(s, "{}\t{}\t{}\t{}", e.name, e.account, e.region, e.state);
     }
     s
+}
+
+thread_local! {
+    /// The environment this thread runs, when several run at once, and whether the next
+    /// message starts a line.
+    static PREFIX: RefCell<Option<(String, bool)>> = const { RefCell::new(None) };
+}
+
+/// Prefixes every line this thread writes on stderr from now on with `[env] `, so that the
+/// messages of environments running at once (`--env all`, a thread each) can be told apart.
+pub fn prefix_messages(env: &str) {
+    PREFIX.with(|p| *p.borrow_mut() = Some((format!("[{env}] "), true)));
+}
+
+/// `text` with this thread's environment before each of its lines ([`prefix_messages`]).
+pub(super) fn prefixed(text: &str) -> std::borrow::Cow<'_, str> {
+    PREFIX.with(|p| match p.borrow_mut().as_mut() {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((prefix, at_start)) => {
+            let mut out = String::with_capacity(text.len() + prefix.len());
+            for line in text.split_inclusive('\n') {
+                if *at_start {
+                    out.push_str(prefix);
+                }
+                out.push_str(line);
+                *at_start = line.ends_with('\n');
+            }
+            std::borrow::Cow::Owned(out)
+        }
+    })
 }
 
 /// Warnings about the manifests (e.g. an IAM role of another account), on stderr.
@@ -126,6 +157,24 @@ mod tests {
             md,
             "<!-- outbound-plan:staging -->\n### outbound plan: staging\n\nNo changes.\n### other\n"
         );
+    }
+
+    #[test]
+    fn a_thread_prefixes_each_of_its_lines_with_its_environment() {
+        assert_eq!(prefixed("a\n"), "a\n", "no prefix unless asked");
+        std::thread::spawn(|| {
+            prefix_messages("staging");
+            assert_eq!(
+                prefixed("Read 3\nerror: x\n"),
+                "[staging] Read 3\n[staging] error: x\n"
+            );
+            // A line written in pieces is prefixed once.
+            assert_eq!(prefixed("Import? "), "[staging] Import? ");
+            assert_eq!(prefixed("yes\nnext"), "yes\n[staging] next");
+        })
+        .join()
+        .unwrap();
+        assert_eq!(prefixed("b\n"), "b\n", "another thread's prefix is its own");
     }
 
     #[test]

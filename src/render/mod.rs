@@ -28,6 +28,7 @@ pub fn out(text: &str) {
 
 /// Writes a message to stderr.
 pub fn message(text: &str) {
+    let text = envs::prefixed(text);
     let _ = anstream::stderr().lock().write_all(text.as_bytes());
 }
 

@@ -669,3 +669,23 @@ fn a_certificate_body_past_the_aws_limit_is_refused_offline() {
     );
     assert!(p.operations().is_empty(), "{:?}", p.operations());
 }
+
+/// Issue 15 item 12: an apply with nothing to change writes no state, here where a profile's
+/// certificates are references resolved at apply (the first no-change apply used to record
+/// the profile again without its resolved ids and bump the serial: every saved plan stale).
+#[test]
+fn an_apply_without_changes_keeps_the_serial_of_resolved_references() {
+    let p = Project::new();
+    onboard(&p);
+    p.apply();
+    let before = std::fs::read_to_string(p.state_path()).unwrap();
+    for _ in 0..2 {
+        let run = p.run(&["apply", "--auto-approve"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(
+            std::fs::read_to_string(p.state_path()).unwrap(),
+            before,
+            "an apply without changes rewrote the state"
+        );
+    }
+}

@@ -385,3 +385,187 @@ fn an_unreachable_endpoint_is_one_line() {
     assert_eq!(errors, 1, "{}", run.stderr);
     assert!(!run.stderr.contains("Read "), "{}", run.stderr);
 }
+
+/// Staging's shared connection and destination, and a destination of staging alone, made in
+/// staging's account outside its state (through another state, whose files then go).
+fn made_outside(e: &Envs) {
+    let dir = e.p.dir.path();
+    let overlay = dir.join("environments/staging");
+    std::fs::write(
+        overlay.join("extra.yaml"),
+        "apiVersion: outbound/v1
+kind: ApiDestination
+metadata: { name: extra }
+spec:
+  connection: orders
+  invocationEndpoint: https://extra.example/in
+  httpMethod: POST
+",
+    )
+    .unwrap();
+    let run = e.p.run(&[
+        "apply",
+        "--env",
+        "staging",
+        "--state",
+        "states/elsewhere.json",
+        "--auto-approve",
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    std::fs::remove_file(overlay.join("extra.yaml")).unwrap();
+    std::fs::remove_file(dir.join("states/elsewhere.json")).unwrap();
+}
+
+/// Issue 16 §1: `import --env E` writes into E's overlay: a whole manifest for a resource of
+/// E alone, only the adoption marker for one the shared manifests declare (their spec stays
+/// the one E's plan compares with AWS); one an overlay of E leaves out is refused. The next
+/// plan of E adopts all of them, and apply converges.
+#[test]
+fn import_env_writes_its_own_resources_whole_and_marks_shared_ones_in_its_overlay() {
+    let e = envs();
+    let dir = e.p.dir.path();
+    let overlay = dir.join("environments/staging");
+    made_outside(&e);
+    let wanted = [
+        "import",
+        "--env",
+        "staging",
+        "Connection/orders",
+        "ApiDestination/orders",
+        "ApiDestination/extra",
+    ];
+    // 1. A shared resource that staging's overlay leaves out: refused, nothing written.
+    std::fs::write(
+        overlay.join("absent.yaml"),
+        "kind: ApiDestination\nmetadata: { name: orders, absent: true }\n",
+    )
+    .unwrap();
+    let run = e.p.run(&wanted);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("ApiDestination/orders")
+            && run
+                .stderr
+                .contains("absent.yaml leaves it out of environment `staging`"),
+        "{}",
+        run.stderr
+    );
+    assert!(!overlay.join("apidestination-extra.yaml").exists());
+    std::fs::remove_file(overlay.join("absent.yaml")).unwrap();
+    // 2. The import: staging's overlay gets them, the shared manifests nothing.
+    let shared_before = std::fs::read_dir(dir.join("manifests")).unwrap().count();
+    let run = e.p.run(&wanted);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("into environments/staging/"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.join("manifests")).unwrap().count(),
+        shared_before
+    );
+    let read = |f: &str| std::fs::read_to_string(overlay.join(f)).unwrap();
+    for marker in ["connection-orders.yaml", "apidestination-orders.yaml"] {
+        let doc: serde_yaml::Value = serde_yaml::from_str(&read(marker)).unwrap();
+        assert_eq!(
+            doc,
+            serde_yaml::from_str::<serde_yaml::Value>(&format!(
+                "{{kind: {}, metadata: {{name: orders, adopt: true}}}}",
+                if marker.starts_with("connection") {
+                    "Connection"
+                } else {
+                    "ApiDestination"
+                }
+            ))
+            .unwrap(),
+            "{marker}"
+        );
+    }
+    let own: serde_yaml::Value = serde_yaml::from_str(&read("apidestination-extra.yaml")).unwrap();
+    assert_eq!(own["metadata"]["adopt"], serde_yaml::Value::Bool(true));
+    assert_eq!(
+        own["spec"]["invocationEndpoint"],
+        "https://extra.example/in"
+    );
+    // The shared connection named, not its ARN.
+    assert_eq!(own["spec"]["connection"], "orders", "{own:?}");
+    assert!(!read("connection-orders.yaml").contains("fromEnv"));
+    // 3. Staging's plan adopts the three; production's set is unchanged.
+    let run = e.p.run(&["plan", "--env", "staging", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let plan: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(plan["summary"]["adopt"], 3, "{}", run.stdout);
+    assert_eq!(plan["summary"]["create"], 0, "{}", run.stdout);
+    let run = e.p.run(&["validate", "--env", "production"]);
+    assert!(run.stdout.contains("3 resources"), "{}", run.stdout);
+    // 4. Applied, staging converges.
+    let run = e.p.run(&["apply", "--env", "staging", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let run =
+        e.p.run(&["plan", "--env", "staging", "--detailed-exitcode"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+}
+
+/// The reports of `plan --env all` as people, scripts and pull requests read them: staging
+/// converged, production to create, and `broken` (no `values`: its placeholders are unknown)
+/// failing validation. Exit 1, the most severe. On stderr, each environment's lines carry
+/// its name, as the three run at once.
+#[test]
+fn plan_all_reports_one_section_per_environment_and_prefixes_stderr() {
+    let e = envs();
+    let run = e.p.run(&["apply", "--env", "staging", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let project = std::fs::read_to_string(e.p.dir.path().join("outbound.yaml")).unwrap();
+    std::fs::write(
+        e.p.dir.path().join("outbound.yaml"),
+        format!(
+            "{project}  broken:\n    account: \"333333333333\"\n    region: {}\n    state: states/broken.json\n",
+            e.production_region
+        ),
+    )
+    .unwrap();
+    let mut redactions = vec![
+        (regex::escape(&e.staging_region), "[staging-region]"),
+        (regex::escape(&e.production_region), "[production-region]"),
+        (
+            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}".to_owned(),
+            "[uuid]",
+        ),
+        // Salted per state, or hashes of what moto made: new in every run.
+        (r#"argon2id\$[^"]+"#.to_owned(), "[fingerprint]"),
+        (
+            r#""fingerprintSalt": "[^"]+""#.to_owned(),
+            r#""fingerprintSalt": "[salt]""#,
+        ),
+        (r"\b[0-9a-f]{64}\b".to_owned(), "[sha256]"),
+    ];
+    redactions.extend(e.p.redactions());
+    for (format, ext) in [("text", "txt"), ("json", "json"), ("markdown", "md")] {
+        let run = e.p.run(&["plan", "--env", "all", "--format", format]);
+        assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+        insta::with_settings!({
+            omit_expression => true,
+            filters => redactions.iter().map(|(regex, to)| (regex.as_str(), *to)),
+        }, {
+            insta::assert_snapshot!(format!("plan-all.{ext}"), run.stdout);
+        });
+        for env in ["staging", "production", "broken"] {
+            assert!(
+                run.stderr.contains(&format!("[{env}] ")),
+                "{env}:\n{}",
+                run.stderr
+            );
+        }
+        let unprefixed: Vec<&str> = run
+            .stderr
+            .lines()
+            .filter(|l| {
+                !["[staging] ", "[production] ", "[broken] "]
+                    .iter()
+                    .any(|p| l.starts_with(p))
+            })
+            .collect();
+        assert!(unprefixed.is_empty(), "{unprefixed:?}\n{}", run.stderr);
+    }
+}

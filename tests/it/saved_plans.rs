@@ -541,3 +541,52 @@ fn a_plan_of_another_lineage_is_refused_naming_the_lineages() {
     );
     assert!(!run.stderr.contains("serial"), "{}", run.stderr);
 }
+
+/// Issue 15 item 12: a targeted saved plan keeps the secret checks of every bucket (they
+/// let the next run skip the fingerprints of unchanged secrets); a run that dropped them made
+/// every later run fingerprint every other bucket's secrets again.
+#[test]
+fn a_targeted_saved_plan_keeps_every_buckets_secret_checks() {
+    let p = Project::new();
+    let names: Vec<String> = (0..6).map(|i| format!("c{i}")).collect();
+    let docs = |description: &str| {
+        names
+            .iter()
+            .map(|n| connection(n, if n == "c0" { description } else { "same" }))
+            .collect::<Vec<_>>()
+            .join("---\n")
+    };
+    p.write("c.yaml", &docs("one"));
+    p.apply();
+    let checks = |p: &Project| p.state()["secretChecks"].clone();
+    let before = checks(&p);
+    assert!(
+        before.as_object().is_some_and(|o| o.len() > 1),
+        "several buckets: {before}"
+    );
+    for (description, extra) in [
+        ("two", &["--target", "Connection/c0"][..]),
+        (
+            "three",
+            &["--target", "Connection/c0", "--secrets", "skip"][..],
+        ),
+    ] {
+        p.write("c.yaml", &docs(description));
+        let saved = save_plan(&p, extra);
+        let run = apply_plan(&p, &saved, &[]);
+        assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+        assert_eq!(
+            checks(&p),
+            before,
+            "{extra:?}: the other buckets' checks were dropped"
+        );
+    }
+    p.write("c.yaml", &docs("four"));
+    let run = p.run(&["apply", "--auto-approve", "--target", "Connection/c0"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        checks(&p),
+        before,
+        "apply --target: the other buckets' checks were dropped"
+    );
+}
