@@ -83,6 +83,20 @@ MAPPING = [
     # outbound adds two tags of its own, so the schema allows 48 of AWS's 50.
     ("Connector", "/spec/tags", "keys", "transfer:CreateConnectorRequest.Tags[].Key"),
     ("Connector", "/spec/tags/*", "value", "transfer:CreateConnectorRequest.Tags[].Value"),
+    # A certificate's name is its `outbound:name` tag; its PEM values are secrets (checked
+    # once resolved, against the row of their slot).
+    ("Certificate", "/metadata/name", "value", "transfer:ImportCertificateRequest.Tags[].Value"),
+    ("Certificate", "/spec/certificate", "value", "transfer:ImportCertificateRequest.Certificate"),
+    ("Certificate", "/spec/certificateChain", "value", "transfer:ImportCertificateRequest.CertificateChain"),
+    ("Certificate", "/spec/privateKey", "value", "transfer:ImportCertificateRequest.PrivateKey"),
+    ("Certificate", "/spec/description", "value", "transfer:ImportCertificateRequest.Description"),
+    ("Certificate", "/spec/tags", "keys", "transfer:ImportCertificateRequest.Tags[].Key"),
+    ("Certificate", "/spec/tags/*", "value", "transfer:ImportCertificateRequest.Tags[].Value"),
+    ("Profile", "/metadata/name", "value", "transfer:CreateProfileRequest.Tags[].Value"),
+    ("Profile", "/spec/as2Id", "value", "transfer:CreateProfileRequest.As2Id"),
+    ("Profile", "/spec/certificateIds/*", "value", "transfer:CreateProfileRequest.CertificateIds[]"),
+    ("Profile", "/spec/tags", "keys", "transfer:CreateProfileRequest.Tags[].Key"),
+    ("Profile", "/spec/tags/*", "value", "transfer:CreateProfileRequest.Tags[].Value"),
 ]
 
 FILES = {"events": "eventbridge-2015-10-07-shapes.txt", "transfer": "transfer-2018-11-05-shapes.txt"}

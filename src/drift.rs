@@ -10,12 +10,12 @@ use std::fmt;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
-use crate::aws::{AwsError, ErrorClass, ListedConnector};
+use crate::aws::{AwsError, ErrorClass};
 use crate::diff::{Flat, Leaf, Reason};
 use crate::live::Observed;
 use crate::manifest::DesiredState;
 use crate::plan::{Action, Change, ChangeReason, Plan};
-use crate::resource::rules::Health;
+use crate::resource::rules::{Health, Identity};
 use crate::resource::{Address, Arn, FieldPath, Kind, ResourceId, Spec, SpecJson};
 use crate::state::{Record, State};
 
@@ -125,7 +125,8 @@ impl Serialize for Subject {
 #[serde(rename_all = "camelCase")]
 pub struct Unmanaged {
     pub kind: Kind,
-    /// The name (connections, API destinations) or `c-…` id (connectors).
+    /// The name (connections, API destinations) or AWS-assigned id (`c-…`, `cert-…`,
+    /// `p-…`).
     pub id: ResourceId,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arn: Option<Arn>,
@@ -485,16 +486,15 @@ pub fn unreadable_reason(e: &AwsError) -> String {
     format!("{class}: {e}")
 }
 
-/// What the List calls of `--include-unmanaged` returned.
-pub struct Listed {
-    pub connections: Result<Vec<String>, AwsError>,
-    pub api_destinations: Result<Vec<String>, AwsError>,
-    pub connectors: Result<Vec<ListedConnector>, AwsError>,
-}
+/// What the List calls of `--include-unmanaged` returned: every resource of each kind in
+/// the account and region (its name or AWS-assigned id, and what the page shows), or why
+/// the kind could not be listed.
+pub type Listed = BTreeMap<Kind, Result<Vec<Unmanaged>, AwsError>>;
 
 /// Listed resources that neither the manifests nor the state name, and the kinds that could
-/// not be listed. A connection an API destination names by `connectionArn` is named; a
-/// connector is known by the id recorded in state or found through its tags.
+/// not be listed. A kind known by its name is named by an address of the manifests or the
+/// state (a connection also by the `connectionArn` of an API destination); a kind known by
+/// an AWS-assigned id by the id recorded in state or found through its tags.
 pub fn unmanaged(
     listed: Listed,
     desired: &DesiredState,
@@ -510,56 +510,35 @@ pub fn unmanaged(
             _ => None,
         })
         .collect();
-    let connector_ids: BTreeSet<&str> = state
+    let ids: BTreeSet<(Kind, &str)> = state
         .resources
         .iter()
-        .filter(|(a, _)| a.kind == Kind::Connector)
-        .map(|(_, r)| r.id.as_str())
+        .map(|(a, r)| (a.kind, r.id.as_str()))
         .chain(
             observed
                 .iter()
-                .filter(|(a, _)| a.kind == Kind::Connector)
-                .filter_map(|(_, o)| o.live.as_ref().map(|l| l.id.as_str())),
+                .filter_map(|(a, o)| o.live.as_ref().map(|l| (a.kind, l.id.as_str()))),
         )
         .collect();
     let mut found = Vec::new();
     let mut failed = Vec::new();
-    let mut named_list = |kind: Kind, names: Result<Vec<String>, AwsError>| match names {
-        Ok(names) => found.extend(
-            names
-                .into_iter()
-                .filter(|n| !named.contains(&Address::new(kind, n.clone())))
-                .filter(|n| kind != Kind::Connection || !by_arn.contains(n.as_str()))
-                .map(|id| Unmanaged {
-                    kind,
-                    id: ResourceId::name(id),
-                    arn: None,
-                    url: None,
-                }),
-        ),
-        Err(e) => failed.push(NotChecked {
-            subject: Subject::Unmanaged(kind),
-            reason: unreadable_reason(&e),
-        }),
-    };
-    named_list(Kind::Connection, listed.connections);
-    named_list(Kind::ApiDestination, listed.api_destinations);
-    match listed.connectors {
-        Ok(connectors) => found.extend(
-            connectors
-                .into_iter()
-                .filter(|c| !connector_ids.contains(c.id.as_str()))
-                .map(|c| Unmanaged {
-                    kind: Kind::Connector,
-                    id: c.id.into(),
-                    arn: Some(c.arn).filter(|a| !a.is_empty()),
-                    url: c.url,
-                }),
-        ),
-        Err(e) => failed.push(NotChecked {
-            subject: Subject::Unmanaged(Kind::Connector),
-            reason: unreadable_reason(&e),
-        }),
+    for (kind, listed) in listed {
+        let by_name = kind.rules().identity == Identity::Name;
+        match listed {
+            Ok(all) => found.extend(all.into_iter().filter(|u| {
+                let id = u.id.as_str();
+                if by_name {
+                    !named.contains(&Address::new(kind, id))
+                        && (kind != Kind::Connection || !by_arn.contains(id))
+                } else {
+                    !ids.contains(&(kind, id))
+                }
+            })),
+            Err(e) => failed.push(NotChecked {
+                subject: Subject::Unmanaged(kind),
+                reason: unreadable_reason(&e),
+            }),
+        }
     }
     (found, failed)
 }

@@ -11,8 +11,8 @@ use serde_json::Value;
 use crate::live::Live;
 use crate::manifest::diag::Problem;
 use crate::resource::{
-    Address, Adopt, ApiDestinationSpec, ApiVersion, ConnectionSpec, ConnectorSpec, Kind, Metadata,
-    Spec, SpecJson,
+    Address, Adopt, ApiDestinationSpec, ApiVersion, CertificateSpec, ConnectionSpec, ConnectorSpec,
+    Kind, Metadata, ProfileSpec, Spec, SpecJson,
 };
 use crate::state::{LiveMarkers, Record, State};
 
@@ -21,6 +21,16 @@ use crate::state::{LiveMarkers, Record, State};
 pub struct Found {
     pub address: Address,
     pub live: Live,
+    /// A certificate's body and chain as AWS returns them (public; `Live` shows them only as
+    /// `{"$sensitive": true}`): written as PEM files beside the manifest.
+    pub pem: Option<Pem>,
+}
+
+/// A certificate's PEM body and chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pem {
+    pub body: String,
+    pub chain: Option<String>,
 }
 
 /// A secret AWS did not return, and the environment variable its manifest now names.
@@ -41,6 +51,12 @@ pub struct Imported {
     pub yaml: String,
     pub record: Record,
     pub secrets: Vec<SecretEnv>,
+    /// Files the manifest reads (`fromFile`), to write beside it: (path relative to the
+    /// manifest, content): a certificate's PEM body and chain.
+    pub files: Vec<(String, String)>,
+    /// Files the manifest reads that AWS cannot give (a certificate's private key): for the
+    /// user to fill, relative to the manifest.
+    pub to_fill: Vec<String>,
     /// Rules of the manifest format that what AWS holds breaks (`outbound validate` will say
     /// so too): the manifest is written anyway, for the user to fix.
     pub problems: Vec<Problem>,
@@ -93,20 +109,47 @@ pub fn documents_with(
                 .map(|f| (f.live.arn.as_str(), f.address.name.as_str())),
         )
         .collect();
+    // Certificates by id: those imported here, or recorded in the state, named by a profile.
+    let certificates: BTreeMap<&str, &str> = state
+        .resources
+        .iter()
+        .filter(|(a, _)| a.kind == Kind::Certificate)
+        .map(|(a, r)| (r.id.as_str(), a.name.as_str()))
+        .chain(
+            found
+                .iter()
+                .filter(|f| f.address.kind == Kind::Certificate)
+                .map(|f| (f.live.id.as_str(), f.address.name.as_str())),
+        )
+        .collect();
+    let named = Named {
+        connections,
+        certificates,
+    };
     let mut envs = BTreeSet::new();
     found
         .iter()
-        .map(|f| document(f, &connections, &mut envs))
+        .map(|f| document(f, &named, &mut envs))
         .collect()
+}
+
+/// The resources a document may name instead of giving their ARN or id.
+struct Named<'a> {
+    /// Connection ARN -> name.
+    connections: BTreeMap<&'a str, &'a str>,
+    /// Certificate id -> name.
+    certificates: BTreeMap<&'a str, &'a str>,
 }
 
 /// One resource: 1. its spec in manifest shape (secrets as references, `connection:` where
 /// known); 2. the typed spec (the schema's field order) and its rules; 3. YAML and record.
 fn document(
     f: &Found,
-    connections: &BTreeMap<&str, &str>,
+    named: &Named<'_>,
     envs: &mut BTreeSet<String>,
 ) -> Result<Imported, NotRepresentable> {
+    let mut files = Vec::new();
+    let mut to_fill = Vec::new();
     let address = &f.address;
     let mut spec = f.live.spec.value();
     let mut secrets = Vec::new();
@@ -131,25 +174,8 @@ fn document(
             (serde_json::to_value(&s), serde_json::to_value(&s))
         }
         Kind::ApiDestination => {
-            let arn = spec
-                .get("connectionArn")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            let name = arn
-                .as_deref()
-                .and_then(|a| connections.get(a))
-                .map(|n| n.to_string());
-            if let (Some(name), Some(o)) = (&name, spec.as_object_mut()) {
-                o.remove("connectionArn");
-                o.insert("connection".into(), name.clone().into());
-            }
-            let s: ApiDestinationSpec = serde_json::from_value(spec).map_err(bad)?;
+            let (s, recorded) = destination(spec, &named.connections).map_err(bad)?;
             s.check(&mut problems);
-            // Recorded as apply records it: the ARN sent, and the name behind it.
-            let mut recorded = serde_json::to_value(&s).map_err(bad)?;
-            if let (Some(arn), Some(o)) = (arn, recorded.as_object_mut()) {
-                o.insert("connectionArn".into(), arn.into());
-            }
             (serde_json::to_value(&s), Ok(recorded))
         }
         Kind::Connector => {
@@ -160,11 +186,16 @@ fn document(
             s.check(&mut problems);
             (serde_json::to_value(&s), recorded)
         }
-        _ => {
-            return Err(NotRepresentable {
-                address: address.clone(),
-                message: "import does not adopt certificates and profiles yet".into(),
-            });
+        Kind::Certificate => {
+            pem_files(f, &mut spec, &mut files, &mut to_fill)?;
+            let s: CertificateSpec = serde_json::from_value(spec).map_err(bad)?;
+            s.check(&mut problems);
+            (serde_json::to_value(&s), serde_json::to_value(&s))
+        }
+        Kind::Profile => {
+            let (s, recorded) = profile(spec, &named.certificates).map_err(bad)?;
+            s.check(&mut problems);
+            (serde_json::to_value(&s), Ok(recorded))
         }
     };
     let (typed, recorded) = (typed.map_err(bad)?, recorded.map_err(bad)?);
@@ -172,10 +203,11 @@ fn document(
         Kind::Connection | Kind::ApiDestination => Adopt::Flag(true),
         _ => Adopt::Id(f.live.id.to_string()),
     };
-    let mut yaml = yaml(address, adopt, &typed, &secrets).map_err(|message| NotRepresentable {
-        address: address.clone(),
-        message,
-    })?;
+    let mut yaml =
+        yaml(address, adopt, &typed, &secrets, &to_fill).map_err(|message| NotRepresentable {
+            address: address.clone(),
+            message,
+        })?;
     if !left_out.is_empty() {
         let at = yaml.find('\n').map_or(0, |i| i + 1);
         yaml.insert_str(at, &left_out_comment(&left_out));
@@ -201,8 +233,117 @@ fn document(
             },
         },
         secrets,
+        files,
+        to_fill,
         problems,
     })
+}
+
+/// An API destination's spec naming its connection with `connection:` when `connections`
+/// (ARN -> name) knows it; and its record as apply records it (the ARN sent, and the name
+/// behind it).
+fn destination(
+    mut spec: Value,
+    connections: &BTreeMap<&str, &str>,
+) -> Result<(ApiDestinationSpec, Value), serde_json::Error> {
+    let arn = spec
+        .get("connectionArn")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let name = arn
+        .as_deref()
+        .and_then(|a| connections.get(a))
+        .map(|n| n.to_string());
+    if let (Some(name), Some(o)) = (&name, spec.as_object_mut()) {
+        o.remove("connectionArn");
+        o.insert("connection".into(), name.clone().into());
+    }
+    let s: ApiDestinationSpec = serde_json::from_value(spec)?;
+    let mut recorded = serde_json::to_value(&s)?;
+    if let (Some(arn), Some(o)) = (arn, recorded.as_object_mut()) {
+        o.insert("connectionArn".into(), arn.into());
+    }
+    Ok((s, recorded))
+}
+
+/// A profile's spec naming the certificates of `certificates` (id -> name: imported here or
+/// recorded in the state) by name, the others by id; and its record as apply records it (the
+/// names, and every id sent).
+fn profile(
+    mut spec: Value,
+    certificates: &BTreeMap<&str, &str>,
+) -> Result<(ProfileSpec, Value), serde_json::Error> {
+    let ids: Vec<String> = spec
+        .get("certificateIds")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default();
+    let (by_name, by_id): (Vec<&String>, Vec<&String>) = ids
+        .iter()
+        .partition(|id| certificates.contains_key(id.as_str()));
+    let names: Vec<&str> = by_name
+        .iter()
+        .filter_map(|id| certificates.get(id.as_str()).copied())
+        .collect();
+    if let Some(o) = spec.as_object_mut() {
+        o.insert("certificates".into(), names.into());
+        o.insert(
+            "certificateIds".into(),
+            by_id.into_iter().cloned().collect::<Vec<String>>().into(),
+        );
+    }
+    let s: ProfileSpec = serde_json::from_value(spec)?;
+    let mut recorded = serde_json::to_value(&s)?;
+    if let Some(o) = recorded.as_object_mut() {
+        o.insert("certificateIds".into(), ids.into());
+    }
+    Ok((s, recorded))
+}
+
+/// A certificate's body and chain as files beside the manifest (`certs/NAME.pem`,
+/// `certs/NAME-chain.pem`), and its private key, which AWS never returns, as a file to fill
+/// (`keys/NAME.key`): each a `fromFile` reference in `spec`.
+fn pem_files(
+    f: &Found,
+    spec: &mut Value,
+    files: &mut Vec<(String, String)>,
+    to_fill: &mut Vec<String>,
+) -> Result<(), NotRepresentable> {
+    let name = &f.address.name;
+    let Some(o) = spec.as_object_mut() else {
+        return Ok(());
+    };
+    let pem = f.pem.as_ref();
+    for (field, path, content) in [
+        (
+            "certificate",
+            format!("certs/{name}.pem"),
+            pem.map(|p| p.body.clone()),
+        ),
+        (
+            "certificateChain",
+            format!("certs/{name}-chain.pem"),
+            pem.and_then(|p| p.chain.clone()),
+        ),
+    ] {
+        if !o.contains_key(field) {
+            continue;
+        }
+        let Some(content) = content else {
+            return Err(NotRepresentable {
+                address: f.address.clone(),
+                message: format!("AWS gave no PEM for its {field}"),
+            });
+        };
+        o.insert(field.into(), serde_json::json!({ "fromFile": path }));
+        // A `fromFile` value loses one trailing newline: the file ends with one more.
+        files.push((path, format!("{content}\n")));
+    }
+    if o.contains_key("privateKey") {
+        let path = format!("keys/{name}.key");
+        o.insert("privateKey".into(), serde_json::json!({ "fromFile": path }));
+        to_fill.push(path);
+    }
+    Ok(())
 }
 
 /// Leaves out of `spec` the tags past the [`MAX_TAGS`](crate::resource::connector::MAX_TAGS)
@@ -363,6 +504,7 @@ fn yaml(
     adopt: Adopt,
     spec: &Value,
     secrets: &[SecretEnv],
+    to_fill: &[String],
 ) -> Result<String, String> {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
@@ -392,6 +534,14 @@ fn yaml(
         out.push_str("# AWS never returns secret values: set these before `outbound plan`:\n");
         for s in secrets {
             out.push_str(&format!("#   {}  ({})\n", s.env, s.path));
+        }
+    }
+    if !to_fill.is_empty() {
+        out.push_str(
+            "# AWS never returns a private key: write it to these files before `outbound plan`:\n",
+        );
+        for path in to_fill {
+            out.push_str(&format!("#   {path}\n"));
         }
     }
     out.push_str(&body);
@@ -445,6 +595,7 @@ mod tests {
 
     fn found(kind: Kind, name: &str, arn: &str, spec: Value) -> Found {
         Found {
+            pem: None,
             address: Address::new(kind, name),
             live: live(name, arn, spec),
         }

@@ -21,7 +21,7 @@ use crate::aws::{AwsError, Live};
 use crate::live::Observed;
 use crate::manifest::DesiredState;
 use crate::resource::rules::Health;
-use crate::resource::{Address, ConnectorId, Kind, ResourceId, Spec};
+use crate::resource::{Address, Kind, ResourceId, Spec};
 use crate::state::{Record, State};
 
 /// What AWS holds for each address the manifests or the state name; an address AWS could
@@ -63,7 +63,7 @@ pub async fn observe<A: Observe>(
         .filter(|a| {
             !a.kind.assigns_ids()
                 || state.resources.contains_key(*a)
-                || adopted_id(desired, a).is_some()
+                || adopted(desired, a).is_some()
         })
         .collect();
     // The kinds known by an AWS-assigned id (connectors, certificates, profiles) are
@@ -76,7 +76,7 @@ pub async fn observe<A: Observe>(
         .filter(|a| {
             a.kind.assigns_ids()
                 && (!state.resources.contains_key(*a) || state.pending.contains_key(*a))
-                && (state.resources.contains_key(*a) || adopted_id(desired, a).is_none())
+                && (state.resources.contains_key(*a) || adopted(desired, a).is_none())
         })
         .collect();
     let (listable, direct): (Vec<&Address>, Vec<&Address>) = known
@@ -247,10 +247,11 @@ fn as_described(spec: &Value) -> Value {
     }
 }
 
-/// The connector a manifest adopts (`metadata.adopt: c-…`), if any.
-fn adopted_id<'a>(desired: &'a DesiredState, address: &Address) -> Option<&'a ConnectorId> {
+/// The AWS id a manifest adopts (`metadata.adopt: c-…`, `cert-…`, `p-…`), if any.
+fn adopted<'a>(desired: &'a DesiredState, address: &Address) -> Option<&'a str> {
     match desired.resources.get(address)?.adopt.as_ref()? {
-        crate::manifest::Adoption::Connector(id) => Some(id),
+        crate::manifest::Adoption::Connector(id) => Some(id.as_str()),
+        crate::manifest::Adoption::Id(id) => Some(id.as_str()),
         crate::manifest::Adoption::ByName => None,
     }
 }
@@ -268,7 +269,7 @@ async fn describe<A: Observe>(
         .map(|a| async move {
             let mark = state.pending.get(a);
             let id = state.resources.get(a).map_or_else(
-                || adopted_id(desired, a).map_or(a.name.as_str(), ConnectorId::as_str),
+                || adopted(desired, a).unwrap_or(a.name.as_str()),
                 |r| r.id.as_str(),
             );
             let live = match a.kind {

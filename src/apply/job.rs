@@ -116,7 +116,7 @@ impl Job {
         match (c.address.kind, c.action) {
             (_, Action::Noop) => unreachable!("no-ops are not run"),
             (_, Action::Create | Action::Replace) if by_id => self.create_by_id(aws, created).await,
-            (_, Action::Update) if by_id => self.update_by_id(aws).await,
+            (_, Action::Update | Action::Adopt) if by_id => self.update_by_id(aws).await,
             (_, Action::Forget) => Ok(Effect::Remove),
             // An adoption with nothing to change is only recorded.
             (_, Action::Adopt) if c.fields.is_empty() => self.adopt(aws).await,

@@ -69,11 +69,8 @@ pub fn run(args: &ApplyArgs, global: &GlobalArgs) -> anyhow::Result<Outcome> {
             Ok(Err(n)) => return Ok(n.into()),
             Err(e) => return stopped(e),
         };
-        if saved.is_none()
-            && let Err(e) = p.plan.target(&args.targets)
-        {
-            render::error(&anyhow::Error::new(e));
-            return Ok(Outcome::Failed);
+        if let Some(refused) = targeted(&mut p, args, saved.is_none()).await {
+            return Ok(refused);
         }
         render::out(&render::text::plan(&p.plan));
         // A saved plan was reviewed when it was made: applying it is the approval.
@@ -283,6 +280,19 @@ async fn prepare_saved(
         return Ok(Err(failed(anyhow::Error::new(e), Some(hint))));
     }
     Ok(Ok(g.planned(plan)))
+}
+
+/// The plan cut to `--target` (not a saved one: it was cut when made), then refused when it
+/// deletes what resources outside the state still use (`plan::in_use`).
+async fn targeted(p: &mut Prepared, args: &ApplyArgs, cut: bool) -> Option<Outcome> {
+    if cut && let Err(e) = p.plan.target(&args.targets) {
+        render::error(&anyhow::Error::new(e));
+        return Some(Outcome::Failed);
+    }
+    let parallelism = usize::from(args.aws.parallelism);
+    super::in_use::refuse(p, parallelism)
+        .await
+        .map(Outcome::from)
 }
 
 /// `error:` (and its hint) on stderr; the failure for stdout.

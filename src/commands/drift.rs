@@ -4,11 +4,12 @@
 use super::context::{Context, contexts};
 use super::plan::{each, finish, section};
 use super::{Gathered, NotPrepared, Outcome, gather, refused, runtime};
-use crate::aws::Aws;
+use crate::aws::{Aws, AwsError};
 use crate::cli::{DriftArgs, Format, GlobalArgs};
-use crate::drift::{self, Verdict};
+use crate::drift::{self, Unmanaged, Verdict};
 use crate::plan::{self, Plan, PlanError};
 use crate::render;
+use crate::resource::{Kind, ResourceId};
 
 /// Reports drift; a report that could not be made is also rendered on stdout (Markdown,
 /// JSON), so the issue a bot opens is never empty.
@@ -129,16 +130,47 @@ fn plan_readable(
     }
 }
 
-/// One List call per kind (paginated), concurrently.
+/// One List call per kind of the registry (paginated), concurrently.
 async fn list(aws: &Aws) -> drift::Listed {
-    let (connections, api_destinations, connectors) = tokio::join!(
-        aws.list_connections(),
-        aws.list_api_destinations(),
-        aws.list_connectors()
-    );
-    drift::Listed {
-        connections,
-        api_destinations,
-        connectors,
-    }
+    let lists = Kind::ALL.map(|kind| async move { (kind, list_kind(aws, kind).await) });
+    futures::future::join_all(lists).await.into_iter().collect()
+}
+
+/// Every resource of `kind` as its List call shows it: by name for the kinds known by
+/// their name, by id for the others.
+async fn list_kind(aws: &Aws, kind: Kind) -> Result<Vec<Unmanaged>, AwsError> {
+    let listed = |id: ResourceId| Unmanaged {
+        kind,
+        id,
+        arn: None,
+        url: None,
+    };
+    Ok(match kind {
+        Kind::Connection => aws
+            .list_connections()
+            .await?
+            .into_iter()
+            .map(ResourceId::name)
+            .map(listed)
+            .collect(),
+        Kind::ApiDestination => aws
+            .list_api_destinations()
+            .await?
+            .into_iter()
+            .map(ResourceId::name)
+            .map(listed)
+            .collect(),
+        Kind::Connector => aws
+            .list_connectors()
+            .await?
+            .into_iter()
+            .map(|c| Unmanaged {
+                kind,
+                id: c.id.into(),
+                arn: Some(c.arn).filter(|a| !a.is_empty()),
+                url: c.url,
+            })
+            .collect(),
+        _ => aws.list_ids(kind).await?.into_iter().map(listed).collect(),
+    })
 }

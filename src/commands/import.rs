@@ -19,6 +19,7 @@ use crate::cli::ImportArgs;
 use crate::import::{self, Found, Imported};
 use crate::render;
 use crate::resource::connector::{TAG_LINEAGE, TAG_NAME};
+use crate::resource::rules::Identity;
 use crate::resource::{Address, ConnectorId, Kind, ResourceId, patterns};
 use crate::state::{self, State};
 
@@ -27,7 +28,7 @@ enum Wanted {
     /// `--all`, of these kinds.
     All(BTreeSet<Kind>),
     /// `KIND/NAME[=ID]...`
-    These(Vec<(Address, Option<ConnectorId>)>),
+    These(Vec<(Address, Option<ResourceId>)>),
 }
 
 /// What was found, and what was refused or left out (with why).
@@ -100,6 +101,17 @@ pub fn run(args: &ImportArgs, global: &crate::cli::GlobalArgs) -> anyhow::Result
         }
         if !search.refused.is_empty() {
             return Ok(refuse(&search.refused));
+        }
+        if args.write_state
+            && let Some(f) = search
+                .found
+                .iter()
+                .find(|f| matches!(f.address.kind, Kind::Certificate | Kind::Profile))
+        {
+            return Ok(refuse(&[format!(
+                "{}: --write-state records connections, API destinations and connectors only; import certificates and profiles without it, and the next plan adopts them",
+                f.address
+            )]));
         }
         if search.found.is_empty() {
             render::message("Nothing to import: this state manages everything that was found.\n");
@@ -266,7 +278,8 @@ fn documents(
     };
     let existing: Vec<String> = imported
         .iter()
-        .map(|i| out.join(&i.file))
+        .flat_map(|i| std::iter::once(&i.file).chain(i.files.iter().map(|(f, _)| f)))
+        .map(|f| out.join(f))
         .filter(|p| p.exists())
         .map(|p| {
             format!(
@@ -285,10 +298,7 @@ fn documents(
 /// outbound state manages them cannot be told. They are listed, and the import goes on with
 /// `--yes` or a `yes` typed on a terminal; without a terminal it is refused.
 fn confirmed_all(found: &[Found], yes: bool) -> anyhow::Result<bool> {
-    let untagged: Vec<&Found> = found
-        .iter()
-        .filter(|f| f.address.kind != Kind::Connector)
-        .collect();
+    let untagged: Vec<&Found> = found.iter().filter(|f| !tagged(f.address.kind)).collect();
     if untagged.is_empty() {
         return Ok(true);
     }
@@ -338,7 +348,7 @@ fn wanted(args: &ImportArgs) -> Result<Wanted, Vec<String>> {
     }
     let name = &*patterns::NAME_RE;
     let mut problems = Vec::new();
-    let mut these: Vec<(Address, Option<ConnectorId>)> = Vec::new();
+    let mut these: Vec<(Address, Option<ResourceId>)> = Vec::new();
     for arg in &args.resources {
         let (address, id) = match arg.split_once('=') {
             Some((a, id)) => (a, Some(id.to_owned())),
@@ -347,7 +357,7 @@ fn wanted(args: &ImportArgs) -> Result<Wanted, Vec<String>> {
         let address: Address = match address.parse() {
             Ok(a) => a,
             Err(e) => {
-                problems.push(format!("{e} (expected KIND/NAME[=ID], KIND one of Connection, ApiDestination, Connector)"));
+                problems.push(format!("{e} (expected KIND/NAME[=ID], KIND one of Connection, ApiDestination, Certificate, Profile, Connector)"));
                 continue;
             }
         };
@@ -355,20 +365,21 @@ fn wanted(args: &ImportArgs) -> Result<Wanted, Vec<String>> {
             problems.push(format!(
                 "{address}: a name is 1 to 64 letters, digits, `.`, `-` or `_`"
             ));
-        } else if id.is_some() && address.kind != Kind::Connector {
+        } else if id.is_some() && !tagged(address.kind) {
             problems.push(format!(
-                "{arg}: `=ID` is for connectors; a {} is found by its name",
+                "{arg}: `=ID` is for connectors, certificates and profiles; a {} is found by its name",
                 address.kind
             ));
-        } else if let Some(Err(e)) = id.as_deref().map(ConnectorId::parse) {
+        } else if let Some(Err(e)) = id
+            .as_deref()
+            .filter(|_| address.kind == Kind::Connector)
+            .map(ConnectorId::parse)
+        {
             problems.push(format!("{arg}: {e}"));
         } else if these.iter().any(|(a, _)| *a == address) {
             problems.push(format!("{address} is named twice"));
         } else {
-            these.push((
-                address,
-                id.as_deref().and_then(|i| ConnectorId::parse(i).ok()),
-            ));
+            these.push((address, id.map(ResourceId::name)));
         }
     }
     if problems.is_empty() {
@@ -389,13 +400,25 @@ async fn search(
     parallelism: usize,
 ) -> Result<Result<Search, AwsError>, crate::signal::Signal> {
     let found = crate::signal::unless_stopped(async {
-        match wanted {
+        let mut search = match wanted {
             Wanted::All(kinds) => all(aws, kinds, state, force, parallelism).await,
             Wanted::These(these) => {
                 let region = aws.region().unwrap_or_default();
                 named(aws, &region, these, state, force, parallelism).await
             }
+        }?;
+        // A certificate's body and chain, written as files beside its manifest.
+        for f in search
+            .found
+            .iter_mut()
+            .filter(|f| f.address.kind == Kind::Certificate)
+        {
+            f.pem = aws
+                .certificate_pem(&f.live.id)
+                .await?
+                .map(|(body, chain)| import::Pem { body, chain });
         }
+        Ok(search)
     })
     .await;
     found.map_err(|stopped| {
@@ -407,32 +430,35 @@ async fn search(
 async fn named<A: Observe>(
     aws: &A,
     region: &str,
-    these: &[(Address, Option<ConnectorId>)],
+    these: &[(Address, Option<ResourceId>)],
     state: &State,
     force: bool,
     parallelism: usize,
 ) -> Result<Search, AwsError> {
     let mut search = Search::default();
-    // Connectors named without an id are found by their `outbound:name` tag.
-    let tagged = if these
+    // Resources of kinds known by an AWS id, named without one, are found by their
+    // `outbound:name` tag.
+    let mut tagged_by_kind: BTreeMap<Kind, Vec<Live>> = BTreeMap::new();
+    for (address, _) in these
         .iter()
-        .any(|(a, id)| a.kind == Kind::Connector && id.is_none())
+        .filter(|(a, id)| tagged(a.kind) && id.is_none())
     {
-        let ids: Vec<ConnectorId> = aws
-            .list_connectors()
-            .await?
-            .into_iter()
-            .map(|c| c.id)
-            .collect();
-        describe_connectors(aws, &ids, parallelism).await?
-    } else {
-        Vec::new()
-    };
+        if let std::collections::btree_map::Entry::Vacant(entry) =
+            tagged_by_kind.entry(address.kind)
+        {
+            let ids = list_ids(aws, address.kind).await?;
+            entry.insert(describe_all(aws, address.kind, &ids, parallelism).await?);
+        }
+    }
     for (address, id) in these {
-        match describe_named(aws, region, (address, id.as_ref()), &tagged, state, force).await? {
+        let tagged = tagged_by_kind
+            .get(&address.kind)
+            .map_or(&[][..], Vec::as_slice);
+        match describe_named(aws, region, (address, id.as_ref()), tagged, state, force).await? {
             Ok(live) => search.found.push(Found {
                 address: address.clone(),
                 live,
+                pem: None,
             }),
             Err(refused) => search.refused.push(refused),
         }
@@ -445,7 +471,7 @@ async fn named<A: Observe>(
 async fn describe_named<A: Observe>(
     aws: &A,
     region: &str,
-    (address, id): (&Address, Option<&ConnectorId>),
+    (address, id): (&Address, Option<&ResourceId>),
     tagged: &[Live],
     state: &State,
     force: bool,
@@ -459,25 +485,21 @@ async fn describe_named<A: Observe>(
     let live = match (address.kind, id) {
         (Kind::Connection, _) => aws.describe_connection(&address.name).await?,
         (Kind::ApiDestination, _) => aws.describe_api_destination(&address.name).await?,
-        (Kind::Connector, Some(id)) => aws.describe_connector(id).await?,
-        (Kind::Connector, None) => {
+        (kind, Some(id)) => describe_one(aws, kind, id).await?,
+        (_, None) => {
             let mut matching = tagged
                 .iter()
                 .filter(|l| l.tags.get(TAG_NAME) == Some(&address.name));
             match (matching.next(), matching.next()) {
                 (Some(_), Some(_)) => {
                     return Ok(Err(format!(
-                        "{address}: several connectors are tagged {TAG_NAME}={}; name one with {address}=c-…",
+                        "{address}: several {}s are tagged {TAG_NAME}={}; name one with {address}=ID",
+                        address.kind.as_str().to_lowercase(),
                         address.name
                     )));
                 }
                 (one, _) => one.cloned(),
             }
-        }
-        _ => {
-            return Ok(Err(format!(
-                "{address}: import does not adopt certificates and profiles yet"
-            )));
         }
     };
     let Some(live) = live else {
@@ -486,15 +508,15 @@ async fn describe_named<A: Observe>(
             id.map(|i| format!(" ({i})")).unwrap_or_default(),
         )));
     };
-    if let Some((a, _)) = managed_connector(state, &live.id)
-        && address.kind == Kind::Connector
+    if let Some((a, _)) = managed_by_id(state, address.kind, &live.id)
+        && self::tagged(address.kind)
     {
         return Ok(Err(format!(
             "{address}: {} is already managed by this state as {a}",
             live.id
         )));
     }
-    if address.kind == Kind::Connector
+    if self::tagged(address.kind)
         && let Some(other) = foreign_lineage(&live, state)
         && !force
     {
@@ -525,9 +547,10 @@ async fn all<A: Observe>(
                 .extend(unmanaged_by_name(aws, kind, state, parallelism).await?);
         }
     }
-    // 2. Connectors, by their `outbound:name` tag or their id.
-    if kinds.contains(&Kind::Connector) {
-        unmanaged_connectors(aws, state, force, parallelism, &mut search).await?;
+    // 2. Kinds known by an AWS id (certificates, profiles, connectors), by their
+    //    `outbound:name` tag or their id.
+    for kind in kinds.iter().copied().filter(|k| tagged(*k)) {
+        unmanaged_tagged(aws, kind, state, force, parallelism, &mut search).await?;
     }
     search.found.sort_by(|a, b| a.address.cmp(&b.address));
     Ok(search)
@@ -577,37 +600,39 @@ async fn unmanaged_by_name<A: Observe>(
             found.push(Found {
                 address: Address::new(kind, live.id.as_str()),
                 live,
+                pem: None,
             });
         }
     }
     Ok(found)
 }
 
-/// Every connector this state does not manage, named by its tag or id; one another state's
-/// lineage claims (unless `force`) or whose interrupted creation this state adopts, skipped.
-async fn unmanaged_connectors<A: Observe>(
+/// Every resource of `kind` (known by an AWS id) this state does not manage, named by its
+/// tag or id; one another state's lineage claims (unless `force`) or whose interrupted
+/// creation this state adopts, skipped.
+async fn unmanaged_tagged<A: Observe>(
     aws: &A,
+    kind: Kind,
     state: &State,
     force: bool,
     parallelism: usize,
     search: &mut Search,
 ) -> Result<(), AwsError> {
-    let managed = managed_ids(state, Kind::Connector);
-    let ids: Vec<ConnectorId> = aws
-        .list_connectors()
+    let managed = managed_ids(state, kind);
+    let ids: Vec<ResourceId> = list_ids(aws, kind)
         .await?
         .into_iter()
-        .map(|c| c.id)
         .filter(|id| !managed.contains(id.as_str()))
         .collect();
     let mut taken: BTreeSet<Address> = state.resources.keys().cloned().collect();
-    for live in describe_connectors(aws, &ids, parallelism).await? {
+    let what = kind.as_str().to_lowercase();
+    for live in describe_all(aws, kind, &ids, parallelism).await? {
         let tag = live.tags.get(TAG_NAME);
         if let Some(other) = foreign_lineage(&live, state)
             && !force
         {
             search.skipped.push(format!(
-                "connector {} ({TAG_NAME}={}): managed by another outbound state (lineage {other}); import it with --force to take it over",
+                "{what} {} ({TAG_NAME}={}): managed by another outbound state (lineage {other}); import it with --force to take it over",
                 live.id,
                 tag.map_or("(none)", String::as_str)
             ));
@@ -617,30 +642,68 @@ async fn unmanaged_connectors<A: Observe>(
             && live.tags.get(TAG_LINEAGE) == Some(&state.lineage)
             && state
                 .pending
-                .contains_key(&Address::new(Kind::Connector, name.clone()))
+                .contains_key(&Address::new(kind, name.clone()))
         {
             search.skipped.push(format!(
-                "connector {} (Connector/{name}): an interrupted creation of this state, adopted by the next plan",
+                "{what} {} ({kind}/{name}): an interrupted creation of this state, adopted by the next plan",
                 live.id
             ));
             continue;
         }
-        let name = connector_name(&live, &taken);
-        let address = Address::new(Kind::Connector, name);
+        let name = tagged_name(kind, &live, &taken);
+        let address = Address::new(kind, name);
         taken.insert(address.clone());
-        search.found.push(Found { address, live });
+        search.found.push(Found {
+            address,
+            live,
+            pem: None,
+        });
     }
     Ok(())
 }
 
-/// Describes connectors concurrently (tags included), in the order of `ids`.
-async fn describe_connectors<A: Observe>(
+/// Whether the kind is known by an id AWS assigns (`=ID` on the command line, found by tags).
+fn tagged(kind: Kind) -> bool {
+    matches!(kind.rules().identity, Identity::Tagged { .. })
+}
+
+/// Every id of a kind known by an AWS id (its List call, all pages).
+async fn list_ids<A: Observe>(aws: &A, kind: Kind) -> Result<Vec<ResourceId>, AwsError> {
+    match kind {
+        Kind::Connector => Ok(aws
+            .list_connectors()
+            .await?
+            .into_iter()
+            .map(|c| c.id.into())
+            .collect()),
+        _ => aws.list_ids(kind).await,
+    }
+}
+
+/// One resource of a kind known by an AWS id, described (tags included).
+async fn describe_one<A: Observe>(
     aws: &A,
-    ids: &[ConnectorId],
+    kind: Kind,
+    id: &ResourceId,
+) -> Result<Option<Live>, AwsError> {
+    match kind {
+        Kind::Connector => match id.connector() {
+            Ok(id) => aws.describe_connector(&id).await,
+            Err(_) => Ok(None),
+        },
+        _ => aws.describe_by_id(kind, id).await,
+    }
+}
+
+/// Describes resources concurrently (tags included), in the order of `ids`.
+async fn describe_all<A: Observe>(
+    aws: &A,
+    kind: Kind,
+    ids: &[ResourceId],
     parallelism: usize,
 ) -> Result<Vec<Live>, AwsError> {
     let described: Vec<Result<Option<Live>, AwsError>> = stream::iter(ids)
-        .map(|id| aws.describe_connector(id))
+        .map(|id| describe_one(aws, kind, id))
         .buffered(parallelism.max(1))
         .collect()
         .await;
@@ -651,13 +714,13 @@ async fn describe_connectors<A: Observe>(
     Ok(out)
 }
 
-/// The `outbound:name` tag when it is a valid, free name; else the connector's id.
-fn connector_name(live: &Live, taken: &BTreeSet<Address>) -> String {
+/// The `outbound:name` tag when it is a valid, free name; else the resource's id.
+fn tagged_name(kind: Kind, live: &Live, taken: &BTreeSet<Address>) -> String {
     let name = &*patterns::NAME_RE;
     live.tags
         .get(TAG_NAME)
         .filter(|n| name.is_match(n))
-        .filter(|n| !taken.contains(&Address::new(Kind::Connector, (*n).clone())))
+        .filter(|n| !taken.contains(&Address::new(kind, (*n).clone())))
         .cloned()
         .unwrap_or_else(|| live.id.to_string())
 }
@@ -670,15 +733,16 @@ fn foreign_lineage<'a>(live: &'a Live, state: &State) -> Option<&'a str> {
         .map(String::as_str)
 }
 
-/// The address this state records connector `id` under, if any.
-fn managed_connector<'a>(
+/// The address this state records the `kind` of AWS id `id` under, if any.
+fn managed_by_id<'a>(
     state: &'a State,
+    kind: Kind,
     id: &ResourceId,
 ) -> Option<(&'a Address, &'a state::Record)> {
     state
         .resources
         .iter()
-        .find(|(a, r)| a.kind == Kind::Connector && r.id == *id)
+        .find(|(a, r)| a.kind == kind && r.id == *id)
 }
 
 /// The connections the API destinations of `found` point at whose manifest an earlier import
@@ -719,6 +783,15 @@ fn write(dir: &Path, imported: &[Imported]) -> anyhow::Result<()> {
         let path = dir.join(&i.file);
         std::fs::write(&path, &i.yaml)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        for (file, content) in &i.files {
+            let path = dir.join(file);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", parent.display()))?;
+            }
+            std::fs::write(&path, content)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        }
     }
     Ok(())
 }
@@ -772,20 +845,37 @@ fn next_steps(imported: &[Imported], recorded: bool) -> String {
             out.push_str(&format!("  {:<width$}  {} {}\n", s.env, s.address, s.path));
         }
     }
+    let to_fill: Vec<(&Imported, &String)> = imported
+        .iter()
+        .flat_map(|i| i.to_fill.iter().map(move |f| (i, f)))
+        .collect();
+    if !to_fill.is_empty() {
+        out.push_str(
+            "\nAWS never returns a private key; the manifests read it from these files, relative to them. Write each before `outbound plan`:\n",
+        );
+        for (i, file) in to_fill {
+            out.push_str(&format!("  {file}  {}\n", i.address));
+        }
+    }
     let by_kind: BTreeMap<Kind, usize> = imported.iter().fold(BTreeMap::new(), |mut m, i| {
         *m.entry(i.address.kind).or_default() += 1;
         m
     });
     let connections = by_kind.get(&Kind::Connection).copied().unwrap_or(0);
-    let connectors = by_kind.get(&Kind::Connector).copied().unwrap_or(0);
+    // Connectors, certificates and profiles: adopted with outbound's `outbound:` tags.
+    let tagged_count: usize = by_kind
+        .iter()
+        .filter(|(k, _)| tagged(**k))
+        .map(|(_, n)| n)
+        .sum();
     if !recorded {
         out.push_str(&format!(
             "\nThe state was left alone: each manifest carries `metadata.adopt`, and the next `outbound plan` shows {} as `adopt`, with the changes made once ({}fields the manifest sets differently from AWS); `outbound apply` records them in the state. Review and merge the manifests first.\n",
             if imported.len() == 1 { "it" } else { "them" },
-            match (connections > 0, connectors > 0) {
-                (true, true) => "a connection's secrets, a connector's `outbound:` tags, ",
+            match (connections > 0, tagged_count > 0) {
+                (true, true) => "a connection's secrets, the `outbound:` tags of a connector, certificate or profile, ",
                 (true, false) => "a connection's secrets, ",
-                (false, true) => "a connector's `outbound:` tags, ",
+                (false, true) => "the `outbound:` tags of a connector, certificate or profile, ",
                 (false, false) => "",
             }
         ));
@@ -794,7 +884,7 @@ fn next_steps(imported: &[Imported], recorded: bool) -> String {
     let owed: Vec<String> = [
         (connections, "that send secrets, one per connection"),
         (
-            connectors,
+            by_kind.get(&Kind::Connector).copied().unwrap_or(0),
             "that only add `outbound:` tags, one per connector",
         ),
     ]
@@ -838,16 +928,31 @@ mod tests {
         let id = "c-0123456789abcdef0";
         let taken = BTreeSet::from([Address::new(Kind::Connector, "used")]);
         assert_eq!(
-            connector_name(&connector(id, &[(TAG_NAME, "edi")]), &taken),
+            tagged_name(
+                Kind::Connector,
+                &connector(id, &[(TAG_NAME, "edi")]),
+                &taken
+            ),
             "edi"
         );
-        assert_eq!(connector_name(&connector(id, &[]), &taken), id);
         assert_eq!(
-            connector_name(&connector(id, &[(TAG_NAME, "has space")]), &taken),
+            tagged_name(Kind::Connector, &connector(id, &[]), &taken),
             id
         );
         assert_eq!(
-            connector_name(&connector(id, &[(TAG_NAME, "used")]), &taken),
+            tagged_name(
+                Kind::Connector,
+                &connector(id, &[(TAG_NAME, "has space")]),
+                &taken
+            ),
+            id
+        );
+        assert_eq!(
+            tagged_name(
+                Kind::Connector,
+                &connector(id, &[(TAG_NAME, "used")]),
+                &taken
+            ),
             id
         );
     }
@@ -973,7 +1078,7 @@ mod tests {
             &[(TAG_NAME, "theirs"), (TAG_LINEAGE, "other")],
         ));
         fake.insert(connector("c-5", &[(TAG_NAME, "edi")]));
-        let these: Vec<(Address, Option<ConnectorId>)> =
+        let these: Vec<(Address, Option<ResourceId>)> =
             ["owned", "twice", "theirs", "edi", "absent"]
                 .into_iter()
                 .map(|n| (Address::new(Kind::Connector, n), None))

@@ -7,6 +7,7 @@ pub mod drift;
 pub mod envs;
 pub mod guard;
 pub mod import;
+pub mod in_use;
 pub mod plan;
 pub mod schema;
 pub mod unlock;

@@ -176,6 +176,10 @@ fn plan(
             return Ok(Err(refused(e)));
         }
         prepared.plan.scope.targets.clone_from(&args.targets);
+        let parallelism = usize::from(ctx.aws.parallelism);
+        if let Some(n) = super::in_use::refuse(&prepared, parallelism).await {
+            return Ok(Err(n));
+        }
         let plan = &prepared.plan;
         if !args.targets.is_empty() {
             render::message(&format!(

@@ -49,6 +49,9 @@ pub enum Adoption {
     ByName,
     /// A connector, by its id (`adopt: c-…`).
     Connector(ConnectorId),
+    /// A resource of another kind known by an id AWS assigns (a certificate, a profile), by
+    /// that id (`adopt: cert-…`, `adopt: p-…`).
+    Id(crate::resource::ResourceId),
 }
 
 /// Everything the manifests declare, checked, with its dependency graph.
@@ -235,6 +238,19 @@ fn adoption(
                 None
             }
         },
+        (_, Adopt::Flag(true)) if tagged(kind) => {
+            problems.push(
+                Problem::new(
+                    pointer,
+                    format!("a {kind} is adopted by its id, not `true`"),
+                )
+                .hint("write its AWS id (as `outbound import` does)"),
+            );
+            None
+        }
+        (_, Adopt::Id(id)) if tagged(kind) => {
+            Some(Adoption::Id(crate::resource::ResourceId::name(id)))
+        }
         (_, Adopt::Flag(true)) => Some(Adoption::ByName),
         (_, Adopt::Id(_)) => {
             problems.push(
@@ -247,6 +263,14 @@ fn adoption(
             None
         }
     }
+}
+
+/// Whether the kind is known by an id AWS assigns (adopted by that id).
+fn tagged(kind: Kind) -> bool {
+    matches!(
+        kind.rules().identity,
+        crate::resource::rules::Identity::Tagged { .. }
+    )
 }
 
 /// Rules across documents: duplicates, `connection:` references, and secrets.

@@ -65,17 +65,19 @@ pub fn build(
         };
         let fps = fingerprints.get(address).cloned().unwrap_or_default();
         let change = change_of(&sides, state, fps, &identity_of);
+        // An adoption keeps the resource (its id is known): judged after it is made one.
+        let change = if sides.adopting() {
+            adoption(change, &sides, state)?
+        } else {
+            change
+        };
         // (What AWS could not be read for, drift leaves out of `observed`: not renewed.)
         if matches!(change.action, Action::Create | Action::Replace)
             && observed.contains_key(address)
         {
             renewed.insert(address.clone());
         }
-        changes.push(if sides.adopting() {
-            adoption(change, &sides, state)?
-        } else {
-            change
-        });
+        changes.push(change);
     }
     // 2. Refuse to take over what outbound did not create (unless a manifest adopts it), or
     //    to delete what is protected.
@@ -224,6 +226,18 @@ fn change_of(
 /// becomes `Adopt`, recorded by apply; a replacement is refused (an adoption must not delete
 /// what it takes over); a deauthorization stays one (recorded by apply all the same).
 fn adoption(mut c: Change, sides: &Sides<'_>, state: &State) -> Result<Change, PlanError> {
+    // A secret that forces a replacement (a certificate's body, chain or key) cannot be
+    // compared with AWS without a record: the adoption records the manifest's values.
+    let rules = c.address.kind.rules();
+    c.fields
+        .retain(|f| !(f.forces_replacement && rules.is_secret_slot(&f.path)));
+    if c.action == Action::Replace && !c.fields.iter().any(|f| f.forces_replacement) {
+        c.action = if c.fields.is_empty() {
+            Action::Noop
+        } else {
+            Action::Update
+        };
+    }
     if c.action == Action::Replace {
         let fields: Vec<String> = c
             .fields

@@ -4,6 +4,7 @@
 mod build;
 pub mod file;
 mod fresh;
+pub mod in_use;
 mod order;
 pub mod saved;
 

@@ -192,7 +192,7 @@ fn first_pointer<'a>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::collections::BTreeSet;
 
     use serde_json::json;
@@ -233,7 +233,7 @@ mod tests {
         }
     }
 
-    fn plan(changes: Vec<Change>) -> Plan {
+    pub(in crate::plan) fn plan(changes: Vec<Change>) -> Plan {
         Plan {
             state_lineage: "l".into(),
             state_serial: 1,

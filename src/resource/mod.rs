@@ -160,20 +160,21 @@ pub struct Metadata {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub protect: bool,
     /// Take over this resource, which exists in AWS but in no state (written by `outbound
-    /// import`): `true` for a connection or API destination (found by its name), the
-    /// connector's id (`c-…`) for a connector. The next plan shows an `adopt` action; once
+    /// import`): `true` for a connection or API destination (found by its name), its AWS id
+    /// for a connector (`c-…`), certificate (`cert-…`) or profile (`p-…`). The next plan
+    /// shows an `adopt` action; once
     /// applied, the marker changes nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adopt: Option<Adopt>,
 }
 
-/// `metadata.adopt`: `true`, or a connector's id.
+/// `metadata.adopt`: `true`, or an AWS id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Adopt {
     /// `adopt: true` (a connection or API destination, by its name); `false` is no marker.
     Flag(bool),
-    /// `adopt: c-…`: the connector to take over.
+    /// `adopt: c-…` (`cert-…`, `p-…`): the connector (certificate, profile) to take over.
     Id(String),
 }
 

@@ -471,6 +471,307 @@ fn the_copy_of_an_interrupted_certificate_replacement_is_deleted_as_a_leftover()
     p.assert_no_changes();
 }
 
+/// A plan that would delete a certificate a profile outside outbound's manifests still lists
+/// is refused, naming the certificate and the profile; nothing changes in AWS (issue 17 §4).
+#[test]
+fn deleting_a_certificate_a_profile_outside_lists_is_refused() {
+    let p = Project::new();
+    p.write(
+        "c.yaml",
+        &certificate_doc(&p, "shared", "SIGNING", 3650, false),
+    );
+    p.apply();
+    let cert = id(&p, "Certificate/shared");
+    let profile = outside(&p.region, async |aws| {
+        let spec = outbound::resource::ProfileSpec {
+            profile_type: outbound::resource::profile::ProfileType::Partner,
+            as2_id: "ELSEWHERE".into(),
+            certificates: Vec::new(),
+            certificate_ids: vec![cert.clone()],
+            tags: Default::default(),
+        };
+        aws.create_profile(&spec, &Default::default())
+            .await
+            .unwrap()
+    });
+    p.remove("c.yaml");
+    p.write(
+        "other.yaml",
+        &certificate_doc(&p, "other", "SIGNING", 3650, false),
+    );
+    crate::support::moto().forget_calls(&p.region);
+    for run in [p.plan(), p.run(&["apply", "--auto-approve"])] {
+        assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+        for named in ["Certificate/shared", cert.as_str(), profile.as_str()] {
+            assert!(run.stderr.contains(named), "{named}: {}", run.stderr);
+        }
+        assert!(
+            run.stderr.contains("hint: remove it from them"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(p.mutations().is_empty(), "{:?}", p.mutations());
+    // Once the profile no longer lists it, the delete goes ahead.
+    outside(&p.region, async |aws| {
+        let spec = outbound::resource::ProfileSpec {
+            profile_type: outbound::resource::profile::ProfileType::Partner,
+            as2_id: "ELSEWHERE".into(),
+            certificates: Vec::new(),
+            certificate_ids: Vec::new(),
+            tags: Default::default(),
+        };
+        aws.update_profile(&profile, &spec).await.unwrap()
+    });
+    p.apply();
+    p.assert_no_changes();
+}
+
+/// A certificate imported outside outbound (as in the console), with a chain: its id and
+/// the PEM of its body.
+fn certificate_outside(p: &Project, usage: &str) -> (String, String) {
+    let (id, pem, _) = certificate_outside_with(p, usage, false);
+    (id, pem)
+}
+
+/// [`certificate_outside`], with its private key when `with_key`: its id, PEM and key.
+fn certificate_outside_with(p: &Project, usage: &str, with_key: bool) -> (String, String, String) {
+    let (pem, key) = certificate(3650);
+    let (chain, _) = certificate(3650);
+    let dir = tempfile::tempdir().unwrap();
+    let mut secrets = outbound::aws::events::Secrets::new();
+    let mut files = vec![
+        ("/spec/certificate", "body.pem", &pem),
+        ("/spec/certificateChain", "chain.pem", &chain),
+    ];
+    if with_key {
+        files.push(("/spec/privateKey", "key.pem", &key));
+    }
+    for (pointer, file, value) in files {
+        std::fs::write(dir.path().join(file), value).unwrap();
+        let value = outbound::manifest::secret::SecretRef::FromFile(file.into())
+            .resolve(dir.path())
+            .unwrap();
+        secrets.insert(pointer.to_owned(), value);
+    }
+    let spec: outbound::resource::CertificateSpec = serde_json::from_value(serde_json::json!({
+        "usage": usage,
+        "certificate": { "fromFile": "body.pem" },
+        "certificateChain": { "fromFile": "chain.pem" },
+        "description": "made-elsewhere",
+    }))
+    .unwrap();
+    let id = outside(&p.region, async |aws| {
+        aws.import_certificate(&spec, &secrets, &Default::default())
+            .await
+            .unwrap()
+    });
+    (id.as_str().to_owned(), pem, key)
+}
+
+/// A profile created outside outbound: its id.
+fn profile_outside(p: &Project, as2_id: &str, certificate_ids: &[&str]) -> String {
+    let spec = outbound::resource::ProfileSpec {
+        profile_type: outbound::resource::profile::ProfileType::Partner,
+        as2_id: as2_id.into(),
+        certificates: Vec::new(),
+        certificate_ids: certificate_ids.iter().map(|s| (*s).to_owned()).collect(),
+        tags: std::collections::BTreeMap::from([("team".to_owned(), "edi".to_owned())]),
+    };
+    outside(&p.region, async |aws| {
+        aws.create_profile(&spec, &Default::default())
+            .await
+            .unwrap()
+            .as_str()
+            .to_owned()
+    })
+}
+
+/// `drift --include-unmanaged` lists the certificates and profiles no manifest or state
+/// names, with the import command of each.
+#[test]
+fn include_unmanaged_lists_certificates_and_profiles() {
+    let p = Project::new();
+    onboard(&p);
+    p.apply();
+    let (cert, _) = certificate_outside(&p, "SIGNING");
+    let profile = profile_outside(&p, "ELSEWHERE", &[&cert]);
+    let run = p.drift(&["--include-unmanaged"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let section = &run.stdout[run.stdout.find("Unmanaged").unwrap()..];
+    let section = section.split("\n\n").next().unwrap();
+    assert_eq!(
+        section.lines().skip(1).collect::<Vec<_>>(),
+        [
+            format!("  + Certificate/{cert}"),
+            format!("      adopt it: outbound import Certificate/NAME={cert}"),
+            format!("  + Profile/{profile}"),
+            format!("      adopt it: outbound import Profile/NAME={profile}"),
+        ],
+        "{}",
+        run.stdout
+    );
+}
+
+/// `import` of certificates and profiles: the PEM body and chain written as files beside the
+/// manifest, the private key as a file to fill (listed on stderr), a profile naming the
+/// certificate imported with it (the other by id); the manifests validate, and the next plan
+/// adopts them (with outbound's tags) and nothing else.
+#[test]
+fn import_writes_certificates_as_pem_files_and_profiles_by_name() {
+    let p = Project::new();
+    p.write(
+        "c.yaml",
+        &certificate_doc(&p, "ours-signing", "SIGNING", 3650, false),
+    );
+    p.apply();
+    let (signing, pem) = certificate_outside(&p, "SIGNING");
+    let (other, _) = certificate_outside(&p, "ENCRYPTION");
+    let (local, _, key) = certificate_outside_with(&p, "SIGNING", true);
+    let profile = profile_outside(&p, "ACME-AS2", &[&signing, &other]);
+    let run = p.run(&[
+        "import",
+        &format!("Certificate/acme-signing={signing}"),
+        &format!("Certificate/ours-local={local}"),
+        &format!("Profile/acme={profile}"),
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(!run.stderr.contains("BEGIN"), "{}", run.stderr);
+    let dir = p.dir.path().join("manifests/imported");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("certs/acme-signing.pem")).unwrap(),
+        pem,
+        "the PEM AWS holds, with one newline more (a `fromFile` value drops one)"
+    );
+    assert!(dir.join("certs/acme-signing-chain.pem").is_file());
+    let manifest = std::fs::read_to_string(dir.join("certificate-acme-signing.yaml")).unwrap();
+    assert!(
+        manifest.contains("fromFile: certs/acme-signing.pem"),
+        "{manifest}"
+    );
+    assert!(
+        manifest.contains(&format!("adopt: {signing}")),
+        "{manifest}"
+    );
+    // The key is a file to fill, never in AWS's answers.
+    assert!(
+        run.stderr
+            .contains("keys/ours-local.key  Certificate/ours-local"),
+        "{}",
+        run.stderr
+    );
+    assert!(!dir.join("keys/ours-local.key").exists());
+    let profile_doc = std::fs::read_to_string(dir.join("profile-acme.yaml")).unwrap();
+    assert!(
+        profile_doc.contains("- acme-signing") && profile_doc.contains(&format!("- {other}")),
+        "{profile_doc}"
+    );
+    // Until the key is written, the manifests do not validate (the file is named).
+    let run = p.run(&["validate"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("ours-local.key"), "{}", run.stderr);
+    std::fs::create_dir_all(dir.join("keys")).unwrap();
+    std::fs::write(dir.join("keys/ours-local.key"), key).unwrap();
+    let run = p.run(&["validate"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    // The plan adopts the three, adding outbound's tags; apply records them.
+    let plan = p.plan();
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    for address in [
+        "Certificate/acme-signing",
+        "Certificate/ours-local",
+        "Profile/acme",
+    ] {
+        assert!(plan.stdout.contains(address), "{address}: {}", plan.stdout);
+    }
+    assert!(!plan.stdout.contains("will be replaced"), "{}", plan.stdout);
+    crate::support::moto().forget_calls(&p.region);
+    p.apply();
+    // Only outbound's tags: the ids of the certificates adopted with the profile are known.
+    let mutations = p.mutations();
+    assert!(
+        mutations.iter().all(|m| m == "TagResource"),
+        "an adoption only tags: {mutations:?}"
+    );
+    assert!(
+        !plan.stdout.contains("known after apply"),
+        "{}",
+        plan.stdout
+    );
+    p.assert_no_changes();
+    assert_eq!(id(&p, "Certificate/acme-signing"), signing);
+    assert_eq!(id(&p, "Profile/acme"), profile);
+    let tags = outside(&p.region, async |aws| {
+        aws.describe_certificate(&outbound::resource::ResourceId::name(signing.clone()))
+            .await
+            .unwrap()
+            .unwrap()
+            .tags
+    });
+    assert_eq!(tags["outbound:name"], "acme-signing");
+}
+
+/// `import --all --kind Certificate --kind Profile` finds the ones no state manages (named by
+/// their id, untagged) and leaves out the managed ones.
+#[test]
+fn import_all_finds_unmanaged_certificates_and_profiles() {
+    let p = Project::new();
+    p.write(
+        "c.yaml",
+        &certificate_doc(&p, "ours-signing", "SIGNING", 3650, false),
+    );
+    p.apply();
+    let (cert, _) = certificate_outside(&p, "SIGNING");
+    let profile = profile_outside(&p, "ACME-AS2", &[&cert]);
+    let run = p.run(&[
+        "import",
+        "--all",
+        "--kind",
+        "Certificate",
+        "--kind",
+        "Profile",
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("Imported 2 resources"),
+        "{}",
+        run.stdout
+    );
+    let dir = p.dir.path().join("manifests/imported");
+    assert!(dir.join(format!("certificate-{cert}.yaml")).is_file());
+    let profile_doc = std::fs::read_to_string(dir.join(format!("profile-{profile}.yaml"))).unwrap();
+    assert!(profile_doc.contains(&format!("- {cert}")), "{profile_doc}");
+    assert!(!profile_doc.contains("certificateIds"), "{profile_doc}");
+    let run = p.run(&["validate"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    p.apply();
+    p.assert_no_changes();
+}
+
+/// The AWS limits of the certificate's members (the generated constraints table) hold for
+/// its resolved PEM too: a body past `CertificateBodyType`'s 16,384 characters is refused
+/// offline, naming the field and the shape, never quoting the value.
+#[test]
+fn a_certificate_body_past_the_aws_limit_is_refused_offline() {
+    let p = Project::new();
+    p.write(
+        "c.yaml",
+        &certificate_doc(&p, "big", "SIGNING", 3650, false),
+    );
+    let body = format!("{}\n", "A".repeat(16_385));
+    std::fs::write(p.dir.path().join("manifests/certs/big.pem"), &body).unwrap();
+    let run = p.run(&["validate"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("c.yaml:"), "{}", run.stderr);
+    assert!(run.stderr.contains("CertificateBodyType"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("AAAAAAAA"),
+        "the value is quoted: {}",
+        run.stderr
+    );
+    assert!(p.operations().is_empty(), "{:?}", p.operations());
+}
+
 /// Issue 15 item 12: an apply with nothing to change writes no state, here where a profile's
 /// certificates are references resolved at apply (the first no-change apply used to record
 /// the profile again without its resolved ids and bump the serial: every saved plan stale).

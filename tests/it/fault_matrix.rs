@@ -179,13 +179,28 @@ fn ready() -> Project {
     p
 }
 
+/// What a sweep interrupts: how a project is made ready to apply, and what must hold of AWS
+/// and the state once it converged.
+struct Scenario {
+    ready: fn() -> Project,
+    inventory: fn(&Project, &Value) -> Vec<String>,
+}
+
+/// The 20-action apply.
+const TWENTY: Scenario = Scenario { ready, inventory };
+
 /// The operations of one uninterrupted 20-action apply, in order: the matrix's steps.
 fn calibrate() -> Vec<String> {
-    let p = ready();
+    calibrate_in(&TWENTY)
+}
+
+/// The operations of one uninterrupted apply of `s`, in order.
+fn calibrate_in(s: &Scenario) -> Vec<String> {
+    let p = (s.ready)();
     let run = p.run(APPLY);
     assert_eq!(run.code, 0, "apply failed:\n{}{}", run.stdout, run.stderr);
     let ops = p.operations();
-    let problems = check(&p, None);
+    let problems = check(s, &p, None);
     assert!(
         problems.is_empty(),
         "the uninterrupted apply did not converge: {problems:?}"
@@ -193,10 +208,10 @@ fn calibrate() -> Vec<String> {
     ops
 }
 
-/// Runs the 20-action apply with `fault` at call `k`, then checks the recovery.
-fn cell(fault: Fault, k: usize, steps: &[String]) -> Cell {
+/// Runs the apply of `s` with `fault` at call `k`, then checks the recovery.
+fn cell(s: &Scenario, fault: Fault, k: usize, steps: &[String]) -> Cell {
     let moto = support::moto();
-    let p = ready();
+    let p = (s.ready)();
     let mut problems = Vec::new();
     let (action, when) = match fault {
         Fault::Kill(when) => ("hold", when),
@@ -246,7 +261,7 @@ fn cell(fault: Fault, k: usize, steps: &[String]) -> Cell {
             steps[k - 1]
         ));
     }
-    problems.extend(check(&p, Some(fault)));
+    problems.extend(check(s, &p, Some(fault)));
     Cell {
         fault,
         call: k,
@@ -256,13 +271,18 @@ fn cell(fault: Fault, k: usize, steps: &[String]) -> Cell {
 }
 
 /// The recovery: `plan` (labels), one `apply`, then the invariants. Returns what is wrong.
-fn check(p: &Project, fault: Option<Fault>) -> Vec<String> {
-    check_with(p, fault.is_some(), &|| p.state())
+fn check(s: &Scenario, p: &Project, fault: Option<Fault>) -> Vec<String> {
+    check_with(p, fault.is_some(), &|| p.state(), s.inventory)
 }
 
 /// [`check`], the state read by `state` (the local file, or the S3 object); `recover`: run
 /// the recovery plan and apply first.
-fn check_with(p: &Project, recover: bool, state: &dyn Fn() -> Value) -> Vec<String> {
+fn check_with(
+    p: &Project,
+    recover: bool,
+    state: &dyn Fn() -> Value,
+    inventory: fn(&Project, &Value) -> Vec<String>,
+) -> Vec<String> {
     let mut problems = Vec::new();
     if recover {
         let plan = p.run(&["plan", "--format", "json", "--parallelism", "1"]);
@@ -424,6 +444,11 @@ fn take_over_locks() -> bool {
 /// Runs `points` on a few worker threads (each cell has its own region), writes the table and
 /// fails if any cell is not "converged, nothing duplicated, nothing lost".
 fn sweep(test: &str, points: Vec<(Fault, usize)>, steps: &[String]) {
+    sweep_in(&TWENTY, test, points, steps);
+}
+
+/// [`sweep`] of the apply of `s`.
+fn sweep_in(scenario: &Scenario, test: &str, points: Vec<(Fault, usize)>, steps: &[String]) {
     let points: Vec<(Fault, usize)> = points.into_iter().filter(|(_, k)| selected(*k)).collect();
     let jobs: usize = std::env::var("OUTBOUND_FAULT_MATRIX_JOBS")
         .ok()
@@ -437,7 +462,7 @@ fn sweep(test: &str, points: Vec<(Fault, usize)>, steps: &[String]) {
                 loop {
                     let next = queue.lock().unwrap().next();
                     let Some((fault, k)) = next else { break };
-                    let c = cell(fault, k, steps);
+                    let c = cell(scenario, fault, k, steps);
                     cells.lock().unwrap().push(c);
                 }
             });
@@ -699,7 +724,7 @@ fn interrupted_cell(backend: Backend, how: Interruption) -> Vec<String> {
             }
         }
     }
-    problems.extend(check_with(&p, true, &state));
+    problems.extend(check_with(&p, true, &state, inventory));
     if lock_left() {
         problems.push("lock left after the recovery".into());
     }
@@ -802,4 +827,150 @@ fn interruptions_on_both_backends() {
     std::fs::write(&path, &table).unwrap();
     println!("{table}\n(written to {})", path.display());
     assert_eq!(failing, 0, "{table}");
+}
+
+// ---- a certificate rotation (issue 17 §4) ---------------------------------------------
+
+/// A self-signed certificate valid for ten years (generated: no key is ever committed).
+fn pem() -> String {
+    let mut params = rcgen::CertificateParams::new(vec!["as2.test.example".into()]).unwrap();
+    params.not_before = rcgen::date_time_ymd(2025, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2035, 1, 1);
+    let key = rcgen::KeyPair::generate().unwrap();
+    params.self_signed(&key).unwrap().pem()
+}
+
+/// Certificate `acme-signing` (its body in `certs/FILE`) and the partner profile listing it.
+fn rotation_manifest(file: &str) -> String {
+    format!(
+        "apiVersion: outbound/v1
+kind: Certificate
+metadata: {{ name: acme-signing }}
+spec:
+  usage: SIGNING
+  certificate: {{ fromFile: certs/{file} }}
+---
+apiVersion: outbound/v1
+kind: Profile
+metadata: {{ name: acme }}
+spec:
+  profileType: PARTNER
+  as2Id: ACME-AS2
+  certificates: [acme-signing]
+"
+    )
+}
+
+/// The certificate and its profile applied, then a new body for the certificate written: the
+/// apply replaces it (import the new one, repoint the profile, delete the old one).
+fn rotation_ready() -> Project {
+    let p = Project::new();
+    let certs = p.dir.path().join("manifests/certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    std::fs::write(certs.join("old.pem"), pem()).unwrap();
+    std::fs::write(certs.join("new.pem"), pem()).unwrap();
+    p.write("m.yaml", &rotation_manifest("old.pem"));
+    p.apply();
+    p.write("m.yaml", &rotation_manifest("new.pem"));
+    support::moto().forget_calls(&p.region);
+    p
+}
+
+/// One certificate tagged `acme-signing` (no duplicate, the old one gone), the one the state
+/// records, and the profile listing only certificates AWS has (never a deleted one).
+fn rotation_inventory(p: &Project, state: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let recorded = |a: &str| state["resources"][a]["id"].as_str().map(str::to_owned);
+    let (tagged, listed) = outside(&p.region, async |aws| {
+        let mut tagged = Vec::new();
+        let ids = aws.list_certificates().await.unwrap();
+        for id in &ids {
+            if let Some(live) = aws.describe_certificate(id).await.unwrap() {
+                tagged.push((live.tags.get("outbound:name").cloned(), id.to_string()));
+            }
+        }
+        let profile = match recorded("Profile/acme") {
+            Some(id) => aws
+                .describe_profile(&outbound::resource::ResourceId::name(id))
+                .await
+                .unwrap()
+                .map(|l| l.spec.value()["certificateIds"].clone()),
+            None => None,
+        };
+        (tagged, (ids, profile))
+    });
+    let (ids, profile) = listed;
+    let ours: Vec<&String> = tagged
+        .iter()
+        .filter(|(name, _)| name.as_deref() == Some("acme-signing"))
+        .map(|(_, id)| id)
+        .collect();
+    if ours.len() != 1 {
+        problems.push(format!("{} certificates tagged acme-signing", ours.len()));
+    }
+    if tagged.len() != ours.len() {
+        problems.push(format!("leaked certificates: {tagged:?}"));
+    }
+    match recorded("Certificate/acme-signing") {
+        Some(id) if ours.contains(&&id) => {}
+        other => problems.push(format!(
+            "state names certificate {other:?}, AWS has {ours:?}"
+        )),
+    }
+    match profile {
+        None => problems.push("lost profile acme".into()),
+        Some(list) => {
+            let listed: Vec<&str> = list
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            if listed.len() != 1 {
+                problems.push(format!("the profile lists {listed:?}"));
+            }
+            for id in listed {
+                if !ids.iter().any(|i| i.as_str() == id) {
+                    problems.push(format!("the profile lists deleted certificate {id}"));
+                }
+            }
+        }
+    }
+    if state.get("pending").is_some_and(|p| p != &json!({})) {
+        problems.push(format!("pending left: {}", state["pending"]));
+    }
+    problems
+}
+
+/// The rotation.
+const ROTATION: Scenario = Scenario {
+    ready: rotation_ready,
+    inventory: rotation_inventory,
+};
+
+/// A certificate rotation (create, repoint, delete) killed before and after each of its
+/// calls (with `OUTBOUND_FAULT_MATRIX=stride`, as CI runs it: only at its writes) converges
+/// with no duplicate and no profile pointing at a deleted certificate.
+///
+/// Ignored until pending ids and the leftovers of interrupted replacements are generic (only
+/// connectors have them here; branch `kcore` makes them kind-agnostic): measured on this
+/// branch, 5 of its 6 stride cells (kill before or after UpdateProfile and DeleteCertificate,
+/// after ImportCertificate) converge to an empty plan but leave a second certificate tagged
+/// `acme-signing` in AWS; no cell left the profile listing a deleted certificate.
+#[test]
+#[ignore = "needs generic pending ids and leftovers (branch kcore); run with --ignored"]
+fn certificate_rotation_killed_at_every_call() {
+    let steps = calibrate_in(&ROTATION);
+    for op in ["ImportCertificate", "UpdateProfile", "DeleteCertificate"] {
+        assert!(steps.iter().any(|s| s == op), "{op} not in {steps:?}");
+    }
+    let mutating = |k: usize| {
+        let op = &steps[k - 1];
+        !op.starts_with("Describe") && !op.starts_with("List") && op != "GetCallerIdentity"
+    };
+    let points = (1..=steps.len())
+        .filter(|k| full() || mutating(*k))
+        .flat_map(|k| [(Fault::Kill("before"), k), (Fault::Kill("after"), k)])
+        .collect();
+    sweep_in(&ROTATION, "rotation", points, &steps);
 }

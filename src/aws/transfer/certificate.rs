@@ -5,11 +5,11 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_transfer::types::{CertificateUsageType, Tag};
+use aws_sdk_transfer::types::{CertificateUsageType, DescribedCertificate, Tag};
 use aws_smithy_types::DateTime;
 use serde_json::{Map, Value};
 
-use super::RESERVED_TAG_PREFIXES;
+use super::live::split_tags;
 use crate::aws::events::Secrets;
 use crate::aws::{Aws, AwsError, Live, absent_as_none, built, invalid, put, put_str};
 use crate::resource::certificate::{CERTIFICATE, CHAIN, PRIVATE_KEY};
@@ -46,18 +46,24 @@ pub(super) fn tags(
     Ok((!out.is_empty()).then_some(out))
 }
 
-/// Every tag, and the spec's own (without reserved keys) as a manifest map.
-pub(super) fn split_tags(all: &[Tag]) -> (BTreeMap<String, String>, Value) {
-    let tags: BTreeMap<String, String> = all
-        .iter()
-        .map(|t| (t.key().to_owned(), t.value().to_owned()))
-        .collect();
-    let own: Map<String, Value> = tags
-        .iter()
-        .filter(|(k, _)| !RESERVED_TAG_PREFIXES.iter().any(|p| k.starts_with(p)))
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
-    (tags, Value::Object(own))
+/// Every item of a paginated List call: `page` sends the request of one page (given the
+/// token of the previous one) and answers its items and the next token.
+pub(super) async fn all_pages<T, Page>(
+    mut page: impl FnMut(Option<String>) -> Page,
+) -> Result<Vec<T>, AwsError>
+where
+    Page: Future<Output = Result<(Vec<T>, Option<String>), AwsError>>,
+{
+    let mut all = Vec::new();
+    let mut token = None;
+    loop {
+        let (items, next) = page(token).await?;
+        all.extend(items);
+        token = next.filter(|t| !t.is_empty());
+        if token.is_none() {
+            return Ok(all);
+        }
+    }
 }
 
 crate::aws::rate::of_service!(Transfer:
@@ -71,17 +77,10 @@ crate::aws::rate::of_service!(Transfer:
 impl Aws {
     /// `DescribeCertificate`; `None` when the id is unknown.
     pub async fn describe_certificate(&self, id: &ResourceId) -> Result<Option<Live>, AwsError> {
-        let request = self
-            .transfer
-            .describe_certificate()
-            .certificate_id(id.as_str())
-            .send();
-        let Some(out) = absent_as_none(self.call("DescribeCertificate", request).await)? else {
+        let Some(c) = self.described_certificate(id).await? else {
             return Ok(None);
         };
-        let Some(c) = out.certificate() else {
-            return Ok(None);
-        };
+        let c = &c;
         let sensitive = || serde_json::json!({ "$sensitive": true });
         let mut spec = Map::new();
         put_str(&mut spec, "usage", c.usage().map(|u| u.as_str()));
@@ -116,30 +115,48 @@ impl Aws {
         }))
     }
 
+    /// The PEM body and chain `DescribeCertificate` returns (public; what `outbound import`
+    /// writes as files); `None` when the id is unknown.
+    pub async fn certificate_pem(
+        &self,
+        id: &ResourceId,
+    ) -> Result<Option<(String, Option<String>)>, AwsError> {
+        Ok(self.described_certificate(id).await?.and_then(|c| {
+            let chain = c.certificate_chain().filter(|b| !b.is_empty());
+            Some((c.certificate()?.to_owned(), chain.map(str::to_owned)))
+        }))
+    }
+
+    /// `DescribeCertificate` as the SDK answers it; `None` when the id is unknown.
+    async fn described_certificate(
+        &self,
+        id: &ResourceId,
+    ) -> Result<Option<DescribedCertificate>, AwsError> {
+        let request = self
+            .transfer
+            .describe_certificate()
+            .certificate_id(id.as_str())
+            .send();
+        let out = absent_as_none(self.call("DescribeCertificate", request).await)?;
+        Ok(out.and_then(|o| o.certificate))
+    }
+
     /// Every certificate id (`ListCertificates`, paginated).
     pub async fn list_certificates(&self) -> Result<Vec<ResourceId>, AwsError> {
-        let mut ids = Vec::new();
-        let mut token = None;
-        loop {
+        all_pages(|token| async move {
             let request = self
                 .transfer
                 .list_certificates()
                 .set_next_token(token)
                 .send();
             let page = self.call("ListCertificates", request).await?;
-            ids.extend(
-                page.certificates()
-                    .iter()
-                    .filter_map(|c| c.certificate_id().map(ResourceId::name)),
-            );
-            token = page
-                .next_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned);
-            if token.is_none() {
-                return Ok(ids);
-            }
-        }
+            let ids = page
+                .certificates()
+                .iter()
+                .filter_map(|c| c.certificate_id().map(ResourceId::name));
+            Ok((ids.collect(), page.next_token().map(str::to_owned)))
+        })
+        .await
     }
 
     /// `ImportCertificate` of `spec` with its PEM values from `secrets`, tagged with the

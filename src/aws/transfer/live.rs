@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_transfer::types::DescribedConnector;
+use aws_sdk_transfer::types::{DescribedConnector, Tag};
 use serde_json::{Map, Value};
 
 use super::RESERVED_TAG_PREFIXES;
@@ -51,17 +51,8 @@ pub(super) fn live(id: &ConnectorId, c: &DescribedConnector) -> Live {
         "ipAddressType",
         c.ip_address_type().map(|v| v.as_str()),
     );
-    let tags: BTreeMap<String, String> = c
-        .tags()
-        .iter()
-        .map(|t| (t.key().to_owned(), t.value().to_owned()))
-        .collect();
-    let own: Map<String, Value> = tags
-        .iter()
-        .filter(|(k, _)| !RESERVED_TAG_PREFIXES.iter().any(|p| k.starts_with(p)))
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
-    put(&mut spec, "tags", Value::Object(own));
+    let (tags, own) = split_tags(c.tags());
+    put(&mut spec, "tags", own);
     Live {
         expires: None,
         id: c
@@ -80,6 +71,21 @@ pub(super) fn live(id: &ConnectorId, c: &DescribedConnector) -> Live {
         created: None,
         tags,
     }
+}
+
+/// Every tag of a Transfer resource, and its own (without reserved keys) as the manifest's
+/// `tags` map.
+pub(super) fn split_tags(all: &[Tag]) -> (BTreeMap<String, String>, Value) {
+    let tags: BTreeMap<String, String> = all
+        .iter()
+        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+        .collect();
+    let own: Map<String, Value> = tags
+        .iter()
+        .filter(|(k, _)| !RESERVED_TAG_PREFIXES.iter().any(|p| k.starts_with(p)))
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    (tags, Value::Object(own))
 }
 
 /// A connector's `As2Config` in manifest shape.

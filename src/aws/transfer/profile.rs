@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use aws_sdk_transfer::types::ProfileType;
 use serde_json::{Map, Value};
 
-use super::certificate::{split_tags, tags};
+use super::certificate::{all_pages, tags};
+use super::live::split_tags;
 use crate::aws::{Aws, AwsError, Live, absent_as_none, put, put_str};
 use crate::resource::{Arn, ProfileSpec, ResourceId};
 
@@ -59,24 +60,16 @@ impl Aws {
 
     /// Every profile id (`ListProfiles`, paginated).
     pub async fn list_profiles(&self) -> Result<Vec<ResourceId>, AwsError> {
-        let mut ids = Vec::new();
-        let mut token = None;
-        loop {
+        all_pages(|token| async move {
             let request = self.transfer.list_profiles().set_next_token(token).send();
             let page = self.call("ListProfiles", request).await?;
-            ids.extend(
-                page.profiles()
-                    .iter()
-                    .filter_map(|p| p.profile_id().map(ResourceId::name)),
-            );
-            token = page
-                .next_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned);
-            if token.is_none() {
-                return Ok(ids);
-            }
-        }
+            let ids = page
+                .profiles()
+                .iter()
+                .filter_map(|p| p.profile_id().map(ResourceId::name));
+            Ok((ids.collect(), page.next_token().map(str::to_owned)))
+        })
+        .await
     }
 
     /// `CreateProfile` (its `certificateIds` resolved), tagged with the spec's tags and

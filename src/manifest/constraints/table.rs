@@ -6,7 +6,7 @@ use super::{Constraint, Target};
 use crate::resource::Kind;
 
 #[rustfmt::skip]
-pub const TABLE: [Constraint; 49] = [
+pub const TABLE: [Constraint; 61] = [
     Constraint { kind: Kind::Connection, target: Target::Value, path: r"/metadata/name", member: r"events:CreateConnectionRequest.Name", shape: r"ConnectionName", min: Some(1), max: Some(64), pattern: Some(r"^[\.\-_A-Za-z0-9]+$"), sensitive: false },
     Constraint { kind: Kind::Connection, target: Target::Value, path: r"/spec/description", member: r"events:CreateConnectionRequest.Description", shape: r"ConnectionDescription", min: Some(0), max: Some(512), pattern: Some(r".*"), sensitive: false },
     Constraint { kind: Kind::Connection, target: Target::Value, path: r"/spec/authParameters/basicAuthParameters/username", member: r"events:CreateConnectionRequest.AuthParameters.BasicAuthParameters.Username", shape: r"AuthHeaderParameters", min: Some(1), max: Some(512), pattern: Some(r"^[ \t]*[^\x00-\x1F:\x7F]+([ \t]+[^\x00-\x1F:\x7F]+)*[ \t]*$"), sensitive: false },
@@ -56,4 +56,16 @@ pub const TABLE: [Constraint; 49] = [
     Constraint { kind: Kind::Connector, target: Target::Value, path: r"/spec/egressConfig/vpcLattice/portNumber", member: r"transfer:CreateConnectorRequest.EgressConfig.VpcLattice.PortNumber", shape: r"SftpPort", min: Some(1), max: Some(65535), pattern: None, sensitive: false },
     Constraint { kind: Kind::Connector, target: Target::Keys, path: r"/spec/tags", member: r"transfer:CreateConnectorRequest.Tags[].Key", shape: r"TagKey", min: Some(0), max: Some(128), pattern: None, sensitive: false },
     Constraint { kind: Kind::Connector, target: Target::Value, path: r"/spec/tags/*", member: r"transfer:CreateConnectorRequest.Tags[].Value", shape: r"TagValue", min: Some(0), max: Some(256), pattern: None, sensitive: false },
+    Constraint { kind: Kind::Certificate, target: Target::Value, path: r"/metadata/name", member: r"transfer:ImportCertificateRequest.Tags[].Value", shape: r"TagValue", min: Some(0), max: Some(256), pattern: None, sensitive: false },
+    Constraint { kind: Kind::Certificate, target: Target::Value, path: r"/spec/certificate", member: r"transfer:ImportCertificateRequest.Certificate", shape: r"CertificateBodyType", min: Some(1), max: Some(16384), pattern: Some(r"^[\t\n\r\u0020-\u00FF]+$"), sensitive: true },
+    Constraint { kind: Kind::Certificate, target: Target::Value, path: r"/spec/certificateChain", member: r"transfer:ImportCertificateRequest.CertificateChain", shape: r"CertificateChainType", min: Some(1), max: Some(2097152), pattern: Some(r"^[\t\n\r\u0020-\u00FF]+$"), sensitive: true },
+    Constraint { kind: Kind::Certificate, target: Target::Value, path: r"/spec/privateKey", member: r"transfer:ImportCertificateRequest.PrivateKey", shape: r"PrivateKeyType", min: Some(1), max: Some(16384), pattern: Some(r"^[\t\n\r\u0020-\u00FF]+$"), sensitive: true },
+    Constraint { kind: Kind::Certificate, target: Target::Value, path: r"/spec/description", member: r"transfer:ImportCertificateRequest.Description", shape: r"Description", min: Some(1), max: Some(200), pattern: Some(r"^[\u0021-\u007E]+$"), sensitive: false },
+    Constraint { kind: Kind::Certificate, target: Target::Keys, path: r"/spec/tags", member: r"transfer:ImportCertificateRequest.Tags[].Key", shape: r"TagKey", min: Some(0), max: Some(128), pattern: None, sensitive: false },
+    Constraint { kind: Kind::Certificate, target: Target::Value, path: r"/spec/tags/*", member: r"transfer:ImportCertificateRequest.Tags[].Value", shape: r"TagValue", min: Some(0), max: Some(256), pattern: None, sensitive: false },
+    Constraint { kind: Kind::Profile, target: Target::Value, path: r"/metadata/name", member: r"transfer:CreateProfileRequest.Tags[].Value", shape: r"TagValue", min: Some(0), max: Some(256), pattern: None, sensitive: false },
+    Constraint { kind: Kind::Profile, target: Target::Value, path: r"/spec/as2Id", member: r"transfer:CreateProfileRequest.As2Id", shape: r"As2Id", min: Some(1), max: Some(128), pattern: Some(r"^[\u0020-\u007E\s]*$"), sensitive: false },
+    Constraint { kind: Kind::Profile, target: Target::Value, path: r"/spec/certificateIds/*", member: r"transfer:CreateProfileRequest.CertificateIds[]", shape: r"CertificateId", min: Some(22), max: Some(22), pattern: Some(r"^cert-([0-9a-f]{17})$"), sensitive: false },
+    Constraint { kind: Kind::Profile, target: Target::Keys, path: r"/spec/tags", member: r"transfer:CreateProfileRequest.Tags[].Key", shape: r"TagKey", min: Some(0), max: Some(128), pattern: None, sensitive: false },
+    Constraint { kind: Kind::Profile, target: Target::Value, path: r"/spec/tags/*", member: r"transfer:CreateProfileRequest.Tags[].Value", shape: r"TagValue", min: Some(0), max: Some(256), pattern: None, sensitive: false },
 ];
