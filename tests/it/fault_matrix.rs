@@ -949,16 +949,11 @@ const ROTATION: Scenario = Scenario {
 };
 
 /// A certificate rotation (create, repoint, delete) killed before and after each of its
-/// calls (with `OUTBOUND_FAULT_MATRIX=stride`, as CI runs it: only at its writes) converges
-/// with no duplicate and no profile pointing at a deleted certificate.
-///
-/// Ignored until pending ids and the leftovers of interrupted replacements are generic (only
-/// connectors have them here; branch `kcore` makes them kind-agnostic): measured on this
-/// branch, 5 of its 6 stride cells (kill before or after UpdateProfile and DeleteCertificate,
-/// after ImportCertificate) converge to an empty plan but leave a second certificate tagged
-/// `acme-signing` in AWS; no cell left the profile listing a deleted certificate.
+/// calls (with `OUTBOUND_FAULT_MATRIX=stride`: only at its writes) converges with no
+/// duplicate and no profile pointing at a deleted certificate. Before pending ids and the
+/// leftovers of interrupted replacements were generic (connectors only), 5 of its 6 stride
+/// cells left a second certificate tagged `acme-signing` in AWS.
 #[test]
-#[ignore = "needs generic pending ids and leftovers (branch kcore); run with --ignored"]
 fn certificate_rotation_killed_at_every_call() {
     let steps = calibrate_in(&ROTATION);
     for op in ["ImportCertificate", "UpdateProfile", "DeleteCertificate"] {
