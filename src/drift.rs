@@ -271,7 +271,7 @@ pub fn expiring(plan: &Plan, now: std::time::SystemTime, days: u64) -> Vec<Strin
         .iter()
         .filter(|c| c.action != Action::Delete)
         .filter_map(|c| {
-            let why = crate::resource::certificate::expiry(c.expires.as_deref()?, now, days)?;
+            let why = crate::resource::expiry::expiry(c.expires.as_deref()?, now, days)?;
             Some(format!("{} {why}", c.address))
         })
         .collect()
@@ -312,9 +312,11 @@ fn classify(c: &Change, inputs: &Inputs<'_>, report: &mut DriftReport) {
         });
         drifted = true;
     }
-    if let Some(why) = c.expires.as_deref().and_then(|e| {
-        crate::resource::certificate::expiry(e, inputs.now, inputs.expiry_warning_days)
-    }) {
+    if let Some(why) = c
+        .expires
+        .as_deref()
+        .and_then(|e| crate::resource::expiry::expiry(e, inputs.now, inputs.expiry_warning_days))
+    {
         report.unhealthy.push(Unhealthy {
             address: c.address.clone(),
             id: id.clone(),

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::expiry::{expiry, seconds_left};
 use super::patterns;
 use super::problem::Problem;
 use super::rules::{Finding, Health, Identity, Reset, Rules, SecretValues, is_under};
@@ -152,48 +153,6 @@ pub fn reset(path: &str) -> Reset {
 /// a transition to wait for or a failure of the resource itself.
 fn health(_status: &str) -> Health {
     Health::Healthy
-}
-
-/// Seconds from `now` to `not_after` (RFC 3339): negative once expired.
-fn seconds_left(not_after: &str, now: SystemTime) -> Option<i64> {
-    let end = humantime::parse_rfc3339_weak(not_after.trim_end_matches('Z'))
-        .ok()
-        .or_else(|| humantime::parse_rfc3339(not_after).ok())?;
-    match end.duration_since(now) {
-        Ok(d) => i64::try_from(d.as_secs()).ok(),
-        Err(e) => i64::try_from(e.duration().as_secs())
-            .ok()
-            .map(|s| -s.max(1)),
-    }
-}
-
-/// Days from `now` to `not_after`, a day begun counting whole ("expires in 10 days" up to
-/// ten days ahead); negative once expired.
-pub fn days_left(not_after: &str, now: SystemTime) -> Option<i64> {
-    let secs = seconds_left(not_after, now)?;
-    Some(if secs < 0 {
-        secs.div_euclid(86_400)
-    } else {
-        (secs + 86_399) / 86_400
-    })
-}
-
-/// What a certificate's expiry means at `now` with a warning window of `warn_days`: `None`
-/// when it ends later than the window, else "expires in N days" or "expired".
-pub fn expiry(not_after: &str, now: SystemTime, warn_days: u64) -> Option<String> {
-    let secs = seconds_left(not_after, now)?;
-    let window = i64::try_from(warn_days.saturating_mul(86_400)).unwrap_or(i64::MAX);
-    if secs < 0 {
-        Some(format!("expired on {not_after}"))
-    } else if secs < window {
-        let days = days_left(not_after, now)?;
-        Some(format!(
-            "expires in {days} day{} ({not_after})",
-            if days == 1 { "" } else { "s" }
-        ))
-    } else {
-        None
-    }
 }
 
 /// The certificate's PEM parses, its dates are in order and not past, the chain parses, and
@@ -392,16 +351,5 @@ mod tests {
     fn not_pem_is_refused() {
         let found = run("hello", None, at(2026, 1, 2));
         assert!(found[0].problem.message.contains("not PEM"));
-    }
-
-    #[test]
-    fn days_left_counts_whole_days() {
-        assert_eq!(days_left("2026-01-31T00:00:00Z", at(2026, 1, 1)), Some(30));
-        assert_eq!(days_left("2026-01-01T00:00:00Z", at(2026, 1, 2)), Some(-1));
-        assert_eq!(
-            expiry("2026-01-31T00:00:00Z", at(2026, 1, 1), 30),
-            None,
-            "30 days left is outside a 30-day window"
-        );
     }
 }

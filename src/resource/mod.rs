@@ -4,6 +4,7 @@ pub mod api_destination;
 pub mod certificate;
 pub mod connection;
 pub mod connector;
+pub mod expiry;
 pub mod ids;
 pub mod json;
 pub mod path;
