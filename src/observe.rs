@@ -389,16 +389,23 @@ async fn find_by_id<A: Observe>(
     wanted: &[&Address],
     parallelism: usize,
 ) -> BTreeMap<Address, Result<Vec<Live>, AwsError>> {
-    let failed = |e: &AwsError| {
-        wanted
-            .iter()
-            .map(|a| ((*a).clone(), Err(e.clone())))
-            .collect()
-    };
-    let mut ids = match aws.list_ids(kind).await {
-        Ok(ids) => ids,
-        Err(e) => return failed(&e),
-    };
+    match aws.list_ids(kind).await {
+        Ok(ids) => describe_tagged(aws, state, kind, wanted, ids, parallelism).await,
+        Err(e) => all_failed(wanted, &e),
+    }
+}
+
+/// Describes `ids`, and the ids interrupted creations of `wanted` saved even when a List does
+/// not show them (yet), and groups what they find by the wanted address its `outbound:name`
+/// tag names; the first failed Describe fails them all.
+async fn describe_tagged<A: Observe>(
+    aws: &A,
+    state: &State,
+    kind: Kind,
+    wanted: &[&Address],
+    mut ids: Vec<ResourceId>,
+    parallelism: usize,
+) -> BTreeMap<Address, Result<Vec<Live>, AwsError>> {
     for saved in wanted
         .iter()
         .filter_map(|a| state.pending.get(*a)?.id.as_ref())
@@ -412,7 +419,15 @@ async fn find_by_id<A: Observe>(
         .buffer_unordered(parallelism.max(1))
         .collect()
         .await;
-    tagged_by_name(kind, wanted, described).unwrap_or_else(|e| failed(&e))
+    tagged_by_name(kind, wanted, described).unwrap_or_else(|e| all_failed(wanted, &e))
+}
+
+/// Every wanted address, failed with `e`.
+fn all_failed(wanted: &[&Address], e: &AwsError) -> BTreeMap<Address, Result<Vec<Live>, AwsError>> {
+    wanted
+        .iter()
+        .map(|a| ((*a).clone(), Err(e.clone())))
+        .collect()
 }
 
 /// What Describes found, by the wanted address its `outbound:name` tag names; the first
@@ -453,15 +468,9 @@ async fn find_connectors<A: Observe>(
     wanted: &[&Address],
     parallelism: usize,
 ) -> BTreeMap<Address, Result<Vec<Live>, AwsError>> {
-    let failed = |e: &AwsError| {
-        wanted
-            .iter()
-            .map(|a| ((*a).clone(), Err(e.clone())))
-            .collect()
-    };
     let listed = match aws.list_connectors().await {
         Ok(l) => l,
-        Err(e) => return failed(&e),
+        Err(e) => return all_failed(wanted, &e),
     };
     let urls: BTreeSet<Option<&str>> = wanted
         .iter()
@@ -480,24 +489,13 @@ async fn find_connectors<A: Observe>(
         .any(|(a, p)| !state.resources.contains_key(a) || p.replaces.is_some());
     // A pending creation without a manifest could have any url: look at all of them then.
     let any_url = urls.contains(&None) || lost;
-    let mut candidates: Vec<ResourceId> = listed
+    let candidates: Vec<ResourceId> = listed
         .into_iter()
         .map(|c| (ResourceId::from(c.id), c.url))
         .filter(|(id, url)| any_url || urls.contains(&url.as_deref()) || saved.contains(id))
         .map(|(id, _)| id)
         .collect();
-    // Described even when the list does not show it (yet).
-    for id in saved {
-        if !candidates.contains(id) {
-            candidates.push(id.clone());
-        }
-    }
-    let described: Vec<Result<Option<Live>, AwsError>> = stream::iter(candidates)
-        .map(|id| async move { aws.describe_by_id(Kind::Connector, &id).await })
-        .buffer_unordered(parallelism.max(1))
-        .collect()
-        .await;
-    tagged_by_name(Kind::Connector, wanted, described).unwrap_or_else(|e| failed(&e))
+    describe_tagged(aws, state, Kind::Connector, wanted, candidates, parallelism).await
 }
 
 #[cfg(test)]
