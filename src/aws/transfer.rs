@@ -50,6 +50,13 @@ use request::{
 /// Tag keys that are not part of a spec: AWS's own and outbound's.
 const RESERVED_TAG_PREFIXES: [&str; 2] = ["aws:", "outbound:"];
 
+/// The client settings of a create call: an answer lost after AWS may have acted is not
+/// retried (a second create would make a second resource); the next run finds the first by
+/// its tags.
+fn creates_not_repeated() -> aws_sdk_transfer::config::Builder {
+    aws_sdk_transfer::Config::builder().retry_classifier(super::error::LostCreatesAreNotRepeated)
+}
+
 impl Aws {
     /// `DescribeConnector` (tags included); `None` when the id is unknown.
     pub async fn describe_connector(&self, id: &ConnectorId) -> Result<Option<Live>, AwsError> {
@@ -164,10 +171,7 @@ impl Aws {
             .set_ip_address_type(spec.ip_address_type.map(ip_address_type))
             .set_tags((!tags.is_empty()).then_some(tags))
             .customize()
-            .config_override(
-                aws_sdk_transfer::Config::builder()
-                    .retry_classifier(super::error::LostCreatesAreNotRepeated),
-            )
+            .config_override(creates_not_repeated())
             .send();
         let out = self.call(OP, request).await?;
         ConnectorId::parse(out.connector_id()).map_err(|e| AwsError {

@@ -184,10 +184,7 @@ impl Aws {
             .set_description(spec.description.clone())
             .set_tags(tags(OP, &spec.tags, extra_tags)?)
             .customize()
-            .config_override(
-                aws_sdk_transfer::Config::builder()
-                    .retry_classifier(crate::aws::error::LostCreatesAreNotRepeated),
-            )
+            .config_override(super::creates_not_repeated())
             .send();
         let out = self.call(OP, request).await?;
         Ok(ResourceId::name(out.certificate_id()))
