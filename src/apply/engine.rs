@@ -41,11 +41,7 @@ impl<'p> Tally<'p> {
                 .map(|c| (&c.address, c))
                 .collect(),
             outcomes: BTreeMap::new(),
-            arns: state
-                .resources
-                .iter()
-                .map(|(a, r)| (a.clone(), (r.id.clone(), r.arn.clone())))
-                .collect(),
+            arns: identities(state),
             retiring: plan
                 .changes
                 .iter()
@@ -437,6 +433,15 @@ pub fn save(store: &Store, state: &mut State) -> Result<(), StateError> {
     store.save(state)
 }
 
+/// The id and ARN of every resource `state` records: what references resolve to.
+fn identities(state: &State) -> BTreeMap<Address, (ResourceId, Arn)> {
+    state
+        .resources
+        .iter()
+        .map(|(a, r)| (a.clone(), (r.id.clone(), r.arn.clone())))
+        .collect()
+}
+
 /// Unchanged resources whose record is out of date (an adopted creation, a new protect flag,
 /// a first apply after an upgrade) get their record refreshed without an AWS call.
 pub(super) fn refresh_noops(
@@ -447,11 +452,7 @@ pub(super) fn refresh_noops(
     let mut changed = false;
     // Recorded as a job records: references resolved (a profile's certificate ids), so an
     // unchanged resource's record is the one its last apply wrote.
-    let arns: BTreeMap<Address, (ResourceId, Arn)> = state
-        .resources
-        .iter()
-        .map(|(a, r)| (a.clone(), (r.id.clone(), r.arn.clone())))
-        .collect();
+    let arns = identities(state);
     for c in plan.changes.iter().filter(|c| c.action == Action::Noop) {
         let (Some(id), Some(arn), Some(_)) = (&c.id, &c.arn, &c.desired) else {
             continue;
