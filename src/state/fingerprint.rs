@@ -323,15 +323,55 @@ pub fn all_with(
     taken
 }
 
-/// Argon2id fingerprints of `jobs` into `taken`: a bucket whose check holds keeps its
-/// recorded fingerprints; every other one is fingerprinted secret by secret, then gets its
-/// new check.
+/// The name of the check over every secret (bucket names are numbers).
+const WHOLE: &str = "all";
+
+/// Argon2id fingerprints of `jobs` into `taken`. When the check over every secret holds, every
+/// recorded fingerprint stands (one Argon2id for the whole run); otherwise a bucket whose
+/// check holds keeps its recorded fingerprints, every other one is fingerprinted secret by
+/// secret and gets its new check, and the whole gets its new check.
 fn by_buckets(salt: &str, jobs: &[Job], checks: &BTreeMap<String, String>, taken: &mut Taken) {
-    // 1. The buckets whose checks hold.
+    if jobs.is_empty() {
+        return;
+    }
+    let all: Vec<&Job> = jobs.iter().collect();
     let mut buckets: BTreeMap<String, Vec<&Job>> = BTreeMap::new();
     for job in jobs {
         buckets.entry(bucket_of(job.address)).or_default().push(job);
     }
+    // 1. Nothing changed since the whole check was taken: the records and checks stand.
+    let whole = BTreeMap::from([(WHOLE.to_owned(), all.clone())]);
+    if !checks_holding(salt, &whole, checks).is_empty() {
+        for job in jobs {
+            let fp = job.was.cloned().unwrap_or_default();
+            taken.insert(job.address, job.path.clone(), fp);
+        }
+        taken.checks = checks
+            .iter()
+            .filter(|(b, _)| buckets.contains_key(*b) || b.as_str() == WHOLE)
+            .map(|(b, c)| (b.clone(), c.clone()))
+            .collect();
+        return;
+    }
+    by_each_bucket(salt, buckets, checks, taken);
+    // 2. The new whole check, over the fingerprints this run took or kept.
+    let fps = &taken.fingerprints;
+    let fp_of = |j: &Job| fps.get(j.address).and_then(|m| m.get(&j.path));
+    let digest = [(WHOLE.to_owned(), bucket_digest(&all, fp_of))];
+    if let Some(check) = check_each(salt, &digest).pop() {
+        taken.checks.insert(WHOLE.to_owned(), check);
+    }
+}
+
+/// [`by_buckets`] bucket by bucket: a bucket whose check holds keeps its recorded
+/// fingerprints; every other one is fingerprinted secret by secret, then gets its new check.
+fn by_each_bucket(
+    salt: &str,
+    buckets: BTreeMap<String, Vec<&Job>>,
+    checks: &BTreeMap<String, String>,
+    taken: &mut Taken,
+) {
+    // 1. The buckets whose checks hold.
     let held = checks_holding(salt, &buckets, checks);
     // 2. Their recorded fingerprints stand, and their checks.
     let (kept, redo): (Vec<_>, Vec<_>) = buckets.into_iter().partition(|(b, _)| held.contains(b));
@@ -498,12 +538,12 @@ mod tests {
                 if let (Some(value), Some(fp)) =
                     (r.secrets.get(&path.pointer()), fps[address].get(path))
                 {
-                    buckets.entry(bucket_of(address)).or_default().push((
-                        address,
-                        path.clone(),
-                        value,
-                        fp,
-                    ));
+                    let entry = (address, path.clone(), value, fp);
+                    buckets
+                        .entry(bucket_of(address))
+                        .or_default()
+                        .push(entry.clone());
+                    buckets.entry(WHOLE.to_owned()).or_default().push(entry);
                 }
             }
         }
@@ -592,6 +632,41 @@ mod tests {
             taken.checks[&bucket_of(&changed)],
             checks[&bucket_of(&changed)]
         );
+        assert_ne!(taken.checks[WHOLE], checks[WHOLE]);
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used, reason = "test set-up")]
+    fn the_whole_check_alone_keeps_every_recorded_fingerprint() {
+        let dir = tempfile::tempdir().unwrap();
+        let desired = connections(dir.path(), 8, None);
+        let fake = made_up(&all(&desired, "salt"));
+        let (records, mut checks) = state_of(&desired, "salt", &fake);
+        // Every bucket check made up: had one been taken, its bucket would be taken again.
+        for (bucket, check) in checks.iter_mut() {
+            if bucket != WHOLE {
+                *check = format!("{ARGON2_PREFIX}made-up");
+            }
+        }
+        let taken = all_with(&desired, "salt", &Scheme::Argon2id, &records, &checks);
+        assert_eq!(taken.fingerprints, fake);
+        assert_eq!(taken.checks, checks);
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used, reason = "test set-up")]
+    fn a_state_without_the_whole_check_keeps_its_buckets_and_gains_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let desired = connections(dir.path(), 8, None);
+        let fake = made_up(&all(&desired, "salt"));
+        let (records, checks) = state_of(&desired, "salt", &fake);
+        let mut older = checks.clone();
+        older.remove(WHOLE);
+        // The bucket checks hold: the made-up fingerprints stand...
+        let taken = all_with(&desired, "salt", &Scheme::Argon2id, &records, &older);
+        assert_eq!(taken.fingerprints, fake);
+        // ...and the whole check it adds is the one taken over them.
+        assert_eq!(taken.checks, checks);
     }
 
     #[test]
