@@ -15,6 +15,9 @@
 # BENCH_FINGERPRINT_KEY (32+ bytes): keyed secret fingerprints (OUTBOUND_FINGERPRINT_KEY) for
 # the whole run instead of the default Argon2id, whose CPU (about 10 ms a secret) is most of
 # a plan's here; unset by default.
+# BENCH_VIA_PROXY=1: every call through the test proxy (fault injection and call records, in
+# the emulator's process), as up to 2026-12-06; default: straight to moto, the proxy serving
+# only the call count below.
 # One moto server (a single Python process) holds every account: see docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,12 +42,13 @@ work=$(mktemp -d)
 exec 3> >("$python" tests/support/moto/launcher.py --ready-file "$work/moto.json" --log-file "$work/moto.log")
 trap 'exec 3>&-; rm -rf "$work"' EXIT
 for _ in $(seq 1 300); do [ -s "$work/moto.json" ] && break; sleep 0.1; done
-read -r proxy emulator < <("$python" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["proxy"], d["pid"])' "$work/moto.json")
+read -r moto proxy emulator < <("$python" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["moto"], d["proxy"], d["pid"])' "$work/moto.json")
 # CPU seconds the emulator (moto and its proxy: one Python process, so at most one core at a
 # time under the GIL) has used so far.
 tck=$(getconf CLK_TCK)
 emu() { awk -v t="$tck" '{printf "%.2f\n", ($14 + $15) / t}' "/proc/$emulator/stat"; }
-export AWS_ENDPOINT_URL=$proxy BENCH_KEY=bench-api-key-value
+endpoint=$moto; [ -n "${BENCH_VIA_PROXY:-}" ] && endpoint=$proxy
+export AWS_ENDPOINT_URL=$endpoint BENCH_KEY=bench-api-key-value
 
 # The project: shared manifests, one environment per account (e0 in 100000000000, ...).
 mkdir -p "$work/p/manifests" "$work/p/states"
@@ -110,7 +114,8 @@ timed() {
   echo "$name $wall $(awk "BEGIN{print $user + $sys}") $rss $(awk "BEGIN{print $(emu) - $before}")" >> "$work/rows"
 }
 
-echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) (start); binary: $build; $fingerprints"
+via="straight to moto"; [ -n "${BENCH_VIA_PROXY:-}" ] && via="through the test proxy"
+echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) (start); binary: $build; $fingerprints; calls $via"
 for e in "${names[@]}"; do
   timed "apply-$e" 0 -- apply --env "$e" --auto-approve
 done
@@ -118,7 +123,7 @@ timed check 0 -- plan --env all --detailed-exitcode
 # The calls of one environment's plan, by service: with the default client rate limits
 # (events 45/s, transfer 40/s), a lower bound of its wall.
 curl -sf -X DELETE "$proxy/__calls" > /dev/null
-"$outbound" plan --env e0 > /dev/null 2>&1
+"$outbound" --endpoint-url "$proxy" plan --env e0 > /dev/null 2>&1
 curl -sf "$proxy/__calls" | "$python" -c '
 import collections, json, sys
 calls = collections.Counter(c["service"] for c in json.load(sys.stdin))
