@@ -9,6 +9,7 @@
 //! shows no change where there is none (see [`Scheme`]).
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
@@ -448,6 +449,22 @@ fn checks_holding(
         .collect()
 }
 
+/// The fingerprint workers, one per core (rayon's default count). Every hash runs on them
+/// ([`rayon::ThreadPool::install`]), never on the thread that asks: a parallel iterator too
+/// short to split runs on its caller's thread, so each environment of `plan --env all`, each
+/// on its own thread, held a working memory of its own for its one check (measured: three at
+/// once, 25 MB), where the workers bound them to one a core whatever the environments.
+static WORKERS: LazyLock<rayon::ThreadPool> = LazyLock::new(|| {
+    #[allow(
+        clippy::expect_used,
+        reason = "only fails when no thread can be started, as rayon's own global pool"
+    )]
+    rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("fingerprint-{i}"))
+        .build()
+        .expect("the fingerprint workers start")
+});
+
 thread_local! {
     /// Each worker's one Argon2 working memory while a run fingerprints. (rayon's `map_init`
     /// makes one per piece of work it splits off: measured, 274 MB of peak memory for 60
@@ -464,24 +481,30 @@ fn with_fingerprinter<T>(f: impl FnOnce(&mut Fingerprinter) -> T) -> T {
 /// Frees every worker's working memory (8 MiB each): a plan at account scale peaks after
 /// fingerprinting, while it builds the plan, and needs none of it then.
 fn free_fingerprinters() {
-    rayon::broadcast(|_| FINGERPRINTER.with_borrow_mut(Option::take));
+    WORKERS.broadcast(|_| FINGERPRINTER.with_borrow_mut(Option::take));
 }
 
-/// The Argon2id fingerprint of each job, in order, on all cores.
+/// The Argon2id fingerprint of each job, in order, on the workers.
 fn argon2_each(salt: &str, jobs: &[&Job]) -> Vec<String> {
     use rayon::prelude::*;
-    jobs.par_iter()
-        .map(|j| with_fingerprinter(|f| f.fingerprint(salt, j.address, j.path.as_str(), j.value)))
-        .collect()
+    WORKERS.install(|| {
+        jobs.par_iter()
+            .map(|j| {
+                with_fingerprinter(|f| f.fingerprint(salt, j.address, j.path.as_str(), j.value))
+            })
+            .collect()
+    })
 }
 
-/// The check of each bucket digest, in order, on all cores.
+/// The check of each bucket digest, in order, on the workers.
 fn check_each(salt: &str, digests: &[(String, [u8; 32])]) -> Vec<String> {
     use rayon::prelude::*;
-    digests
-        .par_iter()
-        .map(|(bucket, d)| with_fingerprinter(|f| f.check(salt, bucket, d)))
-        .collect()
+    WORKERS.install(|| {
+        digests
+            .par_iter()
+            .map(|(bucket, d)| with_fingerprinter(|f| f.check(salt, bucket, d)))
+            .collect()
+    })
 }
 
 #[cfg(test)]
@@ -603,6 +626,32 @@ mod tests {
         let again = all_with(&desired, "salt", &Scheme::Argon2id, &records, &taken.checks);
         assert_eq!(again.fingerprints, real);
         assert_eq!(again.checks, taken.checks);
+    }
+
+    /// Each environment of `plan --env all` fingerprints on a thread of its own; a plan with
+    /// no secret changed hashes one check, too little for rayon to split off. Hashed on the
+    /// asking thread, every environment held an 8 MiB working memory at once.
+    #[test]
+    #[allow(clippy::unwrap_used, reason = "test set-up")]
+    fn the_one_check_of_a_plan_is_hashed_on_the_workers_not_the_asking_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let desired = connections(dir.path(), 4, None);
+        let real = all(&desired, "salt");
+        let (records, checks) = state_of(&desired, "salt", &real);
+        let (taken, holds_memory) = std::thread::spawn(move || {
+            let taken = all_with(&desired, "salt", &Scheme::Argon2id, &records, &checks);
+            (taken, FINGERPRINTER.with_borrow(Option::is_some))
+        })
+        .join()
+        .unwrap();
+        assert_eq!(
+            taken.fingerprints, real,
+            "the check held: the recorded ones stand"
+        );
+        assert!(
+            !holds_memory,
+            "the asking thread took a working memory of its own"
+        );
     }
 
     #[test]
