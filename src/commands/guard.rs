@@ -13,6 +13,9 @@ use crate::store::Store;
 /// for the check.
 pub struct Guarded {
     pub caller: Caller,
+    /// The environment whose declared account the credentials were found in, if any: a state
+    /// of another account or region is then the one out of place.
+    environment: Option<String>,
     pub store: Store,
     /// The state as read for the check; `None` when there is none yet.
     pub state: Option<State>,
@@ -33,15 +36,22 @@ pub async fn guarded(ctx: &Context) -> anyhow::Result<Result<Guarded, GuardError
     if let Err(e) = check_run(&caller, declared, None) {
         return Ok(Err(e));
     }
+    let environment = declared.and_then(|(_, name)| name).map(str::to_owned);
     // 2. The state, and the account and region it records.
     let store = ctx.store().await?;
     let state = store.load()?;
     let recorded = state.as_ref().map(State::recorded).unwrap_or_default();
-    if let Err(e) = check_run(&caller, None, Some((&store.location(), recorded))) {
+    let location = store.location();
+    if let Err(e) = check_run(
+        &caller,
+        None,
+        Some((&location, environment.as_deref(), recorded)),
+    ) {
         return Ok(Err(e));
     }
     Ok(Ok(Guarded {
         caller,
+        environment,
         store,
         state,
     }))
@@ -56,7 +66,11 @@ impl Guarded {
         Ok(check_run(
             &self.caller,
             None,
-            Some((&self.store.location(), recorded)),
+            Some((
+                &self.store.location(),
+                self.environment.as_deref(),
+                recorded,
+            )),
         ))
     }
 

@@ -58,8 +58,13 @@ pub struct Caller {
 /// What a run was checked against, as the refusal names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Against {
-    /// The state at this location.
-    State(String),
+    /// The state at this location; with the environment it belongs to when the credentials
+    /// were found in that environment's declared account (then the state is the one out of
+    /// place, not the credentials).
+    State {
+        location: String,
+        environment: Option<String>,
+    },
     /// The account the run expects (an environment's `account`; `None`: no name).
     Expected(Option<String>),
     /// The saved plan in this file.
@@ -69,7 +74,14 @@ pub enum Against {
 impl fmt::Display for Against {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Against::State(location) => write!(f, "the state {location} records"),
+            Against::State {
+                location,
+                environment: None,
+            } => write!(f, "the state {location} records"),
+            Against::State {
+                location,
+                environment: Some(env),
+            } => write!(f, "environment {env}'s state {location} records"),
             Against::Expected(Some(env)) => write!(f, "environment {env} declares"),
             Against::Expected(None) => f.write_str("this run expects"),
             Against::Plan(file) => write!(f, "the saved plan {file} was made for"),
@@ -105,6 +117,18 @@ impl GuardError {
     /// What to do about it.
     pub fn hint(&self) -> String {
         match self {
+            GuardError::Account {
+                against:
+                    Against::State {
+                        environment: Some(env),
+                        ..
+                    },
+                ..
+            } => format!(
+                "the credentials are for environment {env}'s account; the state is not: point \
+                 {env}'s `state` in the project file at that environment's own state, or put \
+                 it back (a state of another account is never applied here)"
+            ),
             GuardError::Account { expected, .. } => format!(
                 "run with credentials for account {expected} (AWS_PROFILE, --profile, or the \
                  role of that account); a state or plan of another account is never applied here"
@@ -146,11 +170,12 @@ pub fn check(caller: &Caller, recorded: Recorded<'_>, against: &Against) -> Resu
 }
 
 /// The guard of one run: the expected account (an environment's, if any), then the state's
-/// account and region.
+/// account and region (`state`: where it is, the environment whose declared account the
+/// credentials were found in, if any, and what it records).
 pub fn check_run(
     caller: &Caller,
     expected: Option<(&AccountId, Option<&str>)>,
-    state: Option<(&str, Recorded<'_>)>,
+    state: Option<(&str, Option<&str>, Recorded<'_>)>,
 ) -> Result<(), GuardError> {
     if let Some((account, environment)) = expected {
         let recorded = Recorded {
@@ -163,8 +188,12 @@ pub fn check_run(
             &Against::Expected(environment.map(str::to_owned)),
         )?;
     }
-    if let Some((location, recorded)) = state {
-        check(caller, recorded, &Against::State(location.to_owned()))?;
+    if let Some((location, environment, recorded)) = state {
+        let against = Against::State {
+            location: location.to_owned(),
+            environment: environment.map(str::to_owned),
+        };
+        check(caller, recorded, &against)?;
     }
     Ok(())
 }
@@ -198,7 +227,7 @@ mod tests {
 
     #[test]
     fn a_state_without_account_or_region_accepts_any_run() {
-        let state = Some(("state.json", Recorded::default()));
+        let state = Some(("state.json", None, Recorded::default()));
         assert_eq!(check_run(&caller(), None, state), Ok(()));
     }
 
@@ -211,7 +240,7 @@ mod tests {
         };
         let expected = Some((&account, Some("staging")));
         assert_eq!(
-            check_run(&caller(), expected, Some(("s", recorded))),
+            check_run(&caller(), expected, Some(("s", Some("staging"), recorded))),
             Ok(())
         );
     }
@@ -223,7 +252,8 @@ mod tests {
             account: Some(&other),
             region: Some("us-east-1"),
         };
-        let e = check_run(&caller(), None, Some(("s3://b/state.json", recorded))).unwrap_err();
+        let e =
+            check_run(&caller(), None, Some(("s3://b/state.json", None, recorded))).unwrap_err();
         // The account is the graver mistake: named first, even when the region differs too.
         assert!(matches!(e, GuardError::Account { .. }), "{e:?}");
         let text = e.to_string();
@@ -244,13 +274,48 @@ mod tests {
             account: None,
             region: Some("us-east-1"),
         };
-        let e = check_run(&caller(), None, Some(("state.json", recorded))).unwrap_err();
+        let e = check_run(&caller(), None, Some(("state.json", None, recorded))).unwrap_err();
         let text = e.to_string();
         assert!(
             text.contains("region eu-west-1") && text.contains("region us-east-1"),
             "{text}"
         );
         assert!(e.hint().contains("--region us-east-1"));
+    }
+
+    /// The credentials are in the environment's declared account: the state is out of place
+    /// (moved, or another environment's `state`), and the hint says so rather than asking for
+    /// the state's account.
+    #[test]
+    fn an_environments_state_of_another_account_points_at_the_state() {
+        let other = id("444455556666");
+        let recorded = Recorded {
+            account: Some(&other),
+            region: None,
+        };
+        let state = Some(("states/production.json", Some("production"), recorded));
+        let e = check_run(&caller(), None, state).unwrap_err();
+        assert!(
+            e.to_string().contains(
+                "environment production's state states/production.json records account 444455556666"
+            ),
+            "{e}"
+        );
+        let hint = e.hint();
+        assert!(
+            hint.contains("point production's `state` in the project file")
+                && !hint.contains("run with credentials for account 444455556666"),
+            "{hint}"
+        );
+        // A region: `--region` may move an environment (SPEC §7), so the hint stays
+        // "pass --region, or use the state of this region".
+        let recorded = Recorded {
+            account: None,
+            region: Some("us-east-1"),
+        };
+        let state = Some(("states/production.json", Some("production"), recorded));
+        let e = check_run(&caller(), None, state).unwrap_err();
+        assert!(e.hint().contains("--region us-east-1"), "{}", e.hint());
     }
 
     #[test]

@@ -335,6 +335,20 @@ fn a_state_moved_to_another_environment_and_a_saved_plan_of_another_are_refused(
         "{}",
         run.stderr
     );
+    // The credentials are production's, as the environment declares: the hint points at the
+    // state, not at other credentials.
+    assert!(
+        run.stderr
+            .contains("environment production's state states/production.json records account")
+            && run.stderr.contains(
+                "hint: the credentials are for environment production's account; the state is not"
+            )
+            && !run
+                .stderr
+                .contains(&format!("run with credentials for account {STAGING}")),
+        "{}",
+        run.stderr
+    );
 }
 
 /// SPEC §2 messages (issue 16 §5): a `--profile` that names no profile says so, listing
