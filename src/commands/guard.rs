@@ -14,7 +14,7 @@ use crate::store::Store;
 pub struct Guarded {
     pub caller: Caller,
     /// The environment whose declared account the credentials were found in, if any: a state
-    /// of another account or region is then the one out of place.
+    /// of another account is then the one out of place, and its refusal says so.
     environment: Option<String>,
     pub store: Store,
     /// The state as read for the check; `None` when there is none yet.

@@ -59,8 +59,8 @@ pub struct Caller {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Against {
     /// The state at this location; with the environment it belongs to when the credentials
-    /// were found in that environment's declared account (then the state is the one out of
-    /// place, not the credentials).
+    /// were found in that environment's declared account (a state of another account is then
+    /// the one out of place, not the credentials; another region may be `--region`'s).
     State {
         location: String,
         environment: Option<String>,
