@@ -18,6 +18,9 @@
 # BENCH_VIA_PROXY=1: every call through the test proxy (fault injection and call records, in
 # the emulator's process), as up to 2026-12-06; default: straight to moto, the proxy serving
 # only the call count below.
+# BENCH_HEAPTRACK=DIR: every outbound run under heaptrack, its data in DIR/NAME.zst (NAME: the
+# row, e.g. `all`, `e0`; use RUNS=1, a later run overwrites); times and RSS are then
+# heaptrack's, not outbound's alone.
 # One moto server (a single Python process) holds every account: see docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -103,9 +106,10 @@ cd "$work/p"
 
 # timed NAME EXPECTED_EXIT -- outbound args: one row of `$work/rows` (name wall cpu rss emu).
 timed() {
-  local name=$1 ok=$2 code=0 before; shift 3
+  local name=$1 ok=$2 code=0 before wrap=(); shift 3
+  [ -n "${BENCH_HEAPTRACK:-}" ] && wrap=(heaptrack -o "$BENCH_HEAPTRACK/$name")
   before=$(emu)
-  /usr/bin/time -f '%e %U %S %M' -o "$work/time.$name" "$outbound" "$@" \
+  /usr/bin/time -f '%e %U %S %M' -o "$work/time.$name" "${wrap[@]}" "$outbound" "$@" \
     > "$work/out.$name" 2> "$work/err.$name" || code=$?
   if [ "$code" != "$ok" ]; then
     echo "$name: exit $code, expected $ok:"; tail -20 "$work/err.$name"; exit 1
