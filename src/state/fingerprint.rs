@@ -114,6 +114,19 @@ pub struct Fingerprinter {
     memory: Vec<argon2::Block>,
 }
 
+/// Where each working memory was dropped (the thread's name), for the tests.
+#[cfg(test)]
+static DROPPED_ON: std::sync::Mutex<Vec<Option<String>>> = std::sync::Mutex::new(Vec::new());
+
+#[cfg(test)]
+impl Drop for Fingerprinter {
+    fn drop(&mut self) {
+        if let Ok(mut on) = DROPPED_ON.lock() {
+            on.push(std::thread::current().name().map(str::to_owned));
+        }
+    }
+}
+
 impl Fingerprinter {
     #[allow(
         clippy::expect_used,
@@ -479,9 +492,10 @@ fn with_fingerprinter<T>(f: impl FnOnce(&mut Fingerprinter) -> T) -> T {
 }
 
 /// Frees every worker's working memory (8 MiB each): a plan at account scale peaks after
-/// fingerprinting, while it builds the plan, and needs none of it then.
+/// fingerprinting, while it builds the plan, and needs none of it then. Each is dropped on its
+/// worker (`set`), not handed back in `broadcast`'s answer to live until every worker is done.
 fn free_fingerprinters() {
-    WORKERS.broadcast(|_| FINGERPRINTER.with_borrow_mut(Option::take));
+    WORKERS.broadcast(|_| FINGERPRINTER.set(None));
 }
 
 /// The Argon2id fingerprint of each job, in order, on the workers.
@@ -651,6 +665,30 @@ mod tests {
         assert!(
             !holds_memory,
             "the asking thread took a working memory of its own"
+        );
+    }
+
+    /// A worker's working memory is dropped on the worker as it is freed. Handed back to the
+    /// thread that frees (in `broadcast`'s answer), each lived until every worker had freed
+    /// its own, while a worker already done went on to the next environment's hash with a
+    /// new one: three working memories at once on two cores.
+    #[test]
+    fn freeing_drops_each_working_memory_on_its_worker() {
+        WORKERS.broadcast(|_| with_fingerprinter(|_| ()));
+        free_fingerprinters();
+        let on_workers = DROPPED_ON
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|name| {
+                name.as_deref()
+                    .is_some_and(|n| n.starts_with("fingerprint-"))
+            })
+            .count();
+        assert!(
+            on_workers >= WORKERS.current_num_threads(),
+            "{on_workers} working memories dropped on the workers, of {}",
+            WORKERS.current_num_threads()
         );
     }
 
